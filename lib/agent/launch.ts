@@ -1,0 +1,42 @@
+/**
+ * The contract between a sandbox provider and the agent program it starts.
+ *
+ * The provider runs `node <bundle> ` with these environment variables (and nothing else from the
+ * parent's environment), and the agent prints exactly one JSON line `{"event":"ready",...}` on
+ * stdout once its WebSocket server listens. The agent exits when stdin closes (the parent died),
+ * when its lifetime ends, or on SIGTERM.
+ */
+export const AGENT_ENV = {
+  id: 'SWARM_AGENT_ID',
+  secret: 'SWARM_AGENT_SECRET',
+  host: 'SWARM_AGENT_HOST',
+  port: 'SWARM_AGENT_PORT',
+  lifetimeMs: 'SWARM_AGENT_LIFETIME_MS',
+  /** "1" when the agent must exit as soon as its stdin closes (local provider: parent watch). */
+  watchStdin: 'SWARM_AGENT_WATCH_STDIN',
+} as const;
+
+/** The line an agent prints when it is ready. */
+export interface AgentReadyLine {
+  event: 'ready';
+  agentId: string;
+  port: number;
+  pid: number;
+}
+
+/** Fixed port agents listen on inside E2B sandboxes (reached via getHost(port)). */
+export const E2B_AGENT_BASE_PORT = 8700;
+
+/** Parse a stdout line; undefined when it is not a ready line. */
+export function parseReadyLine(line: string): AgentReadyLine | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(line) as Partial<AgentReadyLine>;
+    if (value.event === 'ready' && typeof value.port === 'number' && typeof value.agentId === 'string') {
+      return value as AgentReadyLine;
+    }
+  } catch {
+    // not a ready line
+  }
+  return undefined;
+}

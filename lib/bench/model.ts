@@ -1,0 +1,143 @@
+/**
+ * The data every part of swarm-bench passes around: what a run plans, what a unit measured, and
+ * what a run was. Plain serialisable data (JSON), so it crosses Lambda boundaries, lands in the
+ * store as is and merges across workers.
+ */
+import type { ProviderName } from '../sandbox/types.ts';
+
+/** The guide's six categories, in report order, with the guide's spelling as title. */
+export const CATEGORIES = [
+  { id: 'creation', title: 'Creation Performance' },
+  { id: 'scalability', title: 'Scalability' },
+  { id: 'trading', title: 'Trading Operations' },
+  { id: 'communication', title: 'Communication' },
+  { id: 'resources', title: 'Resource Usage' },
+  { id: 'cost', title: 'Cost Analysis' },
+] as const;
+
+export type CategoryId = (typeof CATEGORIES)[number]['id'];
+
+/** The three tests of each category (the guide's 18), by slug. */
+export const TESTS = {
+  creation: ['swarm-init', 'agent-deployment', 'parallel-vs-sequential'],
+  scalability: ['agent-count', 'linear-scaling', 'topology-comparison'],
+  trading: ['strategy-execution', 'task-distribution', 'consensus'],
+  communication: ['inter-agent-latency', 'state-sync', 'message-throughput'],
+  resources: ['memory-per-agent', 'cpu-per-topology', 'network-bandwidth'],
+  cost: ['cost-per-operation', 'cost-per-topology', 'cost-scaling'],
+} as const satisfies Record<CategoryId, readonly string[]>;
+
+export type ProfileName = 'quick' | 'default' | 'load';
+
+/** Units of measure used in series and figures. */
+export type MeasureUnit =
+  | 'ms'
+  | 'us'
+  | 's'
+  | 'msg/s'
+  | 'ops/s'
+  | 'bytes'
+  | 'MB'
+  | 'percent'
+  | 'usd'
+  | 'usd/h'
+  | 'ratio'
+  | 'count'
+  | 'ops/usd';
+
+export type Labels = Record<string, string | number>;
+
+/** Raw measurements of one quantity under fixed labels. Every summary in a report derives from one. */
+export interface Series {
+  /** Stable name within its unit, e.g. "init-ms". */
+  name: string;
+  unit: MeasureUnit;
+  /** Measured samples, warm-ups excluded, in the order taken. */
+  samples: number[];
+  /** Warm-up samples taken and discarded from statistics, kept for traceability. */
+  warmup: number[];
+  /** What distinguishes this series from its siblings, e.g. {topology: 'ring', agents: 10}. */
+  labels: Labels;
+}
+
+/** A single derived number (speed-up, fitted exponent, throughput) and the series it came from. */
+export interface Figure {
+  name: string;
+  value: number;
+  unit: MeasureUnit;
+  labels: Labels;
+  /** Names of the series this figure is computed from. */
+  from: string[];
+  /** One line: how it was computed. */
+  how: string;
+}
+
+/** One benchmark unit of a plan. */
+export interface UnitSpec {
+  /** `${category}/${test}` or `custom/${name}`, unique within a run. */
+  unitId: string;
+  category: CategoryId | 'custom';
+  test: string;
+  title: string;
+  /** Effective parameters (agent counts, iterations, topologies) of this unit under the profile. */
+  params: Record<string, unknown>;
+  /** What the planner expects the unit to use, before anything runs. */
+  estimate: { sandboxes: number; sandboxSeconds: number; durationMs: number };
+}
+
+export type UnitStatus = 'ok' | 'partial' | 'failed';
+
+/** What one unit measured. */
+export interface UnitResult {
+  runId: string;
+  unitId: string;
+  category: UnitSpec['category'];
+  test: string;
+  title: string;
+  status: UnitStatus;
+  /** Why the unit failed or is partial. Never a stack trace or raw error object. */
+  error?: { name: string; message: string };
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  params: Record<string, unknown>;
+  series: Series[];
+  figures: Figure[];
+  usage: {
+    sandboxesCreated: number;
+    /** Billed sandbox-seconds: creation to kill of every sandbox the unit used. */
+    sandboxSeconds: number;
+    /** Trading/messaging operations performed, the denominator of cost per operation. */
+    operations: number;
+  };
+  /** Faults injected or observed (agent crash, retried creation), in plain words. */
+  faults: string[];
+}
+
+export type RunStatus = 'running' | 'completed' | 'partial' | 'failed';
+
+/** Everything needed to reproduce and compare a run. */
+export interface RunMeta {
+  runId: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  profile: ProfileName;
+  provider: ProviderName;
+  template: { name: string; vcpu: number; memoryMb: number };
+  gitCommit: string;
+  nodeVersion: string;
+  machine: { platform: string; arch: string; cpus: number; memoryGb: number; cpuModel?: string; region?: string };
+  /** Hash of the effective configuration; history compares runs with the same hash and provider. */
+  configHash: string;
+  /** Why a run is partial or failed. */
+  reason?: string;
+  /** The units planned for this run. */
+  units: UnitSpec[];
+}
+
+/** A run and its unit results: the input of every report rendering. */
+export interface RunResults {
+  meta: RunMeta;
+  results: UnitResult[];
+}

@@ -1,0 +1,81 @@
+/** Which kind of sandbox runs the agents. */
+export type ProviderName = 'local' | 'e2b';
+
+/** What a sandbox is asked for when created. */
+export interface SandboxCreateOptions {
+  /** Lifetime after which the sandbox kills itself even if nobody calls kill(), like E2B's timeoutMs. */
+  timeoutMs: number;
+  /** Tags carried by the sandbox (E2B metadata; local: kept on the handle). stack/run/swarm ids. */
+  metadata: Record<string, string>;
+}
+
+/** How to start one agent process inside a sandbox. */
+export interface AgentLaunch {
+  /** Unique within the swarm, e.g. "a3". */
+  agentId: string;
+  /** Per-swarm shared secret every connection to the agent must present. */
+  secret: string;
+  /** Agent lifetime; the agent exits on its own after it (defaults to the sandbox timeout). */
+  lifetimeMs?: number;
+}
+
+/** A running agent as the coordinator reaches it. */
+export interface AgentEndpoint {
+  agentId: string;
+  /** ws:// (local) or wss:// (E2B) address of the agent's WebSocket server. */
+  url: string;
+  /** OS process id where the provider knows it (local). */
+  pid?: number;
+  /** The sandbox the agent runs in. */
+  sandboxId: string;
+}
+
+/** Resource figures for a whole sandbox, from the OS (/proc) or the provider's metrics API. */
+export interface SandboxMetrics {
+  /** Resident set size of everything running in the sandbox, bytes. */
+  rssBytes: number;
+  /** CPU time consumed so far (user + system), milliseconds. Local only; E2B reports a percentage. */
+  cpuMs?: number;
+  /** CPU use as a percentage of one core over the provider's last sampling window (E2B). */
+  cpuPercent?: number;
+  /** Where the figures came from. */
+  source: 'proc' | 'e2b';
+  /** When they were read (epoch ms). */
+  at: number;
+}
+
+/** One isolated sandbox: start agents in it, measure it, kill it. */
+export interface Sandbox {
+  readonly id: string;
+  readonly provider: ProviderName;
+  /** Epoch ms of creation; billed seconds run from here to kill. */
+  readonly createdAt: number;
+  /** False once killed or expired. */
+  readonly alive: boolean;
+  /** Start one agent process (several may share a sandbox) and wait until it answers. */
+  startAgent(launch: AgentLaunch): Promise<AgentEndpoint>;
+  /** Stop every agent process in the sandbox but keep the sandbox (for pooling). */
+  stopAgents(): Promise<void>;
+  /** Current resource use of the sandbox. */
+  metrics(): Promise<SandboxMetrics>;
+  /** Per-agent-process RSS/CPU where the provider can see processes (local). */
+  agentMetrics?(agentId: string): Promise<SandboxMetrics | undefined>;
+  /** Kill the sandbox and everything in it. Idempotent: resolves true only if it killed something. */
+  kill(): Promise<boolean>;
+}
+
+/** Creates sandboxes of one kind and keeps account of them. */
+export interface SandboxProvider {
+  readonly name: ProviderName;
+  /** How many sandboxes may be alive at once (E2B plan limit; local: what the machine bears). */
+  readonly maxConcurrent: number;
+  /** Allocated resources per sandbox, the basis of the cost model. */
+  readonly resources: { vcpu: number; memoryMb: number };
+  create(options: SandboxCreateOptions): Promise<Sandbox>;
+  /** Sandboxes created by this provider that are still alive. */
+  live(): Sandbox[];
+  /** Totals since the provider was made: sandboxes created and billed sandbox-seconds of killed ones. */
+  usage(): { created: number; sandboxSeconds: number };
+  /** Kill every sandbox this provider created. Returns how many were killed. */
+  killAll(): Promise<number>;
+}
