@@ -1,0 +1,50 @@
+/**
+ * Entry point of the agent program (bundled to dist/agent.cjs and started inside a sandbox).
+ * Reads its launch contract from the environment, serves, prints its ready line and exits when
+ * its parent goes away, its lifetime ends or it is told to stop.
+ */
+import { AGENT_ENV, type AgentReadyLine } from './launch.ts';
+import { AgentServer } from './server.ts';
+
+const env = process.env;
+const agentId = env[AGENT_ENV.id] ?? '';
+const secret = env[AGENT_ENV.secret] ?? '';
+const host = env[AGENT_ENV.host] ?? '127.0.0.1';
+const port = Number(env[AGENT_ENV.port] ?? '0');
+const lifetimeMs = Number(env[AGENT_ENV.lifetimeMs] ?? '300000');
+
+if (!agentId || secret.length < 16 || !Number.isInteger(port) || port < 0) {
+  process.stderr.write(
+    `agent: ${AGENT_ENV.id}, ${AGENT_ENV.secret} (>= 16 chars) and a valid ${AGENT_ENV.port} are required\n`,
+  );
+  process.exit(2);
+}
+// The secret has been read; keep it out of the environment any child or crash dump could see.
+delete env[AGENT_ENV.secret];
+
+const server = new AgentServer({ agentId, secret, host, port });
+
+function stop(code: number): never {
+  process.exit(code);
+}
+
+process.on('SIGTERM', () => stop(0));
+process.on('SIGINT', () => stop(0));
+if (Number.isFinite(lifetimeMs) && lifetimeMs > 0) setTimeout(() => stop(0), lifetimeMs).unref();
+if (env[AGENT_ENV.watchStdin] === '1') {
+  // The parent holds our stdin open; when it dies for any reason the pipe closes.
+  process.stdin.on('end', () => stop(0));
+  process.stdin.on('error', () => stop(0));
+  process.stdin.resume();
+}
+
+server.listen().then(
+  (boundPort) => {
+    const ready: AgentReadyLine = { event: 'ready', agentId, port: boundPort, pid: process.pid };
+    process.stdout.write(`${JSON.stringify(ready)}\n`);
+  },
+  (error: Error) => {
+    process.stderr.write(`agent: cannot listen on ${host}:${port}: ${error.message}\n`);
+    stop(1);
+  },
+);

@@ -1,0 +1,224 @@
+/**
+ * The wire protocol between the coordinator and agents, and between agents. Every frame is JSON
+ * and is schema-checked on arrival; anything that does not parse is refused and counted.
+ *
+ * Coordinator -> agent: `{t: 'req', id, op, ...}` answered by `{t: 'res', id, ok, result | error}`.
+ * Agent <-> agent: routed frames (`ping`, `pong`, `vote`, `cack`, `sack`) travel hop by hop along
+ * the topology's shortest live path; flooded frames (`prop`, `commit`, `st`) travel down the
+ * broadcast tree of their origin; `m`/`fl`/`fa` are neighbour-only throughput frames.
+ */
+import { z } from 'zod';
+
+/** Largest frame an agent accepts; larger ones close the connection (ws code 1009). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Header carrying the per-swarm secret on every connection. */
+export const SECRET_HEADER = 'x-swarm-secret';
+/** Header naming who connects: `coordinator` or `peer:<index>`. */
+export const ROLE_HEADER = 'x-swarm-role';
+
+const bar = z.object({
+  t: z.number(),
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number(),
+});
+const window = z.array(bar).max(5000);
+const index = z.number().int().min(0).max(10_000);
+const down = z.array(index).max(10_000).optional();
+
+export const topologySchema = z.object({
+  kind: z.enum(['mesh', 'hierarchical', 'ring', 'star']),
+  size: z.number().int().min(1).max(10_000),
+  fanOut: z.number().int().min(2),
+  root: index,
+  neighbors: z.array(z.array(index)),
+});
+
+const requestBody = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('health') }),
+  z.object({
+    op: z.literal('configure'),
+    self: index,
+    urls: z.array(z.string().max(2048)),
+    topology: topologySchema,
+    quorum: z.number().int().min(1),
+    strategy: z.string().max(64),
+  }),
+  z.object({ op: z.literal('execute'), strategy: z.string().max(64).optional(), window }),
+  z.object({
+    op: z.literal('ping'),
+    to: index,
+    count: z.number().int().min(1).max(100_000),
+    warmup: z.number().int().min(0).max(10_000).default(0),
+    payloadBytes: z.number().int().min(0).max(MAX_FRAME_BYTES / 2).default(0),
+  }),
+  z.object({
+    op: z.literal('propose'),
+    window,
+    quorum: z.number().int().min(1).optional(),
+    timeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+  }),
+  z.object({
+    op: z.literal('sync'),
+    version: z.number().int().min(1),
+    state: z.unknown(),
+    expect: z.array(index),
+    timeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+  }),
+  z.object({
+    op: z.literal('blast'),
+    count: z.number().int().min(1).max(10_000_000),
+    payloadBytes: z.number().int().min(0).max(64 * 1024).default(16),
+  }),
+  z.object({ op: z.literal('metrics') }),
+  z.object({ op: z.literal('reset'), secret: z.string().min(16).max(256) }),
+]);
+
+export const requestSchema = z.intersection(
+  z.object({ t: z.literal('req'), id: z.number().int() }),
+  requestBody,
+);
+export type Request = z.infer<typeof requestSchema>;
+export type RequestBody = z.input<typeof requestBody>;
+export type Op = Request['op'];
+
+export const peerFrameSchema = z.discriminatedUnion('t', [
+  z.object({
+    t: z.literal('ping'),
+    src: index,
+    dst: index,
+    id: z.number(),
+    path: z.array(index).max(10_000),
+    p: z.string().optional(),
+    dn: down,
+  }),
+  z.object({
+    t: z.literal('pong'),
+    src: index,
+    dst: index,
+    id: z.number(),
+    path: z.array(index).max(10_000),
+    p: z.string().optional(),
+    dn: down,
+  }),
+  z.object({
+    t: z.literal('prop'),
+    origin: index,
+    pid: z.number(),
+    window,
+    dn: down,
+  }),
+  z.object({
+    t: z.literal('vote'),
+    src: index,
+    dst: index,
+    pid: z.number(),
+    action: z.enum(['buy', 'sell', 'hold']),
+    hops: z.number().int(),
+    dn: down,
+  }),
+  z.object({
+    t: z.literal('commit'),
+    origin: index,
+    pid: z.number(),
+    decision: z.enum(['buy', 'sell', 'hold']),
+    dn: down,
+  }),
+  z.object({ t: z.literal('cack'), src: index, dst: index, pid: z.number(), hops: z.number().int(), dn: down }),
+  z.object({ t: z.literal('st'), origin: index, ver: z.number().int(), state: z.unknown(), dn: down }),
+  z.object({ t: z.literal('sack'), src: index, dst: index, ver: z.number().int(), hops: z.number().int(), dn: down }),
+  z.object({ t: z.literal('m'), p: z.string() }),
+  z.object({ t: z.literal('fl'), id: z.number() }),
+  z.object({ t: z.literal('fa'), id: z.number() }),
+]);
+export type PeerFrame = z.infer<typeof peerFrameSchema>;
+
+/** Counters an agent reports about itself. */
+export interface AgentMetricsReport {
+  agentId: string;
+  pid: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  /** Bytes read/written on peer sockets (framing included), counted at the socket. */
+  peerBytesIn: number;
+  peerBytesOut: number;
+  /** Bytes read/written on coordinator sockets. */
+  controlBytesIn: number;
+  controlBytesOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  rejected: { auth: number; malformed: number; oversize: number; unknown: number; shed: number };
+  links: number;
+  uptimeMs: number;
+}
+
+export interface HealthReport {
+  agentId: string;
+  configured: boolean;
+  links: number;
+  expectedLinks: number;
+}
+
+export interface PingResult {
+  samplesUs: number[];
+  warmupUs: number[];
+  hops: number;
+  path: number[];
+}
+
+export interface ProposeResult {
+  decision: 'buy' | 'sell' | 'hold';
+  votes: number;
+  quorum: number;
+  /** Proposal to quorum of votes at the proposer (the commit point). */
+  commitUs: number;
+  /** Proposal to the proposer learning that a quorum of agents hold the decision. */
+  heldUs: number;
+  /** Total hops travelled by votes and commit acks. */
+  hops: number;
+}
+
+export interface SyncResult {
+  syncUs: number;
+  acked: number;
+  expected: number;
+}
+
+export interface BlastResult {
+  sent: number;
+  elapsedUs: number;
+}
+
+export interface ExecuteResult {
+  action: 'buy' | 'sell' | 'hold';
+  confidence: number;
+  size: number;
+  computeUs: number;
+}
+
+export interface ConfigureResult {
+  links: number;
+}
+
+/** What each op answers. */
+export interface OpResults {
+  health: HealthReport;
+  configure: ConfigureResult;
+  execute: ExecuteResult;
+  ping: PingResult;
+  propose: ProposeResult;
+  sync: SyncResult;
+  blast: BlastResult;
+  metrics: AgentMetricsReport;
+  reset: { ok: true };
+}
+
+export interface ErrorReply {
+  name: string;
+  message: string;
+}

@@ -1,0 +1,110 @@
+/** The coordinator's connection to one agent: authenticated, request/response, with timeouts. */
+import { WebSocket } from 'ws';
+import { AgentError, TimeoutError } from '../errors.ts';
+import {
+  MAX_FRAME_BYTES,
+  type OpResults,
+  ROLE_HEADER,
+  type RequestBody,
+  SECRET_HEADER,
+} from '../agent/protocol.ts';
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Default time an agent has to answer one request. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export class AgentClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+
+  private constructor(
+    readonly agentId: string,
+    private readonly ws: WebSocket,
+  ) {
+    ws.on('message', (data) => this.onMessage(data.toString()));
+    ws.on('close', () => this.failAll(new AgentError(`agent ${agentId}: connection closed`)));
+    ws.on('error', () => {
+      // 'close' follows and fails what is pending.
+    });
+  }
+
+  /** Connect to an agent at `url`, presenting the swarm secret. */
+  static connect(agentId: string, url: string, secret: string, timeoutMs = 10_000): Promise<AgentClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, {
+        headers: { [SECRET_HEADER]: secret, [ROLE_HEADER]: 'coordinator' },
+        maxPayload: 64 * MAX_FRAME_BYTES,
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+      });
+      ws.once('open', () => resolve(new AgentClient(agentId, ws)));
+      ws.once('unexpected-response', (_req, res) => {
+        ws.terminate();
+        reject(new AgentError(`agent ${agentId} refused the connection (HTTP ${res.statusCode})`));
+      });
+      ws.once('error', (error) => reject(new AgentError(`agent ${agentId} unreachable: ${error.message}`)));
+    });
+  }
+
+  get open(): boolean {
+    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Send one request and wait for its answer. */
+  request<O extends keyof OpResults>(
+    body: Extract<RequestBody, { op: O }>,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<OpResults[O]> {
+    if (!this.open) return Promise.reject(new AgentError(`agent ${this.agentId}: not connected`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new TimeoutError(`agent ${this.agentId}: ${body.op} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      this.ws.send(JSON.stringify({ t: 'req', id, ...body }));
+    });
+  }
+
+  /** Send raw text (for abuse tests: malformed or oversized frames). */
+  sendRaw(data: string | Buffer): void {
+    this.ws.send(data);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ws.terminate();
+    this.failAll(new AgentError(`agent ${this.agentId}: connection closed`));
+  }
+
+  private onMessage(text: string): void {
+    let frame: { t?: string; id?: number; ok?: boolean; result?: unknown; error?: { name: string; message: string } };
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (frame.t !== 'res' || typeof frame.id !== 'number') return;
+    const pending = this.pending.get(frame.id);
+    if (!pending) return;
+    this.pending.delete(frame.id);
+    clearTimeout(pending.timer);
+    if (frame.ok) pending.resolve(frame.result);
+    else pending.reject(new AgentError(`agent ${this.agentId}: ${frame.error?.name}: ${frame.error?.message}`));
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+      this.pending.delete(id);
+    }
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * Swarms: N agents in sandboxes, wired in a topology. The manager deploys (in parallel or one by
+ * one), configures and destroys them; a Swarm drives the measurements. Every figure a Swarm
+ * returns is measured by the agents themselves or at the coordinator's socket, never assumed.
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidInputError, SandboxStartError } from '../errors.ts';
+import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
+import type { Bar } from '../trading/types.ts';
+import { STRATEGY_NAMES } from '../trading/strategies.ts';
+import type {
+  AgentMetricsReport,
+  BlastResult,
+  ExecuteResult,
+  PingResult,
+  ProposeResult,
+  SyncResult,
+} from '../agent/protocol.ts';
+import { AgentClient } from './client.ts';
+import { mapLimit } from './concurrency.ts';
+import {
+  buildTopology,
+  DEFAULT_FAN_OUT,
+  defaultQuorum,
+  parseTopology,
+  type Topology,
+  type TopologyKind,
+} from './topology.ts';
+
+export type DeployMode = 'parallel' | 'sequential';
+
+/** Options of one swarm. */
+export interface CreateSwarmOptions {
+  /** @default 'parallel' */
+  deploy?: DeployMode;
+  /** Sandboxes created at once in parallel mode. @default 10 */
+  concurrency?: number;
+  /** Tree fan-out for hierarchical swarms. @default 3 */
+  fanOut?: number;
+  /** Votes needed to commit. @default 2f+1 of n */
+  quorum?: number;
+  /** Strategies assigned round-robin to agents. @default every built-in strategy */
+  strategies?: readonly string[];
+  /** Agents packed into one sandbox (separate processes). @default 1 */
+  agentsPerSandbox?: number;
+  /** Sandbox lifetime. @default the manager's sandboxTimeoutMs */
+  sandboxTimeoutMs?: number;
+  /** Reuse these sandboxes instead of creating new ones (pooling); they must be empty. */
+  sandboxes?: Sandbox[];
+}
+
+/** Collaborators and defaults of a manager. */
+export interface SwarmManagerOptions {
+  provider: SandboxProvider;
+  /** Tags put on every sandbox (stack, run). */
+  metadata?: Record<string, string>;
+  /** @default 300_000 like E2B's default */
+  sandboxTimeoutMs?: number;
+  /** Largest swarm this manager builds. @default the provider's maxConcurrent */
+  maxAgents?: number;
+  /** Monotonic clock in ms. @default performance.now */
+  now?: () => number;
+}
+
+/** One agent of a swarm, as the coordinator knows it. */
+export interface SwarmAgent {
+  index: number;
+  id: string;
+  endpoint: AgentEndpoint;
+  sandbox: Sandbox;
+  client: AgentClient;
+  strategy: string;
+  alive: boolean;
+  /** Sandbox create (or reuse) to healthy, ms. */
+  deployMs: number;
+}
+
+/** What creating a swarm took. */
+export interface SwarmTimings {
+  /** createSwarm call to every agent healthy and linked to its peers. */
+  initMs: number;
+  /** createSwarm call to every agent healthy (before wiring). */
+  deployMs: number;
+  /** Per agent: sandbox creation start to agent healthy. */
+  perAgentDeployMs: number[];
+  sandboxesCreated: number;
+}
+
+let swarmCounter = 0;
+
+export class SwarmManager {
+  private readonly swarms = new Set<Swarm>();
+  readonly provider: SandboxProvider;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SwarmManagerOptions) {
+    this.provider = options.provider;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Swarms created and not yet destroyed. */
+  get live(): number {
+    return this.swarms.size;
+  }
+
+  /** Create a swarm of `agentCount` agents in `topology`, deployed, healthy and wired. */
+  async createSwarm(topology: TopologyKind, agentCount: number, options: CreateSwarmOptions = {}): Promise<Swarm> {
+    const kind = parseTopology(topology);
+    const limit = this.options.maxAgents ?? this.provider.maxConcurrent * (options.agentsPerSandbox ?? 1);
+    if (!Number.isInteger(agentCount) || agentCount < 1 || agentCount > limit) {
+      throw new InvalidInputError('agents', `a whole number from 1 to ${limit}`, agentCount);
+    }
+    const deploy = options.deploy ?? 'parallel';
+    if (deploy !== 'parallel' && deploy !== 'sequential') {
+      throw new InvalidInputError('deploy', 'parallel or sequential', deploy);
+    }
+    const perSandbox = options.agentsPerSandbox ?? 1;
+    if (!Number.isInteger(perSandbox) || perSandbox < 1 || perSandbox > 64) {
+      throw new InvalidInputError('agentsPerSandbox', 'a whole number from 1 to 64', perSandbox);
+    }
+    const strategies = options.strategies ?? STRATEGY_NAMES;
+    if (strategies.length === 0) throw new InvalidInputError('strategies', 'at least one strategy name', strategies);
+    const graph = buildTopology(kind, agentCount, options.fanOut ?? DEFAULT_FAN_OUT);
+    const quorum = options.quorum ?? defaultQuorum(agentCount);
+    if (!Number.isInteger(quorum) || quorum < 1 || quorum > agentCount) {
+      throw new InvalidInputError('quorum', `a whole number from 1 to ${agentCount}`, quorum);
+    }
+
+    const id = `swarm-${process.pid}-${++swarmCounter}-${randomBytes(3).toString('hex')}`;
+    const secret = randomBytes(24).toString('base64url');
+    const swarm = new Swarm(id, graph, quorum, secret, this.now, () => this.swarms.delete(swarm));
+    this.swarms.add(swarm);
+    const start = this.now();
+    try {
+      const groups = chunk(
+        Array.from({ length: agentCount }, (_, i) => i),
+        perSandbox,
+      );
+      const pool = options.sandboxes ?? [];
+      if (pool.length > 0 && pool.length < groups.length) {
+        throw new InvalidInputError('sandboxes', `at least ${groups.length} pooled sandboxes`, pool.length);
+      }
+      const concurrency = deploy === 'sequential' ? 1 : Math.max(1, options.concurrency ?? 10);
+      const timeoutMs = options.sandboxTimeoutMs ?? this.options.sandboxTimeoutMs ?? 300_000;
+      let created = 0;
+      const deployed = await mapLimit(groups, concurrency, async (members, g) => {
+        const t0 = this.now();
+        let sandbox = pool[g];
+        if (!sandbox) {
+          sandbox = await this.provider.create({
+            timeoutMs,
+            metadata: { ...this.options.metadata, swarm: id },
+          });
+          created++;
+          swarm.ownSandbox(sandbox);
+        } else {
+          swarm.borrowSandbox(sandbox);
+        }
+        const agents: SwarmAgent[] = [];
+        for (const index of members) {
+          const agentId = `a${index}`;
+          const endpoint = await sandbox.startAgent({ agentId, secret });
+          const client = await AgentClient.connect(agentId, endpoint.url, secret);
+          swarm.adoptClient(client);
+          await client.request({ op: 'health' });
+          agents.push({
+            index,
+            id: agentId,
+            endpoint,
+            sandbox,
+            client,
+            strategy: strategies[index % strategies.length] as string,
+            alive: true,
+            deployMs: this.now() - t0,
+          });
+        }
+        return agents;
+      });
+      const agents = deployed.flat().sort((a, b) => a.index - b.index);
+      const deployMs = this.now() - start;
+      swarm.setAgents(agents);
+      await swarm.configure();
+      swarm.timings = {
+        initMs: this.now() - start,
+        deployMs,
+        perAgentDeployMs: agents.map((a) => a.deployMs),
+        sandboxesCreated: created,
+      };
+      return swarm;
+    } catch (error) {
+      await swarm.destroy();
+      if (error instanceof InvalidInputError || error instanceof SandboxStartError) throw error;
+      throw new SandboxStartError(`swarm ${id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Destroy every live swarm (used on interrupts). */
+  async destroyAll(): Promise<void> {
+    await Promise.allSettled([...this.swarms].map((s) => s.destroy()));
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** A deployed, wired swarm. */
+export class Swarm {
+  agents: SwarmAgent[] = [];
+  timings: SwarmTimings = { initMs: 0, deployMs: 0, perAgentDeployMs: [], sandboxesCreated: 0 };
+  private readonly owned: Sandbox[] = [];
+  private readonly borrowed: Sandbox[] = [];
+  private readonly clients: AgentClient[] = [];
+  private stateVersion = 0;
+  private destroyed = false;
+
+  constructor(
+    readonly id: string,
+    readonly topology: Topology,
+    readonly quorum: number,
+    private readonly secret: string,
+    private readonly now: () => number,
+    private readonly onDestroy: () => void,
+  ) {}
+
+  /** @internal */
+  ownSandbox(sandbox: Sandbox): void {
+    this.owned.push(sandbox);
+  }
+  /** @internal */
+  borrowSandbox(sandbox: Sandbox): void {
+    this.borrowed.push(sandbox);
+  }
+  /** @internal */
+  adoptClient(client: AgentClient): void {
+    this.clients.push(client);
+  }
+  /** @internal */
+  setAgents(agents: SwarmAgent[]): void {
+    this.agents = agents;
+  }
+
+  get size(): number {
+    return this.agents.length;
+  }
+
+  /** Sandboxes this swarm created (and will kill) or borrowed (and will only empty). */
+  get sandboxes(): Sandbox[] {
+    return [...this.owned, ...this.borrowed];
+  }
+
+  /** Indices of agents still alive. */
+  liveIndices(): number[] {
+    return this.agents.filter((a) => a.alive).map((a) => a.index);
+  }
+
+  private agent(index: number): SwarmAgent {
+    const agent = this.agents[index];
+    if (!agent) throw new InvalidInputError('agent', `an index from 0 to ${this.agents.length - 1}`, index);
+    return agent;
+  }
+
+  /** @internal Send each agent its place in the topology and wait until every link is up. */
+  async configure(): Promise<void> {
+    const urls = this.agents.map((a) => a.endpoint.url);
+    await Promise.all(
+      this.agents.map((agent) =>
+        agent.client.request({
+          op: 'configure',
+          self: agent.index,
+          urls,
+          topology: this.topology,
+          quorum: this.quorum,
+          strategy: agent.strategy,
+        }),
+      ),
+    );
+  }
+
+  /** Agent `from` measures round trips to agent `to` along the topology's route. */
+  ping(from: number, to: number, options: { count?: number; warmup?: number; payloadBytes?: number } = {}) {
+    return this.agent(from).client.request({
+      op: 'ping',
+      to,
+      count: options.count ?? 1,
+      warmup: options.warmup ?? 0,
+      payloadBytes: options.payloadBytes ?? 0,
+    }) as Promise<PingResult>;
+  }
+
+  /** Route one message from `from` to `to` and back; returns the hops and path it travelled. */
+  async route(from: number, to: number, payloadBytes = 0): Promise<{ hops: number; path: number[]; rttMs: number }> {
+    const result = await this.ping(from, to, { count: 1, payloadBytes });
+    return { hops: result.hops, path: result.path, rttMs: (result.samplesUs[0] ?? 0) / 1000 };
+  }
+
+  /** The root proposes a trade on `window`; resolves when a quorum holds the decision. */
+  consensus(window: Bar[], options: { quorum?: number; timeoutMs?: number; proposer?: number } = {}) {
+    const proposer = this.agent(options.proposer ?? this.topology.root);
+    return proposer.client.request(
+      {
+        op: 'propose',
+        window,
+        ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
+        timeoutMs: options.timeoutMs ?? 5_000,
+      },
+      (options.timeoutMs ?? 5_000) + 5_000,
+    ) as Promise<ProposeResult>;
+  }
+
+  /** Propagate a new version of the shared state; resolves when every live agent acknowledged it. */
+  syncState(state: unknown, options: { timeoutMs?: number } = {}): Promise<SyncResult> {
+    const root = this.agent(this.topology.root);
+    this.stateVersion++;
+    return root.client.request(
+      {
+        op: 'sync',
+        version: this.stateVersion,
+        state,
+        expect: this.liveIndices(),
+        timeoutMs: options.timeoutMs ?? 5_000,
+      },
+      (options.timeoutMs ?? 5_000) + 5_000,
+    );
+  }
+
+  /** Broadcast a message from the root to every live agent (state-sync flood, acknowledged). */
+  broadcast(message: unknown, options: { timeoutMs?: number } = {}): Promise<SyncResult> {
+    return this.syncState({ broadcast: message }, options);
+  }
+
+  /** Run a strategy on agent `index` and return its signal (the round trip is timed by the caller). */
+  execute(index: number, window: Bar[], strategy?: string): Promise<ExecuteResult> {
+    return this.agent(index).client.request({
+      op: 'execute',
+      window,
+      ...(strategy === undefined ? {} : { strategy }),
+    });
+  }
+
+  /**
+   * Distribute tasks over live agents from one work queue: each agent holds at most `inflight`
+   * tasks and pulls the next as soon as one finishes, so faster agents take more.
+   */
+  async distribute(
+    windows: Bar[][],
+    options: { inflight?: number; strategy?: string } = {},
+  ): Promise<{ perAgent: number[]; latenciesMs: number[]; elapsedMs: number }> {
+    const live = this.agents.filter((a) => a.alive);
+    const perAgent = new Array(this.agents.length).fill(0);
+    const latenciesMs: number[] = [];
+    let next = 0;
+    const start = this.now();
+    const inflight = Math.max(1, options.inflight ?? 1);
+    const lanes = live.flatMap((agent) => Array.from({ length: inflight }, () => agent));
+    await Promise.all(
+      lanes.map(async (agent) => {
+        while (next < windows.length) {
+          const window = windows[next++] as Bar[];
+          const t0 = this.now();
+          await agent.client.request({
+            op: 'execute',
+            window,
+            ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
+          });
+          latenciesMs.push(this.now() - t0);
+          perAgent[agent.index]++;
+        }
+      }),
+    );
+    return { perAgent, latenciesMs, elapsedMs: this.now() - start };
+  }
+
+  /** Every live agent sends `count` messages to each neighbour; measures delivered messages/s. */
+  async blast(count: number, payloadBytes = 16): Promise<{ messages: number; elapsedMs: number; perAgent: BlastResult[] }> {
+    const live = this.agents.filter((a) => a.alive);
+    const start = this.now();
+    const perAgent = await Promise.all(
+      live.map((a) => a.client.request({ op: 'blast', count, payloadBytes }, 120_000)),
+    );
+    const elapsedMs = this.now() - start;
+    return { messages: perAgent.reduce((sum, r) => sum + r.sent, 0), elapsedMs, perAgent };
+  }
+
+  /** Each live agent's own report of memory, CPU, bytes and messages. */
+  metrics(): Promise<AgentMetricsReport[]> {
+    return Promise.all(this.agents.filter((a) => a.alive).map((a) => a.client.request({ op: 'metrics' })));
+  }
+
+  /** Fault injection: SIGKILL one agent's process (or its whole sandbox when the pid is unknown). */
+  async crash(index: number): Promise<void> {
+    const agent = this.agent(index);
+    agent.alive = false;
+    agent.client.close();
+    if (agent.endpoint.pid !== undefined) {
+      try {
+        process.kill(agent.endpoint.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    } else {
+      await agent.sandbox.kill();
+    }
+  }
+
+  /** Close connections and kill every sandbox this swarm created; pooled ones are only emptied. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const client of this.clients) client.close();
+    await Promise.allSettled([
+      ...this.owned.map((s) => s.kill()),
+      ...this.borrowed.map((s) => s.stopAgents()),
+    ]);
+    for (const agent of this.agents) agent.alive = false;
+    this.onDestroy();
+  }
+
+  /** @internal The per-swarm secret (abuse tests need a wrong one, never this one in output). */
+  get secretForTests(): string {
+    return this.secret;
+  }
+}
