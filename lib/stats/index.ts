@@ -1,0 +1,5 @@
+/** Statistics: summaries, histograms, scaling fits and two-sample tests. */
+export * from './compare.ts';
+export * from './distributions.ts';
+export * from './scaling.ts';
+export * from './summary.ts';
