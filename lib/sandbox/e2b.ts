@@ -1,0 +1,525 @@
+/**
+ * E2B sandboxes (Firecracker microVMs) through the `@e2b/code-interpreter` SDK. Every SDK call goes
+ * through the narrow E2BSdk interface, so tests inject a recorded fake and the real Sandbox class
+ * is only the default. The API key is held privately and scrubbed from every error message.
+ */
+import { Sandbox as E2BSandboxClass } from '@e2b/code-interpreter';
+import { AGENT_ENV, E2B_AGENT_BASE_PORT, parseReadyLine } from '../agent/launch.ts';
+import {
+  InvalidInputError,
+  ProviderUnavailableError,
+  SandboxStartError,
+  type SwarmBenchError,
+  TimeoutError,
+} from '../errors.ts';
+import type {
+  AgentEndpoint,
+  AgentLaunch,
+  Sandbox,
+  SandboxCreateOptions,
+  SandboxMetrics,
+  SandboxProvider,
+} from './types.ts';
+
+// Checked by the compiler: the real Sandbox class satisfies the narrow interface tests fake.
+const REAL_SDK: E2BSdk = E2BSandboxClass;
+
+/** Where the template bakes in the agent bundle, and where it is uploaded otherwise. */
+export const E2B_AGENT_PATH = '/home/user/agent.js';
+/** Name of the template built by scripts/build-e2b-template.ts. */
+export const E2B_DEFAULT_TEMPLATE = 'swarm-bench-agent';
+/** Agents per sandbox: each gets its own port above E2B_AGENT_BASE_PORT. */
+const MAX_AGENTS_PER_SANDBOX = 100;
+const STDERR_TAIL_BYTES = 4096;
+
+/** A running command in an E2B sandbox (subset of the SDK's CommandHandle). */
+export interface E2BCommandHandle {
+  readonly pid: number;
+  /** Settles when the command ends (rejects on a non-zero exit). */
+  wait(): Promise<unknown>;
+  kill(): Promise<boolean>;
+}
+
+/** One E2B sandbox instance (subset of the SDK's Sandbox). */
+export interface E2BSandboxInstance {
+  readonly sandboxId: string;
+  readonly files: { write(path: string, data: string): Promise<unknown> };
+  readonly commands: {
+    run(
+      cmd: string,
+      opts: {
+        background: true;
+        envs?: Record<string, string>;
+        cwd?: string;
+        timeoutMs?: number;
+        onStdout?: (data: string) => void | Promise<void>;
+        onStderr?: (data: string) => void | Promise<void>;
+      },
+    ): Promise<E2BCommandHandle>;
+  };
+  getHost(port: number): string;
+  getMetrics(): Promise<Array<{ timestamp: Date; cpuUsedPct: number; memUsed: number }>>;
+  kill(): Promise<boolean>;
+}
+
+/** What Sandbox.list yields per sandbox (subset of the SDK's SandboxInfo). */
+export interface E2BSandboxSummary {
+  sandboxId: string;
+  metadata: Record<string, string>;
+  startedAt: Date;
+}
+
+/** The static side of the SDK's Sandbox class that swarm-bench uses: the only boundary tests fake. */
+export interface E2BSdk {
+  create(
+    template: string,
+    opts: { apiKey: string; timeoutMs: number; metadata: Record<string, string> },
+  ): Promise<E2BSandboxInstance>;
+  list(opts: { apiKey: string; query: { metadata: Record<string, string> } }): {
+    readonly hasNext: boolean;
+    nextItems(): Promise<E2BSandboxSummary[]>;
+  };
+  kill(sandboxId: string, opts: { apiKey: string }): Promise<boolean>;
+}
+
+/** Options of the E2B provider. */
+export interface E2BSandboxProviderOptions {
+  /** E2B API key; the CLI reads it from E2B_API_KEY, Lambdas from Secrets Manager. */
+  apiKey: string | undefined;
+  /** Template name or id. @default 'swarm-bench-agent' */
+  template?: string;
+  /** True when the template already holds the bundle at /home/user/agent.js, so nothing is uploaded. @default false */
+  templateHasBundle?: boolean;
+  /** Agent bundle source, uploaded to each sandbox unless templateHasBundle. */
+  bundle: string;
+  /** Resources the template allocates, for the cost model. @default { vcpu: 2, memoryMb: 512 } */
+  resources?: { vcpu: number; memoryMb: number };
+  /** Sandboxes alive at once. @default 20 (E2B Hobby plan) */
+  maxConcurrent?: number;
+  /** How long an agent may take to print its ready line. @default 30_000 */
+  startTimeoutMs?: number;
+  /** How long metrics() waits for E2B's first metrics sample (collected every few seconds). @default 10_000 */
+  metricsWaitMs?: number;
+  /** The SDK's Sandbox class. @default Sandbox from @e2b/code-interpreter */
+  sdk?: E2BSdk;
+  /** Tags added to every sandbox (e.g. {stack}), merged under the per-create metadata. */
+  metadata?: Record<string, string>;
+  /** Epoch-ms clock. @default Date.now */
+  clock?: () => number;
+}
+
+/** Which sandboxes count as stale, for the reaper. */
+export interface StaleQuery {
+  /** Value of the `stack` metadata tag the sandboxes carry. */
+  stack: string;
+  /** Sandboxes started longer ago than this are stale. */
+  maxAgeMs: number;
+  /** Epoch ms. @default Date.now() */
+  now?: number;
+}
+
+/** Creates E2B sandboxes and starts agents in them. */
+export class E2BSandboxProvider implements SandboxProvider {
+  readonly name = 'e2b' as const;
+  readonly maxConcurrent: number;
+  readonly resources: { vcpu: number; memoryMb: number };
+  readonly #apiKey: string;
+  readonly #sdk: E2BSdk;
+  readonly #template: string;
+  readonly #templateHasBundle: boolean;
+  readonly #bundle: string;
+  readonly #startTimeoutMs: number;
+  readonly #metricsWaitMs: number;
+  readonly #metadata: Record<string, string>;
+  readonly #clock: () => number;
+  readonly #live = new Set<E2BSandbox>();
+  #pending = 0;
+  #created = 0;
+  #endedSeconds = 0;
+
+  constructor(options: E2BSandboxProviderOptions) {
+    this.#apiKey = requireApiKey(options?.apiKey);
+    if (typeof options.bundle !== 'string') {
+      throw new InvalidInputError('bundle', 'the agent bundle source as a string', typeof options.bundle);
+    }
+    this.#templateHasBundle = options.templateHasBundle ?? false;
+    if (!this.#templateHasBundle && options.bundle.trim() === '') {
+      throw new InvalidInputError('bundle', 'non-empty when the template does not bake in the agent');
+    }
+    this.#bundle = options.bundle;
+    this.#template = options.template ?? E2B_DEFAULT_TEMPLATE;
+    this.resources = { ...(options.resources ?? { vcpu: 2, memoryMb: 512 }) };
+    if (!(this.resources.vcpu > 0 && this.resources.memoryMb > 0)) {
+      throw new InvalidInputError('resources', 'positive vcpu and memoryMb', options.resources);
+    }
+    this.maxConcurrent = positiveInt('maxConcurrent', options.maxConcurrent ?? 20);
+    this.#startTimeoutMs = positiveInt('startTimeoutMs', options.startTimeoutMs ?? 30_000);
+    this.#metricsWaitMs = options.metricsWaitMs ?? 10_000;
+    this.#metadata = { ...(options.metadata ?? {}) };
+    this.#sdk = options.sdk ?? REAL_SDK;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async create(options: SandboxCreateOptions): Promise<Sandbox> {
+    const timeoutMs = positiveInt('timeoutMs', options?.timeoutMs);
+    if (this.#live.size + this.#pending >= this.maxConcurrent) {
+      throw new SandboxStartError(
+        `e2b provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
+      );
+    }
+    this.#pending++;
+    // Billing starts when E2B boots the VM, which is at most the request time: count from here.
+    const createdAt = this.#clock();
+    let instance: E2BSandboxInstance | undefined;
+    try {
+      instance = await this.#sdk.create(this.#template, {
+        apiKey: this.#apiKey,
+        timeoutMs,
+        metadata: { ...this.#metadata, ...(options.metadata ?? {}) },
+      });
+      if (!this.#templateHasBundle) await instance.files.write(E2B_AGENT_PATH, this.#bundle);
+    } catch (error) {
+      if (instance !== undefined) await instance.kill().catch(() => undefined);
+      throw this.mapError(error, 'create sandbox', SandboxStartError);
+    } finally {
+      this.#pending--;
+    }
+    const sandbox = new E2BSandbox(instance, createdAt, timeoutMs, this);
+    this.#live.add(sandbox);
+    this.#created++;
+    return sandbox;
+  }
+
+  live(): Sandbox[] {
+    for (const sandbox of this.#live) if (!sandbox.alive) this.sandboxEnded(sandbox);
+    return [...this.#live];
+  }
+
+  usage(): { created: number; sandboxSeconds: number } {
+    let liveSeconds = 0;
+    for (const sandbox of this.#live) liveSeconds += sandbox.billedSeconds();
+    return { created: this.#created, sandboxSeconds: this.#endedSeconds + liveSeconds };
+  }
+
+  async killAll(): Promise<number> {
+    const results = await Promise.all([...this.#live].map((sandbox) => sandbox.kill()));
+    return results.filter(Boolean).length;
+  }
+
+  /** Sandboxes tagged with this stack that started more than maxAgeMs ago. */
+  listStale(query: StaleQuery): Promise<E2BSandboxSummary[]> {
+    return listStaleSandboxes({ apiKey: this.#apiKey, sdk: this.#sdk }, query);
+  }
+
+  /** Kill stale sandboxes of this stack; returns the ids actually killed. */
+  killStale(query: StaleQuery): Promise<string[]> {
+    return killStaleSandboxes({ apiKey: this.#apiKey, sdk: this.#sdk }, query);
+  }
+
+  /** @internal */
+  get settings() {
+    return { startTimeoutMs: this.#startTimeoutMs, metricsWaitMs: this.#metricsWaitMs, clock: this.#clock };
+  }
+
+  /** @internal */
+  sandboxEnded(sandbox: E2BSandbox): void {
+    if (!this.#live.delete(sandbox)) return;
+    this.#endedSeconds += sandbox.billedSeconds();
+  }
+
+  /** @internal Map an SDK error to ours, scrubbing the key. */
+  mapError(
+    error: unknown,
+    action: string,
+    fallback: new (message: string, options?: { cause?: unknown }) => SwarmBenchError,
+  ): SwarmBenchError {
+    return mapE2BError(error, action, this.#apiKey, fallback);
+  }
+}
+
+/** One E2B sandbox and the agents started in it. */
+class E2BSandbox implements Sandbox {
+  readonly id: string;
+  readonly provider = 'e2b' as const;
+  readonly createdAt: number;
+  readonly #instance: E2BSandboxInstance;
+  readonly #timeoutMs: number;
+  readonly #owner: E2BSandboxProvider;
+  readonly #agents = new Map<string, { handle: E2BCommandHandle; port: number }>();
+  #nextIndex = 0;
+  #endedAt: number | undefined;
+  #killing: Promise<boolean> | undefined;
+
+  constructor(instance: E2BSandboxInstance, createdAt: number, timeoutMs: number, owner: E2BSandboxProvider) {
+    this.#instance = instance;
+    this.id = instance.sandboxId;
+    this.createdAt = createdAt;
+    this.#timeoutMs = timeoutMs;
+    this.#owner = owner;
+  }
+
+  get alive(): boolean {
+    // E2B kills the VM itself at timeoutMs; no call is needed to know it is gone.
+    return this.#killing === undefined && this.#owner.settings.clock() < this.createdAt + this.#timeoutMs;
+  }
+
+  /** Seconds billed so far: until kill, or until E2B's own timeout. */
+  billedSeconds(): number {
+    const end = Math.min(this.#endedAt ?? this.#owner.settings.clock(), this.createdAt + this.#timeoutMs);
+    return Math.max(0, end - this.createdAt) / 1000;
+  }
+
+  async startAgent(launch: AgentLaunch): Promise<AgentEndpoint> {
+    if (!this.alive) throw new SandboxStartError(`sandbox ${this.id} is no longer alive`);
+    const agentId = launch?.agentId;
+    if (typeof agentId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(agentId)) {
+      throw new InvalidInputError('agentId', '1-64 characters of A-Z a-z 0-9 _ . -', agentId);
+    }
+    if (typeof launch.secret !== 'string' || launch.secret === '') {
+      throw new InvalidInputError('secret', 'a non-empty string');
+    }
+    if (this.#agents.has(agentId)) {
+      throw new InvalidInputError('agentId', `unique within sandbox ${this.id}`, agentId);
+    }
+    if (this.#nextIndex >= MAX_AGENTS_PER_SANDBOX) {
+      throw new SandboxStartError(`sandbox ${this.id} already ran ${MAX_AGENTS_PER_SANDBOX} agents`);
+    }
+    const { startTimeoutMs, clock } = this.#owner.settings;
+    const port = E2B_AGENT_BASE_PORT + this.#nextIndex++;
+    const remainingMs = Math.max(1, this.createdAt + this.#timeoutMs - clock());
+    const lifetimeMs = launch.lifetimeMs ?? remainingMs;
+
+    let stderrTail = '';
+    let stdoutLine = '';
+    let onReady: ((port: number) => void) | undefined;
+    const ready = new Promise<number>((resolve) => {
+      onReady = resolve;
+    });
+    let handle: E2BCommandHandle;
+    try {
+      handle = await this.#instance.commands.run(`node ${E2B_AGENT_PATH}`, {
+        background: true,
+        // Only agent variables: nothing of the coordinator's environment enters the sandbox.
+        envs: {
+          [AGENT_ENV.id]: agentId,
+          [AGENT_ENV.secret]: launch.secret,
+          [AGENT_ENV.host]: '0.0.0.0',
+          [AGENT_ENV.port]: String(port),
+          [AGENT_ENV.lifetimeMs]: String(Math.round(lifetimeMs)),
+          // No stdin pipe in E2B: the VM's own timeout is the parent watch.
+          [AGENT_ENV.watchStdin]: '0',
+        },
+        cwd: '/home/user',
+        // 0 disables the SDK's 60 s default, which would cut a long-running agent's stream.
+        timeoutMs: 0,
+        onStdout: (data) => {
+          stdoutLine += data;
+          let newline = stdoutLine.indexOf('\n');
+          while (newline >= 0) {
+            const line = parseReadyLine(stdoutLine.slice(0, newline).trim());
+            stdoutLine = stdoutLine.slice(newline + 1);
+            if (line !== undefined) onReady?.(line.port);
+            newline = stdoutLine.indexOf('\n');
+          }
+          if (stdoutLine.length > 65_536) stdoutLine = '';
+        },
+        onStderr: (data) => {
+          stderrTail = (stderrTail + data).slice(-STDERR_TAIL_BYTES);
+        },
+      });
+    } catch (error) {
+      throw this.#owner.mapError(error, `start agent ${agentId}`, SandboxStartError);
+    }
+    this.#agents.set(agentId, { handle, port });
+
+    let timer: NodeJS.Timeout | undefined;
+    const failure = new Promise<never>((_, reject) => {
+      const fail = (why: string, cause?: unknown) => {
+        const tail = stderrTail.slice(-500).trim();
+        reject(
+          new SandboxStartError(
+            `agent ${agentId} in sandbox ${this.id} ${why}${tail ? `; stderr: ${tail}` : ''}`,
+            cause === undefined ? undefined : { cause },
+          ),
+        );
+      };
+      timer = setTimeout(() => fail(`printed no ready line within ${startTimeoutMs} ms`), startTimeoutMs);
+      handle.wait().then(
+        () => fail('exited before it was ready'),
+        (error: unknown) => fail('exited before it was ready', error),
+      );
+    });
+    failure.catch(() => undefined);
+    try {
+      const readyPort = await Promise.race([ready, failure]);
+      return { agentId, url: `wss://${this.#instance.getHost(readyPort)}`, sandboxId: this.id };
+    } catch (error) {
+      this.#agents.delete(agentId);
+      await handle.kill().catch(() => false);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stopAgents(): Promise<void> {
+    const agents = [...this.#agents.values()];
+    this.#agents.clear();
+    await Promise.all(agents.map(({ handle }) => handle.kill().catch(() => false)));
+  }
+
+  async metrics(): Promise<SandboxMetrics> {
+    const { metricsWaitMs, clock } = this.#owner.settings;
+    const deadline = clock() + metricsWaitMs;
+    for (;;) {
+      let samples: Awaited<ReturnType<E2BSandboxInstance['getMetrics']>>;
+      try {
+        samples = await this.#instance.getMetrics();
+      } catch (error) {
+        throw this.#owner.mapError(error, 'read sandbox metrics', ProviderUnavailableError);
+      }
+      const latest = samples.reduce<(typeof samples)[number] | undefined>(
+        (best, sample) => (best === undefined || sample.timestamp > best.timestamp ? sample : best),
+        undefined,
+      );
+      if (latest !== undefined) {
+        return {
+          rssBytes: latest.memUsed,
+          cpuPercent: latest.cpuUsedPct,
+          source: 'e2b',
+          at: latest.timestamp.getTime(),
+        };
+      }
+      if (clock() >= deadline) {
+        throw new TimeoutError(`E2B reported no metrics for sandbox ${this.id} within ${metricsWaitMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  kill(): Promise<boolean> {
+    if (this.#killing !== undefined) return this.#killing.then(() => false);
+    this.#killing = this.#killNow();
+    return this.#killing;
+  }
+
+  async #killNow(): Promise<boolean> {
+    this.#endedAt = this.#owner.settings.clock();
+    const expired = this.#endedAt >= this.createdAt + this.#timeoutMs;
+    this.#agents.clear();
+    try {
+      const killed = await this.#instance.kill();
+      return killed && !expired;
+    } catch (error) {
+      if (errorName(error) === 'SandboxNotFoundError') return false;
+      throw this.#owner.mapError(error, `kill sandbox ${this.id}`, ProviderUnavailableError);
+    } finally {
+      this.#owner.sandboxEnded(this);
+    }
+  }
+}
+
+/** Sandboxes tagged {stack} that started more than maxAgeMs before now. */
+export async function listStaleSandboxes(
+  deps: { apiKey: string | undefined; sdk?: E2BSdk },
+  query: StaleQuery,
+): Promise<E2BSandboxSummary[]> {
+  const apiKey = requireApiKey(deps.apiKey);
+  if (typeof query?.stack !== 'string' || query.stack === '') {
+    throw new InvalidInputError('stack', 'a non-empty stack tag', query?.stack);
+  }
+  if (!(Number.isFinite(query.maxAgeMs) && query.maxAgeMs >= 0)) {
+    throw new InvalidInputError('maxAgeMs', 'a non-negative number of milliseconds', query.maxAgeMs);
+  }
+  const sdk = deps.sdk ?? REAL_SDK;
+  const cutoff = (query.now ?? Date.now()) - query.maxAgeMs;
+  const stale: E2BSandboxSummary[] = [];
+  try {
+    const pages = sdk.list({ apiKey, query: { metadata: { stack: query.stack } } });
+    while (pages.hasNext) {
+      for (const info of await pages.nextItems()) {
+        // The query already filters by tag; checking again guards against a server ignoring it.
+        if (info.metadata?.stack === query.stack && info.startedAt.getTime() <= cutoff) stale.push(info);
+      }
+    }
+  } catch (error) {
+    throw mapE2BError(error, 'list sandboxes', apiKey, ProviderUnavailableError);
+  }
+  return stale;
+}
+
+/** Kill the stale sandboxes of a stack; returns the ids that were killed (gone ones are skipped). */
+export async function killStaleSandboxes(
+  deps: { apiKey: string | undefined; sdk?: E2BSdk },
+  query: StaleQuery,
+): Promise<string[]> {
+  const stale = await listStaleSandboxes(deps, query);
+  const apiKey = requireApiKey(deps.apiKey);
+  const sdk = deps.sdk ?? REAL_SDK;
+  const killed: string[] = [];
+  for (const info of stale) {
+    try {
+      if (await sdk.kill(info.sandboxId, { apiKey })) killed.push(info.sandboxId);
+    } catch (error) {
+      if (errorName(error) !== 'SandboxNotFoundError') {
+        throw mapE2BError(error, `kill sandbox ${info.sandboxId}`, apiKey, ProviderUnavailableError);
+      }
+    }
+  }
+  return killed;
+}
+
+/** Translate an E2B SDK error into ours, keeping it as `cause` and never echoing the API key. */
+export function mapE2BError(
+  error: unknown,
+  action: string,
+  apiKey: string,
+  fallback: new (message: string, options?: { cause?: unknown }) => SwarmBenchError,
+): SwarmBenchError {
+  const name = errorName(error);
+  const detail = scrub(error instanceof Error ? error.message : String(error), apiKey).slice(0, 300);
+  const options = { cause: error };
+  switch (name) {
+    case 'AuthenticationError':
+      return new ProviderUnavailableError(
+        `E2B rejected the API key (check E2B_API_KEY) while trying to ${action}: ${detail}`,
+        options,
+      );
+    case 'RateLimitError':
+    case 'ServiceBusyError':
+      return new SandboxStartError(`E2B is rate limiting or busy; could not ${action}: ${detail}`, options);
+    case 'TimeoutError':
+      return new TimeoutError(`E2B timed out while trying to ${action}: ${detail}`, options);
+    case 'SandboxNotFoundError':
+      return new SandboxStartError(`E2B sandbox not found (expired or killed); could not ${action}`, options);
+    default:
+      if (error instanceof TypeError && /fetch failed/i.test(error.message)) {
+        return new ProviderUnavailableError(`E2B is unreachable; could not ${action}: ${detail}`, options);
+      }
+      return new fallback(`E2B: could not ${action}: ${name}: ${detail}`, options);
+  }
+}
+
+function requireApiKey(apiKey: unknown): string {
+  if (typeof apiKey !== 'string' || apiKey.trim() === '') {
+    throw new ProviderUnavailableError(
+      'the e2b provider needs an API key: set E2B_API_KEY (https://e2b.dev/dashboard), or use --provider local',
+    );
+  }
+  return apiKey;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
+function scrub(text: string, secret: string): string {
+  return secret.length >= 4 ? text.split(secret).join('[redacted]') : text;
+}
+
+function positiveInt(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new InvalidInputError(field, 'a positive integer', value);
+  }
+  return value;
+}

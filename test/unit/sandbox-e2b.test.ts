@@ -1,0 +1,381 @@
+/**
+ * E2B cannot be reached from here (no network), so these tests fake exactly one boundary: the SDK's
+ * Sandbox class, behind the E2BSdk interface. The fake records every call and behaves like the SDK
+ * as its type declarations describe it; everything above that boundary is the real provider.
+ */
+import { AuthenticationError, RateLimitError, SandboxNotFoundError } from '@e2b/code-interpreter';
+import { describe, expect, it } from 'vitest';
+import { E2B_AGENT_BASE_PORT } from '../../lib/agent/launch.ts';
+import { ProviderUnavailableError, SandboxStartError } from '../../lib/errors.ts';
+import {
+  E2B_AGENT_PATH,
+  type E2BCommandHandle,
+  type E2BSandboxInstance,
+  E2BSandboxProvider,
+  type E2BSandboxProviderOptions,
+  type E2BSandboxSummary,
+  type E2BSdk,
+  killStaleSandboxes,
+} from '../../lib/sandbox/e2b.ts';
+
+const API_KEY = 'e2b_live_0123456789abcdef';
+
+type Call = { method: string; args: unknown[] };
+
+interface FakeOptions {
+  createError?: Error;
+  /** What each started agent prints on stdout. */
+  agentOutput?: (envs: Record<string, string>) => string[];
+  listed?: E2BSandboxSummary[];
+  metrics?: Array<{ timestamp: Date; cpuUsedPct: number; memUsed: number }>;
+}
+
+class FakeSdk implements E2BSdk {
+  readonly calls: Call[] = [];
+  readonly sandboxes: FakeSandbox[] = [];
+  constructor(readonly options: FakeOptions = {}) {}
+
+  async create(
+    template: string,
+    opts: { apiKey: string; timeoutMs: number; metadata: Record<string, string> },
+  ) {
+    this.calls.push({ method: 'create', args: [template, opts] });
+    if (this.options.createError) throw this.options.createError;
+    const sandbox = new FakeSandbox(`sbx-${this.sandboxes.length + 1}`, this);
+    this.sandboxes.push(sandbox);
+    return sandbox;
+  }
+
+  list(opts: { apiKey: string; query: { metadata: Record<string, string> } }) {
+    this.calls.push({ method: 'list', args: [opts] });
+    const pages = [(this.options.listed ?? []).slice(0, 2), (this.options.listed ?? []).slice(2)];
+    return {
+      get hasNext() {
+        return pages.length > 0;
+      },
+      nextItems: async () => pages.shift() ?? [],
+    };
+  }
+
+  async kill(sandboxId: string, opts: { apiKey: string }) {
+    this.calls.push({ method: 'kill', args: [sandboxId, opts] });
+    return true;
+  }
+}
+
+class FakeSandbox implements E2BSandboxInstance {
+  killed = false;
+  readonly files;
+  readonly commands;
+  constructor(
+    readonly sandboxId: string,
+    readonly sdk: FakeSdk,
+  ) {
+    this.files = {
+      write: async (path: string, data: string) => {
+        sdk.calls.push({ method: 'files.write', args: [sandboxId, path, data] });
+        return { path };
+      },
+    };
+    this.commands = {
+      run: async (
+        cmd: string,
+        opts: { background: true; envs?: Record<string, string>; onStdout?: (data: string) => void },
+      ): Promise<E2BCommandHandle> => {
+        sdk.calls.push({ method: 'commands.run', args: [sandboxId, cmd, opts] });
+        const envs = opts.envs ?? {};
+        const lines = sdk.options.agentOutput?.(envs) ?? [
+          'booting\n',
+          // Split across chunks, as a real stream may deliver it.
+          `{"event":"ready","agentId":"${envs.SWARM_AGENT_ID}",`,
+          `"port":${envs.SWARM_AGENT_PORT},"pid":42}\n`,
+        ];
+        setImmediate(() => {
+          for (const line of lines) opts.onStdout?.(line);
+        });
+        return {
+          pid: 42,
+          wait: () => new Promise(() => undefined),
+          kill: async () => {
+            sdk.calls.push({ method: 'command.kill', args: [sandboxId] });
+            return true;
+          },
+        };
+      },
+    };
+  }
+
+  getHost(port: number) {
+    return `${port}-${this.sandboxId}.e2b.app`;
+  }
+
+  async getMetrics() {
+    this.sdk.calls.push({ method: 'getMetrics', args: [this.sandboxId] });
+    return this.sdk.options.metrics ?? [];
+  }
+
+  async kill() {
+    this.sdk.calls.push({ method: 'sandbox.kill', args: [this.sandboxId] });
+    const wasAlive = !this.killed;
+    this.killed = true;
+    return wasAlive;
+  }
+}
+
+function makeProvider(sdk: FakeSdk, options: Partial<E2BSandboxProviderOptions> = {}) {
+  return new E2BSandboxProvider({
+    apiKey: API_KEY,
+    bundle: 'console.log("agent")',
+    sdk,
+    metadata: { stack: 'swarm-bench-test' },
+    startTimeoutMs: 1000,
+    metricsWaitMs: 0,
+    ...options,
+  });
+}
+
+const callsOf = (sdk: FakeSdk, method: string) => sdk.calls.filter((call) => call.method === method);
+
+describe('E2BSandboxProvider.create', () => {
+  it('passes template, timeout and merged metadata, and uploads the bundle when the template lacks it', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk, { template: 'my-template' });
+
+    // Act
+    const sandbox = await provider.create({ timeoutMs: 120_000, metadata: { run: 'r1', swarm: 's1' } });
+
+    // Assess
+    expect(callsOf(sdk, 'create')).toEqual([
+      {
+        method: 'create',
+        args: [
+          'my-template',
+          {
+            apiKey: API_KEY,
+            timeoutMs: 120_000,
+            metadata: { stack: 'swarm-bench-test', run: 'r1', swarm: 's1' },
+          },
+        ],
+      },
+    ]);
+    expect(callsOf(sdk, 'files.write')).toEqual([
+      { method: 'files.write', args: ['sbx-1', E2B_AGENT_PATH, 'console.log("agent")'] },
+    ]);
+    expect(sandbox.id).toBe('sbx-1');
+    expect(provider.live()).toEqual([sandbox]);
+  });
+
+  it('uploads nothing when the template bakes the bundle in, and defaults the template name', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk, { templateHasBundle: true });
+
+    // Act
+    await provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Assess
+    expect(callsOf(sdk, 'create')[0]?.args[0]).toBe('swarm-bench-agent');
+    expect(callsOf(sdk, 'files.write')).toEqual([]);
+  });
+
+  it('refuses to go beyond maxConcurrent without calling E2B', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk, { maxConcurrent: 1 });
+    await provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Act
+    const second = provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Assess
+    await expect(second).rejects.toBeInstanceOf(SandboxStartError);
+    expect(callsOf(sdk, 'create')).toHaveLength(1);
+  });
+});
+
+describe('E2BSandbox.startAgent', () => {
+  it('runs node in the background with only agent variables and returns a wss URL from getHost', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk);
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Act
+    const first = await sandbox.startAgent({ agentId: 'a0', secret: 'swarm-secret', lifetimeMs: 30_000 });
+    const second = await sandbox.startAgent({ agentId: 'a1', secret: 'swarm-secret' });
+
+    // Assess
+    const runs = callsOf(sdk, 'commands.run');
+    expect(runs).toHaveLength(2);
+    const [, cmd, opts] = runs[0]!.args as [string, string, Record<string, unknown>];
+    expect(cmd).toBe(`node ${E2B_AGENT_PATH}`);
+    expect(opts.background).toBe(true);
+    expect(opts.envs).toEqual({
+      SWARM_AGENT_ID: 'a0',
+      SWARM_AGENT_SECRET: 'swarm-secret',
+      SWARM_AGENT_HOST: '0.0.0.0',
+      SWARM_AGENT_PORT: String(E2B_AGENT_BASE_PORT),
+      SWARM_AGENT_LIFETIME_MS: '30000',
+      SWARM_AGENT_WATCH_STDIN: '0',
+    });
+    expect(JSON.stringify(opts.envs)).not.toContain(API_KEY);
+    expect(first).toEqual({
+      agentId: 'a0',
+      url: `wss://${E2B_AGENT_BASE_PORT}-sbx-1.e2b.app`,
+      sandboxId: 'sbx-1',
+    });
+    expect(second.url).toBe(`wss://${E2B_AGENT_BASE_PORT + 1}-sbx-1.e2b.app`);
+  });
+
+  it('fails with the stderr tail when no ready line comes, and kills the command', async () => {
+    // Prepare
+    const sdk = new FakeSdk({ agentOutput: () => ['still booting\n'] });
+    const provider = makeProvider(sdk, { startTimeoutMs: 50 });
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Act
+    const start = sandbox.startAgent({ agentId: 'slow', secret: 's' });
+
+    // Assess
+    await expect(start).rejects.toThrow(/slow.*no ready line within 50 ms/);
+    await expect(start).rejects.toBeInstanceOf(SandboxStartError);
+    expect(callsOf(sdk, 'command.kill')).toHaveLength(1);
+  });
+});
+
+describe('E2BSandbox metrics and kill', () => {
+  it('reports the latest E2B metrics sample', async () => {
+    // Prepare
+    const sdk = new FakeSdk({
+      metrics: [
+        { timestamp: new Date(2000), cpuUsedPct: 80, memUsed: 300e6 },
+        { timestamp: new Date(1000), cpuUsedPct: 10, memUsed: 100e6 },
+      ],
+    });
+    const sandbox = await makeProvider(sdk).create({ timeoutMs: 60_000, metadata: {} });
+
+    // Act
+    const metrics = await sandbox.metrics();
+
+    // Assess
+    expect(metrics).toEqual({ rssBytes: 300e6, cpuPercent: 80, source: 'e2b', at: 2000 });
+  });
+
+  it('kills once: true the first time, false after, and counts billed seconds', async () => {
+    // Prepare
+    let now = 1_000_000;
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk, { clock: () => now });
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+    now += 12_000;
+
+    // Act
+    const results = [await sandbox.kill(), await sandbox.kill()];
+
+    // Assess
+    expect(results).toEqual([true, false]);
+    expect(callsOf(sdk, 'sandbox.kill')).toHaveLength(1);
+    expect(sandbox.alive).toBe(false);
+    expect(provider.live()).toEqual([]);
+    expect(provider.usage()).toEqual({ created: 1, sandboxSeconds: 12 });
+  });
+
+  it('treats a sandbox E2B no longer knows as already gone', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const sandbox = await makeProvider(sdk).create({ timeoutMs: 60_000, metadata: {} });
+    sdk.sandboxes[0]!.kill = async () => {
+      throw new SandboxNotFoundError('sandbox sbx-1 not found');
+    };
+
+    // Act / Assess
+    expect(await sandbox.kill()).toBe(false);
+  });
+});
+
+describe('errors', () => {
+  it('a missing key fails in the constructor, names E2B_API_KEY and creates nothing', () => {
+    // Prepare
+    const sdk = new FakeSdk();
+
+    // Act
+    const make = (apiKey: string | undefined) => () => makeProvider(sdk, { apiKey });
+
+    // Assess
+    expect(make(undefined)).toThrow(ProviderUnavailableError);
+    expect(make(undefined)).toThrow(/E2B_API_KEY/);
+    expect(make('  ')).toThrow(/E2B_API_KEY/);
+    expect(sdk.calls).toEqual([]);
+  });
+
+  it('maps SDK errors to ours, keeps the cause and never shows the key', async () => {
+    // Prepare
+    const authError = new AuthenticationError(`Invalid API key ${API_KEY}`);
+    const rateError = new RateLimitError(`Rate limit for key ${API_KEY}`);
+
+    // Act
+    const failure = (error: Error) =>
+      makeProvider(new FakeSdk({ createError: error }))
+        .create({ timeoutMs: 60_000, metadata: {} })
+        .then(
+          () => new Error('create unexpectedly succeeded'),
+          (thrown: unknown) => thrown as Error,
+        );
+    const auth = await failure(authError);
+    const rate = await failure(rateError);
+
+    // Assess
+    expect(auth).toBeInstanceOf(ProviderUnavailableError);
+    expect(auth.message).toMatch(/E2B_API_KEY/);
+    expect(auth.cause).toBe(authError);
+    expect(rate).toBeInstanceOf(SandboxStartError);
+    expect(rate.cause).toBe(rateError);
+    for (const error of [auth, rate]) {
+      expect(error.message).not.toContain(API_KEY);
+      expect(error.message).toContain('[redacted]');
+    }
+  });
+});
+
+describe('stale sandboxes (reaper)', () => {
+  it('kills only sandboxes of this stack older than the max age, across pages', async () => {
+    // Prepare
+    const now = Date.UTC(2026, 10, 29, 12);
+    const hour = 3_600_000;
+    const sdk = new FakeSdk({
+      listed: [
+        { sandboxId: 'old-1', metadata: { stack: 'prod' }, startedAt: new Date(now - 3 * hour) },
+        { sandboxId: 'young', metadata: { stack: 'prod' }, startedAt: new Date(now - 10 * 60_000) },
+        { sandboxId: 'other-stack', metadata: { stack: 'dev' }, startedAt: new Date(now - 5 * hour) },
+        { sandboxId: 'old-2', metadata: { stack: 'prod', run: 'r9' }, startedAt: new Date(now - 2 * hour) },
+      ],
+    });
+
+    // Act
+    const killed = await killStaleSandboxes({ apiKey: API_KEY, sdk }, { stack: 'prod', maxAgeMs: hour, now });
+
+    // Assess
+    expect(killed).toEqual(['old-1', 'old-2']);
+    expect(callsOf(sdk, 'list')).toEqual([
+      { method: 'list', args: [{ apiKey: API_KEY, query: { metadata: { stack: 'prod' } } }] },
+    ]);
+    expect(callsOf(sdk, 'kill').map((call) => call.args[0])).toEqual(['old-1', 'old-2']);
+  });
+
+  it('is also available on the provider', async () => {
+    // Prepare
+    const now = 10 * 3_600_000;
+    const sdk = new FakeSdk({
+      listed: [{ sandboxId: 'old', metadata: { stack: 'prod' }, startedAt: new Date(0) }],
+    });
+    const provider = makeProvider(sdk);
+
+    // Act
+    const stale = await provider.listStale({ stack: 'prod', maxAgeMs: 1000, now });
+
+    // Assess
+    expect(stale.map((info) => info.sandboxId)).toEqual(['old']);
+    expect(callsOf(sdk, 'kill')).toEqual([]);
+  });
+});
