@@ -28,11 +28,19 @@ const runConfigSchema = z
     tests: z.array(z.string().max(128)).max(64).optional(),
     topologies: z.array(z.enum(TOPOLOGIES)).min(1).max(4).optional(),
     agents: z.number().int().min(1).max(MAX_AGENTS).optional(),
-    template: z.string().regex(safeName, 'letters, digits, ".", "_" or "-", at most 64').default('swarm-bench-agent'),
+    template: z
+      .string()
+      .regex(safeName, 'letters, digits, ".", "_" or "-", at most 64')
+      .default('swarm-bench-agent'),
     templateSize: z.enum(TEMPLATE_SIZES as [string, ...string[]]).default('base'),
     agentsPerSandbox: z.number().int().min(1).max(16).default(1),
     budgetUsd: z.number().gt(0, 'greater than 0').max(MAX_BUDGET_USD).default(5),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(42),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
     scenarios: z.boolean().default(true),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
@@ -55,7 +63,10 @@ CATEGORY_ALIASES.set('resource', 'resources');
 CATEGORY_ALIASES.set('comms', 'communication');
 
 function normalise(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s_]+/g, '-');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
 }
 
 /** Resolve a category the way people write it ("Creation Performance", "creation", "cost"). */
@@ -171,7 +182,10 @@ export function configHash(config: RunConfig): string {
 }
 
 /** Template resources of a config (the basis of projected cost). */
-export function templateResources(config: Pick<RunConfig, 'templateSize'>): { vcpu: number; memoryMb: number } {
+export function templateResources(config: Pick<RunConfig, 'templateSize'>): {
+  vcpu: number;
+  memoryMb: number;
+} {
   return E2B_TEMPLATES[config.templateSize as keyof typeof E2B_TEMPLATES];
 }
 

@@ -46,6 +46,14 @@ const requestBody = z.discriminatedUnion('op', [
     topology: topologySchema,
     quorum: z.number().int().min(1),
     strategy: z.string().max(64),
+    /** The market feed every agent generates locally (same seed, same bars), so proposals name a bar, not ship a window. */
+    market: z
+      .object({
+        seed: z.number().int().min(0),
+        bars: z.number().int().min(1).max(200_000),
+        windowBars: z.number().int().min(1).max(5000),
+      })
+      .optional(),
   }),
   z.object({ op: z.literal('execute'), strategy: z.string().max(64).optional(), window }),
   z.object({
@@ -53,11 +61,18 @@ const requestBody = z.discriminatedUnion('op', [
     to: index,
     count: z.number().int().min(1).max(100_000),
     warmup: z.number().int().min(0).max(10_000).default(0),
-    payloadBytes: z.number().int().min(0).max(MAX_FRAME_BYTES / 2).default(0),
+    payloadBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_FRAME_BYTES / 2)
+      .default(0),
   }),
   z.object({
     op: z.literal('propose'),
-    window,
+    /** Either a window shipped with the proposal or the index of a bar of the agents' market feed. */
+    window: window.optional(),
+    at: z.number().int().min(0).optional(),
     quorum: z.number().int().min(1).optional(),
     timeoutMs: z.number().int().min(1).max(600_000).default(5_000),
   }),
@@ -71,7 +86,12 @@ const requestBody = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('blast'),
     count: z.number().int().min(1).max(10_000_000),
-    payloadBytes: z.number().int().min(0).max(64 * 1024).default(16),
+    payloadBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024)
+      .default(16),
   }),
   z.object({ op: z.literal('metrics') }),
   z.object({ op: z.literal('reset'), secret: z.string().min(16).max(256) }),
@@ -108,7 +128,8 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     t: z.literal('prop'),
     origin: index,
     pid: z.number(),
-    window,
+    window: window.optional(),
+    at: z.number().int().min(0).optional(),
     dn: down,
   }),
   z.object({
@@ -127,9 +148,23 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     decision: z.enum(['buy', 'sell', 'hold']),
     dn: down,
   }),
-  z.object({ t: z.literal('cack'), src: index, dst: index, pid: z.number(), hops: z.number().int(), dn: down }),
+  z.object({
+    t: z.literal('cack'),
+    src: index,
+    dst: index,
+    pid: z.number(),
+    hops: z.number().int(),
+    dn: down,
+  }),
   z.object({ t: z.literal('st'), origin: index, ver: z.number().int(), state: z.unknown(), dn: down }),
-  z.object({ t: z.literal('sack'), src: index, dst: index, ver: z.number().int(), hops: z.number().int(), dn: down }),
+  z.object({
+    t: z.literal('sack'),
+    src: index,
+    dst: index,
+    ver: z.number().int(),
+    hops: z.number().int(),
+    dn: down,
+  }),
   z.object({ t: z.literal('m'), p: z.string() }),
   z.object({ t: z.literal('fl'), id: z.number() }),
   z.object({ t: z.literal('fa'), id: z.number() }),
@@ -152,6 +187,8 @@ export interface AgentMetricsReport {
   controlBytesOut: number;
   messagesIn: number;
   messagesOut: number;
+  /** Throughput frames received from neighbours (what `blast` delivered here). */
+  blastReceived: number;
   rejected: { auth: number; malformed: number; oversize: number; unknown: number; shed: number };
   links: number;
   uptimeMs: number;

@@ -7,10 +7,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Bar } from '../trading/types.ts';
-import { createStrategy } from '../trading/strategies.ts';
-import type { Strategy } from '../trading/types.ts';
 import { broadcastChildren, nextHops, type Topology } from '../swarm/topology.ts';
+import { generateBars } from '../trading/market.ts';
+import { createStrategy } from '../trading/strategies.ts';
+import type { Bar, Strategy } from '../trading/types.ts';
 import {
   type AgentMetricsReport,
   MAX_FRAME_BYTES,
@@ -18,8 +18,8 @@ import {
   type PeerFrame,
   peerFrameSchema,
   type Request,
-  requestSchema,
   ROLE_HEADER,
+  requestSchema,
   SECRET_HEADER,
 } from './protocol.ts';
 
@@ -91,6 +91,7 @@ export class AgentServer {
   private urls: string[] = [];
   private quorum = 1;
   private strategyName = 'momentum';
+  private market: { bars: Bar[]; windowBars: number } | undefined;
   private readonly links = new Map<number, WebSocket>();
   private readonly down = new Set<number>();
   private hopTable: Array<number | undefined> = [];
@@ -267,7 +268,11 @@ export class AgentServer {
       case 'ping':
         return this.pingPeer(request.to, request.count, request.warmup, request.payloadBytes);
       case 'propose':
-        return this.propose(request.window as Bar[], request.quorum ?? this.quorum, request.timeoutMs);
+        return this.propose(
+          { window: request.window as Bar[] | undefined, at: request.at },
+          request.quorum ?? this.quorum,
+          request.timeoutMs,
+        );
       case 'sync':
         return this.startSync(request.version, request.state, request.expect, request.timeoutMs);
       case 'blast':
@@ -295,6 +300,10 @@ export class AgentServer {
     this.quorum = request.quorum;
     this.strategyName = request.strategy;
     this.strategyFor(request.strategy); // fail early on an unknown strategy
+    if (request.market) {
+      const { seed, bars, windowBars } = request.market;
+      this.market = { bars: generateBars({ bars, seed }), windowBars };
+    }
     this.recomputeRoutes();
     // Each link is dialled by its lower-indexed end, so every pair shares exactly one socket.
     const dials = (topology.neighbors[this.self] ?? [])
@@ -562,7 +571,12 @@ export class AgentServer {
 
   // ---- latency ------------------------------------------------------------------------------
 
-  private async pingPeer(to: number, count: number, warmup: number, payloadBytes: number): Promise<OpResults['ping']> {
+  private async pingPeer(
+    to: number,
+    count: number,
+    warmup: number,
+    payloadBytes: number,
+  ): Promise<OpResults['ping']> {
     this.requireConfigured();
     if (to === this.self || to >= (this.topology?.size ?? 0)) {
       throw new RequestError(`ping: "to" must be another agent index below ${this.topology?.size}`);
@@ -609,9 +623,25 @@ export class AgentServer {
     return this.topology;
   }
 
-  private propose(window: Bar[], quorum: number, timeoutMs: number): Promise<OpResults['propose']> {
+  /** The window a proposal is about: shipped with it, or cut from the local market feed. */
+  private proposalWindow(subject: { window?: Bar[] | undefined; at?: number | undefined }): Bar[] {
+    if (subject.window) return subject.window;
+    if (subject.at === undefined || !this.market)
+      throw new RequestError('propose: needs a window, or "at" with a market feed');
+    const { bars, windowBars } = this.market;
+    const end = Math.max(windowBars, subject.at % bars.length);
+    return bars.slice(end - windowBars, end);
+  }
+
+  private propose(
+    subject: { window?: Bar[] | undefined; at?: number | undefined },
+    quorum: number,
+    timeoutMs: number,
+  ): Promise<OpResults['propose']> {
     const topology = this.requireConfigured();
-    if (quorum > topology.size) throw new RequestError(`propose: quorum ${quorum} exceeds ${topology.size} agents`);
+    const window = this.proposalWindow(subject);
+    if (quorum > topology.size)
+      throw new RequestError(`propose: quorum ${quorum} exceeds ${topology.size} agents`);
     const pid = this.self * 1_000_000 + this.nextPid++;
     return new Promise((resolve, reject) => {
       const proposal: Proposal = {
@@ -634,7 +664,12 @@ export class AgentServer {
       };
       this.proposals.set(pid, proposal);
       this.seen.add(`p${pid}`);
-      this.flood({ t: 'prop', origin: this.self, pid, window });
+      this.flood({
+        t: 'prop',
+        origin: this.self,
+        pid,
+        ...(subject.window ? { window: subject.window } : { at: subject.at as number }),
+      });
       this.onVote(pid, this.self, this.strategyFor(this.strategyName).signal(window).action, 0);
     });
   }
@@ -644,7 +679,14 @@ export class AgentServer {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.flood(frame);
-    const action = this.strategyFor(this.strategyName).signal(frame.window as Bar[]).action;
+    let action: Action = 'hold';
+    try {
+      action = this.strategyFor(this.strategyName).signal(
+        this.proposalWindow(frame as { window?: Bar[]; at?: number }),
+      ).action;
+    } catch {
+      // No window and no feed: abstain by voting hold rather than stalling the quorum.
+    }
     this.forward({ t: 'vote', src: this.self, dst: frame.origin, pid: frame.pid, action, hops: 0 });
   }
 
@@ -689,7 +731,12 @@ export class AgentServer {
 
   // ---- state sync ---------------------------------------------------------------------------
 
-  private startSync(ver: number, state: unknown, expect: number[], timeoutMs: number): Promise<OpResults['sync']> {
+  private startSync(
+    ver: number,
+    state: unknown,
+    expect: number[],
+    timeoutMs: number,
+  ): Promise<OpResults['sync']> {
     this.requireConfigured();
     if (this.syncRound) throw new RequestError('sync: a round is already in progress');
     if (ver <= this.stateVersion) throw new RequestError(`sync: version must exceed ${this.stateVersion}`);
@@ -702,7 +749,9 @@ export class AgentServer {
         done: resolve,
         timer: setTimeout(() => {
           this.syncRound = undefined;
-          reject(new RequestError(`sync: ${round.acked.size}/${round.expect.size} acks after ${timeoutMs} ms`));
+          reject(
+            new RequestError(`sync: ${round.acked.size}/${round.expect.size} acks after ${timeoutMs} ms`),
+          );
         }, timeoutMs),
       };
       this.syncRound = round;
@@ -799,6 +848,7 @@ export class AgentServer {
       controlBytesOut: bytes.controlOut,
       messagesIn: this.messagesIn,
       messagesOut: this.messagesOut,
+      blastReceived: this.blastReceived,
       rejected: { ...this.rejected },
       links: this.openLinks(),
       uptimeMs: Date.now() - this.started,
@@ -806,7 +856,17 @@ export class AgentServer {
   }
 }
 
-const KNOWN_OPS = new Set(['health', 'configure', 'execute', 'ping', 'propose', 'sync', 'blast', 'metrics', 'reset']);
+const KNOWN_OPS = new Set([
+  'health',
+  'configure',
+  'execute',
+  'ping',
+  'propose',
+  'sync',
+  'blast',
+  'metrics',
+  'reset',
+]);
 
 /** The most voted action; ties resolve to the safer action (hold, then sell, then buy). */
 function plurality(votes: Map<number, Action>): Action {

@@ -72,6 +72,29 @@ export interface Figure {
   how: string;
 }
 
+/**
+ * A pass/fail threshold on a measured quantity: either a statistic of the matching series, or a
+ * figure. When several series/figures match (e.g. one per topology), the worst one decides.
+ */
+export interface Target {
+  id: string;
+  /** The metric as people read it, e.g. "Swarm Initialization". */
+  label: string;
+  unitId: string;
+  /** Exactly one of series+stat or figure. */
+  series?: string;
+  stat?: 'p50' | 'p95' | 'p99' | 'mean' | 'max' | 'min';
+  figure?: string;
+  /** Only series/figures whose labels include these. */
+  labels?: Labels;
+  op: '<' | '<=' | '>' | '>=';
+  value: number;
+  unit: MeasureUnit;
+  importance: 'Critical' | 'High' | 'Medium' | 'Low';
+  /** Where the threshold comes from: the guide's floor or a custom scenario. */
+  source: 'guide' | 'custom';
+}
+
 /** One benchmark unit of a plan. */
 export interface UnitSpec {
   /** `${category}/${test}` or `custom/${name}`, unique within a run. */
@@ -81,6 +104,8 @@ export interface UnitSpec {
   title: string;
   /** Effective parameters (agent counts, iterations, topologies) of this unit under the profile. */
   params: Record<string, unknown>;
+  /** Targets a custom scenario declares for itself (the guide's targets live in lib/bench/targets.ts). */
+  targets?: Target[];
   /** What the planner expects the unit to use, before anything runs. */
   estimate: { sandboxes: number; sandboxSeconds: number; durationMs: number };
 }
@@ -127,7 +152,14 @@ export interface RunMeta {
   template: { name: string; vcpu: number; memoryMb: number };
   gitCommit: string;
   nodeVersion: string;
-  machine: { platform: string; arch: string; cpus: number; memoryGb: number; cpuModel?: string; region?: string };
+  machine: {
+    platform: string;
+    arch: string;
+    cpus: number;
+    memoryGb: number;
+    cpuModel?: string;
+    region?: string;
+  };
   /** Hash of the effective configuration; history compares runs with the same hash and provider. */
   configHash: string;
   /** Why a run is partial or failed. */

@@ -1,13 +1,13 @@
 /** The coordinator's connection to one agent: authenticated, request/response, with timeouts. */
 import { WebSocket } from 'ws';
-import { AgentError, TimeoutError } from '../errors.ts';
 import {
   MAX_FRAME_BYTES,
   type OpResults,
-  ROLE_HEADER,
   type RequestBody,
+  ROLE_HEADER,
   SECRET_HEADER,
 } from '../agent/protocol.ts';
+import { AgentError, TimeoutError } from '../errors.ts';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -85,7 +85,13 @@ export class AgentClient {
   }
 
   private onMessage(text: string): void {
-    let frame: { t?: string; id?: number; ok?: boolean; result?: unknown; error?: { name: string; message: string } };
+    let frame: {
+      t?: string;
+      id?: number;
+      ok?: boolean;
+      result?: unknown;
+      error?: { name: string; message: string };
+    };
     try {
       frame = JSON.parse(text);
     } catch {
@@ -97,7 +103,8 @@ export class AgentClient {
     this.pending.delete(frame.id);
     clearTimeout(pending.timer);
     if (frame.ok) pending.resolve(frame.result);
-    else pending.reject(new AgentError(`agent ${this.agentId}: ${frame.error?.name}: ${frame.error?.message}`));
+    else
+      pending.reject(new AgentError(`agent ${this.agentId}: ${frame.error?.name}: ${frame.error?.message}`));
   }
 
   private failAll(error: Error): void {

@@ -4,10 +4,6 @@
  * returns is measured by the agents themselves or at the coordinator's socket, never assumed.
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidInputError, SandboxStartError } from '../errors.ts';
-import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
-import type { Bar } from '../trading/types.ts';
-import { STRATEGY_NAMES } from '../trading/strategies.ts';
 import type {
   AgentMetricsReport,
   BlastResult,
@@ -16,6 +12,10 @@ import type {
   ProposeResult,
   SyncResult,
 } from '../agent/protocol.ts';
+import { InvalidInputError, SandboxStartError } from '../errors.ts';
+import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
+import { isStrategyName, STRATEGY_NAMES } from '../trading/strategies.ts';
+import type { Bar } from '../trading/types.ts';
 import { AgentClient } from './client.ts';
 import { mapLimit } from './concurrency.ts';
 import {
@@ -45,6 +45,8 @@ export interface CreateSwarmOptions {
   agentsPerSandbox?: number;
   /** Sandbox lifetime. @default the manager's sandboxTimeoutMs */
   sandboxTimeoutMs?: number;
+  /** Market feed agents generate locally so proposals can name a bar (`consensus(at)`). */
+  market?: { seed: number; bars: number; windowBars: number };
   /** Reuse these sandboxes instead of creating new ones (pooling); they must be empty. */
   sandboxes?: Sandbox[];
 }
@@ -104,9 +106,17 @@ export class SwarmManager {
   }
 
   /** Create a swarm of `agentCount` agents in `topology`, deployed, healthy and wired. */
-  async createSwarm(topology: TopologyKind, agentCount: number, options: CreateSwarmOptions = {}): Promise<Swarm> {
+  async createSwarm(
+    topology: TopologyKind,
+    agentCount: number,
+    options: CreateSwarmOptions = {},
+  ): Promise<Swarm> {
     const kind = parseTopology(topology);
-    const limit = this.options.maxAgents ?? this.provider.maxConcurrent * (options.agentsPerSandbox ?? 1);
+    const perSandbox = options.agentsPerSandbox ?? 1;
+    if (!Number.isInteger(perSandbox) || perSandbox < 1 || perSandbox > 64) {
+      throw new InvalidInputError('agentsPerSandbox', 'a whole number from 1 to 64', perSandbox);
+    }
+    const limit = this.options.maxAgents ?? this.provider.maxConcurrent * perSandbox;
     if (!Number.isInteger(agentCount) || agentCount < 1 || agentCount > limit) {
       throw new InvalidInputError('agents', `a whole number from 1 to ${limit}`, agentCount);
     }
@@ -114,12 +124,13 @@ export class SwarmManager {
     if (deploy !== 'parallel' && deploy !== 'sequential') {
       throw new InvalidInputError('deploy', 'parallel or sequential', deploy);
     }
-    const perSandbox = options.agentsPerSandbox ?? 1;
-    if (!Number.isInteger(perSandbox) || perSandbox < 1 || perSandbox > 64) {
-      throw new InvalidInputError('agentsPerSandbox', 'a whole number from 1 to 64', perSandbox);
-    }
     const strategies = options.strategies ?? STRATEGY_NAMES;
-    if (strategies.length === 0) throw new InvalidInputError('strategies', 'at least one strategy name', strategies);
+    if (strategies.length === 0)
+      throw new InvalidInputError('strategies', 'at least one strategy name', strategies);
+    const unknownStrategy = strategies.find((name) => !isStrategyName(name));
+    if (unknownStrategy !== undefined) {
+      throw new InvalidInputError('strategies', `names from ${STRATEGY_NAMES.join(', ')}`, unknownStrategy);
+    }
     const graph = buildTopology(kind, agentCount, options.fanOut ?? DEFAULT_FAN_OUT);
     const quorum = options.quorum ?? defaultQuorum(agentCount);
     if (!Number.isInteger(quorum) || quorum < 1 || quorum > agentCount) {
@@ -179,7 +190,7 @@ export class SwarmManager {
       const agents = deployed.flat().sort((a, b) => a.index - b.index);
       const deployMs = this.now() - start;
       swarm.setAgents(agents);
-      await swarm.configure();
+      await swarm.configure(options.market);
       swarm.timings = {
         initMs: this.now() - start,
         deployMs,
@@ -263,7 +274,7 @@ export class Swarm {
   }
 
   /** @internal Send each agent its place in the topology and wait until every link is up. */
-  async configure(): Promise<void> {
+  async configure(market?: CreateSwarmOptions['market']): Promise<void> {
     const urls = this.agents.map((a) => a.endpoint.url);
     await Promise.all(
       this.agents.map((agent) =>
@@ -274,6 +285,7 @@ export class Swarm {
           topology: this.topology,
           quorum: this.quorum,
           strategy: agent.strategy,
+          ...(market ? { market } : {}),
         }),
       ),
     );
@@ -291,18 +303,28 @@ export class Swarm {
   }
 
   /** Route one message from `from` to `to` and back; returns the hops and path it travelled. */
-  async route(from: number, to: number, payloadBytes = 0): Promise<{ hops: number; path: number[]; rttMs: number }> {
+  async route(
+    from: number,
+    to: number,
+    payloadBytes = 0,
+  ): Promise<{ hops: number; path: number[]; rttMs: number }> {
     const result = await this.ping(from, to, { count: 1, payloadBytes });
     return { hops: result.hops, path: result.path, rttMs: (result.samplesUs[0] ?? 0) / 1000 };
   }
 
-  /** The root proposes a trade on `window`; resolves when a quorum holds the decision. */
-  consensus(window: Bar[], options: { quorum?: number; timeoutMs?: number; proposer?: number } = {}) {
+  /**
+   * The root proposes a trade on `subject` (a window, or the index of a bar of the swarm's market
+   * feed); resolves when a quorum of agents holds the decision.
+   */
+  consensus(
+    subject: Bar[] | number,
+    options: { quorum?: number; timeoutMs?: number; proposer?: number } = {},
+  ) {
     const proposer = this.agent(options.proposer ?? this.topology.root);
     return proposer.client.request(
       {
         op: 'propose',
-        window,
+        ...(typeof subject === 'number' ? { at: subject } : { window: subject }),
         ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
         timeoutMs: options.timeoutMs ?? 5_000,
       },
@@ -374,7 +396,10 @@ export class Swarm {
   }
 
   /** Every live agent sends `count` messages to each neighbour; measures delivered messages/s. */
-  async blast(count: number, payloadBytes = 16): Promise<{ messages: number; elapsedMs: number; perAgent: BlastResult[] }> {
+  async blast(
+    count: number,
+    payloadBytes = 16,
+  ): Promise<{ messages: number; elapsedMs: number; perAgent: BlastResult[] }> {
     const live = this.agents.filter((a) => a.alive);
     const start = this.now();
     const perAgent = await Promise.all(

@@ -1,0 +1,132 @@
+/** Resource Usage: memory per agent, CPU per agent per topology, network bytes per operation. */
+import type { Swarm } from '../../swarm/manager.ts';
+import type { BenchContext } from '../context.ts';
+import { median } from '../context.ts';
+import type { BenchmarkDefinition } from '../definition.ts';
+import { osCpuMs, rssPerAgentMb, totals } from '../probes.ts';
+
+const MB = 1024 * 1024;
+
+/** A mixed trading workload: consensus rounds, strategy tasks and neighbour traffic. */
+async function tradingLoad(ctx: BenchContext, swarm: Swarm, rounds: number): Promise<number> {
+  let ops = 0;
+  for (let r = 0; r < rounds && !ctx.stopped; r++) {
+    await swarm.consensus(ctx.bar(r));
+    ops++;
+  }
+  const windows = Array.from({ length: swarm.size * 4 }, (_, i) => ctx.window(i + 11));
+  await swarm.distribute(windows, { inflight: 2 });
+  ops += windows.length;
+  const blast = await swarm.blast(Math.max(100, Math.ceil(ctx.params.blastCount / 3)), 16);
+  return ops + blast.messages;
+}
+
+export const memoryPerAgent: BenchmarkDefinition = {
+  category: 'resources',
+  test: 'memory-per-agent',
+  title: 'Memory usage per agent',
+  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 3 }],
+  describe: (p) => ({
+    topology: 'mesh',
+    agents: p.swarmSize,
+    source: 'OS (/proc) or provider metrics, agent self-report as cross-check',
+  }),
+  async run(ctx) {
+    const { swarmSize, consensusRounds } = ctx.params;
+    await ctx.withSwarm('mesh', swarmSize, async (swarm) => {
+      const idle = ctx.series('rss-mb', 'MB', { phase: 'idle', agents: swarm.size });
+      for (const mb of await rssPerAgentMb(swarm)) idle.add(mb);
+      ctx.operations += await tradingLoad(ctx, swarm, Math.max(10, Math.ceil(consensusRounds / 2)));
+      const load = ctx.series('rss-mb', 'MB', { phase: 'load', agents: swarm.size });
+      for (const mb of await rssPerAgentMb(swarm)) load.add(mb);
+      const self = ctx.series('rss-self-mb', 'MB', { phase: 'load', agents: swarm.size });
+      for (const report of await swarm.metrics()) self.add(report.rssBytes / MB);
+      ctx.figure(
+        'rss-crosscheck',
+        median(self.samples) / median(load.samples),
+        'ratio',
+        ['rss-self-mb', 'rss-mb'],
+        'median agent-reported RSS / median OS-reported RSS after load (1 = the two sources agree)',
+      );
+    });
+  },
+};
+
+export const cpuPerTopology: BenchmarkDefinition = {
+  category: 'resources',
+  test: 'cpu-per-topology',
+  title: 'CPU utilization per topology',
+  swarms: (p) => p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 3 })),
+  describe: (p) => ({
+    topologies: p.topologies,
+    agents: p.swarmSize,
+    load: 'consensus rounds + strategy tasks + neighbour messages',
+  }),
+  async run(ctx) {
+    const { topologies, swarmSize, consensusRounds } = ctx.params;
+    for (const topology of topologies) {
+      if (ctx.stopped) break;
+      await ctx.withSwarm(topology, swarmSize, async (swarm) => {
+        const before = totals(await swarm.metrics()).cpuUs;
+        const osBefore = await osCpuMs(swarm);
+        const start = ctx.now();
+        ctx.operations += await tradingLoad(ctx, swarm, Math.max(10, Math.ceil(consensusRounds / 2)));
+        const wallMs = ctx.now() - start;
+        const after = totals(await swarm.metrics()).cpuUs;
+        const osAfter = await osCpuMs(swarm);
+        const cpu = ctx.series('cpu-percent', 'percent', { topology, agents: swarm.size });
+        after.forEach((us, i) => {
+          cpu.add(((us - (before[i] ?? 0)) / 1000 / wallMs) * 100);
+        });
+        const os = ctx.series('cpu-percent-os', 'percent', { topology, agents: swarm.size });
+        osAfter.forEach((ms, i) => {
+          const was = osBefore[i];
+          if (ms !== undefined && was !== undefined) os.add(((ms - was) / wallMs) * 100);
+        });
+      });
+    }
+  },
+};
+
+export const networkBandwidth: BenchmarkDefinition = {
+  category: 'resources',
+  test: 'network-bandwidth',
+  title: 'Network bandwidth usage',
+  swarms: (p) => p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 2 })),
+  describe: (p) => ({
+    topologies: p.topologies,
+    agents: p.swarmSize,
+    operation: 'one consensus decision (500-bar proposal)',
+  }),
+  async run(ctx) {
+    const { topologies, swarmSize, consensusRounds } = ctx.params;
+    const batches = 5;
+    const perBatch = Math.max(3, Math.ceil(consensusRounds / 10));
+    for (const topology of topologies) {
+      if (ctx.stopped) break;
+      await ctx.withSwarm(topology, swarmSize, async (swarm) => {
+        const bytes = ctx.series('bytes-per-op', 'bytes', { topology, agents: swarm.size });
+        await swarm.consensus(ctx.bar(0));
+        for (let b = 0; b < batches && !ctx.stopped; b++) {
+          const before = totals(await swarm.metrics()).peerBytesOut;
+          for (let r = 0; r < perBatch; r++) await swarm.consensus(ctx.bar(b * perBatch + r));
+          const after = totals(await swarm.metrics()).peerBytesOut;
+          bytes.add((after - before) / perBatch);
+          ctx.operations += perBatch;
+        }
+        if (bytes.samples.length > 0) {
+          ctx.figure(
+            'bytes-per-op',
+            median(bytes.samples),
+            'bytes',
+            ['bytes-per-op'],
+            'median over batches of peer-socket bytes written by all agents per consensus decision',
+            { topology, agents: swarm.size },
+          );
+        }
+      });
+    }
+  },
+};
+
+export const RESOURCES = [memoryPerAgent, cpuPerTopology, networkBandwidth];

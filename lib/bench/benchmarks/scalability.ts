@@ -1,0 +1,138 @@
+/** Scalability: agent-count scaling, the linear sweep with fitted exponents, topology comparison. */
+import { fitPowerLaw } from '../../stats/scaling.ts';
+import { median } from '../context.ts';
+import { type BenchmarkDefinition, times } from '../definition.ts';
+import { rssPerAgentMb } from '../probes.ts';
+
+export const agentCount: BenchmarkDefinition = {
+  category: 'scalability',
+  test: 'agent-count',
+  title: 'Agent count scaling',
+  swarms: (p) =>
+    p.agentCounts.flatMap((n) =>
+      times(p.warmup + Math.max(2, Math.ceil(p.initIterations / 2)), { agents: n, workloadSeconds: 0.5 }),
+    ),
+  describe: (p) => ({
+    topology: 'mesh',
+    agents: p.agentCounts,
+    repeats: Math.max(2, Math.ceil(p.initIterations / 2)),
+  }),
+  async run(ctx) {
+    const { agentCounts, warmup, initIterations } = ctx.params;
+    const repeats = Math.max(2, Math.ceil(initIterations / 2));
+    for (const n of agentCounts) {
+      const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n });
+      const rss = ctx.series('rss-per-agent-mb', 'MB', { topology: 'mesh', agents: n });
+      for (let i = 0; i < warmup + repeats && !ctx.stopped; i++) {
+        await ctx.withSwarm('mesh', n, async (swarm) => {
+          init.record(swarm.timings.initMs, i < warmup);
+          for (const mb of await rssPerAgentMb(swarm)) rss.record(mb, i < warmup);
+        });
+      }
+    }
+  },
+};
+
+export const linearScaling: BenchmarkDefinition = {
+  category: 'scalability',
+  test: 'linear-scaling',
+  title: 'Linear scaling',
+  swarms: (p) => p.sweep.flatMap((n) => times(p.sweepRepeats, { agents: n, workloadSeconds: 0.5 })),
+  describe: (p) => ({ topology: 'mesh', sweep: p.sweep, repeats: p.sweepRepeats }),
+  async run(ctx) {
+    const { sweep, sweepRepeats } = ctx.params;
+    const medians: Array<{ n: number; initMs: number; rssMb: number }> = [];
+    // Warm the provider once so the first size does not pay for cold caches.
+    if (sweep.length > 0) await ctx.withSwarm('mesh', sweep[0] as number, async () => {});
+    for (const n of sweep) {
+      if (ctx.stopped) break;
+      const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n });
+      const rss = ctx.series('rss-per-agent-mb', 'MB', { topology: 'mesh', agents: n });
+      for (let r = 0; r < sweepRepeats && !ctx.stopped; r++) {
+        await ctx.withSwarm('mesh', n, async (swarm) => {
+          init.add(swarm.timings.initMs);
+          for (const mb of await rssPerAgentMb(swarm)) rss.add(mb);
+        });
+      }
+      if (init.samples.length > 0)
+        medians.push({ n, initMs: median(init.samples), rssMb: median(rss.samples) });
+    }
+    if (medians.length < 2) return;
+    const time = fitPowerLaw(medians.map((m) => ({ x: m.n, y: m.initMs })));
+    ctx.figure(
+      'time-exponent',
+      time.exponent,
+      'ratio',
+      ['init-ms'],
+      `log-log least-squares slope of median init time vs agents over ${medians.length} sizes (r2 ${time.r2.toFixed(3)}); < 1 is sub-linear`,
+    );
+    const memory = fitPowerLaw(medians.map((m) => ({ x: m.n, y: m.rssMb * m.n })));
+    ctx.figure(
+      'memory-exponent',
+      memory.exponent,
+      'ratio',
+      ['rss-per-agent-mb'],
+      'log-log slope of total swarm RSS vs agents; 1 means constant memory per agent',
+    );
+    const perAgent = medians.map((m) => m.rssMb);
+    ctx.figure(
+      'memory-per-agent-spread',
+      Math.max(...perAgent) / Math.min(...perAgent),
+      'ratio',
+      ['rss-per-agent-mb'],
+      'largest / smallest median per-agent RSS across swarm sizes',
+    );
+  },
+};
+
+export const topologyComparison: BenchmarkDefinition = {
+  category: 'scalability',
+  test: 'topology-comparison',
+  title: 'Topology performance comparison',
+  swarms: (p) =>
+    p.topologies.flatMap(() =>
+      times(Math.max(2, Math.ceil(p.initIterations / 2)), { agents: p.swarmSize, workloadSeconds: 1 }),
+    ),
+  describe: (p) => ({
+    topologies: p.topologies,
+    agents: p.swarmSize,
+    rounds: Math.ceil(p.consensusRounds / 3),
+  }),
+  async run(ctx) {
+    const { topologies, swarmSize, initIterations, consensusRounds } = ctx.params;
+    const swarmsPerTopology = Math.max(2, Math.ceil(initIterations / 2));
+    const rounds = Math.max(5, Math.ceil(consensusRounds / 3));
+    // Round-robin over topologies so machine noise spreads evenly.
+    const series = new Map(
+      topologies.map((t) => {
+        const labels = { topology: t, agents: swarmSize };
+        return [
+          t,
+          {
+            init: ctx.series('init-ms', 'ms', labels),
+            consensus: ctx.series('consensus-ms', 'ms', labels),
+            broadcast: ctx.series('broadcast-ms', 'ms', labels),
+          },
+        ] as const;
+      }),
+    );
+    for (let s = 0; s < swarmsPerTopology && !ctx.stopped; s++) {
+      for (const topology of topologies) {
+        const rec = series.get(topology);
+        if (!rec || ctx.stopped) break;
+        await ctx.withSwarm(topology, swarmSize, async (swarm) => {
+          rec.init.add(swarm.timings.initMs);
+          for (let r = 0; r < rounds + 2 && !ctx.stopped; r++) {
+            const decision = await swarm.consensus(ctx.bar(r));
+            rec.consensus.record(decision.heldUs / 1000, r < 2);
+            const sync = await swarm.broadcast({ round: r });
+            rec.broadcast.record(sync.syncUs / 1000, r < 2);
+            ctx.operations += 2;
+          }
+        });
+      }
+    }
+  },
+};
+
+export const SCALABILITY = [agentCount, linearScaling, topologyComparison];

@@ -1,0 +1,119 @@
+/** Trading Operations: strategy execution, task distribution, consensus decisions. */
+import { STRATEGY_NAMES } from '../../trading/strategies.ts';
+import type { BenchmarkDefinition } from '../definition.ts';
+
+export const strategyExecution: BenchmarkDefinition = {
+  category: 'trading',
+  test: 'strategy-execution',
+  title: 'Strategy execution throughput',
+  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 2 + p.strategyIterations * 0.01 }],
+  describe: (p) => ({
+    agents: p.swarmSize,
+    strategies: STRATEGY_NAMES,
+    iterations: p.strategyIterations,
+    windowBars: p.windowBars,
+  }),
+  async run(ctx) {
+    const { swarmSize, strategyIterations, warmup, windowBars } = ctx.params;
+    await ctx.withSwarm('mesh', swarmSize, async (swarm) => {
+      const warmups = Math.max(5, warmup * 5);
+      for (const strategy of STRATEGY_NAMES) {
+        const rtt = ctx.series('strategy-rtt-ms', 'ms', { strategy, windowBars });
+        const compute = ctx.series('strategy-compute-ms', 'ms', { strategy, windowBars });
+        for (let i = 0; i < warmups + strategyIterations && !ctx.stopped; i++) {
+          const window = ctx.window(i);
+          let computeUs = 0;
+          const ms = await ctx.time(async () => {
+            computeUs = (await swarm.execute(i % swarm.size, window, strategy)).computeUs;
+          });
+          rtt.record(ms, i < warmups);
+          compute.record(computeUs / 1000, i < warmups);
+          if (i >= warmups) ctx.operations++;
+        }
+      }
+      // Throughput: every agent busy at once, windows pulled from one queue.
+      const tasks = Math.max(swarm.size * 4, strategyIterations * 2);
+      const windows = Array.from({ length: tasks }, (_, i) => ctx.window(i));
+      const run = await swarm.distribute(windows, { inflight: 2 });
+      ctx.operations += tasks;
+      const tput = ctx.series('throughput-ops-s', 'ops/s', { agents: swarm.size });
+      tput.add((tasks / run.elapsedMs) * 1000);
+      ctx.figure(
+        'throughput',
+        (tasks / run.elapsedMs) * 1000,
+        'ops/s',
+        ['throughput-ops-s'],
+        `${tasks} strategy executions pulled from one queue by ${swarm.size} agents, 2 in flight each, / wall time`,
+      );
+    });
+  },
+};
+
+export const taskDistribution: BenchmarkDefinition = {
+  category: 'trading',
+  test: 'task-distribution',
+  title: 'Task distribution efficiency',
+  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 1 + p.tasks * 0.002 }],
+  describe: (p) => ({ agents: p.swarmSize, tasks: p.tasks, inflight: 2 }),
+  async run(ctx) {
+    const { swarmSize, tasks } = ctx.params;
+    await ctx.withSwarm('mesh', swarmSize, async (swarm) => {
+      await swarm.distribute(Array.from({ length: swarm.size * 2 }, (_, i) => ctx.window(i)));
+      const windows = Array.from({ length: tasks }, (_, i) => ctx.window(i + 7));
+      const run = await swarm.distribute(windows, { inflight: 2 });
+      ctx.operations += tasks;
+      const latency = ctx.series('task-ms', 'ms', { agents: swarm.size });
+      for (const ms of run.latenciesMs) latency.add(ms);
+      const perAgent = ctx.series('tasks-per-agent', 'count', { agents: swarm.size });
+      for (const n of run.perAgent) perAgent.add(n);
+      ctx.figure(
+        'throughput',
+        (tasks / run.elapsedMs) * 1000,
+        'ops/s',
+        ['task-ms'],
+        `${tasks} tasks / wall time from first dispatch to last answer`,
+      );
+      ctx.figure(
+        'balance',
+        Math.min(...run.perAgent) / Math.max(...run.perAgent),
+        'ratio',
+        ['tasks-per-agent'],
+        'fewest / most tasks taken by one agent (1 = perfectly even)',
+      );
+    });
+  },
+};
+
+export const consensus: BenchmarkDefinition = {
+  category: 'trading',
+  test: 'consensus',
+  title: 'Consensus decision latency',
+  swarms: (p) =>
+    p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 1 + p.consensusRounds * 0.01 })),
+  describe: (p) => ({
+    topologies: p.topologies,
+    agents: p.swarmSize,
+    rounds: p.consensusRounds,
+    quorum: '2f+1',
+  }),
+  async run(ctx) {
+    const { topologies, swarmSize, consensusRounds, warmup } = ctx.params;
+    const warmups = Math.max(5, warmup * 10);
+    for (const topology of topologies) {
+      if (ctx.stopped) break;
+      await ctx.withSwarm(topology, swarmSize, async (swarm) => {
+        const labels = { topology, agents: swarm.size };
+        const held = ctx.series('consensus-ms', 'ms', labels);
+        const commit = ctx.series('commit-ms', 'ms', labels);
+        for (let r = 0; r < warmups + consensusRounds && !ctx.stopped; r++) {
+          const result = await swarm.consensus(ctx.bar(r));
+          held.record(result.heldUs / 1000, r < warmups);
+          commit.record(result.commitUs / 1000, r < warmups);
+          if (r >= warmups) ctx.operations++;
+        }
+      });
+    }
+  },
+};
+
+export const TRADING = [strategyExecution, taskDistribution, consensus];

@@ -1,0 +1,212 @@
+/**
+ * What a benchmark gets to work with: swarms it creates (and the context destroys), recorders for
+ * raw samples, market windows, the clock, and a stop flag for interrupts and deadlines. A
+ * benchmark only measures; the runner turns what it recorded into a UnitResult.
+ */
+import type { SandboxProvider } from '../sandbox/types.ts';
+import type { CreateSwarmOptions, Swarm, SwarmManager } from '../swarm/manager.ts';
+import type { TopologyKind } from '../swarm/topology.ts';
+import { generateBars } from '../trading/market.ts';
+import type { Bar } from '../trading/types.ts';
+import type { Figure, Labels, MeasureUnit, Series } from './model.ts';
+import type { ProfileParams } from './profiles.ts';
+
+/** Records one series' raw samples; warm-ups are kept apart and never summarised. */
+export class SeriesRecorder {
+  readonly series: Series;
+  constructor(name: string, unit: MeasureUnit, labels: Labels) {
+    this.series = { name, unit, samples: [], warmup: [], labels };
+  }
+  add(value: number): void {
+    this.series.samples.push(value);
+  }
+  warm(value: number): void {
+    this.series.warmup.push(value);
+  }
+  /** Record as warm-up when `warmup` is true. */
+  record(value: number, warmup: boolean): void {
+    if (warmup) this.warm(value);
+    else this.add(value);
+  }
+  get samples(): number[] {
+    return this.series.samples;
+  }
+}
+
+/** The collaborators a context is built from. */
+export interface ContextDeps {
+  runId: string;
+  unitId: string;
+  params: ProfileParams;
+  seed: number;
+  manager: SwarmManager;
+  provider: SandboxProvider;
+  resources: { vcpu: number; memoryMb: number };
+  agentsPerSandbox: number;
+  now: () => number;
+  signal: AbortSignal;
+  /** Epoch ms after which the unit must stop measuring and return what it has. */
+  deadlineAt: number;
+  wallClock: () => number;
+  /** Artificial delay (ms) added inside every `time()`d section; 0 unless a test injects it. */
+  injectedDelayMs: number;
+  log: (message: string) => void;
+}
+
+const MARKET_SPAN = 2_000;
+
+export class BenchContext {
+  readonly params: ProfileParams;
+  readonly resources: { vcpu: number; memoryMb: number };
+  readonly now: () => number;
+  private readonly recorders: SeriesRecorder[] = [];
+  private readonly byKey = new Map<string, SeriesRecorder>();
+  private readonly figuresList: Figure[] = [];
+  private readonly swarms = new Set<Swarm>();
+  private bars: Bar[] | undefined;
+  readonly faults: string[] = [];
+  operations = 0;
+  stopReason: string | undefined;
+
+  constructor(private readonly deps: ContextDeps) {
+    this.params = deps.params;
+    this.resources = deps.resources;
+    this.now = deps.now;
+  }
+
+  get provider(): SandboxProvider {
+    return this.deps.provider;
+  }
+
+  log(message: string): void {
+    this.deps.log(message);
+  }
+
+  /** True once the run is interrupted or the unit's deadline passed; loops must then stop. */
+  get stopped(): boolean {
+    if (this.stopReason) return true;
+    if (this.deps.signal.aborted) this.stopReason = 'interrupted';
+    else if (this.deps.wallClock() >= this.deps.deadlineAt) this.stopReason = 'deadline reached';
+    return this.stopReason !== undefined;
+  }
+
+  /** A new series recorder. */
+  series(name: string, unit: MeasureUnit, labels: Labels = {}): SeriesRecorder {
+    const recorder = new SeriesRecorder(name, unit, labels);
+    this.recorders.push(recorder);
+    return recorder;
+  }
+
+  /** Add one sample to the series `name` (created on first use); the short form for scenarios. */
+  record(name: string, value: number, unit: MeasureUnit = 'ms', labels: Labels = {}): void {
+    const key = `${name}|${JSON.stringify(labels)}`;
+    let recorder = this.byKey.get(key);
+    if (!recorder) {
+      recorder = this.series(name, unit, labels);
+      this.byKey.set(key, recorder);
+    }
+    recorder.add(value);
+  }
+
+  /** A derived figure, naming the series it came from and how. */
+  figure(
+    name: string,
+    value: number,
+    unit: MeasureUnit,
+    from: string[],
+    how: string,
+    labels: Labels = {},
+  ): void {
+    this.figuresList.push({ name, value, unit, labels, from, how });
+  }
+
+  /** Note a fault (crash, retry) for the report. */
+  fault(text: string): void {
+    this.faults.push(text);
+  }
+
+  /** Create a swarm that the context destroys at the end of the unit if the benchmark does not. */
+  async createSwarm(
+    topology: TopologyKind,
+    agents: number,
+    options: CreateSwarmOptions = {},
+  ): Promise<Swarm> {
+    const swarm = await this.deps.manager.createSwarm(topology, agents, {
+      agentsPerSandbox: this.deps.agentsPerSandbox,
+      market: {
+        seed: this.deps.seed,
+        bars: this.params.windowBars + MARKET_SPAN,
+        windowBars: this.params.windowBars,
+      },
+      ...options,
+    });
+    this.swarms.add(swarm);
+    return swarm;
+  }
+
+  /** Destroy a swarm now (its sandbox-seconds stop counting). */
+  async destroy(swarm: Swarm): Promise<void> {
+    this.swarms.delete(swarm);
+    await swarm.destroy();
+  }
+
+  /** Create a swarm, hand it to `fn`, destroy it whatever happens. */
+  async withSwarm<T>(
+    topology: TopologyKind,
+    agents: number,
+    fn: (swarm: Swarm) => Promise<T>,
+    options: CreateSwarmOptions = {},
+  ): Promise<T> {
+    const swarm = await this.createSwarm(topology, agents, options);
+    try {
+      return await fn(swarm);
+    } finally {
+      await this.destroy(swarm);
+    }
+  }
+
+  /** Time `fn` on the monotonic clock, in ms (with any injected delay inside the timed section). */
+  async time(fn: () => Promise<unknown>): Promise<number> {
+    const start = this.now();
+    if (this.deps.injectedDelayMs > 0) await sleep(this.deps.injectedDelayMs);
+    await fn();
+    return this.now() - start;
+  }
+
+  /** A deterministic market window of `bars` bars, the i-th of a seeded series. */
+  window(i: number, bars = this.params.windowBars): Bar[] {
+    this.bars ??= generateBars({ bars: bars + MARKET_SPAN, seed: this.deps.seed });
+    const offset = i % MARKET_SPAN;
+    return this.bars.slice(offset, offset + bars);
+  }
+
+  /** Index of the i-th decision bar of the swarm's market feed (agents cut the window themselves). */
+  bar(i: number): number {
+    return this.params.windowBars + (i % MARKET_SPAN);
+  }
+
+  /** @internal Everything recorded, for the runner. */
+  collect(): { series: Series[]; figures: Figure[] } {
+    return { series: this.recorders.map((r) => r.series), figures: this.figuresList };
+  }
+
+  /** @internal Destroy swarms the benchmark left alive. */
+  async cleanup(): Promise<void> {
+    await Promise.allSettled([...this.swarms].map((s) => s.destroy()));
+    this.swarms.clear();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Median of a non-empty list (used for figures derived from raw samples). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
