@@ -89,7 +89,9 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   }
   const usageAfter = deps.provider.usage();
   const { series, figures } = ctx.collect();
-  const stopped = ctx.stopReason;
+  // An interrupt kills the agents under a running benchmark; what it measured until then stands.
+  const stopped = ctx.stopReason ?? (deps.signal?.aborted ? 'interrupted' : undefined);
+  if (stopped && error) error = undefined;
   const status = error ? 'failed' : stopped ? 'partial' : 'ok';
   return {
     runId: deps.runId,

@@ -1,0 +1,226 @@
+/**
+ * Charts as Vega-Lite specs rendered headless to SVG. Only data present in the run is charted; a
+ * missing unit means no chart, never an empty one. Rendering uses no canvas and no clock, so the
+ * same run always gives byte-identical SVG.
+ */
+import * as vega from 'vega';
+import type { TopLevelSpec } from 'vega-lite';
+import * as vegaLite from 'vega-lite';
+import type { RunResults, UnitResult } from '../bench/model.ts';
+import { summarize } from '../stats/summary.ts';
+import { findResult } from './analysis.ts';
+import type { RenderedChart } from './html.ts';
+
+const WIDTH = 520;
+const HEIGHT = 280;
+const BASE_CONFIG = {
+  background: 'white',
+  font: 'sans-serif',
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+} as const;
+
+interface ChartSpec {
+  name: string;
+  title: string;
+  spec: TopLevelSpec;
+}
+
+/** Render every chart the run has data for, in a fixed order. */
+export async function renderCharts(run: RunResults): Promise<RenderedChart[]> {
+  const specs = chartSpecs(run);
+  const rendered: RenderedChart[] = [];
+  for (const chart of specs)
+    rendered.push({ name: chart.name, title: chart.title, svg: await toSvg(chart.spec) });
+  return rendered;
+}
+
+/** The Vega-Lite specs of the charts the run has data for (exported for inspection and tests). */
+export function chartSpecs(run: RunResults): ChartSpec[] {
+  return [
+    scalingCurve(run),
+    consensusPerTopology(run),
+    latencyDistribution(run),
+    costPerTopology(run),
+  ].filter((chart): chart is ChartSpec => chart !== undefined);
+}
+
+async function toSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = vegaLite.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+function usable(result: UnitResult | undefined): result is UnitResult {
+  return result !== undefined && result.status !== 'failed';
+}
+
+function scalingCurve(run: RunResults): ChartSpec | undefined {
+  const result = findResult(run, 'scalability/linear-scaling');
+  if (!usable(result)) return undefined;
+  const values = result.series
+    .filter(
+      (series) =>
+        series.name === 'init-ms' && typeof series.labels.agents === 'number' && series.samples.length > 0,
+    )
+    .map((series) => {
+      const summary = summarize(series.samples);
+      return { agents: series.labels.agents as number, meanMs: summary.mean, p95Ms: summary.p95 };
+    })
+    .filter((point) => point.agents > 0 && point.meanMs > 0)
+    .sort((a, b) => a.agents - b.agents);
+  if (values.length < 2) return undefined;
+  const exponent = result.figures.find((figure) => figure.name === 'time-exponent');
+  const title = `Swarm init time vs agents (log-log)${exponent ? `, exponent ${exponent.value.toFixed(2)}` : ''}`;
+  return {
+    name: 'scaling-curve',
+    title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      config: BASE_CONFIG,
+      data: { values },
+      encoding: {
+        x: { field: 'agents', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'agents' },
+      },
+      layer: [
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            y: {
+              field: 'meanMs',
+              type: 'quantitative',
+              scale: { type: 'log', nice: false },
+              title: 'init time (ms): mean line, p95 triangles',
+            },
+          },
+        },
+        {
+          mark: { type: 'point', shape: 'triangle-up', color: '#d62728' },
+          encoding: { y: { field: 'p95Ms', type: 'quantitative' } },
+        },
+      ],
+    },
+  };
+}
+
+function consensusPerTopology(run: RunResults): ChartSpec | undefined {
+  const result = findResult(run, 'trading/consensus');
+  if (!usable(result)) return undefined;
+  const values = result.series
+    .filter(
+      (series) =>
+        series.name === 'consensus-ms' && series.labels.topology !== undefined && series.samples.length > 0,
+    )
+    .map((series) => {
+      const summary = summarize(series.samples);
+      return {
+        topology: String(series.labels.topology),
+        agents: series.labels.agents ?? 'all',
+        p50Ms: summary.p50,
+        p95Ms: summary.p95,
+      };
+    });
+  if (values.length === 0) return undefined;
+  const title = 'Consensus latency per topology (bar p50, tick p95)';
+  return {
+    name: 'consensus-per-topology',
+    title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      config: BASE_CONFIG,
+      data: { values },
+      encoding: {
+        x: { field: 'topology', type: 'nominal', sort: null, title: 'topology' },
+        // Ordinal so swarm sizes sort numerically (5 before 10) in the legend and the bar groups.
+        xOffset: { field: 'agents', type: 'ordinal' },
+        color: { field: 'agents', type: 'ordinal', title: 'agents' },
+      },
+      layer: [
+        { mark: 'bar', encoding: { y: { field: 'p50Ms', type: 'quantitative', title: 'consensus (ms)' } } },
+        {
+          mark: { type: 'tick', color: 'black', thickness: 2 },
+          encoding: { y: { field: 'p95Ms', type: 'quantitative' } },
+        },
+      ],
+    },
+  };
+}
+
+function latencyDistribution(run: RunResults): ChartSpec | undefined {
+  const result = findResult(run, 'communication/inter-agent-latency');
+  if (!usable(result)) return undefined;
+  const values = result.series
+    .filter((series) => series.name === 'rtt-ms' && series.labels.topology !== undefined)
+    .flatMap((series) =>
+      series.samples.map((rttMs) => ({ topology: String(series.labels.topology), rttMs })),
+    );
+  if (values.length === 0) return undefined;
+  const title = 'Inter-agent round-trip time per topology (all routes)';
+  return {
+    name: 'latency-distribution',
+    title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      config: BASE_CONFIG,
+      data: { values },
+      // Min-max whiskers: with tens of samples, Tukey outliers would hide the tail the report cares about.
+      mark: { type: 'boxplot', extent: 'min-max' },
+      encoding: {
+        x: { field: 'topology', type: 'nominal', sort: null, title: 'topology' },
+        y: { field: 'rttMs', type: 'quantitative', title: 'round trip (ms)' },
+      },
+    },
+  };
+}
+
+function costPerTopology(run: RunResults): ChartSpec | undefined {
+  const result = findResult(run, 'cost/cost-per-topology');
+  if (!usable(result)) return undefined;
+  const values = result.figures
+    .filter(
+      (figure) =>
+        figure.name === 'cost-per-op' &&
+        figure.labels.topology !== undefined &&
+        Number.isFinite(figure.value),
+    )
+    .map((figure) => ({
+      topology: String(figure.labels.topology),
+      agents: figure.labels.agents ?? 'all',
+      // Micro-dollars keep the axis labels readable for costs of a few millionths of a dollar.
+      costPerOpMicroUsd: figure.value * 1e6,
+    }));
+  if (values.length === 0) return undefined;
+  const title = 'E2B cost per operation per topology';
+  return {
+    name: 'cost-per-topology',
+    title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title,
+      width: WIDTH,
+      height: HEIGHT,
+      config: BASE_CONFIG,
+      data: { values },
+      mark: 'bar',
+      encoding: {
+        x: { field: 'topology', type: 'nominal', sort: null, title: 'topology' },
+        // Ordinal so swarm sizes sort numerically (5 before 10) in the legend and the bar groups.
+        xOffset: { field: 'agents', type: 'ordinal' },
+        color: { field: 'agents', type: 'ordinal', title: 'agents' },
+        y: { field: 'costPerOpMicroUsd', type: 'quantitative', title: 'cost per operation (µ$)' },
+      },
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The machine-readable report: every summary next to the raw samples it was computed from, so
+ * any number in the Markdown can be recomputed from this file alone.
+ */
+import type { RunResults } from '../bench/model.ts';
+import { analyzeRun } from './analysis.ts';
+
+/** Version of the JSON report's shape; bump on breaking changes. */
+export const JSON_REPORT_VERSION = 1;
+
+/** Render a run as a JSON-serialisable object (NaN statistics of empty series become null). */
+export function renderJson(run: RunResults): Record<string, unknown> {
+  const analysis = analyzeRun(run);
+  const costByUnit = new Map(analysis.cost.units.map((unit) => [unit.unitId, unit.costUsd]));
+  return {
+    reportVersion: JSON_REPORT_VERSION,
+    meta: run.meta,
+    targets: analysis.outcomes.map((outcome) => ({
+      id: outcome.target.id,
+      label: outcome.target.label,
+      unitId: outcome.target.unitId,
+      source: outcome.target.source,
+      importance: outcome.target.importance,
+      criterion: {
+        series: outcome.target.series,
+        stat: outcome.target.stat,
+        figure: outcome.target.figure,
+        labels: outcome.target.labels,
+        op: outcome.target.op,
+        value: outcome.target.value,
+        unit: outcome.target.unit,
+      },
+      status: outcome.status,
+      measured: outcome.measured,
+      measuredLabels: outcome.measuredLabels,
+      sampleCount: outcome.sampleCount,
+      reason: outcome.reason,
+    })),
+    units: run.results.map((result) => ({
+      unitId: result.unitId,
+      category: result.category,
+      test: result.test,
+      title: result.title,
+      status: result.status,
+      error: result.error,
+      startedAt: result.startedAt,
+      endedAt: result.endedAt,
+      durationMs: result.durationMs,
+      params: result.params,
+      series: (analysis.summaries.get(result.unitId) ?? []).map(({ series, summary }) => ({
+        name: series.name,
+        unit: series.unit,
+        labels: series.labels,
+        summary: nullNaN(summary),
+        samples: series.samples,
+        warmup: series.warmup,
+      })),
+      figures: result.figures,
+      usage: result.usage,
+      costUsd: costByUnit.get(result.unitId),
+      faults: result.faults,
+    })),
+    cost: {
+      projected: analysis.cost.projected,
+      resources: analysis.cost.resources,
+      sandboxSeconds: analysis.cost.sandboxSeconds,
+      operations: analysis.cost.operations,
+      runCostUsd: analysis.cost.runCostUsd,
+      costPerOperationUsd: analysis.cost.costPerOperationUsd,
+      operationsPerUsd: analysis.cost.operationsPerUsd,
+      weeklyRunsPerMonth: analysis.cost.weeklyRunsPerMonth,
+      monthlyWeeklyScheduleUsd: analysis.cost.monthlyWeeklyScheduleUsd,
+      hoursPerMonth: analysis.cost.hoursPerMonth,
+      costOptimalTopologyPerSize: analysis.cost.perSize,
+    },
+    topologyGuide: {
+      rows: analysis.topology.rows.map((row) => nullNaN(row)),
+      sources: analysis.topology.sources,
+    },
+    recommendations: analysis.recommendations,
+  };
+}
+
+/** A copy with NaN/Infinity numbers (also inside arrays) replaced by null, as JSON would anyway. */
+function nullNaN<T extends object>(value: T): Record<string, unknown> {
+  const fix = (item: unknown): unknown =>
+    typeof item === 'number' && !Number.isFinite(item) ? null : Array.isArray(item) ? item.map(fix) : item;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fix(item)]));
+}

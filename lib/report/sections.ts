@@ -1,0 +1,636 @@
+/**
+ * The report as a tree of sections holding plain-text blocks (paragraphs, tables, lists, charts).
+ * Markdown and HTML both render this one model, so the content is written once and the two can
+ * never disagree. All text here is plain: each renderer escapes it for its own format.
+ */
+import { CATALOG, catalogEntry } from '../bench/catalog.ts';
+import {
+  CATEGORIES,
+  type CategoryId,
+  type RunResults,
+  TESTS,
+  type UnitResult,
+  type UnitSpec,
+} from '../bench/model.ts';
+import type { TargetOutcome } from '../bench/targets.ts';
+import { E2B_PRICES } from '../cost/prices.ts';
+import { analyzeRun, findResult, type Priority, type RunAnalysis } from './analysis.ts';
+import {
+  formatDurationMs,
+  formatExact,
+  formatInterval,
+  formatLabels,
+  formatNumber,
+  formatUsd,
+  formatValue,
+} from './format.ts';
+
+export type Block =
+  | { kind: 'paragraph'; text: string; strong?: boolean }
+  | { kind: 'banner'; tone: 'warning' | 'error'; text: string }
+  | { kind: 'table'; columns: string[]; rows: string[][]; numeric?: boolean[] }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'fields'; items: Array<{ name: string; value: string }> }
+  | { kind: 'chart'; name: string; title: string };
+
+/** A titled section; its heading level is its depth in the tree. */
+export interface Section {
+  id: string;
+  title: string;
+  blocks: Block[];
+  subsections: Section[];
+}
+
+/** The whole report, ready to render. */
+export interface ReportModel {
+  title: string;
+  sections: Section[];
+}
+
+/** A chart available to the report (rendered by charts.ts and stored as charts/<name>.svg). */
+export interface ChartRef {
+  name: string;
+  title: string;
+}
+
+/** Which category section shows each known chart; others go to a "Charts" section. */
+export const CHART_CATEGORY: Readonly<Record<string, CategoryId>> = Object.freeze({
+  'consensus-per-topology': 'trading',
+  'scaling-curve': 'scalability',
+  'latency-distribution': 'communication',
+  'cost-per-topology': 'cost',
+});
+
+const STATUS_TEXT: Record<TargetOutcome['status'], string> = {
+  pass: '✅ Pass',
+  fail: '❌ Fail',
+  pending: '⏳ Pending',
+};
+const PRIORITIES: Priority[] = ['High', 'Medium', 'Low'];
+
+/** Build the section model of a run's report. Pure: the same run always gives the same model. */
+export function buildReport(run: RunResults, charts: readonly ChartRef[] = []): ReportModel {
+  const analysis = analyzeRun(run);
+  const placed = new Set<string>();
+  const chartsFor = (category: string): Block[] =>
+    charts
+      .filter((chart) => CHART_CATEGORY[chart.name] === category)
+      .map((chart) => {
+        placed.add(chart.name);
+        return { kind: 'chart', name: chart.name, title: chart.title } as const;
+      });
+
+  const sections: Section[] = [
+    headerSection(run),
+    summarySection(analysis),
+    targetsSection(analysis.outcomes),
+    {
+      id: 'results',
+      title: 'Results by Category',
+      blocks: [
+        {
+          kind: 'paragraph',
+          text: 'Statistics of every measured series (warm-ups excluded), then the figures derived from them. Times in ms unless the series name says otherwise.',
+        },
+      ],
+      subsections: CATEGORIES.map((category) => ({
+        id: `category-${category.id}`,
+        title: category.title,
+        blocks: chartsFor(category.id),
+        subsections: categoryUnits(run, category.id).map((unitId) => unitSection(analysis, unitId)),
+      })),
+    },
+  ];
+  const customUnits = categoryUnits(run, 'custom');
+  if (customUnits.length > 0) {
+    sections.push({
+      id: 'custom',
+      title: 'Custom scenarios',
+      blocks: [],
+      subsections: customUnits.map((unitId) => unitSection(analysis, unitId)),
+    });
+  }
+  const unplaced = charts.filter(
+    (chart) => !placed.has(chart.name) && CHART_CATEGORY[chart.name] === undefined,
+  );
+  if (unplaced.length > 0) {
+    sections.push({
+      id: 'charts',
+      title: 'Charts',
+      blocks: unplaced.map((chart) => ({ kind: 'chart', name: chart.name, title: chart.title })),
+      subsections: [],
+    });
+  }
+  sections.push(
+    costSection(analysis),
+    recommendationsSection(analysis),
+    topologySection(analysis),
+    howSection(analysis),
+  );
+  return { title: 'E2B Trading Swarm Benchmark Report', sections };
+}
+
+function headerSection(run: RunResults): Section {
+  const { meta } = run;
+  const durationMs =
+    meta.endedAt === undefined ? Number.NaN : Date.parse(meta.endedAt) - Date.parse(meta.startedAt);
+  const machine = [
+    `${meta.machine.platform}/${meta.machine.arch}`,
+    `${meta.machine.cpus} CPUs`,
+    `${formatExact(meta.machine.memoryGb)} GB`,
+    meta.machine.cpuModel,
+    meta.machine.region,
+  ]
+    .filter((part) => part !== undefined && part !== '')
+    .join(', ');
+  const blocks: Block[] = [];
+  if (meta.status !== 'completed') {
+    const reason = meta.reason ?? 'no reason recorded';
+    blocks.push(
+      meta.status === 'failed'
+        ? { kind: 'banner', tone: 'error', text: `FAILED run: ${reason}. Results below are incomplete.` }
+        : meta.status === 'partial'
+          ? {
+              kind: 'banner',
+              tone: 'warning',
+              text: `PARTIAL run: ${reason}. Some units did not produce results.`,
+            }
+          : {
+              kind: 'banner',
+              tone: 'warning',
+              text: `RUNNING: this run had not finished when the report was rendered (${reason}).`,
+            },
+    );
+  }
+  blocks.push({
+    kind: 'table',
+    columns: ['Field', 'Value'],
+    rows: [
+      ['Run ID', meta.runId],
+      ['Date', formatTimestamp(meta.startedAt)],
+      [
+        'Provider',
+        meta.provider === 'local' ? 'local (isolated child processes on one machine)' : 'e2b (E2B microVMs)',
+      ],
+      [
+        'Template',
+        `${meta.template.name} (${formatExact(meta.template.vcpu)} vCPU, ${formatExact(meta.template.memoryMb)} MiB)`,
+      ],
+      ['Profile', meta.profile],
+      ['Git commit', meta.gitCommit],
+      ['Node version', meta.nodeVersion],
+      ['Machine', machine],
+      ['Config hash', meta.configHash],
+      ['Duration', formatDurationMs(durationMs)],
+      ['Status', meta.status],
+    ],
+  });
+  return { id: 'run', title: 'Run', blocks, subsections: [] };
+}
+
+function summarySection(analysis: RunAnalysis): Section {
+  const { run, outcomes, cost } = analysis;
+  const count = (status: TargetOutcome['status']) =>
+    outcomes.filter((outcome) => outcome.status === status).length;
+  const passed = count('pass');
+  const failed = count('fail');
+  const pendingCount = count('pending');
+  const unitCount = (status: UnitResult['status']) =>
+    run.results.filter((result) => result.status === status).length;
+  const notRun = run.meta.units.filter((unit) => findResult(run, unit.unitId) === undefined).length;
+  const units =
+    `Units: ${unitCount('ok')} ok, ${unitCount('partial')} partial, ${unitCount('failed')} failed` +
+    `${notRun > 0 ? `, ${notRun} not run` : ''} (${run.meta.units.length} planned).`;
+  const costLine = `E2B cost of this run: ${formatUsd(cost.runCostUsd)} ${
+    cost.projected
+      ? '(projected: the run used local processes; priced as if on E2B)'
+      : '(from billed sandbox-seconds)'
+  }, ${formatNumber(cost.sandboxSeconds)} sandbox-seconds.`;
+  let verdict: string;
+  if (outcomes.length === 0) verdict = 'No targets were evaluated.';
+  else if (failed > 0) {
+    const names = outcomes
+      .filter((outcome) => outcome.status === 'fail')
+      .map((outcome) => outcome.target.label);
+    verdict = `${failed} of ${outcomes.length} targets failed: ${names.join(', ')}.`;
+    if (pendingCount > 0) verdict += ` ${pendingCount} more could not be evaluated.`;
+  } else if (pendingCount > 0) {
+    verdict = `No evaluated target failed, but ${pendingCount} of ${outcomes.length} targets ${pendingCount === 1 ? 'is' : 'are'} pending, so this run does not show that every target is met.`;
+  } else verdict = `All ${outcomes.length} targets passed in this run.`;
+  return {
+    id: 'summary',
+    title: 'Executive Summary',
+    blocks: [
+      { kind: 'paragraph', text: verdict, strong: true },
+      {
+        kind: 'list',
+        items: [
+          `Targets: ${passed} passed, ${failed} failed, ${pendingCount} pending (of ${outcomes.length}).`,
+          units,
+          costLine,
+        ],
+      },
+    ],
+    subsections: [],
+  };
+}
+
+function targetsSection(outcomes: TargetOutcome[]): Section {
+  const rows = outcomes.map((outcome) => {
+    const { target } = outcome;
+    const what = target.figure !== undefined ? target.figure : `${target.series} ${target.stat}`;
+    const scope = target.labels === undefined ? '' : `, ${formatLabels(target.labels)}`;
+    const measured =
+      outcome.measured === undefined
+        ? '—'
+        : `${formatValue(outcome.measured, target.unit)}${
+            outcome.measuredLabels && Object.keys(outcome.measuredLabels).length > 0
+              ? ` (${formatLabels(outcome.measuredLabels)})`
+              : ''
+          }`;
+    const status =
+      outcome.status === 'pending'
+        ? `${STATUS_TEXT.pending} (${outcome.reason})`
+        : STATUS_TEXT[outcome.status];
+    return [
+      `${target.label}${target.source === 'custom' ? ' (custom)' : ''}`,
+      `${what} ${target.op} ${formatValue(target.value, target.unit, true)} (${target.unitId}${scope})`,
+      measured,
+      status,
+      target.importance,
+    ];
+  });
+  return {
+    id: 'targets',
+    title: 'Performance Targets',
+    blocks: [
+      {
+        kind: 'paragraph',
+        text: 'Where several series or figures match a target (one per topology or size), the worst one decides and is shown.',
+      },
+      { kind: 'table', columns: ['Metric', 'Target', 'Measured', 'Status', 'Importance'], rows },
+    ],
+    subsections: [],
+  };
+}
+
+function categoryUnits(run: RunResults, category: CategoryId | 'custom'): string[] {
+  const known: readonly string[] =
+    category === 'custom' ? [] : TESTS[category].map((test) => `${category}/${test}`);
+  const planned = run.meta.units.filter((unit) => unit.category === category).map((unit) => unit.unitId);
+  const measured = run.results
+    .filter((result) => result.category === category)
+    .map((result) => result.unitId);
+  return [...new Set([...known, ...planned, ...measured])];
+}
+
+function unitTitle(run: RunResults, unitId: string): string {
+  return (
+    catalogEntry(unitId)?.title ??
+    findResult(run, unitId)?.title ??
+    run.meta.units.find((unit) => unit.unitId === unitId)?.title ??
+    unitId
+  );
+}
+
+function unitSection(analysis: RunAnalysis, unitId: string): Section {
+  const { run } = analysis;
+  const spec = run.meta.units.find((unit) => unit.unitId === unitId);
+  const result = findResult(run, unitId);
+  const section: Section = {
+    id: `unit-${unitId}`,
+    title: `${unitTitle(run, unitId)} (${unitId})`,
+    blocks: [],
+    subsections: [],
+  };
+  if (result === undefined) {
+    section.blocks.push({
+      kind: 'paragraph',
+      text:
+        spec === undefined
+          ? "Not in this run's plan."
+          : 'Planned, but no result was recorded (the unit did not run).',
+    });
+    return section;
+  }
+  const reason = `${result.error?.name ?? 'Error'}: ${result.error?.message ?? 'no reason recorded'}`;
+  if (result.status === 'failed')
+    section.blocks.push({ kind: 'banner', tone: 'error', text: `Failed: ${reason}` });
+  if (result.status === 'partial')
+    section.blocks.push({ kind: 'banner', tone: 'warning', text: `Partial: ${reason}` });
+  section.blocks.push({
+    kind: 'paragraph',
+    text:
+      `Parameters: ${formatParams(result.params)}. Usage: ${formatExact(result.usage.sandboxesCreated)} sandboxes, ` +
+      `${formatNumber(result.usage.sandboxSeconds)} sandbox-seconds, ${formatExact(result.usage.operations)} operations; ` +
+      `took ${formatDurationMs(result.durationMs)}.`,
+  });
+  const summarized = analysis.summaries.get(unitId) ?? [];
+  if (summarized.length > 0) {
+    section.blocks.push({
+      kind: 'table',
+      columns: [
+        'Series',
+        'Labels',
+        'n',
+        'mean',
+        'sd',
+        'min',
+        'p50',
+        'p95',
+        'p99',
+        '95% CI',
+        'CV',
+        'Warm-up discarded',
+      ],
+      numeric: [false, false, true, true, true, true, true, true, true, true, true, true],
+      rows: summarized.map(({ series, summary }) => [
+        `${series.name} (${series.unit})`,
+        formatLabels(series.labels),
+        String(summary.count),
+        formatNumber(summary.mean),
+        formatNumber(summary.sd),
+        formatNumber(summary.min),
+        formatNumber(summary.p50),
+        formatNumber(summary.p95),
+        formatNumber(summary.p99),
+        formatInterval(summary.ci95),
+        formatNumber(summary.cv),
+        String(summary.warmupDiscarded),
+      ]),
+    });
+  } else if (result.status !== 'failed' && result.figures.length === 0) {
+    section.blocks.push({ kind: 'paragraph', text: 'No series or figures recorded.' });
+  }
+  if (result.figures.length > 0) {
+    section.blocks.push({
+      kind: 'table',
+      columns: ['Figure', 'Labels', 'Value', 'From', 'How computed'],
+      rows: result.figures.map((figure) => [
+        figure.name,
+        formatLabels(figure.labels),
+        formatValue(figure.value, figure.unit),
+        figure.from.join(', ') || '—',
+        figure.how,
+      ]),
+    });
+  }
+  if (result.faults.length > 0) {
+    section.blocks.push(
+      { kind: 'paragraph', text: 'Faults injected or observed:' },
+      { kind: 'list', items: result.faults },
+    );
+  }
+  return section;
+}
+
+function costSection(analysis: RunAnalysis): Section {
+  const { cost } = analysis;
+  const template = `${formatExact(cost.resources.vcpu)} vCPU, ${formatExact(cost.resources.memoryMb)} MiB`;
+  const label = cost.projected ? 'projected' : 'computed';
+  const fields: Array<{ name: string; value: string }> = [
+    {
+      name: `E2B cost of this run (${label})`,
+      value:
+        `${formatUsd(cost.runCostUsd)}: ${formatNumber(cost.sandboxSeconds)} sandbox-seconds measured across all units x ` +
+        `the template's ${template} at E2B list prices ($${E2B_PRICES.vcpuSecondUsd}/vCPU-s, $${E2B_PRICES.memoryGibSecondUsd}/GiB-s, as of ${E2B_PRICES.asOf})` +
+        (cost.projected
+          ? '; the run used local processes, so this is what the same usage would cost on E2B.'
+          : '.'),
+    },
+    {
+      name: 'Cost per operation (whole run)',
+      value:
+        cost.costPerOperationUsd === undefined
+          ? 'no operations recorded'
+          : `${formatUsd(cost.costPerOperationUsd)} (${formatUsd(cost.runCostUsd)} / ${formatExact(cost.operations)} operations)`,
+    },
+    {
+      name: 'Operations per dollar (whole run)',
+      value:
+        cost.operationsPerUsd === undefined
+          ? 'no operations recorded'
+          : formatValue(cost.operationsPerUsd, 'ops/usd'),
+    },
+  ];
+  const workload = findResult(analysis.run, 'cost/cost-per-operation');
+  for (const name of ['cost-per-op', 'ops-per-usd'] as const) {
+    const figure = workload?.figures.find((candidate) => candidate.name === name);
+    if (figure !== undefined) {
+      fields.push({
+        name:
+          name === 'cost-per-op'
+            ? 'Cost per operation (strategy workload)'
+            : 'Operations per dollar (strategy workload)',
+        value: `${formatValue(figure.value, figure.unit)} (cost/cost-per-operation ${name})`,
+      });
+    }
+  }
+  fields.push({
+    name: 'Projected monthly cost of the weekly schedule',
+    value: `${formatUsd(cost.monthlyWeeklyScheduleUsd)} (${formatUsd(cost.runCostUsd)} x ${formatNumber(cost.weeklyRunsPerMonth)} runs per month)`,
+  });
+  const blocks: Block[] = [{ kind: 'fields', items: fields }];
+  if (cost.perSize.length > 0) {
+    blocks.push(
+      {
+        kind: 'paragraph',
+        text: `Cost-optimal topology per swarm size, from cost/cost-per-topology (continuous operation = hourly cost x ${cost.hoursPerMonth} h per month):`,
+      },
+      {
+        kind: 'table',
+        columns: [
+          'Agents',
+          'Cost-optimal topology',
+          'Cost/op',
+          'Hourly',
+          'Continuous operation per month',
+          'Most expensive (cost/op)',
+        ],
+        rows: cost.perSize.map((row) => [
+          String(row.agents),
+          row.cheapestTopology,
+          formatUsd(row.cheapestCostPerOpUsd),
+          row.cheapestHourlyUsd === undefined ? '—' : formatValue(row.cheapestHourlyUsd, 'usd/h'),
+          row.cheapestHourlyUsd === undefined ? '—' : formatUsd(row.cheapestHourlyUsd * cost.hoursPerMonth),
+          `${row.dearestTopology} (${formatUsd(row.dearestCostPerOpUsd)})`,
+        ]),
+      },
+    );
+  } else {
+    blocks.push({
+      kind: 'paragraph',
+      text: 'No cost/cost-per-topology figures in this run: no cost-optimal topology can be named.',
+    });
+  }
+  if (cost.units.length > 0) {
+    blocks.push(
+      { kind: 'paragraph', text: 'Usage and E2B cost per unit:' },
+      {
+        kind: 'table',
+        columns: ['Unit', 'Sandboxes', 'Sandbox-seconds', 'Operations', 'E2B cost'],
+        numeric: [false, true, true, true, true],
+        rows: cost.units.map((unit) => [
+          unit.unitId,
+          formatExact(unit.sandboxesCreated),
+          formatNumber(unit.sandboxSeconds),
+          formatExact(unit.operations),
+          formatUsd(unit.costUsd),
+        ]),
+      },
+    );
+  }
+  return { id: 'cost', title: 'Cost Analysis', blocks, subsections: [] };
+}
+
+function recommendationsSection(analysis: RunAnalysis): Section {
+  const { recommendations } = analysis;
+  const blocks: Block[] = [
+    {
+      kind: 'paragraph',
+      text:
+        recommendations.length === 0
+          ? 'No recommendation was triggered by this run: no target failed or is pending, no unit failed, no scaling exponent is above 1, no topology lost by a clear margin and no series is noisy.'
+          : 'Derived from this run\u2019s measurements; each item names the numbers that triggered it.',
+    },
+  ];
+  return {
+    id: 'recommendations',
+    title: 'Optimization Recommendations',
+    blocks,
+    subsections: PRIORITIES.map((priority) => {
+      const items = recommendations.filter((item) => item.priority === priority).map((item) => item.text);
+      return {
+        id: `recommendations-${priority.toLowerCase()}`,
+        title: `${priority} Priority`,
+        blocks: items.length === 0 ? [{ kind: 'paragraph', text: 'None.' }] : [{ kind: 'list', items }],
+        subsections: [],
+      };
+    }),
+  };
+}
+
+function topologySection(analysis: RunAnalysis): Section {
+  const { rows, sources } = analysis.topology;
+  if (rows.length === 0) {
+    return {
+      id: 'topology',
+      title: 'Topology Selection Guide',
+      blocks: [
+        {
+          kind: 'paragraph',
+          text: 'No per-topology measurements in this run: no topology can be recommended.',
+        },
+      ],
+      subsections: [],
+    };
+  }
+  return {
+    id: 'topology',
+    title: 'Topology Selection Guide',
+    blocks: [
+      {
+        kind: 'table',
+        columns: [
+          'Topology',
+          'Consensus p50',
+          'Inter-agent RTT p50',
+          'Bytes/op',
+          'Cost/op',
+          'CPU p50 per agent',
+          'Best for',
+        ],
+        numeric: [false, true, true, true, true, true, false],
+        rows: rows.map((row) => [
+          row.topology,
+          formatValue(row.consensusP50Ms, 'ms'),
+          formatValue(row.rttP50Ms, 'ms'),
+          formatValue(row.bytesPerOp, 'bytes'),
+          formatUsd(row.costPerOpUsd),
+          formatValue(row.cpuP50Percent, 'percent'),
+          row.bestFor.length === 0 ? '—' : row.bestFor.join(', '),
+        ]),
+      },
+      {
+        kind: 'paragraph',
+        text: `Ranked on this run's measurements: ${sources.join('; ')}. "Best for" names the topology with the lowest value in each column.`,
+      },
+    ],
+    subsections: [],
+  };
+}
+
+function howSection(analysis: RunAnalysis): Section {
+  const { run } = analysis;
+  const unitIds = [
+    ...CATALOG.map((entry) => entry.unitId),
+    ...categoryUnits(run, 'custom'),
+    ...run.results.map((result) => result.unitId),
+  ];
+  const subsections = [...new Set(unitIds)]
+    .filter(
+      (unitId) =>
+        run.meta.units.some((unit) => unit.unitId === unitId) || findResult(run, unitId) !== undefined,
+    )
+    .map((unitId): Section => {
+      const entry = catalogEntry(unitId);
+      const spec: UnitSpec | undefined = run.meta.units.find((unit) => unit.unitId === unitId);
+      const result = findResult(run, unitId);
+      const samples = (analysis.summaries.get(unitId) ?? []).map(
+        ({ series, summary }) =>
+          `${series.name}${series.labels && Object.keys(series.labels).length > 0 ? ` (${formatLabels(series.labels)})` : ''}: n=${summary.count}, warm-up discarded ${summary.warmupDiscarded}`,
+      );
+      const blocks: Block[] = [
+        {
+          kind: 'fields',
+          items: [
+            {
+              name: 'Measures',
+              value: entry?.measures ?? `Custom scenario: ${spec?.title ?? result?.title ?? unitId}.`,
+            },
+            {
+              name: 'How',
+              value: entry?.how ?? 'Defined by the scenario; see its series and figures above.',
+            },
+            {
+              name: 'Samples',
+              value:
+                samples.length === 0
+                  ? `no series${result && result.figures.length > 0 ? `; ${result.figures.length} figures (${[...new Set(result.figures.map((figure) => figure.name))].join(', ')})` : ' recorded'}`
+                  : `${samples.length} series${result && result.figures.length > 0 ? ` and ${result.figures.length} figures` : ''}`,
+            },
+          ],
+        },
+      ];
+      if (samples.length > 0) blocks.push({ kind: 'list', items: samples });
+      return { id: `how-${unitId}`, title: `${unitTitle(run, unitId)} (${unitId})`, blocks, subsections: [] };
+    });
+  return {
+    id: 'how-measured',
+    title: 'How measured',
+    blocks: [
+      {
+        kind: 'paragraph',
+        text: 'Statistics: quantiles interpolate linearly between order statistics (R type 7); the 95% CI is Student-t on the mean; CV = sd / mean; sd uses n - 1. Warm-up samples are kept in the stored results but excluded from every statistic. Raw samples are in the JSON report.',
+      },
+    ],
+    subsections,
+  };
+}
+
+function formatParams(params: Record<string, unknown>): string {
+  const entries = Object.entries(params);
+  if (entries.length === 0) return 'none';
+  return entries
+    .map(
+      ([key, value]) =>
+        `${key}=${Array.isArray(value) ? value.join('/') : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}`,
+    )
+    .join(', ');
+}
+
+function formatTimestamp(iso: string): string {
+  const time = Date.parse(iso);
+  if (Number.isNaN(time)) return iso;
+  return `${new Date(time).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}

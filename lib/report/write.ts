@@ -1,0 +1,49 @@
+/** Render every format of a run's report and hand them to a sink. */
+import type { RunResults } from '../bench/model.ts';
+import type { ReportSink } from '../publish/types.ts';
+import { renderCharts } from './charts.ts';
+import { renderHtml } from './html.ts';
+import { renderJson } from './json.ts';
+import { renderMarkdown } from './markdown.ts';
+
+/** Options of writeReport. */
+export interface WriteReportOptions {
+  /** File name without extension. @default 'SWARM_BENCHMARKS_REPORT' */
+  basename?: string;
+  /** Earlier runs for a baseline comparison, passed through to the Markdown renderer. */
+  history?: unknown;
+}
+
+/** Where each artifact was stored. */
+export interface WrittenReport {
+  markdown: string;
+  html: string;
+  json: string;
+  charts: string[];
+}
+
+/** Write <basename>.md, .html, .json and charts/<name>.svg to the sink; resolves with their locations. */
+export async function writeReport(
+  run: RunResults,
+  sink: ReportSink,
+  options: WriteReportOptions = {},
+): Promise<WrittenReport> {
+  const basename = options.basename ?? 'SWARM_BENCHMARKS_REPORT';
+  const charts = await renderCharts(run);
+  const chartLocations: string[] = [];
+  // Charts first: the documents link to them, so they must exist when the documents appear.
+  for (const chart of charts) {
+    const { location } = await sink.put(`charts/${chart.name}.svg`, chart.svg, 'image/svg+xml');
+    chartLocations.push(location);
+  }
+  const markdown = renderMarkdown(run, {
+    charts: charts.map((chart) => ({ name: chart.name, title: chart.title })),
+    history: options.history,
+  });
+  const html = renderHtml(run, charts);
+  const json = `${JSON.stringify(renderJson(run), null, 2)}\n`;
+  const md = await sink.put(`${basename}.md`, markdown, 'text/markdown; charset=utf-8');
+  const page = await sink.put(`${basename}.html`, html, 'text/html; charset=utf-8');
+  const data = await sink.put(`${basename}.json`, json, 'application/json');
+  return { markdown: md.location, html: page.location, json: data.location, charts: chartLocations };
+}
