@@ -68,7 +68,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     'linear-scaling',
     'Linear scaling',
     'How initialization time and memory grow over a sweep of swarm sizes (init-ms, rss-per-agent-mb; time-exponent, memory-exponent, memory-per-agent-spread).',
-    'init-ms and rss-per-agent-mb as in agent count scaling, for every size of the sweep. time-exponent and memory-exponent are least-squares slopes of log(mean) against log(agents) (1 = linear, < 1 sub-linear); memory-per-agent-spread is the largest over the smallest mean per-agent RSS across sizes.',
+    'init-ms and rss-per-agent-mb as in agent count scaling, for every size of the sweep. time-exponent and memory-exponent are least-squares slopes of log(median) against log(agents) (1 = linear, < 1 sub-linear); memory-per-agent-spread is the largest over the smallest mean per-agent RSS across sizes.',
   ),
   entry(
     'scalability',

@@ -66,6 +66,7 @@ export function parseResultsFile(text: string, source = 'results file'): RunResu
     throw new InvalidInputError(where, 'a swarm-bench results or report JSON', issue?.message);
   }
   const data = parsed.data;
-  const results = 'results' in data ? data.results : data.units.map((u) => ({ ...u, runId: data.meta.runId }));
+  const results =
+    'results' in data ? data.results : data.units.map((u) => ({ ...u, runId: data.meta.runId }));
   return { meta: data.meta, results } as unknown as RunResults;
 }

@@ -1,0 +1,181 @@
+/** What every command shares: turning flags and the environment into lib/ collaborators. */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
+import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
+import { parseRunConfig, type RunConfig, type RunConfigInput } from '../lib/config.ts';
+import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
+import { EXIT } from '../lib/run.ts';
+import { createProvider } from '../lib/sandbox/index.ts';
+import type { SandboxProvider } from '../lib/sandbox/types.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const AGENT_BUNDLE = resolve(ROOT, 'dist/agent.cjs');
+export const DEFAULT_REPORT_DIR = resolve(ROOT, 'docs/e2b');
+export const DEFAULT_STORE_DIR = resolve(ROOT, '.swarm-bench/store');
+
+/** Flags shared by run, plan and pipeline. */
+export const RUN_FLAGS = {
+  category: { type: 'string', multiple: true },
+  test: { type: 'string', multiple: true },
+  profile: { type: 'string' },
+  provider: { type: 'string' },
+  topology: { type: 'string', multiple: true },
+  agents: { type: 'string' },
+  'agents-per-sandbox': { type: 'string' },
+  budget: { type: 'string' },
+  seed: { type: 'string' },
+  template: { type: 'string' },
+  'template-size': { type: 'string' },
+  scenario: { type: 'string', multiple: true },
+  'no-scenarios': { type: 'boolean' },
+  slowdown: { type: 'string' },
+  json: { type: 'boolean' },
+  out: { type: 'string' },
+  store: { type: 'string' },
+} as const;
+
+type RunFlagValues = {
+  [K in keyof typeof RUN_FLAGS]?: (typeof RUN_FLAGS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof RUN_FLAGS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
+
+function numberFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number))
+    throw new InvalidInputError(`--${name}`, 'a number', value);
+  return number;
+}
+
+/** Turn flags (and LOAD_TEST) into a validated RunConfig; conflicting flags are refused. */
+export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): RunConfig {
+  let profile = values.profile;
+  if (env.LOAD_TEST === '1') {
+    if (profile !== undefined && profile !== 'load') {
+      throw new InvalidInputError('--profile', `"load" (LOAD_TEST=1 is set), or unset LOAD_TEST`, profile);
+    }
+    profile = 'load';
+  }
+  let slowdown: RunConfigInput['slowdown'];
+  if (values.slowdown !== undefined) {
+    const match = /^([a-z-]+\/[a-z0-9-]+)=(\d+(?:\.\d+)?)$/.exec(values.slowdown);
+    if (!match)
+      throw new InvalidInputError(
+        '--slowdown',
+        'unit=ms, e.g. trading/strategy-execution=5',
+        values.slowdown,
+      );
+    slowdown = { unitId: match[1] as string, ms: Number(match[2]) };
+  }
+  const input: Record<string, unknown> = {
+    profile,
+    provider: values.provider,
+    categories: values.category,
+    tests: values.test,
+    topologies: values.topology,
+    agents: numberFlag('agents', values.agents),
+    agentsPerSandbox: numberFlag('agents-per-sandbox', values['agents-per-sandbox']),
+    budgetUsd: numberFlag('budget', values.budget),
+    seed: numberFlag('seed', values.seed),
+    template: values.template,
+    templateSize: values['template-size'],
+    scenarios: values['no-scenarios'] ? false : undefined,
+    slowdown,
+  };
+  for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
+  const config = parseRunConfig(input);
+  if (config.tests && values.category) {
+    const orphan = config.tests.find(
+      (t) => !config.categories.some((c) => t.startsWith(`${c}/`) || !t.includes('/')),
+    );
+    if (orphan) {
+      throw new InvalidInputError(
+        '--test',
+        `a test inside the selected categories (${config.categories.join(', ')})`,
+        orphan,
+      );
+    }
+  }
+  return config;
+}
+
+/** Load user scenario modules (each default-exports defineScenario(...)). */
+export async function loadScenarios(paths: string[] | undefined): Promise<BenchmarkDefinition[]> {
+  const out: BenchmarkDefinition[] = [];
+  for (const path of paths ?? []) {
+    const file = resolve(path);
+    if (!existsSync(file)) throw new InvalidInputError('--scenario', 'an existing .ts or .js file', path);
+    const module = (await import(pathToFileURL(file).href)) as { default?: BenchmarkDefinition };
+    if (!module.default || typeof module.default.run !== 'function') {
+      throw new InvalidInputError('--scenario', 'a module whose default export is defineScenario(...)', path);
+    }
+    out.push(module.default);
+  }
+  return out;
+}
+
+/** The git commit of this checkout, or "unknown" outside git. */
+export function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function environment(): RunEnvironment {
+  return { gitCommit: gitCommit(), nodeVersion: process.version, machine: describeMachine() };
+}
+
+/** Build the agent bundle if it is missing (a fresh clone). */
+export function ensureAgentBundle(): void {
+  if (existsSync(AGENT_BUNDLE)) return;
+  execFileSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/build-agent.ts')], {
+    stdio: 'inherit',
+  });
+}
+
+/** The sandbox provider a config asks for; E2B without a key fails here, before anything starts. */
+export async function providerFor(config: RunConfig, env: NodeJS.ProcessEnv): Promise<SandboxProvider> {
+  if (config.provider === 'local') ensureAgentBundle();
+  const bundle = config.provider === 'e2b' ? await readFile(AGENT_BUNDLE, 'utf8').catch(() => '') : '';
+  return createProvider(config.provider, {
+    local: {
+      bundlePath: AGENT_BUNDLE,
+      passthroughEnv: { ...(env.PATH ? { PATH: env.PATH } : {}), ...(env.LANG ? { LANG: env.LANG } : {}) },
+    },
+    e2b: { apiKey: env.E2B_API_KEY, template: config.template, bundle },
+  });
+}
+
+/** Print a one-line error and pick the exit code for it. */
+export function exitCodeFor(error: unknown, write: (line: string) => void): number {
+  if (error instanceof InvalidInputError) {
+    write(`swarm-bench: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (error instanceof SwarmBenchError) {
+    write(`swarm-bench: ${error.name}: ${error.message}`);
+    return error.code === 'BUDGET_EXCEEDED' || error.code === 'PROVIDER_UNAVAILABLE'
+      ? EXIT.usage
+      : EXIT.unitFailed;
+  }
+  write(`swarm-bench: unexpected error: ${(error as Error)?.message ?? String(error)}`);
+  return EXIT.unitFailed;
+}
+
+export function formatUsd(usd: number): string {
+  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env -S npx tsx
+import { didYouMean } from '../lib/config.ts';
+/** swarm-bench: benchmark trading-agent swarms in sandboxes. One file per command in bin/commands. */
+import { InvalidInputError } from '../lib/errors.ts';
+import { exitCodeFor } from './shared.ts';
+
+type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+
+const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> = {
+  run: {
+    load: async () => (await import('./commands/run.ts')).runCommand,
+    help: 'run benchmarks and write the report',
+  },
+  plan: {
+    load: async () => (await import('./commands/plan.ts')).planCommand,
+    help: 'show what a run would do and cost',
+  },
+  report: {
+    load: async () => (await import('./commands/report.ts')).reportCommand,
+    help: 'render a report from a results JSON file',
+  },
+  doctor: {
+    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
+    help: 'check this machine and the E2B key',
+  },
+};
+
+const USAGE = `usage: swarm-bench <command> [flags]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help}`)
+  .join('\n')}
+
+run / plan flags:
+  --category <name>...    Creation Performance | Scalability | Trading Operations | Communication | Resource Usage | Cost Analysis
+  --test <pattern>...     e.g. creation/swarm-init or consensus
+  --profile <p>           quick | default | load (LOAD_TEST=1 selects load)
+  --provider <p>          local (default) | e2b (needs E2B_API_KEY)
+  --topology <t>...       mesh | hierarchical | ring | star
+  --agents <n>            largest swarm size
+  --budget <usd>          refuse to start above this estimated cost (default 5)
+  --scenario <file>...    add custom scenarios (default export of defineScenario)
+  --out <dir>             report directory (default docs/e2b)
+  --json                  machine-readable output
+
+exit codes: 0 all targets pass, 1 a target failed, 2 bad input, 3 a unit could not run
+`;
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  try {
+    const command = COMMANDS[name];
+    if (!command) {
+      const hint = didYouMean(name, Object.keys(COMMANDS));
+      throw new InvalidInputError(
+        'command',
+        `one of ${Object.keys(COMMANDS).join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`,
+        name,
+      );
+    }
+    return await (await command.load())(rest, env);
+  } catch (error) {
+    // parseArgs reports unknown or malformed flags with its own error codes.
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`swarm-bench: ${(error as Error).message}\n`);
+      return 2;
+    }
+    return exitCodeFor(error, (line) => process.stderr.write(`${line}\n`));
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`swarm-bench: ${(error as Error).message}\n`);
+    process.exitCode = 3;
+  },
+);

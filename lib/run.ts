@@ -1,0 +1,96 @@
+/**
+ * One benchmark run on this machine, start to report: plan, budget check, units, store, report.
+ * The CLI and `npm start` call this; the serverless pipeline runs the same pieces as separate
+ * steps (lib/pipeline). Every collaborator is passed in.
+ */
+import type { BenchmarkDefinition } from './bench/definition.ts';
+import { buildRunMeta, newRunId, type RunEnvironment } from './bench/meta.ts';
+import type { RunMeta, RunResults, RunStatus, UnitResult } from './bench/model.ts';
+import { assertWithinBudget, buildPlan, type Plan } from './bench/plan.ts';
+import { type RunEvent, runUnits } from './bench/runner.ts';
+import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
+import type { RunConfig } from './config.ts';
+import type { ReportSink } from './publish/types.ts';
+import { type WrittenReport, writeReport } from './report/write.ts';
+import type { SandboxProvider } from './sandbox/types.ts';
+import type { ResultStore } from './store/types.ts';
+
+export interface ExecuteRunOptions {
+  config: RunConfig;
+  provider: SandboxProvider;
+  store: ResultStore;
+  sink: ReportSink;
+  environment: RunEnvironment;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  scenarios?: readonly BenchmarkDefinition[];
+  /** Called once the plan exists and before anything starts (e.g. to print it). */
+  onPlan?: (plan: Plan, runId: string) => void;
+  now?: () => Date;
+  runId?: string;
+  /** Stack/run tags for sandboxes. */
+  metadata?: Record<string, string>;
+}
+
+export interface RunOutcome {
+  runId: string;
+  meta: RunMeta;
+  results: UnitResult[];
+  targets: TargetOutcome[];
+  report: WrittenReport;
+  /** 0 all targets pass, 1 a target failed, 3 a unit could not run (or the run stopped early). */
+  exitCode: 0 | 1 | 3;
+}
+
+/** Exit codes of the CLI. */
+export const EXIT = { ok: 0, targetFailed: 1, usage: 2, unitFailed: 3 } as const;
+
+/** Run a plan end to end and write its report. Throws before anything starts on bad config or budget. */
+export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
+  const now = options.now ?? (() => new Date());
+  const { config, store } = options;
+  const plan = buildPlan(config, options.scenarios);
+  assertWithinBudget(plan, config.budgetUsd);
+  const runId = options.runId ?? newRunId(now());
+  options.onPlan?.(plan, runId);
+  const meta = buildRunMeta(runId, config, plan, options.environment, now());
+  await store.createRun(meta);
+
+  const { results, stoppedBy } = await runUnits(plan.units, {
+    runId,
+    config,
+    provider: options.provider,
+    ...(options.metadata ? { metadata: options.metadata } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+    persist: async (result) => {
+      await store.putResult(result);
+    },
+  });
+
+  const failed = results.some((r) => r.status === 'failed');
+  const partial = stoppedBy !== undefined || results.some((r) => r.status === 'partial');
+  const status: RunStatus = partial ? 'partial' : 'completed';
+  const reason =
+    stoppedBy === 'interrupt'
+      ? `interrupted after ${results.length} of ${plan.units.length} units`
+      : stoppedBy === 'budget'
+        ? `over budget: measured spend reached $${config.budgetUsd} after ${results.length} of ${plan.units.length} units`
+        : partial
+          ? 'some units stopped early'
+          : undefined;
+  const endedAt = now().toISOString();
+  await store.finishRun(runId, { status, endedAt, ...(reason ? { reason } : {}) });
+  const finished: RunMeta = { ...meta, status, endedAt, ...(reason ? { reason } : {}) };
+  const run: RunResults = { meta: finished, results: await store.getResults(runId) };
+  const report = await writeReport(run, options.sink);
+  const targets = evaluateTargets(run);
+  const exitCode =
+    failed || partial
+      ? EXIT.unitFailed
+      : targets.some((t) => t.status === 'fail')
+        ? EXIT.targetFailed
+        : EXIT.ok;
+  return { runId, meta: finished, results: run.results, targets, report, exitCode };
+}
