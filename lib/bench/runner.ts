@@ -52,9 +52,11 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   const startedAt = new Date(wallClock()).toISOString();
   const t0 = now();
   const usageBefore = deps.provider.usage();
+  const faults: string[] = [];
   const manager = new SwarmManager({
     provider: deps.provider,
     metadata: { ...deps.metadata, run: deps.runId, unit: spec.unitId },
+    onFault: (text) => faults.push(text),
   });
   const { config } = deps;
   const ctx = new BenchContext({
@@ -116,7 +118,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
       sandboxSeconds: usageAfter.sandboxSeconds - usageBefore.sandboxSeconds,
       operations: ctx.operations,
     },
-    faults: ctx.faults,
+    faults: [...faults, ...ctx.faults],
   };
 }
 

@@ -12,7 +12,8 @@ import type {
   ProposeResult,
   SyncResult,
 } from '../agent/protocol.ts';
-import { InvalidInputError, SandboxStartError } from '../errors.ts';
+import { InvalidInputError, SandboxStartError, TimeoutError } from '../errors.ts';
+import { type RetryOptions, retry } from '../retry.ts';
 import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
 import { isStrategyName, STRATEGY_NAMES } from '../trading/strategies.ts';
 import type { Bar } from '../trading/types.ts';
@@ -62,6 +63,18 @@ export interface SwarmManagerOptions {
   maxAgents?: number;
   /** Monotonic clock in ms. @default performance.now */
   now?: () => number;
+  /** Time one sandbox creation may take before it is abandoned (and killed if it appears later). @default 60_000 */
+  createTimeoutMs?: number;
+  /** Retries of a failed or hung sandbox creation. @default 3 attempts, jittered backoff from 200 ms */
+  createRetry?: RetryOptions;
+  /** Told about faults survived (a retried creation), for the report. */
+  onFault?: (text: string) => void;
+}
+
+/** Errors of the provider that are worth another creation attempt (not bad input, not a missing key). */
+function retryableCreateError(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name !== 'InvalidInputError' && name !== 'ProviderUnavailableError';
 }
 
 /** One agent of a swarm, as the coordinator knows it. */
@@ -158,10 +171,7 @@ export class SwarmManager {
         const t0 = this.now();
         let sandbox = pool[g];
         if (!sandbox) {
-          sandbox = await this.provider.create({
-            timeoutMs,
-            metadata: { ...this.options.metadata, swarm: id },
-          });
+          sandbox = await this.createSandbox(timeoutMs, { ...this.options.metadata, swarm: id });
           created++;
           swarm.ownSandbox(sandbox);
         } else {
@@ -203,6 +213,42 @@ export class SwarmManager {
       if (error instanceof InvalidInputError || error instanceof SandboxStartError) throw error;
       throw new SandboxStartError(`swarm ${id}: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /**
+   * Create one sandbox, retrying failures and hangs with jittered backoff. A creation abandoned
+   * after its timeout is killed if it completes later, so a slow provider cannot leak sandboxes.
+   */
+  private createSandbox(timeoutMs: number, metadata: Record<string, string>): Promise<Sandbox> {
+    const limitMs = this.options.createTimeoutMs ?? 60_000;
+    return retry(
+      async () => {
+        const pending = this.provider.create({ timeoutMs, metadata });
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            pending.then((late) => late.kill()).catch(() => {});
+            reject(new TimeoutError(`sandbox creation took longer than ${limitMs} ms`));
+          }, limitMs);
+        });
+        try {
+          return await Promise.race([pending, timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      {
+        attempts: 3,
+        baseMs: 200,
+        capMs: 5_000,
+        isRetryable: retryableCreateError,
+        onRetry: ({ attempt, delayMs, error }) =>
+          this.options.onFault?.(
+            `sandbox creation attempt ${attempt} failed (${(error as Error).name}: ${(error as Error).message}); retrying in ${delayMs} ms`,
+          ),
+        ...this.options.createRetry,
+      },
+    );
   }
 
   /** Destroy every live swarm (used on interrupts). */
