@@ -105,25 +105,19 @@ export type Request = z.infer<typeof requestSchema>;
 export type RequestBody = z.input<typeof requestBody>;
 export type Op = Request['op'];
 
+/** A round-trip probe's fields: the route it took so far and an optional padding payload. */
+const probe = {
+  src: index,
+  dst: index,
+  id: z.number(),
+  path: z.array(index).max(10_000),
+  p: z.string().optional(),
+  dn: down,
+};
+
 export const peerFrameSchema = z.discriminatedUnion('t', [
-  z.object({
-    t: z.literal('ping'),
-    src: index,
-    dst: index,
-    id: z.number(),
-    path: z.array(index).max(10_000),
-    p: z.string().optional(),
-    dn: down,
-  }),
-  z.object({
-    t: z.literal('pong'),
-    src: index,
-    dst: index,
-    id: z.number(),
-    path: z.array(index).max(10_000),
-    p: z.string().optional(),
-    dn: down,
-  }),
+  z.object({ t: z.literal('ping'), ...probe }),
+  z.object({ t: z.literal('pong'), ...probe }),
   z.object({
     t: z.literal('prop'),
     origin: index,

@@ -19,6 +19,18 @@ const BASE_CONFIG = {
   axis: { labelFontSize: 11, titleFontSize: 12 },
 } as const;
 
+/** What every chart spec shares: schema, size, theme, title and its data. */
+function frame(title: string, values: unknown[]) {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    config: BASE_CONFIG,
+    data: { values },
+  };
+}
+
 interface ChartSpec {
   name: string;
   title: string;
@@ -79,12 +91,7 @@ function scalingCurve(run: RunResults): ChartSpec | undefined {
     name: 'scaling-curve',
     title,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: WIDTH,
-      height: HEIGHT,
-      config: BASE_CONFIG,
-      data: { values },
+      ...frame(title, values),
       encoding: {
         x: { field: 'agents', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'agents' },
       },
@@ -132,12 +139,7 @@ function consensusPerTopology(run: RunResults): ChartSpec | undefined {
     name: 'consensus-per-topology',
     title,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: WIDTH,
-      height: HEIGHT,
-      config: BASE_CONFIG,
-      data: { values },
+      ...frame(title, values),
       encoding: {
         x: { field: 'topology', type: 'nominal', sort: null, title: 'topology' },
         // Ordinal so swarm sizes sort numerically (5 before 10) in the legend and the bar groups.
@@ -169,12 +171,7 @@ function latencyDistribution(run: RunResults): ChartSpec | undefined {
     name: 'latency-distribution',
     title,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: WIDTH,
-      height: HEIGHT,
-      config: BASE_CONFIG,
-      data: { values },
+      ...frame(title, values),
       // Min-max whiskers: with tens of samples, Tukey outliers would hide the tail the report cares about.
       mark: { type: 'boxplot', extent: 'min-max' },
       encoding: {
@@ -207,12 +204,7 @@ function costPerTopology(run: RunResults): ChartSpec | undefined {
     name: 'cost-per-topology',
     title,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: WIDTH,
-      height: HEIGHT,
-      config: BASE_CONFIG,
-      data: { values },
+      ...frame(title, values),
       mark: 'bar',
       encoding: {
         x: { field: 'topology', type: 'nominal', sort: null, title: 'topology' },
