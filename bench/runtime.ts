@@ -1,0 +1,543 @@
+/**
+ * Runtime benchmark (`npm run bench:runtime`, not part of `npm test`): every figure of the swarm
+ * runtime on the local provider, each next to its raw floor measured in the same run by bare
+ * node + ws programs (bench/floors/), interleaved so machine noise hits both alike. Prints a table
+ * of absolute numbers, ratios and PASS/MISS per goal, and writes everything (raw samples included)
+ * to bench/results/runtime-latest.json.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
+import { type Swarm, SwarmManager } from '../lib/swarm/manager.ts';
+import { generateBars } from '../lib/trading/market.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FLOORS = join(ROOT, 'bench/floors');
+const BUNDLE = join(ROOT, 'dist/agent.cjs');
+const RESULTS = join(ROOT, 'bench/results/runtime-latest.json');
+const AGENTS = 10;
+const MIB = 1024 * 1024;
+
+/** Sizes of each measurement; small enough to finish in about two minutes on 2 cores. */
+const PLAN = {
+  initRounds: 5,
+  rttRounds: 4,
+  rttPerRound: 500,
+  rttWarmup: 200,
+  consensusWarmup: 30,
+  consensusRounds: 300,
+  consensusChunk: 50,
+  windowBars: 500,
+  syncWarmup: 30,
+  syncRounds: 300,
+  stateBytes: 10 * 1024,
+  execWarmup: 50,
+  execRounds: 500,
+  blastRounds: 3,
+  blastPerLink: 5_000,
+  floorLoadMessages: 200_000,
+  floorLoadWindow: 1_000,
+  settleMs: 1_000,
+};
+
+// ---- small utilities ----------------------------------------------------------------------------
+
+function quantile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = (sorted.length - 1) * p;
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  const a = sorted[low] as number;
+  const b = sorted[high] as number;
+  return a + (b - a) * (rank - low);
+}
+const median = (samples: readonly number[]) => quantile(samples, 0.5);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rssOf(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1]) * 1024;
+}
+
+/** A child started with process.execPath, its stdout read line by line. */
+class Child {
+  readonly lines: Interface;
+  private readonly queue: string[] = [];
+  private waiter: ((line: string) => void) | undefined;
+
+  constructor(readonly process: ChildProcess) {
+    this.lines = createInterface({ input: process.stdout as NodeJS.ReadableStream });
+    this.lines.on('line', (line) => {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (waiter) waiter(line);
+      else this.queue.push(line);
+    });
+  }
+
+  static start(script: string, args: string[] = []): Child {
+    const child = spawn(process.execPath, [join(FLOORS, script), ...args], {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    return new Child(child);
+  }
+
+  get pid(): number {
+    return this.process.pid as number;
+  }
+
+  next<T>(): Promise<T> {
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(JSON.parse(queued) as T);
+    return new Promise((resolvePromise, reject) => {
+      const onExit = () => reject(new Error(`floor process ${this.pid} exited`));
+      this.process.once('exit', onExit);
+      this.waiter = (line) => {
+        this.process.off('exit', onExit);
+        resolvePromise(JSON.parse(line) as T);
+      };
+    });
+  }
+
+  async command<T>(body: object): Promise<T> {
+    this.process.stdin?.write(`${JSON.stringify(body)}\n`);
+    return this.next<T>();
+  }
+
+  async stop(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
+    const exited = new Promise((r) => this.process.once('exit', r));
+    this.process.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** Every floor process still running, so a failure anywhere still kills them. */
+const live = new Set<ChildProcess>();
+
+async function startEcho(): Promise<{ child: Child; url: string }> {
+  const child = Child.start('echo-server.mjs');
+  const ready = await child.next<{ port: number }>();
+  return { child, url: `ws://127.0.0.1:${ready.port}` };
+}
+
+async function startClient(url: string): Promise<Child> {
+  const child = Child.start('client.mjs', [url]);
+  await child.next();
+  return child;
+}
+
+/** One health request from here (no secret: the floor has none), like the coordinator's first contact. */
+function health(url: string): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => ws.send(JSON.stringify({ t: 'req', id: 1, op: 'health' })));
+    ws.once('message', () => {
+      ws.terminate();
+      resolvePromise();
+    });
+    ws.once('error', reject);
+  });
+}
+
+// ---- floors -------------------------------------------------------------------------------------
+
+/** Floor (c): 10 bare node+ws processes started in parallel, each answering one health request. */
+async function floorSpawnTen(): Promise<number> {
+  const start = performance.now();
+  const servers = await Promise.all(
+    Array.from({ length: AGENTS }, async () => {
+      const server = await startEcho();
+      await health(server.url);
+      return server;
+    }),
+  );
+  const elapsed = performance.now() - start;
+  await Promise.all(servers.map((s) => s.child.stop()));
+  return elapsed;
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+interface Row {
+  figure: string;
+  unit: string;
+  ours: number;
+  floor?: number;
+  floorName?: string;
+}
+
+interface Goal {
+  goal: string;
+  value: number;
+  limit: number;
+  kind: 'ratio<=' | 'ratio>=' | 'abs<' | 'abs>=';
+  pass: boolean;
+}
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-agent.ts'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  const machine = {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    totalMemMb: Math.round(totalmem() / MIB),
+    loadavgAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+  process.stdout.write(
+    `machine: ${machine.cpus} cpus, ${machine.model}, node ${machine.node}, ${machine.totalMemMb} MB, load ${machine.loadavgAtStart.join(' ')}\n`,
+  );
+
+  const provider = new LocalSandboxProvider({ bundlePath: BUNDLE });
+  const manager = new SwarmManager({ provider });
+  const raw: Record<string, number[]> = {};
+  const window = generateBars({ bars: PLAN.windowBars, seed: 1 });
+  const swarms: Swarm[] = [];
+  try {
+    // Init: swarm of 10 (mesh, parallel) vs 10 bare processes, alternately.
+    raw.initMs = [];
+    raw.floorSpawnMs = [];
+    for (let r = 0; r < PLAN.initRounds; r++) {
+      raw.floorSpawnMs.push(await floorSpawnTen());
+      const swarm = await manager.createSwarm('mesh', AGENTS);
+      raw.initMs.push(swarm.timings.initMs);
+      await swarm.destroy();
+      await provider.killAll();
+    }
+    progress('init');
+
+    // Persistent swarms and floor processes.
+    // Agents generate the seeded market feed themselves; a proposal names a bar of it (as the suite does).
+    const market = { seed: 1, bars: PLAN.windowBars + 2_000, windowBars: PLAN.windowBars };
+    const mesh = await manager.createSwarm('mesh', AGENTS, { market });
+    swarms.push(mesh);
+    const ring = await manager.createSwarm('ring', AGENTS, { market });
+    swarms.push(ring);
+    const pingEcho = await startEcho();
+    const pinger = await startClient(pingEcho.url);
+    // Three bare idle processes, each having answered one request like an agent's health check.
+    const idleEchoes = await Promise.all([startEcho(), startEcho(), startEcho()]);
+    for (const echo of idleEchoes) await health(echo.url);
+    await sleep(PLAN.settleMs);
+
+    // RSS idle: every mesh agent (its own report and /proc) vs a bare idle node+ws process.
+    const idleMetrics = await mesh.metrics();
+    raw.rssIdleAgentBytes = idleMetrics.map((m) => m.rssBytes);
+    raw.rssIdleAgentProcBytes = mesh.agents.map((a) => rssOf(a.endpoint.pid as number));
+    raw.rssIdleFloorBytes = idleEchoes.map((echo) => rssOf(echo.child.pid));
+    await Promise.all(idleEchoes.map((echo) => echo.child.stop()));
+    progress('rss idle');
+
+    // Round trip between adjacent agents vs bare ping-pong, alternately.
+    raw.rttUs = [];
+    raw.floorRttUs = [];
+    for (let r = 0; r < PLAN.rttRounds; r++) {
+      const warmup = r === 0 ? PLAN.rttWarmup : 20;
+      const floor = await pinger.command<{ samplesUs: number[] }>({
+        cmd: 'ping',
+        count: PLAN.rttPerRound,
+        warmup,
+      });
+      raw.floorRttUs.push(...floor.samplesUs);
+      const ours = await mesh.ping(0, 1, { count: PLAN.rttPerRound, warmup });
+      raw.rttUs.push(...ours.samplesUs);
+    }
+    progress('rtt');
+
+    // Consensus, mesh and ring alternately in chunks.
+    raw.consensusMeshHeldUs = [];
+    raw.consensusMeshCommitUs = [];
+    raw.consensusRingHeldUs = [];
+    raw.consensusRingCommitUs = [];
+    for (let i = 0; i < PLAN.consensusWarmup; i++) {
+      await mesh.consensus(PLAN.windowBars + i);
+      await ring.consensus(PLAN.windowBars + i);
+    }
+    for (let done = 0; done < PLAN.consensusRounds; done += PLAN.consensusChunk) {
+      for (const [swarm, held, commit] of [
+        [mesh, raw.consensusMeshHeldUs, raw.consensusMeshCommitUs],
+        [ring, raw.consensusRingHeldUs, raw.consensusRingCommitUs],
+      ] as const) {
+        for (let i = 0; i < PLAN.consensusChunk; i++) {
+          const result = await swarm.consensus(PLAN.windowBars + done + i);
+          held.push(result.heldUs);
+          commit.push(result.commitUs);
+        }
+      }
+    }
+    progress('consensus');
+
+    // State sync, 10 KB, mesh.
+    raw.syncUs = [];
+    const state = { portfolio: { cash: 1_000_000 }, blob: 'x'.repeat(PLAN.stateBytes) };
+    for (let i = 0; i < PLAN.syncWarmup + PLAN.syncRounds; i++) {
+      const result = await mesh.syncState(state);
+      if (i >= PLAN.syncWarmup) raw.syncUs.push(result.syncUs);
+    }
+    progress('sync');
+
+    // Strategy execution round trip at the coordinator, 500-bar window, across all agents.
+    raw.execRoundTripUs = [];
+    raw.execComputeUs = [];
+    for (let i = 0; i < PLAN.execWarmup + PLAN.execRounds; i++) {
+      const start = performance.now();
+      const result = await mesh.execute(i % AGENTS, window);
+      const elapsedUs = (performance.now() - start) * 1000;
+      if (i >= PLAN.execWarmup) {
+        raw.execRoundTripUs.push(elapsedUs);
+        raw.execComputeUs.push(result.computeUs);
+      }
+    }
+    progress('execute');
+
+    // Throughput: swarm-wide blast vs bare pipelined echo, alternately.
+    raw.blastMsgPerSec = [];
+    raw.floorEchoMsgPerSec = [];
+    const loadEcho = await startEcho();
+    const loader = await startClient(loadEcho.url);
+    for (let r = 0; r < PLAN.blastRounds; r++) {
+      const floor = await loader.command<{ messagesPerSecond: number }>({
+        cmd: 'load',
+        count: PLAN.floorLoadMessages,
+        window: PLAN.floorLoadWindow,
+      });
+      raw.floorEchoMsgPerSec.push(floor.messagesPerSecond);
+      const blast = await mesh.blast(PLAN.blastPerLink, 16);
+      raw.blastMsgPerSec.push(blast.messages / (blast.elapsedMs / 1000));
+    }
+    progress('throughput');
+
+    // RSS after load.
+    await sleep(PLAN.settleMs);
+    const loadedMetrics = await mesh.metrics();
+    raw.rssLoadedAgentBytes = loadedMetrics.map((m) => m.rssBytes);
+    raw.rssLoadedAgentProcBytes = mesh.agents.map((a) => rssOf(a.endpoint.pid as number));
+    raw.rssLoadedFloorBytes = [rssOf(loadEcho.child.pid)];
+    await Promise.all([pinger.stop(), pingEcho.child.stop(), loader.stop(), loadEcho.child.stop()]);
+
+    report(machine, raw);
+  } finally {
+    await Promise.allSettled(swarms.map((s) => s.destroy()));
+    await provider.killAll();
+    for (const child of live) child.kill('SIGKILL');
+  }
+}
+
+function progress(step: string): void {
+  process.stderr.write(`  measured: ${step}\n`);
+}
+
+function report(machine: object, raw: Record<string, number[]>): void {
+  const r = (key: string) => raw[key] ?? [];
+  const floorRttP50 = median(r('floorRttUs'));
+  const floorRttP99 = quantile(r('floorRttUs'), 0.99);
+  const rows: Row[] = [
+    {
+      figure: 'inter-agent RTT p50 (adjacent, mesh)',
+      unit: 'us',
+      ours: median(r('rttUs')),
+      floor: floorRttP50,
+      floorName: '(a) bare ws ping-pong p50',
+    },
+    {
+      figure: 'inter-agent RTT p99',
+      unit: 'us',
+      ours: quantile(r('rttUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
+      figure: 'swarm init, 10 agents mesh parallel (median)',
+      unit: 'ms',
+      ours: median(r('initMs')),
+      floor: median(r('floorSpawnMs')),
+      floorName: '(c) 10 bare node+ws up + health',
+    },
+    {
+      figure: 'consensus mesh p99 heldUs',
+      unit: 'us',
+      ours: quantile(r('consensusMeshHeldUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
+      figure: 'consensus mesh p99 commitUs',
+      unit: 'us',
+      ours: quantile(r('consensusMeshCommitUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
+      figure: 'consensus mesh p50 heldUs',
+      unit: 'us',
+      ours: median(r('consensusMeshHeldUs')),
+      floor: floorRttP50,
+      floorName: '(a) p50',
+    },
+    {
+      figure: 'consensus ring p99 heldUs',
+      unit: 'us',
+      ours: quantile(r('consensusRingHeldUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
+      figure: 'consensus ring p99 commitUs',
+      unit: 'us',
+      ours: quantile(r('consensusRingCommitUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
+      figure: 'consensus ring p50 heldUs',
+      unit: 'us',
+      ours: median(r('consensusRingHeldUs')),
+      floor: floorRttP50,
+      floorName: '(a) p50',
+    },
+    { figure: 'state sync 10 KB p99 (mesh)', unit: 'us', ours: quantile(r('syncUs'), 0.99) },
+    { figure: 'state sync 10 KB p50', unit: 'us', ours: median(r('syncUs')) },
+    {
+      figure: 'throughput, blast 10 agents (median)',
+      unit: 'msg/s',
+      ours: median(r('blastMsgPerSec')),
+      floor: median(r('floorEchoMsgPerSec')),
+      floorName: '(b) bare echo, 1 conn, window 1000 (echoed msgs)',
+    },
+    {
+      figure: 'strategy execution RTT p99 (500 bars)',
+      unit: 'us',
+      ours: quantile(r('execRoundTripUs'), 0.99),
+    },
+    { figure: 'strategy execution RTT p50', unit: 'us', ours: median(r('execRoundTripUs')) },
+    { figure: 'strategy compute in agent p99', unit: 'us', ours: quantile(r('execComputeUs'), 0.99) },
+    {
+      figure: 'RSS per agent idle (median, agent report)',
+      unit: 'MB',
+      ours: median(r('rssIdleAgentBytes')) / MIB,
+      floor: median(r('rssIdleFloorBytes')) / MIB,
+      floorName: '(d) bare node+ws idle',
+    },
+    {
+      figure: 'RSS per agent idle (median, /proc)',
+      unit: 'MB',
+      ours: median(r('rssIdleAgentProcBytes')) / MIB,
+      floor: median(r('rssIdleFloorBytes')) / MIB,
+      floorName: '(d) idle',
+    },
+    {
+      figure: 'RSS per agent after load (median, agent report)',
+      unit: 'MB',
+      ours: median(r('rssLoadedAgentBytes')) / MIB,
+      floor: median(r('rssLoadedFloorBytes')) / MIB,
+      floorName: '(d) bare echo after load',
+    },
+    {
+      figure: 'RSS per agent after load (max, /proc)',
+      unit: 'MB',
+      ours: Math.max(...r('rssLoadedAgentProcBytes')) / MIB,
+      floor: median(r('rssLoadedFloorBytes')) / MIB,
+      floorName: '(d) after load',
+    },
+  ];
+  const value = (figure: string) => rows.find((row) => row.figure === figure) as Row;
+  const ratio = (row: Row) => row.ours / (row.floor as number);
+  const goal = (name: string, v: number, limit: number, kind: Goal['kind']): Goal => {
+    const pass =
+      kind === 'ratio<=' ? v <= limit : kind === 'ratio>=' || kind === 'abs>=' ? v >= limit : v < limit;
+    return { goal: name, value: v, limit, kind, pass };
+  };
+  const throughput = value('throughput, blast 10 agents (median)');
+  const goals: Goal[] = [
+    goal(
+      'RTT p50 <= 1.5x floor (a) p50',
+      ratio(value('inter-agent RTT p50 (adjacent, mesh)')),
+      1.5,
+      'ratio<=',
+    ),
+    goal('RTT p99 <= 2x floor (a) p99', ratio(value('inter-agent RTT p99')), 2, 'ratio<='),
+    goal(
+      'init <= 1.5x floor (c)',
+      ratio(value('swarm init, 10 agents mesh parallel (median)')),
+      1.5,
+      'ratio<=',
+    ),
+    goal(
+      'consensus mesh p99 (held) <= 10x floor (a) p99',
+      ratio(value('consensus mesh p99 heldUs')),
+      10,
+      'ratio<=',
+    ),
+    goal(
+      'consensus ring p99 (held) <= 25x floor (a) p99',
+      ratio(value('consensus ring p99 heldUs')),
+      25,
+      'ratio<=',
+    ),
+    goal('state sync p99 < 15 ms', value('state sync 10 KB p99 (mesh)').ours / 1000, 15, 'abs<'),
+    goal('throughput >= 50,000 msg/s', throughput.ours, 50_000, 'abs>='),
+    goal('throughput >= 0.4x floor (b)', ratio(throughput), 0.4, 'ratio>='),
+    goal(
+      'strategy execution p99 < 5 ms',
+      value('strategy execution RTT p99 (500 bars)').ours / 1000,
+      5,
+      'abs<',
+    ),
+    goal(
+      'RSS idle <= 1.3x floor (d idle)',
+      ratio(value('RSS per agent idle (median, agent report)')),
+      1.3,
+      'ratio<=',
+    ),
+    goal(
+      'RSS after load <= 1.5x floor (d after load)',
+      ratio(value('RSS per agent after load (median, agent report)')),
+      1.5,
+      'ratio<=',
+    ),
+  ];
+
+  const fmt = (n: number | undefined) =>
+    n === undefined || Number.isNaN(n)
+      ? '-'
+      : n >= 1000
+        ? Math.round(n).toLocaleString('en-US')
+        : n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
+  const table = [
+    '| figure | ours | floor | ratio | floor measured as |',
+    '|---|---:|---:|---:|---|',
+    ...rows.map(
+      (row) =>
+        `| ${row.figure} | ${fmt(row.ours)} ${row.unit} | ${row.floor === undefined ? '-' : `${fmt(row.floor)} ${row.unit}`} | ${row.floor === undefined ? '-' : `${ratio(row).toFixed(2)}x`} | ${row.floorName ?? '-'} |`,
+    ),
+    '',
+    '| goal | measured | limit | result |',
+    '|---|---:|---:|---|',
+    ...goals.map(
+      (g) =>
+        `| ${g.goal} | ${g.kind.startsWith('ratio') ? `${g.value.toFixed(2)}x` : fmt(g.value)} | ${g.kind.startsWith('ratio') ? `${g.limit}x` : fmt(g.limit)} | ${g.pass ? 'PASS' : 'MISS'} |`,
+    ),
+  ].join('\n');
+  process.stdout.write(`\n${table}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met\n`);
+
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(
+    RESULTS,
+    `${JSON.stringify({ at: new Date().toISOString(), machine, plan: PLAN, rows, goals, raw }, null, 1)}\n`,
+  );
+  process.stdout.write(`results: ${RESULTS}\n`);
+}
+
+await main();

@@ -1,0 +1,286 @@
+/**
+ * One real agent process (local provider) under abuse: unauthenticated and foreign connections,
+ * oversized, malformed and unknown frames, a flood of junk. It must refuse and count each, stay
+ * responsive and bounded, and never inherit the parent's secrets.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import {
+  type AgentMetricsReport,
+  MAX_FRAME_BYTES,
+  ROLE_HEADER,
+  SECRET_HEADER,
+} from '../../lib/agent/protocol.ts';
+import { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
+import type { AgentEndpoint } from '../../lib/sandbox/types.ts';
+import { AgentClient } from '../../lib/swarm/client.ts';
+import { generateBars } from '../../lib/trading/market.ts';
+import { expectPidsDead, killSurvivors, pidState } from '../helpers/processes.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const bundlePath = resolve(repoRoot, 'dist/agent.cjs');
+const MIB = 1024 * 1024;
+
+/** Parent secrets that must never reach an agent. */
+const PARENT_SECRETS: Record<string, string> = {
+  AWS_SECRET_ACCESS_KEY: `fake-aws-${randomBytes(8).toString('hex')}`,
+  AWS_ACCESS_KEY_ID: `AKIAFAKE${randomBytes(6).toString('hex').toUpperCase()}`,
+  E2B_API_KEY: `e2b_fake_${randomBytes(8).toString('hex')}`,
+  SWARM_BENCH_PARENT_ONLY: `parent-${randomBytes(8).toString('hex')}`,
+};
+const savedEnv: Record<string, string | undefined> = {};
+
+const secretA = randomBytes(24).toString('base64url');
+const secretB = randomBytes(24).toString('base64url');
+let provider: LocalSandboxProvider;
+let agent: AgentEndpoint;
+let otherSwarmAgent: AgentEndpoint;
+let agentPid: number;
+const sockets = new Set<WebSocket>();
+const clients = new Set<AgentClient>();
+
+type Dial = { ws: WebSocket } | { status: number };
+
+/** Open a raw connection with exactly these headers; resolves with the socket or the refusal status. */
+function dial(url: string, headers: Record<string, string>): Promise<Dial> {
+  return new Promise((resolvePromise, reject) => {
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: 64 * MIB });
+    sockets.add(ws);
+    ws.once('open', () => resolvePromise({ ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate();
+      resolvePromise({ status: res.statusCode ?? 0 });
+    });
+    ws.once('error', reject);
+  });
+}
+
+async function control(url = agent.url, secret = secretA): Promise<WebSocket> {
+  const result = await dial(url, { [SECRET_HEADER]: secret, [ROLE_HEADER]: 'coordinator' });
+  if (!('ws' in result)) throw new Error(`refused with HTTP ${result.status}`);
+  result.ws.on('error', () => undefined);
+  return result.ws;
+}
+
+interface Reply {
+  t: string;
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: { name: string; message: string };
+}
+
+/** Send one raw frame and resolve with the next reply on that connection. */
+function exchange(ws: WebSocket, frame: string | Buffer): Promise<Reply> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error('no reply within 5 s')), 5_000);
+    ws.once('message', (data) => {
+      clearTimeout(timer);
+      resolvePromise(JSON.parse(data.toString()) as Reply);
+    });
+    ws.send(frame);
+  });
+}
+
+/** The agent's own counters, read over a fresh authenticated connection. */
+async function metrics(): Promise<AgentMetricsReport> {
+  const client = await AgentClient.connect('a0', agent.url, secretA);
+  clients.add(client);
+  try {
+    return await client.request({ op: 'metrics' });
+  } finally {
+    client.close();
+  }
+}
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1]);
+}
+
+beforeAll(async () => {
+  for (const [key, value] of Object.entries(PARENT_SECRETS)) {
+    savedEnv[key] = process.env[key];
+    process.env[key] = value;
+  }
+  provider = new LocalSandboxProvider({ bundlePath });
+  const [mine, theirs] = await Promise.all([
+    provider.create({ timeoutMs: 120_000, metadata: { swarm: 'abuse-a' } }),
+    provider.create({ timeoutMs: 120_000, metadata: { swarm: 'abuse-b' } }),
+  ]);
+  [agent, otherSwarmAgent] = await Promise.all([
+    mine.startAgent({ agentId: 'a0', secret: secretA }),
+    theirs.startAgent({ agentId: 'b0', secret: secretB }),
+  ]);
+  agentPid = agent.pid as number;
+});
+
+afterEach(() => {
+  for (const ws of sockets) ws.terminate();
+  for (const client of clients) client.close();
+  sockets.clear();
+  clients.clear();
+});
+
+afterAll(async () => {
+  const pids = [agent?.pid, otherSwarmAgent?.pid].filter((pid): pid is number => pid !== undefined);
+  try {
+    await provider?.killAll();
+    await expectPidsDead(pids);
+  } finally {
+    killSurvivors(pids);
+    for (const [key, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+});
+
+describe('agent under abuse', () => {
+  it('refuses connections without the secret, with a wrong one or another swarm’s (HTTP 401), and counts them', async () => {
+    // Prepare
+    const before = await metrics();
+    const wrongSameLength = randomBytes(24).toString('base64url');
+    // Act
+    const refused = await Promise.all([
+      dial(agent.url, { [ROLE_HEADER]: 'coordinator' }),
+      dial(agent.url, { [SECRET_HEADER]: wrongSameLength, [ROLE_HEADER]: 'coordinator' }),
+      dial(agent.url, { [SECRET_HEADER]: 'short', [ROLE_HEADER]: 'coordinator' }),
+      dial(agent.url, { [SECRET_HEADER]: secretB, [ROLE_HEADER]: 'coordinator' }),
+      dial(agent.url, { [SECRET_HEADER]: secretB, [ROLE_HEADER]: 'peer:1' }),
+    ]);
+    // Positive controls: the other swarm's secret is valid at its own agent, ours at ours.
+    const theirs = await dial(otherSwarmAgent.url, {
+      [SECRET_HEADER]: secretB,
+      [ROLE_HEADER]: 'coordinator',
+    });
+    const ours = await dial(agent.url, { [SECRET_HEADER]: secretA, [ROLE_HEADER]: 'coordinator' });
+    const after = await metrics();
+    // Assess
+    expect(refused).toEqual(Array.from({ length: 5 }, () => ({ status: 401 })));
+    expect('ws' in theirs).toBe(true);
+    expect('ws' in ours).toBe(true);
+    expect(after.rejected.auth - before.rejected.auth).toBe(5);
+  });
+
+  it('closes a connection that sends a frame above MAX_FRAME_BYTES (1009) and counts it; the limit itself passes', async () => {
+    // Prepare
+    const before = await metrics();
+    const atLimit = await control();
+    const above = await control();
+    const peer = await dial(agent.url, { [SECRET_HEADER]: secretA, [ROLE_HEADER]: 'peer:7' });
+    if (!('ws' in peer)) throw new Error('peer link refused');
+    peer.ws.on('error', () => undefined);
+    const closed = (ws: WebSocket) => new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    // Act
+    const atLimitReply = await exchange(atLimit, 'x'.repeat(MAX_FRAME_BYTES));
+    const aboveClosed = closed(above);
+    above.send('x'.repeat(MAX_FRAME_BYTES + 1));
+    const peerClosed = closed(peer.ws);
+    peer.ws.send(Buffer.alloc(MAX_FRAME_BYTES + 1, 0x20));
+    const codes = await Promise.all([aboveClosed, peerClosed]);
+    const stillOpen = await exchange(atLimit, JSON.stringify({ t: 'req', id: 7, op: 'health' }));
+    const after = await metrics();
+    // Assess
+    expect(atLimitReply).toMatchObject({ ok: false, error: { name: 'MalformedFrame' } });
+    expect(codes).toEqual([1009, 1009]);
+    expect(stillOpen).toMatchObject({ id: 7, ok: true, result: { agentId: 'a0' } });
+    expect(after.rejected.oversize - before.rejected.oversize).toBe(2);
+    expect(after.rejected.malformed - before.rejected.malformed).toBe(1);
+  });
+
+  it('answers malformed JSON, invalid and unknown ops with an error, counts each, and keeps the connection', async () => {
+    // Prepare
+    const before = await metrics();
+    const ws = await control();
+    // Act
+    const notJson = await exchange(ws, '{"t":"req","id":1,');
+    const badField = await exchange(ws, JSON.stringify({ t: 'req', id: 2, op: 'ping', to: 1, count: -5 }));
+    const unknown = await exchange(ws, JSON.stringify({ t: 'req', id: 3, op: 'rm -rf /' }));
+    const noOp = await exchange(ws, 'null');
+    ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]), { binary: true });
+    const health = await exchange(ws, JSON.stringify({ t: 'req', id: 4, op: 'health' }));
+    const after = await metrics();
+    // Assess
+    expect(notJson).toMatchObject({ t: 'res', id: -1, ok: false, error: { name: 'MalformedFrame' } });
+    expect(badField).toMatchObject({ id: 2, ok: false, error: { name: 'MalformedFrame' } });
+    expect(badField.error?.message).toMatch(/^count:/);
+    expect(unknown).toMatchObject({ id: 3, ok: false, error: { name: 'UnknownOperation' } });
+    expect(noOp).toMatchObject({ id: -1, ok: false, error: { name: 'UnknownOperation' } });
+    expect(health).toMatchObject({ id: 4, ok: true, result: { agentId: 'a0', configured: false } });
+    expect(after.rejected.malformed - before.rejected.malformed).toBe(3);
+    expect(after.rejected.unknown - before.rejected.unknown).toBe(2);
+    expect(after.rejected.auth).toBe(before.rejected.auth);
+  });
+
+  it('stays responsive and bounded under a flood of 20,000 junk frames', async () => {
+    // Prepare
+    const frames = 20_000;
+    const before = await metrics();
+    const flooder = await control();
+    let replies = 0;
+    const allReplied = new Promise<void>((r) =>
+      flooder.on('message', () => {
+        if (++replies === frames) r();
+      }),
+    );
+    // Act
+    for (let i = 0; i < frames; i++) flooder.send(`junk ${i} ${'#'.repeat(i % 64)}`);
+    const fresh = await AgentClient.connect('a0', agent.url, secretA);
+    clients.add(fresh);
+    const health = await fresh.request({ op: 'health' }, 10_000);
+    await allReplied;
+    const after = await metrics();
+    // Assess
+    expect(health.agentId).toBe('a0');
+    expect(replies).toBe(frames);
+    expect(after.rejected.malformed - before.rejected.malformed).toBe(frames);
+    expect(after.rssBytes).toBeLessThan(200 * MIB);
+    // Peak resident memory over the agent's whole life, from the OS.
+    expect(procStatusKb(agentPid, 'VmHWM') * 1024).toBeLessThan(200 * MIB);
+  });
+
+  it('has none of the parent’s environment: no AWS_*, E2B_* or other parent variables', () => {
+    // Act: /proc shows the environment the agent was started with (before it dropped its secret).
+    const entries = readFileSync(`/proc/${agentPid}/environ`, 'utf8').split('\0').filter(Boolean);
+    const keys = entries.map((entry) => entry.slice(0, entry.indexOf('=')));
+    const text = entries.join('\n');
+    // Assess
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((key) => /^(AWS_|E2B_)/.test(key))).toEqual([]);
+    for (const [key, value] of Object.entries(PARENT_SECRETS)) {
+      expect(keys).not.toContain(key);
+      expect(text).not.toContain(value);
+    }
+    const allowed = /^(PATH|LANG|HOME|TMPDIR|SWARM_AGENT_[A-Z_]+)$/;
+    expect(keys.filter((key) => !allowed.test(key))).toEqual([]);
+    expect(text).toContain('SWARM_AGENT_ID=a0');
+    expect(entries.find((e) => e.startsWith('HOME='))).not.toBe(`HOME=${process.env.HOME}`);
+  });
+
+  it('keeps serving after all of it: same process, real work answered', async () => {
+    // Prepare
+    const client = await AgentClient.connect('a0', agent.url, secretA);
+    clients.add(client);
+    // Act
+    const signal = await client.request({
+      op: 'execute',
+      strategy: 'momentum',
+      window: generateBars({ bars: 200, seed: 3 }),
+    });
+    const report = await client.request({ op: 'metrics' });
+    // Assess
+    expect(['buy', 'sell', 'hold']).toContain(signal.action);
+    expect(report.pid).toBe(agentPid);
+    expect(pidState(agentPid)).toBe('alive');
+    expect(report.rejected.auth).toBeGreaterThan(0);
+    expect(report.rejected.oversize).toBeGreaterThan(0);
+    expect(report.rejected.malformed).toBeGreaterThan(0);
+    expect(report.rejected.unknown).toBeGreaterThan(0);
+    expect(procStatusKb(agentPid, 'VmRSS') * 1024).toBeLessThan(200 * MIB);
+  });
+});
