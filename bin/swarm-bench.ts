@@ -23,6 +23,14 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
     help: 'check this machine and the E2B key',
   },
+  history: {
+    load: async () => (await import('./commands/history.ts')).historyCommand,
+    help: 'list stored runs [--config h] [--provider p] [--benchmark unit|series] [--limit n] [--json] [--store dir]',
+  },
+  compare: {
+    load: async () => (await import('./commands/compare.ts')).compareCommand,
+    help: 'compare two stored runs series by series: compare <runA> <runB> [--json] [--store dir]',
+  },
 };
 
 const USAGE = `usage: swarm-bench <command> [flags]

@@ -10,6 +10,8 @@ import { assertWithinBudget, buildPlan, type Plan } from './bench/plan.ts';
 import { type RunEvent, runUnits } from './bench/runner.ts';
 import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
 import type { RunConfig } from './config.ts';
+import { compareWithHistory, type HistoryComparison } from './history/compare.ts';
+import { loadBaselines } from './history/load.ts';
 import type { ReportSink } from './publish/types.ts';
 import { type WrittenReport, writeReport } from './report/write.ts';
 import type { SandboxProvider } from './sandbox/types.ts';
@@ -38,6 +40,8 @@ export interface RunOutcome {
   results: UnitResult[];
   targets: TargetOutcome[];
   report: WrittenReport;
+  /** This run compared with earlier completed runs of the same configHash and provider. */
+  history: HistoryComparison;
   /** 0 all targets pass, 1 a target failed, 3 a unit could not run (or the run stopped early). */
   exitCode: 0 | 1 | 3;
 }
@@ -84,7 +88,13 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   await store.finishRun(runId, { status, endedAt, ...(reason ? { reason } : {}) });
   const finished: RunMeta = { ...meta, status, endedAt, ...(reason ? { reason } : {}) };
   const run: RunResults = { meta: finished, results: await store.getResults(runId) };
-  const report = await writeReport(run, options.sink);
+  const baselines = await loadBaselines(
+    store,
+    finished,
+    run.results.map((r) => r.unitId),
+  );
+  const history = compareWithHistory(run, baselines);
+  const report = await writeReport(run, options.sink, { history });
   const targets = evaluateTargets(run);
   const exitCode =
     failed || partial
@@ -92,5 +102,5 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       : targets.some((t) => t.status === 'fail')
         ? EXIT.targetFailed
         : EXIT.ok;
-  return { runId, meta: finished, results: run.results, targets, report, exitCode };
+  return { runId, meta: finished, results: run.results, targets, report, history, exitCode };
 }

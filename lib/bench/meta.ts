@@ -17,7 +17,10 @@ const RUN_ID = /^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$/;
 
 /** A sortable, path-safe run id: 20261127T024500Z-a1b2c3. */
 export function newRunId(now: Date = new Date(), random: (n: number) => Buffer = randomBytes): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${random(3).toString('hex')}`;
 }
 

@@ -1,5 +1,6 @@
 /** A self-contained HTML report (inline CSS and SVG) with the same content as the Markdown. */
 import type { RunResults } from '../bench/model.ts';
+import type { HistoryComparison } from '../history/compare.ts';
 import { type Block, buildReport, type ReportModel, type Section } from './sections.ts';
 
 /** A rendered chart: its file name (without .svg), title and SVG text. */
@@ -10,10 +11,15 @@ export interface RenderedChart {
 }
 
 /** Render a run as one HTML page; charts are inlined as SVG. Pure: no clock, no I/O. */
-export function renderHtml(run: RunResults, charts: readonly RenderedChart[] = []): string {
+export function renderHtml(
+  run: RunResults,
+  charts: readonly RenderedChart[] = [],
+  options: { history?: HistoryComparison } = {},
+): string {
   const model = buildReport(
     run,
     charts.map((chart) => ({ name: chart.name, title: chart.title })),
+    options.history,
   );
   return modelToHtml(model, new Map(charts.map((chart) => [chart.name, chart.svg])));
 }

@@ -2,6 +2,7 @@
 export * from './analysis.ts';
 export * from './charts.ts';
 export * from './format.ts';
+export * from './history.ts';
 export * from './html.ts';
 export * from './json.ts';
 export * from './markdown.ts';

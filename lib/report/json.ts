@@ -3,13 +3,20 @@
  * any number in the Markdown can be recomputed from this file alone.
  */
 import type { RunResults } from '../bench/model.ts';
+import type { HistoryComparison } from '../history/compare.ts';
 import { analyzeRun } from './analysis.ts';
 
 /** Version of the JSON report's shape; bump on breaking changes. */
 export const JSON_REPORT_VERSION = 1;
 
-/** Render a run as a JSON-serialisable object (NaN statistics of empty series become null). */
-export function renderJson(run: RunResults): Record<string, unknown> {
+/**
+ * Render a run as a JSON-serialisable object (NaN statistics of empty series become null). With
+ * `history`, every row of the comparison (unchanged ones too) is under `history`.
+ */
+export function renderJson(
+  run: RunResults,
+  options: { history?: HistoryComparison } = {},
+): Record<string, unknown> {
   const analysis = analyzeRun(run);
   const costByUnit = new Map(analysis.cost.units.map((unit) => [unit.unitId, unit.costUsd]));
   return {
@@ -78,6 +85,7 @@ export function renderJson(run: RunResults): Record<string, unknown> {
       sources: analysis.topology.sources,
     },
     recommendations: analysis.recommendations,
+    ...(options.history === undefined ? {} : { history: options.history }),
   };
 }
 

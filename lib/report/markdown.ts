@@ -1,18 +1,19 @@
 /** The Markdown report, the contract of the guide: rendered from the section model. */
 import type { RunResults } from '../bench/model.ts';
+import type { HistoryComparison } from '../history/compare.ts';
 import { type Block, buildReport, type ChartRef, type ReportModel, type Section } from './sections.ts';
 
 /** Options of renderMarkdown. */
 export interface MarkdownOptions {
   /** Charts stored beside the report as charts/<name>.svg, embedded where their category is. */
   charts?: ChartRef[];
-  /** Earlier runs for a baseline comparison; accepted for interface stability, not rendered yet. */
-  history?: unknown;
+  /** The comparison with earlier runs (lib/history); rendered as "Compared with history". */
+  history?: HistoryComparison;
 }
 
 /** Render a run as the Markdown report. Pure: no clock, no I/O. */
 export function renderMarkdown(run: RunResults, options: MarkdownOptions = {}): string {
-  return modelToMarkdown(buildReport(run, options.charts ?? []));
+  return modelToMarkdown(buildReport(run, options.charts ?? [], options.history));
 }
 
 /** Render an already built section model as Markdown. */

@@ -14,6 +14,7 @@ import {
 } from '../bench/model.ts';
 import type { TargetOutcome } from '../bench/targets.ts';
 import { E2B_PRICES } from '../cost/prices.ts';
+import type { HistoryComparison } from '../history/compare.ts';
 import { analyzeRun, findResult, type Priority, type RunAnalysis } from './analysis.ts';
 import {
   formatDurationMs,
@@ -24,6 +25,7 @@ import {
   formatUsd,
   formatValue,
 } from './format.ts';
+import { historySection, historySummaryLine } from './history.ts';
 
 export type Block =
   | { kind: 'paragraph'; text: string; strong?: boolean }
@@ -68,8 +70,16 @@ const STATUS_TEXT: Record<TargetOutcome['status'], string> = {
 };
 const PRIORITIES: Priority[] = ['High', 'Medium', 'Low'];
 
-/** Build the section model of a run's report. Pure: the same run always gives the same model. */
-export function buildReport(run: RunResults, charts: readonly ChartRef[] = []): ReportModel {
+/**
+ * Build the section model of a run's report. Pure: the same run always gives the same model.
+ * With `history`, the summary counts regressions and a "Compared with history" section follows
+ * the targets; without it (no store at hand) neither appears.
+ */
+export function buildReport(
+  run: RunResults,
+  charts: readonly ChartRef[] = [],
+  history?: HistoryComparison,
+): ReportModel {
   const analysis = analyzeRun(run);
   const placed = new Set<string>();
   const chartsFor = (category: string): Block[] =>
@@ -82,8 +92,9 @@ export function buildReport(run: RunResults, charts: readonly ChartRef[] = []): 
 
   const sections: Section[] = [
     headerSection(run),
-    summarySection(analysis),
+    summarySection(analysis, history),
     targetsSection(analysis.outcomes),
+    ...(history === undefined ? [] : [historySection(history)]),
     {
       id: 'results',
       title: 'Results by Category',
@@ -188,7 +199,7 @@ function headerSection(run: RunResults): Section {
   return { id: 'run', title: 'Run', blocks, subsections: [] };
 }
 
-function summarySection(analysis: RunAnalysis): Section {
+function summarySection(analysis: RunAnalysis, history: HistoryComparison | undefined): Section {
   const { run, outcomes, cost } = analysis;
   const count = (status: TargetOutcome['status']) =>
     outcomes.filter((outcome) => outcome.status === status).length;
@@ -228,6 +239,7 @@ function summarySection(analysis: RunAnalysis): Section {
           `Targets: ${passed} passed, ${failed} failed, ${pendingCount} pending (of ${outcomes.length}).`,
           units,
           costLine,
+          ...(history === undefined ? [] : [historySummaryLine(history)]),
         ],
       },
     ],

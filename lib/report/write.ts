@@ -1,5 +1,6 @@
 /** Render every format of a run's report and hand them to a sink. */
 import type { RunResults } from '../bench/model.ts';
+import type { HistoryComparison } from '../history/compare.ts';
 import type { ReportSink } from '../publish/types.ts';
 import { renderCharts } from './charts.ts';
 import { renderHtml } from './html.ts';
@@ -10,8 +11,8 @@ import { renderMarkdown } from './markdown.ts';
 export interface WriteReportOptions {
   /** File name without extension. @default 'SWARM_BENCHMARKS_REPORT' */
   basename?: string;
-  /** Earlier runs for a baseline comparison, passed through to the Markdown renderer. */
-  history?: unknown;
+  /** The comparison with earlier runs (lib/history), rendered in every format. */
+  history?: HistoryComparison;
 }
 
 /** Where each artifact was stored. */
@@ -38,10 +39,11 @@ export async function writeReport(
   }
   const markdown = renderMarkdown(run, {
     charts: charts.map((chart) => ({ name: chart.name, title: chart.title })),
-    history: options.history,
+    ...(options.history === undefined ? {} : { history: options.history }),
   });
-  const html = renderHtml(run, charts);
-  const json = `${JSON.stringify(renderJson(run), null, 2)}\n`;
+  const withHistory = options.history === undefined ? {} : { history: options.history };
+  const html = renderHtml(run, charts, withHistory);
+  const json = `${JSON.stringify(renderJson(run, withHistory), null, 2)}\n`;
   const md = await sink.put(`${basename}.md`, markdown, 'text/markdown; charset=utf-8');
   const page = await sink.put(`${basename}.html`, html, 'text/html; charset=utf-8');
   const data = await sink.put(`${basename}.json`, json, 'application/json');
