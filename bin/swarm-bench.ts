@@ -1,4 +1,6 @@
 #!/usr/bin/env -S npx tsx
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { didYouMean } from '../lib/config.ts';
 /** swarm-bench: benchmark trading-agent swarms in sandboxes. One file per command in bin/commands. */
 import { InvalidInputError } from '../lib/errors.ts';
@@ -18,6 +20,18 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
   report: {
     load: async () => (await import('./commands/report.ts')).reportCommand,
     help: 'render a report from a results JSON file',
+  },
+  pipeline: {
+    load: async () => (await import('./commands/pipeline.ts')).pipelineCommand,
+    help: 'run the serverless pipeline locally (--local): synthesized state machine, local stand-ins',
+  },
+  start: {
+    load: async () => (await import('./commands/start.ts')).startCommand,
+    help: 'start the deployed pipeline on AWS',
+  },
+  status: {
+    load: async () => (await import('./commands/status.ts')).statusCommand,
+    help: 'progress and report link of an execution',
   },
   doctor: {
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
@@ -83,12 +97,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 }
 
-main(process.argv.slice(2), process.env).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`swarm-bench: ${(error as Error).message}\n`);
-    process.exitCode = 3;
-  },
-);
+// Run only as the entry script, so tests can import main() and call it in-process.
+if (isEntryScript()) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`swarm-bench: ${(error as Error).message}\n`);
+      process.exitCode = 3;
+    },
+  );
+}
+
+function isEntryScript(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}

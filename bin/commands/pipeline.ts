@@ -1,0 +1,85 @@
+/**
+ * swarm-bench pipeline --local: the serverless pipeline on this machine. The CDK stack is
+ * synthesized, its state machine definition run by an ASL interpreter with each Lambda task bound
+ * to the same step code in-process, the embedded store and an S3-compatible server as stand-ins.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InvalidInputError } from '../../lib/errors.ts';
+import { runLocalPipeline } from '../../lib/pipeline/local.ts';
+import { progressReporter } from '../progress.ts';
+import {
+  AGENT_BUNDLE,
+  configFromFlags,
+  DEFAULT_REPORT_DIR,
+  DEFAULT_STORE_DIR,
+  ensureAgentBundle,
+  environment,
+  loadScenarios,
+  RUN_FLAGS,
+} from '../shared.ts';
+
+export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...RUN_FLAGS, local: { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.local) {
+    throw new InvalidInputError('--local', 'required: the pipeline runs locally here; use `start` for AWS');
+  }
+  // Validate before anything starts; the Plan step validates the same input again, as on AWS.
+  const config = configFromFlags(values, env);
+  if (config.provider !== 'local') {
+    throw new InvalidInputError(
+      '--provider',
+      'local for the local pipeline (E2B runs go through `start`)',
+      config.provider,
+    );
+  }
+  ensureAgentBundle();
+  const progress = progressReporter(process.stderr);
+  const { slowdown, categories, tests, ...rest } = config;
+  const input = {
+    ...rest,
+    ...(values.category ? { categories } : {}),
+    ...(tests ? { tests } : {}),
+    ...(slowdown ? { slowdown } : {}),
+  };
+  try {
+    const result = await runLocalPipeline({
+      input,
+      bundlePath: AGENT_BUNDLE,
+      passthroughEnv: { PATH: env.PATH, LANG: env.LANG },
+      storeDir: resolve(values.store ?? DEFAULT_STORE_DIR),
+      outDir: resolve(values.out ?? DEFAULT_REPORT_DIR),
+      environment: environment(),
+      scenarios: await loadScenarios(values.scenario),
+      onEvent: (event) => progress.onEvent(event),
+    });
+    progress.stop();
+    const output = {
+      execution: result.status,
+      runId: result.runId,
+      runStatus: result.runStatus,
+      report: result.reportLocation,
+      summary: result.summary,
+      error: result.error,
+      sandboxesCreated: result.sandboxesCreated,
+    };
+    if (values.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    else {
+      process.stdout.write(
+        result.status === 'SUCCEEDED'
+          ? `${result.summary ?? ''}\nreport: ${result.reportLocation}\n`
+          : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n`,
+      );
+    }
+    if (result.status !== 'SUCCEEDED') return result.error?.name === 'InvalidInputError' ? 2 : 3;
+    if (result.results.some((r) => r.status !== 'ok') || result.runStatus !== 'completed') return 3;
+    return (result.targets?.fail ?? 0) > 0 ? 1 : 0;
+  } finally {
+    progress.stop();
+  }
+}

@@ -1,0 +1,22 @@
+/** Plan step: validate the execution input, plan the units, check the budget, record the run. */
+import { parseEvent, planEventSchema, runIdForExecution } from '../lib/pipeline/events.ts';
+import { planStep } from '../lib/pipeline/steps.ts';
+import { baseEnvSchema, invocation, type LambdaContext, logger, makeAws, readEnv } from './shared/runtime.ts';
+
+const env = readEnv(baseEnvSchema);
+const { store, environment } = makeAws(env);
+
+export const handler = (event: unknown, context: LambdaContext) =>
+  invocation(context, 'plan', async (appendKeys) => {
+    const { input, executionId, startTime } = parseEvent(planEventSchema, event, 'Plan');
+    const runId = executionId && startTime ? runIdForExecution(executionId, startTime) : undefined;
+    if (runId) appendKeys({ runId });
+    const output = await planStep(input, {
+      store,
+      now: () => new Date(),
+      environment,
+      ...(runId ? { runId } : {}),
+    });
+    logger.info('planned', { units: output.units.length, estimate: output.estimate });
+    return output;
+  });

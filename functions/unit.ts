@@ -1,0 +1,82 @@
+/**
+ * Unit step: run one benchmark unit in E2B sandboxes and store its result. Stops measuring a
+ * safety margin before the Lambda deadline, so a slow unit is recorded as partial instead of lost.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { parseRunConfig, templateResources } from '../lib/config.ts';
+import { parseEvent, unitEventSchema } from '../lib/pipeline/events.ts';
+import { unitStep } from '../lib/pipeline/steps.ts';
+import { createProvider } from '../lib/sandbox/index.ts';
+import {
+  baseEnvSchema,
+  cachedSecret,
+  invocation,
+  type LambdaContext,
+  logger,
+  makeAws,
+  metrics,
+  readEnv,
+} from './shared/runtime.ts';
+
+const env = readEnv(
+  baseEnvSchema.extend({
+    E2B_SECRET_ARN: z.string().startsWith('arn:'),
+    E2B_TEMPLATE_HAS_BUNDLE: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
+    UNIT_SAFETY_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  }),
+);
+const { store } = makeAws(env);
+const e2bApiKey = cachedSecret(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
+// Copied next to the handler at bundling (infra/stack.ts), for templates without the agent baked in.
+const BUNDLE_PATH = fileURLToPath(new URL('./agent.cjs', import.meta.url));
+let bundle: Promise<string> | undefined;
+function agentBundle(): Promise<string> {
+  bundle ??= readFile(BUNDLE_PATH, 'utf8');
+  return bundle;
+}
+
+export const handler = (event: unknown, context: LambdaContext) =>
+  invocation(context, 'unit', async (appendKeys) => {
+    const input = parseEvent(unitEventSchema, event, 'RunUnit');
+    appendKeys({ runId: input.runId, unitId: input.unitId });
+    const deadlineAt = Date.now() + context.getRemainingTimeInMillis() - env.UNIT_SAFETY_MARGIN_MS;
+    const config = parseRunConfig(input.config);
+    const metadata = { stack: env.STACK_ID };
+    const provider =
+      config.provider === 'e2b'
+        ? createProvider('e2b', {
+            e2b: {
+              apiKey: await e2bApiKey(),
+              template: config.template,
+              templateHasBundle: env.E2B_TEMPLATE_HAS_BUNDLE,
+              bundle: env.E2B_TEMPLATE_HAS_BUNDLE ? '' : await agentBundle(),
+              resources: templateResources(config),
+              metadata,
+            },
+          })
+        : createProvider('local', { local: { bundlePath: BUNDLE_PATH, tmpRoot: '/tmp' } });
+    const output = await unitStep(input, {
+      store,
+      provider,
+      deadlineAt,
+      metadata,
+      onEvent: (runEvent) => {
+        if (runEvent.type === 'log') logger.debug(runEvent.message);
+      },
+    });
+    logger.info('unit finished', { status: output.status, reused: output.reused });
+    if (!output.reused) {
+      metrics.addDimension('category', input.unitId.split('/')[0] ?? 'custom');
+      metrics.addMetric('UnitDurationMs', MetricUnit.Milliseconds, output.durationMs);
+      metrics.addMetric('UnitSandboxSeconds', MetricUnit.Seconds, output.sandboxSeconds);
+      metrics.addMetric(output.status === 'ok' ? 'UnitsOk' : 'UnitsNotOk', MetricUnit.Count, 1);
+    }
+    return output;
+  });

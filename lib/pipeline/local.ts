@@ -1,0 +1,313 @@
+/**
+ * The serverless pipeline on one machine: the state machine definition the CDK stack synthesizes,
+ * run by an ASL interpreter (aws-local-stepfunctions) with every Lambda task bound in-process to
+ * the same step functions the Lambdas call, the embedded DynamoDB-compatible store, an
+ * S3-compatible server (s3rver) for the report, and local sandboxes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { BenchmarkDefinition } from '../bench/definition.ts';
+import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
+import type { RunStatus, UnitResult } from '../bench/model.ts';
+import type { RunEvent } from '../bench/runner.ts';
+import { describeError } from '../errors.ts';
+import { MemoryNotifier, type SentNotification } from '../notify/local.ts';
+import type { Notifier } from '../notify/types.ts';
+import { DirReportSink } from '../publish/dir.ts';
+import { DEFAULT_PRESIGN_SECONDS, S3ReportSink } from '../publish/s3.ts';
+import type { ReportSink } from '../publish/types.ts';
+import { LocalSandboxProvider } from '../sandbox/local.ts';
+import type { SandboxProvider } from '../sandbox/types.ts';
+import { openEmbeddedStore } from '../store/embedded.ts';
+import type { ResultStore } from '../store/types.ts';
+import {
+  failRunEventSchema,
+  parseEvent,
+  planEventSchema,
+  publishEventSchema,
+  recordFailureEventSchema,
+  runIdForExecution,
+  unitEventSchema,
+} from './events.ts';
+import { startS3rver } from './s3rver.ts';
+import {
+  failRunStep,
+  type PublishStepOutput,
+  planStep,
+  publishStep,
+  REPORT_BASENAME,
+  recordFailureStep,
+  unitStep,
+} from './steps.ts';
+
+/** Task state names of the synthesized definition (infra/stack.ts STATE_NAMES). */
+const TASKS = {
+  plan: 'Plan',
+  unit: 'RunUnit',
+  recordFailure: 'RecordFailure',
+  publish: 'Publish',
+  failRun: 'FailRun',
+} as const;
+
+/** How long a unit may measure locally before it stops itself, like the Lambda's 15 min minus a margin. */
+export const LOCAL_UNIT_BUDGET_MS = 14 * 60_000;
+
+/** Options of runLocalPipeline; everything has a local default. */
+export interface LocalPipelineOptions {
+  /** The execution input: a RunConfig as the schedule or `start` would send it. @default {} */
+  input?: unknown;
+  /** The agent bundle for local sandboxes. @default dist/agent.cjs under the working directory */
+  bundlePath?: string;
+  /** PATH/LANG handed to agent processes (lib never reads the environment itself). */
+  passthroughEnv?: { PATH?: string | undefined; LANG?: string | undefined };
+  /** Makes the sandbox provider of one unit invocation (a fresh one per unit, like a Lambda). */
+  createProvider?: () => SandboxProvider;
+  /** Store to use; its owner closes it. @default the embedded store under `storeDir` (or a temporary one) */
+  store?: ResultStore;
+  /** Directory of the embedded store, kept across runs for history. @default a temporary directory */
+  storeDir?: string;
+  /** S3 bucket for the report (e.g. a test's s3rver); its owner stops it. @default an s3rver started for this run */
+  s3?: { client: S3Client; bucket: string };
+  /** Where the latest report is also written as plain files; null to skip. @default 'docs/e2b' */
+  outDir?: string | null;
+  /** @default 604800 (7 days) */
+  reportExpirySeconds?: number;
+  /** @default a MemoryNotifier (returned as `notifications`) */
+  notifier?: Notifier;
+  environment?: RunEnvironment;
+  scenarios?: readonly BenchmarkDefinition[];
+  /** The ASL to run. @default the state machine synthesized from infra/stack.ts, units one at a time */
+  definition?: Record<string, unknown>;
+  /** Replace every Retry interval with this many ms (0 in tests). @default the definition's backoff */
+  retryIntervalMs?: number;
+  /** Per-unit measuring budget. @default 14 minutes */
+  unitBudgetMs?: number;
+  onEvent?: (event: RunEvent) => void;
+  now?: () => Date;
+}
+
+/** What a local pipeline execution produced. */
+export interface LocalPipelineResult {
+  /** Undefined when the execution failed before Plan created a run. */
+  runId: string | undefined;
+  /** The execution's outcome, as Step Functions reports it. */
+  status: 'SUCCEEDED' | 'FAILED';
+  /** The run's status in the store. */
+  runStatus?: RunStatus;
+  /** The Markdown report: the file under outDir, else its S3 location. */
+  reportLocation?: string;
+  /** Presigned link to the report in the S3 bucket (dead once an owned s3rver stopped). */
+  reportUrl?: string;
+  summary?: string;
+  /** Target outcomes counted by Publish. */
+  targets?: { pass: number; fail: number; pending: number };
+  /** Why the execution failed: the ASL error name and its message. */
+  error?: { name: string; message: string };
+  results: UnitResult[];
+  notifications: SentNotification[];
+  /** Sandboxes created by all unit invocations. */
+  sandboxesCreated: number;
+}
+
+/** Synthesize the stack (once per process) for local execution: units run one at a time. */
+let cachedDefinition: Promise<Record<string, unknown>> | undefined;
+export function localDefinition(): Promise<Record<string, unknown>> {
+  cachedDefinition ??= import('../../infra/definition.ts').then(
+    ({ synthesizeStack }) => synthesizeStack({ props: { mapMaxConcurrency: 1 } }).definition,
+  );
+  return cachedDefinition;
+}
+
+/** Run the synthesized state machine locally, end to end, and clean up what it started. */
+export async function runLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipelineResult> {
+  const now = options.now ?? (() => new Date());
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    const definition = options.definition ?? (await localDefinition());
+    const store = options.store ?? (await ownStore(options.storeDir, cleanup));
+    const s3 = options.s3 ?? (await ownS3(cleanup));
+    const s3Sink = new S3ReportSink({ client: s3.client, bucket: s3.bucket });
+    const outDir = options.outDir === undefined ? 'docs/e2b' : options.outDir;
+    const mirror = outDir === null ? undefined : new DirReportSink(outDir);
+    const sink = mirrorLatest(s3Sink, mirror);
+    const notifier = options.notifier ?? new MemoryNotifier();
+    const environment = options.environment ?? {
+      gitCommit: 'unknown',
+      nodeVersion: process.version,
+      machine: describeMachine(),
+    };
+    const bundlePath = resolve(options.bundlePath ?? 'dist/agent.cjs');
+    let sandboxesCreated = 0;
+    const makeProvider =
+      options.createProvider ??
+      (() =>
+        new LocalSandboxProvider({
+          bundlePath,
+          ...(options.passthroughEnv ? { passthroughEnv: options.passthroughEnv } : {}),
+        }));
+    const expiry = options.reportExpirySeconds ?? DEFAULT_PRESIGN_SECONDS;
+    let published: PublishStepOutput | undefined;
+    let plannedRunId: string | undefined;
+
+    const handlers = {
+      [TASKS.plan]: lambda(async (event) => {
+        const { input, executionId, startTime } = parseEvent(planEventSchema, event, TASKS.plan);
+        const planned = await planStep(input, {
+          store,
+          now,
+          environment,
+          ...(executionId && startTime ? { runId: runIdForExecution(executionId, startTime) } : {}),
+          ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+        });
+        plannedRunId = planned.runId;
+        return planned;
+      }),
+      [TASKS.unit]: lambda(async (event) => {
+        const input = parseEvent(unitEventSchema, event, TASKS.unit);
+        const provider = makeProvider();
+        try {
+          return await unitStep(input, {
+            store,
+            provider,
+            deadlineAt: Date.now() + (options.unitBudgetMs ?? LOCAL_UNIT_BUDGET_MS),
+            ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+            ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+          });
+        } finally {
+          sandboxesCreated += provider.usage().created;
+        }
+      }),
+      [TASKS.recordFailure]: lambda(async (event) =>
+        recordFailureStep(parseEvent(recordFailureEventSchema, event, TASKS.recordFailure), { store, now }),
+      ),
+      [TASKS.publish]: lambda(async (event) => {
+        const { runId } = parseEvent(publishEventSchema, event, TASKS.publish);
+        published = await publishStep(
+          { runId },
+          { store, sink, presign: (name) => s3Sink.presign(name, expiry), notifier, now },
+        );
+        return published;
+      }),
+      [TASKS.failRun]: lambda(async (event) => {
+        const state = parseEvent(failRunEventSchema, event, TASKS.failRun);
+        return failRunStep({ runId: state.plan?.runId, error: state.error }, { store, notifier, now });
+      }),
+    };
+
+    const startedAt = now();
+    const executionId = `arn:aws:states:local:000000000000:execution:swarm-bench:${startedAt.getTime()}-${Math.random().toString(16).slice(2, 10)}`;
+    const machine = new StateMachine(definition as never);
+    const execution = machine.run((options.input ?? {}) as never, {
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        ...(options.retryIntervalMs === undefined
+          ? {}
+          : {
+              retryIntervalOverrides: Object.fromEntries(
+                Object.values(TASKS).map((name) => [name, options.retryIntervalMs!]),
+              ),
+            }),
+      },
+      context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } },
+    });
+
+    let error: { name: string; message: string } | undefined;
+    try {
+      await execution.result;
+    } catch (caught) {
+      error = executionFailure(caught);
+    }
+    const runId = plannedRunId;
+    const meta = runId ? await store.getRun(runId) : undefined;
+    const results = runId ? await store.getResults(runId) : [];
+    const reportLocation =
+      published === undefined
+        ? undefined
+        : mirror
+          ? mirror.resolveName(`${REPORT_BASENAME}.md`)
+          : `s3://${s3.bucket}/${s3Sink.keyOf(`runs/${published.runId}/${REPORT_BASENAME}.md`)}`;
+    return {
+      runId,
+      status: error ? 'FAILED' : 'SUCCEEDED',
+      ...(meta ? { runStatus: meta.status } : {}),
+      ...(reportLocation ? { reportLocation } : {}),
+      ...(published
+        ? { reportUrl: published.reportUrl, summary: published.summary, targets: published.targets }
+        : {}),
+      ...(error ? { error } : {}),
+      results,
+      notifications: notifier instanceof MemoryNotifier ? [...notifier.sent] : [],
+      sandboxesCreated,
+    };
+  } finally {
+    for (const release of cleanup.reverse()) await release().catch(() => undefined);
+  }
+}
+
+/**
+ * Bind a step to the default `lambda:invoke` integration: the interpreter hands over
+ * {FunctionName, Payload} and expects {Payload}. A thrown error keeps its name (the ASL error
+ * name Retry/Catch match) and gets Lambda's JSON Cause, without the stack.
+ */
+function lambda(step: (payload: unknown) => Promise<unknown>) {
+  return async (input: unknown): Promise<never> => {
+    try {
+      return { Payload: await step((input as { Payload?: unknown } | null)?.Payload) } as never;
+    } catch (caught) {
+      const { name, message } = describeError(caught);
+      const error = new Error(message);
+      error.name = name;
+      (error as { cause?: unknown }).cause = JSON.stringify({ errorType: name, errorMessage: message });
+      throw error;
+    }
+  };
+}
+
+function executionFailure(caught: unknown): { name: string; message: string } {
+  if (caught instanceof ExecutionError && caught.cause instanceof Error) {
+    const { name, message } = caught.cause;
+    try {
+      const parsed = JSON.parse(message) as { errorMessage?: unknown };
+      if (typeof parsed.errorMessage === 'string') return { name, message: parsed.errorMessage };
+    } catch {
+      // A Cause that is not Lambda's JSON is the message itself.
+    }
+    return { name, message };
+  }
+  return describeError(caught);
+}
+
+/** Writes everything to `primary` and the `latest/` files also to `mirror`, without the prefix. */
+function mirrorLatest(primary: ReportSink, mirror: ReportSink | undefined): ReportSink {
+  if (mirror === undefined) return primary;
+  return {
+    async put(name, body, contentType) {
+      const stored = await primary.put(name, body, contentType);
+      if (name.startsWith('latest/')) await mirror.put(name.slice('latest/'.length), body, contentType);
+      return stored;
+    },
+  };
+}
+
+async function ownStore(storeDir: string | undefined, cleanup: Array<() => Promise<void>>) {
+  let dir = storeDir;
+  if (dir === undefined) {
+    const temporary = await mkdtemp(join(tmpdir(), 'swarm-bench-pipeline-store-'));
+    cleanup.push(() => rm(temporary, { recursive: true, force: true }));
+    dir = temporary;
+  }
+  const embedded = await openEmbeddedStore({ dir });
+  cleanup.push(() => embedded.close());
+  return embedded.store;
+}
+
+async function ownS3(cleanup: Array<() => Promise<void>>) {
+  const directory = await mkdtemp(join(tmpdir(), 'swarm-bench-pipeline-s3-'));
+  cleanup.push(() => rm(directory, { recursive: true, force: true }));
+  const server = await startS3rver({ directory, bucket: 'swarm-bench-reports' });
+  cleanup.push(() => server.close());
+  return server;
+}

@@ -1,0 +1,436 @@
+/**
+ * The serverless pipeline's steps as plain functions of their input and collaborators. The Lambda
+ * handlers (functions/) and the local interpreter (local.ts) call exactly these; nothing here
+ * reads the environment or builds an AWS client.
+ */
+import type { BenchmarkDefinition } from '../bench/definition.ts';
+import { buildRunMeta, newRunId, parseRunId, type RunEnvironment } from '../bench/meta.ts';
+import type { RunMeta, RunResults, RunStatus, UnitResult, UnitStatus } from '../bench/model.ts';
+import { assertWithinBudget, buildPlan, type PlanTotals } from '../bench/plan.ts';
+import { type RunEvent, runUnit } from '../bench/runner.ts';
+import { evaluateTargets } from '../bench/targets.ts';
+import { parseRunConfig, type RunConfig, templateResources } from '../config.ts';
+import { e2bCostUsd } from '../cost/model.ts';
+import { InvalidInputError, SandboxStartError, StoreError, TimeoutError } from '../errors.ts';
+import { compareWithHistory, type HistoryComparison } from '../history/compare.ts';
+import { loadBaselines } from '../history/load.ts';
+import type { Notifier } from '../notify/types.ts';
+import type { ReportSink } from '../publish/types.ts';
+import { analyzeRun } from '../report/analysis.ts';
+import { writeReport } from '../report/write.ts';
+import type { StaleQuery } from '../sandbox/e2b.ts';
+import type { SandboxProvider } from '../sandbox/types.ts';
+import type { ResultStore } from '../store/types.ts';
+import type { StepError } from './events.ts';
+
+/** Base name of the report files; the Markdown one is what the notification links to. */
+export const REPORT_BASENAME = 'SWARM_BENCHMARKS_REPORT';
+
+/** Unit failures another attempt may cure: the unit step throws them so the state machine retries. */
+export const RETRYABLE_UNIT_ERRORS = ['SandboxStartError', 'TimeoutError'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+
+export interface PlanStepDeps {
+  store: ResultStore;
+  now: () => Date;
+  environment: RunEnvironment;
+  /** Fixed run id (derived from the execution, so a retried Plan reuses it). @default newRunId(now()) */
+  runId?: string;
+  scenarios?: readonly BenchmarkDefinition[];
+}
+
+export interface PlanStepOutput {
+  runId: string;
+  /** The Map's items. */
+  units: Array<{ runId: string; unitId: string }>;
+  config: RunConfig;
+  estimate: PlanTotals;
+}
+
+/** Validate the input, plan, check the budget and record the run (idempotent for the same run id). */
+export async function planStep(input: unknown, deps: PlanStepDeps): Promise<PlanStepOutput> {
+  const config = parseRunConfig(input);
+  const plan = buildPlan(config, deps.scenarios);
+  if (plan.units.length === 0) {
+    throw new InvalidInputError(
+      'tests',
+      'a selection of categories and tests that matches at least one unit',
+    );
+  }
+  assertWithinBudget(plan, config.budgetUsd);
+  const now = deps.now();
+  const runId = deps.runId === undefined ? newRunId(now) : parseRunId(deps.runId);
+  const meta = buildRunMeta(runId, config, plan, deps.environment, now);
+  if ((await deps.store.createRun(meta)) === 'exists') {
+    const stored = await deps.store.getRun(runId);
+    // A retried Plan of the same execution plans the same units; anything else is a clash of ids.
+    if (stored && stored.configHash !== meta.configHash) {
+      throw new InvalidInputError('runId', 'an id not used by another run', runId);
+    }
+  }
+  return {
+    runId,
+    units: plan.units.map((unit) => ({ runId, unitId: unit.unitId })),
+    config,
+    estimate: plan.totals,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unit
+
+export interface UnitStepInput {
+  runId: string;
+  unitId: string;
+  config: unknown;
+}
+
+export interface UnitStepDeps {
+  store: ResultStore;
+  provider: SandboxProvider;
+  /** Epoch ms by which the unit stops measuring (Lambda: remaining time minus a safety margin). */
+  deadlineAt: number;
+  /** Monotonic clock for measurements. @default performance.now */
+  now?: () => number;
+  /** Tags for every sandbox (stack id, for the reaper). */
+  metadata?: Record<string, string>;
+  scenarios?: readonly BenchmarkDefinition[];
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface UnitStepOutput {
+  unitId: string;
+  status: UnitStatus;
+  /** True when a stored result was returned instead of running the unit again. */
+  reused: boolean;
+  durationMs: number;
+  sandboxSeconds: number;
+  /** E2B list price of the unit's measured sandbox-seconds. */
+  e2bCostUsd: number;
+}
+
+/**
+ * Run one unit and store its result. A unit that already has a good result is not run again.
+ * A transient failure (sandbox start, timeout) is thrown so the state machine retries it; any
+ * other failure is stored as a failed result. Every sandbox is killed before returning.
+ */
+export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promise<UnitStepOutput> {
+  const runId = parseRunId(input.runId);
+  const config = parseRunConfig(input.config);
+  const run = await deps.store.getRun(runId);
+  if (run === undefined) throw new StoreError(`run ${runId} does not exist`);
+  const spec = run.units.find((unit) => unit.unitId === input.unitId);
+  if (spec === undefined) {
+    throw new InvalidInputError('unitId', `a unit planned for run ${runId}`, input.unitId);
+  }
+  const existing = await storedResult(deps.store, runId, spec.unitId);
+  if (existing !== undefined && existing.status !== 'failed') return outputOf(existing, config, true);
+
+  try {
+    const result = await runUnit(spec, {
+      runId,
+      config,
+      provider: deps.provider,
+      deadlineAt: deps.deadlineAt,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.metadata ? { metadata: deps.metadata } : {}),
+      ...(deps.scenarios ? { scenarios: deps.scenarios } : {}),
+      ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
+    });
+    if (result.status === 'failed' && isRetryable(result.error?.name)) {
+      const ErrorClass = result.error?.name === 'TimeoutError' ? TimeoutError : SandboxStartError;
+      throw new ErrorClass(`${spec.unitId}: ${result.error?.message ?? 'failed'}`);
+    }
+    if ((await deps.store.putResult(result)) === 'exists') {
+      // A concurrent attempt stored a result first; report what is stored, never a second row.
+      const stored = await storedResult(deps.store, runId, spec.unitId);
+      if (stored !== undefined) return outputOf(stored, config, true);
+    }
+    return outputOf(result, config, false);
+  } finally {
+    // A kill failure must not hide the unit's outcome; the reaper removes what survives.
+    await deps.provider.killAll().catch(() => 0);
+  }
+}
+
+function isRetryable(name: string | undefined): boolean {
+  return (RETRYABLE_UNIT_ERRORS as readonly string[]).includes(name ?? '');
+}
+
+async function storedResult(store: ResultStore, runId: string, unitId: string) {
+  return (await store.getResults(runId)).find((result) => result.unitId === unitId);
+}
+
+function outputOf(result: UnitResult, config: RunConfig, reused: boolean): UnitStepOutput {
+  return {
+    unitId: result.unitId,
+    status: result.status,
+    reused,
+    durationMs: result.durationMs,
+    sandboxSeconds: result.usage.sandboxSeconds,
+    e2bCostUsd: e2bCostUsd(result.usage.sandboxSeconds, templateResources(config)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record failure (the Map iteration's Catch target)
+
+/**
+ * The name and message of a step error, safe to store: the Lambda Cause JSON's `errorMessage`
+ * (its `trace` is dropped), else the first line of the Cause, never a stack trace.
+ */
+export function failureReason(error: StepError | undefined): { name: string; message: string } {
+  const name = (error?.Error ?? 'Error').split('\n')[0]!.slice(0, 100) || 'Error';
+  let message = '';
+  const cause = error?.Cause;
+  if (typeof cause === 'string' && cause !== '') {
+    try {
+      const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+      message = typeof parsed?.errorMessage === 'string' ? parsed.errorMessage : '';
+    } catch {
+      message = cause;
+    }
+  }
+  // Only the first line: a stack trace starts on the second.
+  message = (message.split('\n')[0] ?? '').trim().slice(0, 500);
+  return { name, message: message || `${name} (no message)` };
+}
+
+export interface RecordFailureInput {
+  runId: string;
+  unitId: string;
+  error: StepError;
+}
+
+/** Store a failed result for a unit whose every attempt failed; a stored good result is kept. */
+export async function recordFailureStep(
+  input: RecordFailureInput,
+  deps: { store: ResultStore; now: () => Date },
+): Promise<{ unitId: string; status: UnitStatus }> {
+  const runId = parseRunId(input.runId);
+  const run = await deps.store.getRun(runId);
+  const spec = run?.units.find((unit) => unit.unitId === input.unitId);
+  const at = deps.now().toISOString();
+  const result: UnitResult = {
+    runId,
+    unitId: input.unitId,
+    category: spec?.category ?? 'custom',
+    test: spec?.test ?? input.unitId,
+    title: spec?.title ?? input.unitId,
+    status: 'failed',
+    error: failureReason(input.error),
+    startedAt: at,
+    endedAt: at,
+    durationMs: 0,
+    params: spec?.params ?? {},
+    series: [],
+    figures: [],
+    usage: { sandboxesCreated: 0, sandboxSeconds: 0, operations: 0 },
+    faults: [],
+  };
+  if ((await deps.store.putResult(result)) === 'exists') {
+    const stored = await storedResult(deps.store, runId, input.unitId);
+    return { unitId: input.unitId, status: stored?.status ?? 'failed' };
+  }
+  return { unitId: input.unitId, status: 'failed' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publish
+
+export interface PublishStepDeps {
+  store: ResultStore;
+  sink: ReportSink;
+  /** Link for a sink-relative name (S3: presigned GET). @default the sink's location of the Markdown report */
+  presign?: (name: string) => Promise<string>;
+  notifier: Notifier;
+  now: () => Date;
+}
+
+export interface PublishStepOutput {
+  runId: string;
+  status: RunStatus;
+  reportUrl: string;
+  summary: string;
+  units: { ok: number; partial: number; failed: number; pending: number };
+  targets: { pass: number; fail: number; pending: number };
+  /** E2B cost of the run's measured sandbox-seconds (list prices). */
+  e2bCostUsd: number;
+  /** Significant regressions against earlier runs of the same configuration. */
+  regressions: number;
+  /** False when the run had already been published (a re-run of Publish): nothing new was sent. */
+  notified: boolean;
+}
+
+/**
+ * Finish the run (completed, or partial when a unit failed or is missing), write its report under
+ * `runs/<runId>/` and, when it is the newest run, `latest/`, and notify. Running it again for the
+ * same run rewrites the same report to the same names and sends nothing.
+ */
+export async function publishStep(
+  input: { runId: string },
+  deps: PublishStepDeps,
+): Promise<PublishStepOutput> {
+  const runId = parseRunId(input.runId);
+  const meta = await deps.store.getRun(runId);
+  if (meta === undefined) throw new StoreError(`run ${runId} does not exist`);
+  const results = await deps.store.getResults(runId);
+  const alreadyFinished = meta.status !== 'running';
+  const finished: RunMeta = alreadyFinished
+    ? meta
+    : { ...meta, ...finalStatus(meta, results), endedAt: deps.now().toISOString() };
+  const run: RunResults = { meta: finished, results };
+
+  // Rendered once (charts are the slow part), stored under the run's prefix and, when this is the
+  // newest run, under latest/ as well.
+  const [newest] = await deps.store.listRuns({ limit: 1 });
+  const prefixes = [`runs/${runId}/`, ...(newest === undefined || newest.runId === runId ? ['latest/'] : [])];
+  const baselines = await loadBaselines(
+    deps.store,
+    finished,
+    results.map((result) => result.unitId),
+  );
+  const history = compareWithHistory(run, baselines);
+  const written = await writeReport(run, fanOutSink(deps.sink, prefixes), {
+    basename: REPORT_BASENAME,
+    history,
+  });
+  const reportName = `runs/${runId}/${REPORT_BASENAME}.md`;
+  const reportUrl = deps.presign ? await deps.presign(reportName) : written.markdown;
+  const facts = summarize(run, reportUrl, history);
+
+  if (!alreadyFinished) {
+    // Notify before recording the end: a retry after a failed notification sends it then.
+    await deps.notifier.notify(
+      `swarm-bench ${finished.profile} run ${runId}: ${finished.status}`,
+      facts.summary,
+    );
+    await deps.store.finishRun(runId, {
+      status: finished.status,
+      endedAt: finished.endedAt!,
+      ...(finished.reason ? { reason: finished.reason } : {}),
+    });
+  }
+  return { runId, status: finished.status, reportUrl, ...facts, notified: !alreadyFinished };
+}
+
+function finalStatus(meta: RunMeta, results: UnitResult[]): { status: RunStatus; reason?: string } {
+  const byUnit = new Map(results.map((result) => [result.unitId, result]));
+  const failed = results.filter((result) => result.status === 'failed').length;
+  const stopped = results.filter((result) => result.status === 'partial').length;
+  const missing = meta.units.filter((unit) => !byUnit.has(unit.unitId)).length;
+  if (failed + stopped + missing === 0) return { status: 'completed' };
+  const parts = [
+    failed > 0 ? `${failed} unit(s) failed` : '',
+    stopped > 0 ? `${stopped} unit(s) stopped early` : '',
+    missing > 0 ? `${missing} unit(s) have no result` : '',
+  ].filter(Boolean);
+  return { status: 'partial', reason: parts.join(', ') };
+}
+
+function summarize(
+  run: RunResults,
+  reportUrl: string,
+  history: HistoryComparison,
+): Pick<PublishStepOutput, 'summary' | 'units' | 'targets' | 'e2bCostUsd' | 'regressions'> {
+  const { meta, results } = run;
+  const count = (status: UnitStatus) => results.filter((result) => result.status === status).length;
+  const units = {
+    ok: count('ok'),
+    partial: count('partial'),
+    failed: count('failed'),
+    pending: meta.units.filter((unit) => !results.some((result) => result.unitId === unit.unitId)).length,
+  };
+  const outcomes = evaluateTargets(run);
+  const targets = {
+    pass: outcomes.filter((o) => o.status === 'pass').length,
+    fail: outcomes.filter((o) => o.status === 'fail').length,
+    pending: outcomes.filter((o) => o.status === 'pending').length,
+  };
+  const cost = analyzeRun(run).cost;
+  const failedUnits = results
+    .filter((result) => result.status === 'failed')
+    .map((result) => `${result.unitId} (${result.error?.message ?? 'no reason recorded'})`);
+  const sentences = [
+    `swarm-bench run ${meta.runId} (${meta.profile} profile, ${meta.provider} sandboxes) ${meta.status}:`,
+    `${units.ok} of ${meta.units.length} units ok, ${units.partial} stopped early, ${units.failed} failed, ${units.pending} without a result.`,
+    `Targets: ${targets.pass} passed, ${targets.fail} failed, ${targets.pending} pending.`,
+    history.baselineRuns.length === 0
+      ? 'No earlier run of this configuration to compare with.'
+      : `Against the last ${history.baselineRuns.length} runs: ${history.regressions} regression(s), ${history.improvements} improvement(s).`,
+    failedUnits.length > 0 ? `Failed units: ${failedUnits.join('; ')}.` : '',
+    `${cost.projected ? 'Projected' : 'Estimated'} E2B cost: $${cost.runCostUsd.toFixed(4)} for this run` +
+      ` (${cost.sandboxSeconds.toFixed(0)} sandbox-seconds), $${cost.monthlyWeeklyScheduleUsd.toFixed(2)} a month on a weekly schedule.`,
+    `Report: ${reportUrl}`,
+  ];
+  return {
+    summary: sentences.filter(Boolean).join(' '),
+    units,
+    targets,
+    e2bCostUsd: cost.runCostUsd,
+    regressions: history.regressions,
+  };
+}
+
+/** A view of `sink` that stores every name under each prefix and reports the first location. */
+export function fanOutSink(sink: ReportSink, prefixes: readonly string[]): ReportSink {
+  return {
+    async put(name, body, contentType) {
+      const stored = await Promise.all(
+        prefixes.map((prefix) => sink.put(`${prefix}${name}`, body, contentType)),
+      );
+      return stored[0] ?? { location: '' };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fail run (the run-level Catch target)
+
+/** Mark the run failed (when Plan got far enough to create it) and send an alert. */
+export async function failRunStep(
+  input: { runId?: string | undefined; error: StepError },
+  deps: { store: ResultStore; notifier: Notifier; now: () => Date },
+): Promise<{ runId?: string; status: 'failed'; reason: string }> {
+  const { name, message } = failureReason(input.error);
+  const reason = `${name}: ${message}`;
+  let runId: string | undefined;
+  let alreadyFailed = false;
+  if (input.runId !== undefined) {
+    runId = parseRunId(input.runId);
+    const meta = await deps.store.getRun(runId);
+    if (meta !== undefined) {
+      alreadyFailed = meta.status === 'failed';
+      if (!alreadyFailed) {
+        await deps.store.finishRun(runId, { status: 'failed', endedAt: deps.now().toISOString(), reason });
+      }
+    }
+  }
+  if (!alreadyFailed) {
+    await deps.notifier.notify(
+      `swarm-bench run ${runId ?? '(not started)'} FAILED`,
+      `swarm-bench run ${runId ?? 'did not start'}: the pipeline failed with ${reason}`,
+    );
+  }
+  return { ...(runId ? { runId } : {}), status: 'failed', reason };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaper
+
+/** Kill the stack's sandboxes older than `maxAgeMs` (listAndKill is killStaleSandboxes with a key bound). */
+export async function reapStep(deps: {
+  listAndKill: (query: StaleQuery) => Promise<string[]>;
+  stack: string;
+  maxAgeMs: number;
+  now: () => Date;
+}): Promise<{ killed: string[] }> {
+  const killed = await deps.listAndKill({
+    stack: deps.stack,
+    maxAgeMs: deps.maxAgeMs,
+    now: deps.now().getTime(),
+  });
+  return { killed };
+}

@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import { resolveIntrinsics } from '../../infra/definition.ts';
+import type { RunMeta, UnitResult } from '../../lib/bench/model.ts';
+import { MemoryNotifier } from '../../lib/notify/local.ts';
+import { runIdForExecution } from '../../lib/pipeline/events.ts';
+import { failRunStep, failureReason, planStep, reapStep, unitStep } from '../../lib/pipeline/steps.ts';
+import { parseExpirySeconds } from '../../lib/publish/s3.ts';
+import type { SandboxProvider } from '../../lib/sandbox/types.ts';
+import type { ResultStore } from '../../lib/store/types.ts';
+
+/** Just enough of a ResultStore, in memory, recording every call. */
+function memoryStore() {
+  const runs = new Map<string, RunMeta>();
+  const results = new Map<string, UnitResult>();
+  const calls: string[] = [];
+  const store: ResultStore = {
+    async createRun(meta) {
+      calls.push('createRun');
+      if (runs.has(meta.runId)) return 'exists';
+      runs.set(meta.runId, structuredClone(meta));
+      return 'created';
+    },
+    async finishRun(runId, patch) {
+      calls.push('finishRun');
+      const run = runs.get(runId);
+      if (run) Object.assign(run, patch);
+    },
+    async getRun(runId) {
+      return runs.get(runId);
+    },
+    async putResult(result) {
+      calls.push('putResult');
+      const key = `${result.runId}/${result.unitId}`;
+      const stored = results.get(key);
+      if (stored && !(stored.status === 'failed' && result.status !== 'failed')) return 'exists';
+      results.set(key, result);
+      return 'written';
+    },
+    async getResults(runId) {
+      return [...results.values()].filter((r) => r.runId === runId);
+    },
+    async listRuns() {
+      return [...runs.values()];
+    },
+    async history() {
+      return [];
+    },
+    async close() {},
+  };
+  return { store, calls, runs, results };
+}
+
+const environment = {
+  gitCommit: 'abc',
+  nodeVersion: 'v22',
+  machine: { platform: 'linux', arch: 'arm64', cpus: 2, memoryGb: 4 },
+};
+const now = () => new Date('2026-11-29T00:00:00Z');
+
+function refusingProvider(): SandboxProvider & { created: number; killed: number } {
+  return {
+    name: 'local',
+    maxConcurrent: 4,
+    resources: { vcpu: 2, memoryMb: 512 },
+    created: 0,
+    killed: 0,
+    async create() {
+      this.created++;
+      throw Object.assign(new Error('no capacity'), { name: 'SandboxStartError' });
+    },
+    live: () => [],
+    usage: () => ({ created: 0, sandboxSeconds: 0 }),
+    async killAll() {
+      this.killed++;
+      return 0;
+    },
+  };
+}
+
+describe('planStep', () => {
+  it.each([
+    [{ bogus: 1 }, /^bogus: unknown field/],
+    [{ budgetUsd: 0 }, /^budgetUsd: /],
+    [{ agents: 500 }, /^agents: at most 100/],
+    [{ categories: ['astrology'] }, /^category: /],
+    [{ profile: 7 }, /^profile: /],
+  ])('refuses %j naming the field, before recording a run', async (input, message) => {
+    // Prepare
+    const { store, calls } = memoryStore();
+
+    // Act
+    const attempt = planStep(input, { store, now, environment });
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      message: expect.stringMatching(message),
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses a plan over the per-run budget with BudgetExceededError', async () => {
+    const { store, calls } = memoryStore();
+    const attempt = planStep({ profile: 'load', budgetUsd: 0.0001 }, { store, now, environment });
+    await expect(attempt).rejects.toMatchObject({ name: 'BudgetExceededError' });
+    expect(calls).toEqual([]);
+  });
+
+  it('plans the same run again for a retried Plan of the same execution', async () => {
+    // Prepare
+    const { store, runs } = memoryStore();
+    const runId = runIdForExecution('arn:aws:states:us-east-1:1:execution:m:e1', '2026-11-29T00:00:00.123Z');
+    const input = { profile: 'quick', categories: ['creation'], scenarios: false };
+
+    // Act
+    const first = await planStep(input, { store, now, environment, runId });
+    const second = await planStep(input, { store, now, environment, runId });
+
+    // Assess
+    expect(runId).toMatch(/^20261129T000000Z-[0-9a-f]{6}$/);
+    expect(second).toEqual(first);
+    expect(runs.size).toBe(1);
+    expect(first.units.map((u) => u.unitId)).toEqual([
+      'creation/swarm-init',
+      'creation/agent-deployment',
+      'creation/parallel-vs-sequential',
+    ]);
+  });
+});
+
+describe('unitStep', () => {
+  it('returns a stored good result without running the unit again', async () => {
+    // Prepare
+    const { store } = memoryStore();
+    const { runId, config } = await planStep(
+      { profile: 'quick', categories: ['creation'], scenarios: false },
+      { store, now, environment },
+    );
+    const stored = {
+      runId,
+      unitId: 'creation/swarm-init',
+      status: 'ok',
+      durationMs: 5,
+      usage: { sandboxesCreated: 1, sandboxSeconds: 2, operations: 0 },
+    };
+    await store.putResult(stored as UnitResult);
+    const provider = refusingProvider();
+
+    // Act
+    const output = await unitStep(
+      { runId, unitId: 'creation/swarm-init', config },
+      { store, provider, deadlineAt: Date.now() + 60_000 },
+    );
+
+    // Assess
+    expect(output).toMatchObject({ status: 'ok', reused: true, sandboxSeconds: 2 });
+    expect(provider.created).toBe(0);
+  });
+
+  it('throws a sandbox start failure for the state machine to retry, storing nothing, killing everything', async () => {
+    // Prepare
+    const { store, results } = memoryStore();
+    const { runId, config } = await planStep(
+      { profile: 'quick', categories: ['creation'], scenarios: false },
+      { store, now, environment },
+    );
+    const provider = refusingProvider();
+
+    // Act
+    const attempt = unitStep(
+      { runId, unitId: 'creation/swarm-init', config },
+      { store, provider, deadlineAt: Date.now() + 60_000 },
+    );
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ name: 'SandboxStartError' });
+    expect(results.size).toBe(0);
+    expect(provider.killed).toBe(1);
+  });
+});
+
+describe('failureReason', () => {
+  it('takes the errorMessage of a Lambda Cause and drops its trace', () => {
+    const cause = JSON.stringify({
+      errorType: 'TimeoutError',
+      errorMessage: 'agent a3 silent',
+      trace: ['at x (y.ts:1)'],
+    });
+    expect(failureReason({ Error: 'TimeoutError', Cause: cause })).toEqual({
+      name: 'TimeoutError',
+      message: 'agent a3 silent',
+    });
+  });
+
+  it('keeps only the first line of a plain Cause, so no stack trace is ever stored', () => {
+    const reason = failureReason({ Error: 'Error', Cause: 'boom\n    at thing (file.ts:3:4)' });
+    expect(reason).toEqual({ name: 'Error', message: 'boom' });
+  });
+
+  it('names the error when there is no Cause', () => {
+    expect(failureReason({ Error: 'Sandbox.Timedout', Cause: undefined })).toEqual({
+      name: 'Sandbox.Timedout',
+      message: 'Sandbox.Timedout (no message)',
+    });
+  });
+});
+
+describe('failRunStep', () => {
+  it('marks an existing run failed and alerts once, also when run again', async () => {
+    // Prepare
+    const { store, runs } = memoryStore();
+    const { runId } = await planStep(
+      { profile: 'quick', categories: ['creation'], scenarios: false },
+      { store, now, environment },
+    );
+    const notifier = new MemoryNotifier();
+    const error = { Error: 'States.TaskFailed', Cause: 'publish broke' };
+
+    // Act
+    await failRunStep({ runId, error }, { store, notifier, now });
+    await failRunStep({ runId, error }, { store, notifier, now });
+
+    // Assess
+    expect(runs.get(runId)).toMatchObject({ status: 'failed', reason: 'States.TaskFailed: publish broke' });
+    expect(notifier.sent).toHaveLength(1);
+  });
+});
+
+describe('reapStep', () => {
+  it("asks for the stack's sandboxes older than the max age and returns the killed ids", async () => {
+    const queries: unknown[] = [];
+    const out = await reapStep({
+      listAndKill: async (query) => {
+        queries.push(query);
+        return ['sbx1'];
+      },
+      stack: 'SwarmBench',
+      maxAgeMs: 1_800_000,
+      now,
+    });
+    expect(out).toEqual({ killed: ['sbx1'] });
+    expect(queries).toEqual([{ stack: 'SwarmBench', maxAgeMs: 1_800_000, now: now().getTime() }]);
+  });
+});
+
+describe('helpers', () => {
+  it('accepts presign lifetimes from 1 s to 7 days only', () => {
+    expect(parseExpirySeconds(604_800)).toBe(604_800);
+    expect(() => parseExpirySeconds(604_801)).toThrow(/reportExpirySeconds/);
+    expect(() => parseExpirySeconds(0)).toThrow(/reportExpirySeconds/);
+    expect(() => parseExpirySeconds(1.5)).toThrow(/reportExpirySeconds/);
+  });
+
+  it('resolves Fn::Join, Ref and Fn::GetAtt to placeholder ARNs', () => {
+    const resolved = resolveIntrinsics({
+      'Fn::Join': [
+        '',
+        ['{"A":"', { 'Fn::GetAtt': ['Fn1', 'Arn'] }, '","P":"', { Ref: 'AWS::Partition' }, '"}'],
+      ],
+    });
+    expect(JSON.parse(resolved as string)).toEqual({
+      A: 'arn:aws:lambda:us-east-1:123456789012:function:Fn1',
+      P: 'aws',
+    });
+    expect(() => resolveIntrinsics({ 'Fn::ImportValue': 'x' })).toThrow(/Fn::ImportValue/);
+  });
+});
