@@ -1,6 +1,7 @@
 /** Bundle the agent program into one file (dist/agent.cjs) that every sandbox provider starts. */
-import { build } from 'esbuild';
+
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const result = await build({
