@@ -1,0 +1,50 @@
+/**
+ * The chaos suite's tally: every test file under test/chaos appends its figures (faults injected,
+ * bad inputs tried, processes leaked, duplicates) to one JSON-lines file; the teardown prints one
+ * summary line. Vitest runs files in separate workers, so the file path is handed to them with
+ * `provide` and read back with `inject('chaosTally')`.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    chaosTally: string;
+  }
+}
+
+/** One file's contribution to the summary. */
+export interface ChaosCounts {
+  faults: number;
+  badInputs: number;
+  leaked: number;
+  duplicates: number;
+}
+
+export default function setup(project: TestProject): () => void {
+  const dir = mkdtempSync(join(tmpdir(), 'swarm-chaos-tally-'));
+  const file = join(dir, 'tally.jsonl');
+  project.provide('chaosTally', file);
+  return () => {
+    try {
+      if (!existsSync(file)) return;
+      const total: ChaosCounts = { faults: 0, badInputs: 0, leaked: 0, duplicates: 0 };
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        const counts = JSON.parse(line) as Partial<ChaosCounts>;
+        total.faults += counts.faults ?? 0;
+        total.badInputs += counts.badInputs ?? 0;
+        total.leaked += counts.leaked ?? 0;
+        total.duplicates += counts.duplicates ?? 0;
+      }
+      process.stdout.write(
+        `chaos: ${total.faults} faults injected, ${total.badInputs} bad inputs tried, ` +
+          `${total.leaked} processes leaked, ${total.duplicates} duplicates\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
