@@ -1,6 +1,5 @@
 /** swarm-bench run: the benchmark on this machine (or E2B), results stored, report written. */
 
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TargetOutcome } from '../../lib/bench/targets.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
@@ -12,6 +11,7 @@ import {
   configFromFlags,
   DEFAULT_REPORT_DIR,
   DEFAULT_STORE_DIR,
+  directoryFlag,
   environment,
   formatUsd,
   loadScenarios,
@@ -19,18 +19,28 @@ import {
   RUN_FLAGS,
 } from '../shared.ts';
 
+/** How long an interrupted run may take to store what completed and write its partial report. */
+const SHUTDOWN_GRACE_MS = 15_000;
+
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
   const config = configFromFlags(values, env);
   const scenarios = await loadScenarios(values.scenario);
   const provider = await providerFor(config, env);
-  const reportDir = resolve(values.out ?? DEFAULT_REPORT_DIR);
-  const opened = await openEmbeddedStore({ dir: resolve(values.store ?? DEFAULT_STORE_DIR) });
+  const reportDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
+  const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
+  const opened = await openEmbeddedStore({ dir: storeDir });
   const controller = new AbortController();
-  // Ctrl-C: kill every agent at once, then let the run record what completed and write a partial report.
+  let runEnded = (): void => {};
+  const ended = new Promise<void>((resolveEnded) => {
+    runEnded = resolveEnded;
+  });
+  // SIGINT/SIGTERM: kill every agent at once, then let the run record what completed and write a
+  // partial report before the process exits with 128 + the signal number (a second signal exits now).
   const dispose = onShutdownSignals(async () => {
     controller.abort();
     await provider.killAll();
+    await Promise.race([ended, new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
   });
   const progress = progressReporter(process.stderr);
   try {
@@ -64,6 +74,7 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     dispose();
     await provider.killAll();
     await opened.close();
+    runEnded();
   }
 }
 

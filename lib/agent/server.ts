@@ -412,6 +412,15 @@ export class AgentServer {
     if (!this.topology) return;
     this.hopTable = nextHops(this.topology, this.self, this.down);
     this.childCache.clear();
+    this.releaseSyncRound();
+  }
+
+  /** A sync round waits for live agents only: one that went down mid-round no longer holds it open. */
+  private releaseSyncRound(): void {
+    const round = this.syncRound;
+    if (!round) return;
+    for (const peer of this.down) if (!round.acked.has(peer)) round.expect.delete(peer);
+    this.onStateAck(round.ver, this.self);
   }
 
   private children(origin: number): number[] {
@@ -801,19 +810,21 @@ export class AgentServer {
           ws.send(frame);
           this.messagesOut++;
           sent++;
-          if (ws.bufferedAmount > HIGH_WATER_BYTES) {
-            await new Promise<void>((resolve) => socket.once('drain', () => resolve()));
-          }
+          if (ws.bufferedAmount > HIGH_WATER_BYTES) await untilDrainedOrClosed(ws, socket);
         }
+        // A peer that died mid-blast never answers the flush: its link closing ends the wait.
         const id = this.nextFlush++;
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 30_000);
-          this.flushes.set(id, () => {
+          const done = (): void => {
             clearTimeout(timer);
             this.flushes.delete(id);
+            ws.off('close', done);
             resolve();
-          });
-          this.sendTo(peer, { t: 'fl', id });
+          };
+          const timer = setTimeout(done, 30_000);
+          this.flushes.set(id, done);
+          ws.once('close', done);
+          if (!this.sendTo(peer, { t: 'fl', id })) done();
         });
       }),
     );
@@ -854,6 +865,19 @@ export class AgentServer {
       uptimeMs: Date.now() - this.started,
     };
   }
+}
+
+/** Resolves when the socket drains, or when the link closes (a dead peer never drains). */
+function untilDrainedOrClosed(ws: WebSocket, socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      ws.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    ws.once('close', done);
+  });
 }
 
 const KNOWN_OPS = new Set([

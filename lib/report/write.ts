@@ -2,6 +2,7 @@
 import type { RunResults } from '../bench/model.ts';
 import type { HistoryComparison } from '../history/compare.ts';
 import type { ReportSink } from '../publish/types.ts';
+import { isTransientError, type RetryOptions, retry } from '../retry.ts';
 import { renderCharts } from './charts.ts';
 import { renderHtml } from './html.ts';
 import { renderJson } from './json.ts';
@@ -13,6 +14,8 @@ export interface WriteReportOptions {
   basename?: string;
   /** The comparison with earlier runs (lib/history), rendered in every format. */
   history?: HistoryComparison;
+  /** Retries of each put; an artifact is written under a fixed name, so a retry never duplicates. @default 3 attempts on transient errors */
+  retry?: RetryOptions;
 }
 
 /** Where each artifact was stored. */
@@ -30,11 +33,14 @@ export async function writeReport(
   options: WriteReportOptions = {},
 ): Promise<WrittenReport> {
   const basename = options.basename ?? 'SWARM_BENCHMARKS_REPORT';
+  const retryOptions: RetryOptions = { attempts: 3, isRetryable: isTransientError, ...options.retry };
+  const put = (name: string, body: string, contentType: string) =>
+    retry(() => sink.put(name, body, contentType), retryOptions);
   const charts = await renderCharts(run);
   const chartLocations: string[] = [];
   // Charts first: the documents link to them, so they must exist when the documents appear.
   for (const chart of charts) {
-    const { location } = await sink.put(`charts/${chart.name}.svg`, chart.svg, 'image/svg+xml');
+    const { location } = await put(`charts/${chart.name}.svg`, chart.svg, 'image/svg+xml');
     chartLocations.push(location);
   }
   const markdown = renderMarkdown(run, {
@@ -44,8 +50,8 @@ export async function writeReport(
   const withHistory = options.history === undefined ? {} : { history: options.history };
   const html = renderHtml(run, charts, withHistory);
   const json = `${JSON.stringify(renderJson(run, withHistory), null, 2)}\n`;
-  const md = await sink.put(`${basename}.md`, markdown, 'text/markdown; charset=utf-8');
-  const page = await sink.put(`${basename}.html`, html, 'text/html; charset=utf-8');
-  const data = await sink.put(`${basename}.json`, json, 'application/json');
+  const md = await put(`${basename}.md`, markdown, 'text/markdown; charset=utf-8');
+  const page = await put(`${basename}.html`, html, 'text/html; charset=utf-8');
+  const data = await put(`${basename}.json`, json, 'application/json');
   return { markdown: md.location, html: page.location, json: data.location, charts: chartLocations };
 }
