@@ -1,6 +1,6 @@
 /** What every command shares: turning flags and the environment into lib/ collaborators. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,6 +32,7 @@ export const RUN_FLAGS = {
   'template-size': { type: 'string' },
   scenario: { type: 'string', multiple: true },
   'no-scenarios': { type: 'boolean' },
+  'no-pooling': { type: 'boolean' },
   slowdown: { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
@@ -87,6 +88,7 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
     template: values.template,
     templateSize: values['template-size'],
     scenarios: values['no-scenarios'] ? false : undefined,
+    pooling: values['no-pooling'] ? false : undefined,
     slowdown,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
@@ -106,12 +108,33 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
   return config;
 }
 
+/**
+ * A directory flag (--out, --store): any path the user chooses, but not empty, not NUL, and not an
+ * existing file (which would fail late, after sandboxes ran).
+ */
+export function directoryFlag(name: string, value: string | undefined, fallback: string): string {
+  if (value === undefined) return fallback;
+  const allowed = 'a directory path (created if missing)';
+  if (value.trim() === '' || value.includes('\0') || value.length > 4096) {
+    throw new InvalidInputError(name, allowed, value);
+  }
+  const path = resolve(value);
+  if (existsSync(path) && !statSync(path).isDirectory()) {
+    throw new InvalidInputError(name, `${allowed}; ${path} exists and is not a directory`);
+  }
+  return path;
+}
+
+const SCENARIO_EXTENSIONS = /\.(?:ts|mts|js|mjs)$/;
+
 /** Load user scenario modules (each default-exports defineScenario(...)). */
 export async function loadScenarios(paths: string[] | undefined): Promise<BenchmarkDefinition[]> {
   const out: BenchmarkDefinition[] = [];
   for (const path of paths ?? []) {
     const file = resolve(path);
-    if (!existsSync(file)) throw new InvalidInputError('--scenario', 'an existing .ts or .js file', path);
+    if (!SCENARIO_EXTENSIONS.test(file) || !existsSync(file) || !statSync(file).isFile()) {
+      throw new InvalidInputError('--scenario', 'an existing .ts, .mts, .js or .mjs file', path);
+    }
     const module = (await import(pathToFileURL(file).href)) as { default?: BenchmarkDefinition };
     if (!module.default || typeof module.default.run !== 'function') {
       throw new InvalidInputError('--scenario', 'a module whose default export is defineScenario(...)', path);

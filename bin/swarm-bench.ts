@@ -41,6 +41,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
     load: async () => (await import('./commands/history.ts')).historyCommand,
     help: 'list stored runs [--config h] [--provider p] [--benchmark unit|series] [--limit n] [--json] [--store dir]',
   },
+  recommend: {
+    load: async () => (await import('./commands/recommend.ts')).recommendCommand,
+    help: 'cost-optimal topology and agents per sandbox for a workload, from the latest run: [--agents n] [--ops n] [--latency-ms n] [--budget-hourly usd] [--budget-monthly usd] [--run id] [--json]',
+  },
   compare: {
     load: async () => (await import('./commands/compare.ts')).compareCommand,
     help: 'compare two stored runs series by series: compare <runA> <runB> [--json] [--store dir]',
@@ -90,11 +94,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     // parseArgs reports unknown or malformed flags with its own error codes.
     const code = (error as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`swarm-bench: ${(error as Error).message}\n`);
+      process.stderr.write(`swarm-bench: ${oneLine((error as Error).message)}\n`);
       return 2;
     }
-    return exitCodeFor(error, (line) => process.stderr.write(`${line}\n`));
+    return exitCodeFor(error, (line) => process.stderr.write(`${oneLine(line)}\n`));
   }
+}
+
+/** Errors print as one line (parseArgs adds hint lines), so scripts can read them line by line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
 }
 
 // Run only as the entry script, so tests can import main() and call it in-process.

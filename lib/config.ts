@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CATEGORIES, type CategoryId, type ProfileName, TESTS } from './bench/model.ts';
+import { CATEGORIES, type CategoryId, EXTRA_UNITS, type ProfileName, TESTS } from './bench/model.ts';
 import { E2B_TEMPLATES } from './cost/prices.ts';
 import { InvalidInputError } from './errors.ts';
 import { TOPOLOGIES, type TopologyKind } from './swarm/topology.ts';
@@ -42,6 +42,12 @@ const runConfigSchema = z
       .max(2 ** 31 - 1)
       .default(42),
     scenarios: z.boolean().default(true),
+    /**
+     * Reuse sandboxes across swarms (a run-wide pool); creation benchmarks still create fresh ones.
+     * Not part of configHash: pooling must not move results (bench/pooling.ts checks it), and units
+     * record `pooled` in their params.
+     */
+    pooling: z.boolean().default(true),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
       .object({ unitId: z.string().max(128), ms: z.number().min(0).max(10_000) })
@@ -84,7 +90,7 @@ export function parseCategory(name: string): CategoryId {
 
 /** The test slugs of the guide, for validating `--test` patterns. */
 export function allTestIds(): string[] {
-  return CATEGORIES.flatMap(({ id }) => TESTS[id].map((test) => `${id}/${test}`));
+  return [...CATEGORIES.flatMap(({ id }) => TESTS[id].map((test) => `${id}/${test}`)), ...EXTRA_UNITS];
 }
 
 /** Closest candidate by edit distance when it is close enough to be a typo. */

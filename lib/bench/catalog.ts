@@ -163,7 +163,18 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
   ),
 ]);
 
-/** The catalog entry of a unit, if it is one of the guide's tests. */
+/** Units swarm-bench adds to the guide's 18, described the same way (not part of CATALOG). */
+export const EXTRA_CATALOG: readonly CatalogEntry[] = Object.freeze([
+  entry(
+    'resources',
+    'agent-packing',
+    'Agents per sandbox (packing)',
+    'The same workload with 1, 2 and 5 agents per sandbox: consensus and task latency, CPU per agent, throughput and cost per operation (consensus-ms, task-ms, cpu-percent, throughput-ops-s, cost-per-op-usd by agentsPerSandbox).',
+    'A 10-agent mesh in pooled sandboxes with k agent processes per sandbox, two rounds round-robin over k. Latencies as in consensus and task distribution; CPU from the agents\u2019 own counters over the workload window; cost per operation is sandboxes x measured workload time x the template\u2019s price / operations. Locally a sandbox is a directory, so packing adds no CPU contention beyond the machine\u2019s; on E2B packed agents share the sandbox\u2019s vCPUs.',
+  ),
+]);
+
+/** The catalog entry of a unit: one of the guide's tests, or one of swarm-bench's additions. */
 export function catalogEntry(unitId: string): CatalogEntry | undefined {
-  return CATALOG.find((candidate) => candidate.unitId === unitId);
+  return [...CATALOG, ...EXTRA_CATALOG].find((candidate) => candidate.unitId === unitId);
 }

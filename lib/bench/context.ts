@@ -3,7 +3,8 @@
  * raw samples, market windows, the clock, and a stop flag for interrupts and deadlines. A
  * benchmark only measures; the runner turns what it recorded into a UnitResult.
  */
-import type { SandboxProvider } from '../sandbox/types.ts';
+import type { SandboxPool } from '../sandbox/pool.ts';
+import type { Sandbox, SandboxProvider } from '../sandbox/types.ts';
 import type { CreateSwarmOptions, Swarm, SwarmManager } from '../swarm/manager.ts';
 import type { TopologyKind } from '../swarm/topology.ts';
 import { generateBars } from '../trading/market.ts';
@@ -51,7 +52,26 @@ export interface ContextDeps {
   /** Artificial delay (ms) added inside every `time()`d section; 0 unless a test injects it. */
   injectedDelayMs: number;
   log: (message: string) => void;
+  /**
+   * The run's sandbox pool. Without one every swarm creates (and kills) its own sandboxes.
+   * With one, swarms of benchmarks that do not measure creation run in pooled sandboxes, and
+   * fresh swarms of those that do are donated to the pool when destroyed.
+   */
+  pool?: SandboxPool;
+  /** True for benchmarks that measure sandbox creation (BenchmarkDefinition.freshSandboxes). */
+  freshSandboxes?: boolean;
+  /** Lifetime of the unit's sandboxes, from its estimate plus a margin. @default the manager's */
+  sandboxTimeoutMs?: number;
 }
+
+/** Options of BenchContext.createSwarm: the manager's, plus where the sandboxes come from. */
+export type ContextSwarmOptions = CreateSwarmOptions & {
+  /**
+   * 'fresh': new sandboxes (what creation benchmarks measure); 'pool': reused ones when the run
+   * has a pool (a warm-up that measures nothing). @default 'fresh' for creation benchmarks, else 'pool'
+   */
+  sandboxSource?: 'fresh' | 'pool';
+};
 
 const MARKET_SPAN = 2_000;
 
@@ -63,6 +83,8 @@ export class BenchContext {
   private readonly byKey = new Map<string, SeriesRecorder>();
   private readonly figuresList: Figure[] = [];
   private readonly swarms = new Set<Swarm>();
+  /** Pooled sandboxes each live swarm holds, given back to the pool when it is destroyed. */
+  private readonly pooled = new Map<Swarm, Sandbox[]>();
   private bars: Bar[] | undefined;
   readonly faults: string[] = [];
   operations = 0;
@@ -129,25 +151,64 @@ export class BenchContext {
   async createSwarm(
     topology: TopologyKind,
     agents: number,
-    options: CreateSwarmOptions = {},
+    options: ContextSwarmOptions = {},
   ): Promise<Swarm> {
-    const swarm = await this.deps.manager.createSwarm(topology, agents, {
-      agentsPerSandbox: this.deps.agentsPerSandbox,
-      market: {
-        seed: this.deps.seed,
-        bars: this.params.windowBars + MARKET_SPAN,
-        windowBars: this.params.windowBars,
-      },
-      ...options,
-    });
+    const { sandboxSource, ...swarmOptions } = options;
+    const { pool } = this.deps;
+    const source = sandboxSource ?? (this.deps.freshSandboxes ? 'fresh' : 'pool');
+    const perSandbox = swarmOptions.agentsPerSandbox ?? this.deps.agentsPerSandbox;
+    let borrowed: Sandbox[] | undefined;
+    if (pool !== undefined && source === 'pool' && swarmOptions.sandboxes === undefined) {
+      // Sandboxes the pool lacks are created like any other: admitted (budget, deadline) and retried.
+      borrowed = await pool.acquire(
+        Math.ceil(agents / perSandbox),
+        this.deps.sandboxTimeoutMs ?? 300_000,
+        (ms, tags) => this.deps.manager.createSandbox(ms, tags),
+      );
+    }
+    if (pool !== undefined && borrowed === undefined && swarmOptions.sandboxes === undefined) {
+      await pool.makeRoom(Math.ceil(agents / perSandbox));
+    }
+    let swarm: Swarm;
+    try {
+      swarm = await this.deps.manager.createSwarm(topology, agents, {
+        agentsPerSandbox: this.deps.agentsPerSandbox,
+        market: {
+          seed: this.deps.seed,
+          bars: this.params.windowBars + MARKET_SPAN,
+          windowBars: this.params.windowBars,
+        },
+        ...(this.deps.sandboxTimeoutMs === undefined ? {} : { sandboxTimeoutMs: this.deps.sandboxTimeoutMs }),
+        ...swarmOptions,
+        ...(borrowed === undefined ? {} : { sandboxes: borrowed }),
+      });
+    } catch (error) {
+      if (borrowed !== undefined) await pool?.release(borrowed);
+      throw error;
+    }
+    if (borrowed !== undefined) this.pooled.set(swarm, borrowed);
     this.swarms.add(swarm);
     return swarm;
   }
 
-  /** Destroy a swarm now (its sandbox-seconds stop counting). */
+  /** Destroy a swarm now (its sandbox-seconds stop counting, or its pooled sandboxes go back). */
   async destroy(swarm: Swarm): Promise<void> {
     this.swarms.delete(swarm);
+    await this.dispose(swarm);
+  }
+
+  /**
+   * Tear a swarm down: pooled sandboxes are emptied and released; with a pool, a fresh swarm's
+   * own sandboxes are donated to it (emptied, not killed) so the rest of the run reuses them.
+   */
+  private async dispose(swarm: Swarm): Promise<void> {
+    const { pool } = this.deps;
+    const borrowed = this.pooled.get(swarm);
+    this.pooled.delete(swarm);
+    const donated = pool !== undefined && borrowed === undefined ? swarm.disownSandboxes() : [];
     await swarm.destroy();
+    if (borrowed !== undefined) await pool?.release(borrowed);
+    if (donated.length > 0) await pool?.donate(donated);
   }
 
   /** Create a swarm, hand it to `fn`, destroy it whatever happens. */
@@ -155,7 +216,7 @@ export class BenchContext {
     topology: TopologyKind,
     agents: number,
     fn: (swarm: Swarm) => Promise<T>,
-    options: CreateSwarmOptions = {},
+    options: ContextSwarmOptions = {},
   ): Promise<T> {
     const swarm = await this.createSwarm(topology, agents, options);
     try {
@@ -192,8 +253,9 @@ export class BenchContext {
 
   /** @internal Destroy swarms the benchmark left alive. */
   async cleanup(): Promise<void> {
-    await Promise.allSettled([...this.swarms].map((s) => s.destroy()));
+    const left = [...this.swarms];
     this.swarms.clear();
+    await Promise.allSettled(left.map((s) => this.dispose(s)));
   }
 }
 

@@ -7,6 +7,8 @@ import type { ProfileParams } from './profiles.ts';
 export interface PlannedSwarm {
   agents: number;
   workloadSeconds: number;
+  /** Where its sandboxes come from when the run pools them. @default 'fresh' if the benchmark has freshSandboxes, else 'pool' */
+  source?: 'fresh' | 'pool';
 }
 
 export interface BenchmarkDefinition {
@@ -20,6 +22,11 @@ export interface BenchmarkDefinition {
   run(ctx: BenchContext): Promise<void>;
   /** Targets of a custom scenario. */
   targets?: Target[];
+  /**
+   * True when the benchmark measures sandbox creation, so its swarms need new sandboxes even when
+   * the run pools them (creation/*). Every other benchmark runs in pooled sandboxes. @default false
+   */
+  freshSandboxes?: boolean;
 }
 
 /** Seconds a sandbox is expected to live before its workload starts (create, start, wire). */
@@ -41,6 +48,11 @@ export function estimateSwarms(
     durationMs += life * 1000;
   }
   return { sandboxes, sandboxSeconds, durationMs };
+}
+
+/** Sandboxes the largest of these swarms occupies at once: what a pool must hold for the unit. */
+export function peakSandboxes(swarms: PlannedSwarm[], agentsPerSandbox: number): number {
+  return swarms.reduce((peak, swarm) => Math.max(peak, Math.ceil(swarm.agents / agentsPerSandbox)), 0);
 }
 
 /** `n` copies of a planned swarm. */

@@ -27,6 +27,9 @@ export const TESTS = {
   cost: ['cost-per-operation', 'cost-per-topology', 'cost-scaling'],
 } as const satisfies Record<CategoryId, readonly string[]>;
 
+/** Units beyond the guide's 18 that swarm-bench runs by default (reported in their category). */
+export const EXTRA_UNITS = ['resources/agent-packing'] as const;
+
 export type ProfileName = 'quick' | 'default' | 'load';
 
 /** Units of measure used in series and figures. */
@@ -106,8 +109,19 @@ export interface UnitSpec {
   params: Record<string, unknown>;
   /** Targets a custom scenario declares for itself (the guide's targets live in lib/bench/targets.ts). */
   targets?: Target[];
-  /** What the planner expects the unit to use, before anything runs. */
-  estimate: { sandboxes: number; sandboxSeconds: number; durationMs: number };
+  /**
+   * What the planner expects the unit to use, before anything runs. With pooling, `sandboxes` is
+   * what the unit creates (fresh ones plus what the pool lacks) and `reused` what it takes from the pool.
+   */
+  estimate: {
+    sandboxes: number;
+    sandboxSeconds: number;
+    durationMs: number;
+    reused?: number;
+    fresh?: number;
+    /** Sandboxes the unit's pooled swarms hold at once (what the run's pool must keep for it). */
+    peakPooled?: number;
+  };
 }
 
 export type UnitStatus = 'ok' | 'partial' | 'failed';

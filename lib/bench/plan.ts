@@ -5,7 +5,12 @@
 import { type RunConfig, templateResources } from '../config.ts';
 import { awsRunCostUsd, e2bCostUsd } from '../cost/model.ts';
 import { BudgetExceededError } from '../errors.ts';
-import { type BenchmarkDefinition, estimateSwarms } from './definition.ts';
+import {
+  type BenchmarkDefinition,
+  EXPECTED_DEPLOY_SECONDS,
+  estimateSwarms,
+  type PlannedSwarm,
+} from './definition.ts';
 import type { UnitSpec } from './model.ts';
 import { profileParams } from './profiles.ts';
 import { selectBenchmarks, unitIdOf } from './registry.ts';
@@ -14,10 +19,37 @@ import { selectBenchmarks, unitIdOf } from './registry.ts';
 export const UNIT_LAMBDA_MEMORY_MB = 2048;
 /** Memory of the Plan and Publish Lambdas (MB). */
 export const STEP_LAMBDA_MEMORY_MB = 1024;
+/** The Map's MaxConcurrency when the stack sets none (infra/stack.ts mapMaxConcurrency default). */
+export const DEFAULT_MAP_MAX_CONCURRENCY = 5;
+/** Plan and Publish steps plus a cold start per wave of unit Lambdas, modelled (ms). */
+const PIPELINE_FIXED_MS = 20_000;
+const LAMBDA_COLD_START_MS = 1_500;
+
+/**
+ * Wall time of the Map running units of these durations with at most `concurrency` at once, in
+ * plan order (each unit starts when a slot frees up), plus the Plan/Publish steps.
+ */
+export function pipelineWallTimeMs(
+  durationsMs: readonly number[],
+  concurrency: number = DEFAULT_MAP_MAX_CONCURRENCY,
+): number {
+  const slots = new Array<number>(Math.max(1, concurrency)).fill(0);
+  for (const durationMs of durationsMs) {
+    const earliest = slots.indexOf(Math.min(...slots));
+    slots[earliest] = (slots[earliest] ?? 0) + durationMs + LAMBDA_COLD_START_MS;
+  }
+  return Math.max(...slots) + PIPELINE_FIXED_MS;
+}
 
 export interface PlanTotals {
   units: number;
+  /** Sandboxes the run creates (fresh ones of creation benchmarks plus what the pool lacks). */
   sandboxes: number;
+  /** Of those, created fresh by benchmarks that measure creation. */
+  freshSandboxes: number;
+  /** Swarm sandboxes served from the pool instead of being created. */
+  reusedSandboxes: number;
+  pooling: boolean;
   sandboxSeconds: number;
   /** Sum of unit durations: the wall time when units run one after another (locally). */
   durationMs: number;
@@ -26,6 +58,11 @@ export interface PlanTotals {
   /** Modelled AWS-side cost of running the plan through the serverless pipeline once. */
   awsCostUsd: number;
   awsBreakdown: Record<string, number>;
+  /**
+   * The same plan on AWS: one Lambda per unit, each with its own pool (no reuse across units),
+   * run by the Map with DEFAULT_MAP_CONCURRENCY iterations at once.
+   */
+  pipeline: { sandboxes: number; wallTimeMs: number; concurrency: number };
 }
 
 export interface Plan {
@@ -39,14 +76,24 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
     ...(config.topologies ? { topologies: config.topologies } : {}),
     ...(config.agents === undefined ? {} : { agents: config.agents }),
   });
-  const units = selectBenchmarks(config, extraScenarios).map((def): UnitSpec => {
-    const estimate = estimateSwarms(def.swarms(params), config.agentsPerSandbox);
+  const defs = selectBenchmarks(config, extraScenarios);
+  const perSandbox = config.agentsPerSandbox;
+  const planned = defs.map((def) => def.swarms(params));
+  const estimates = config.pooling
+    ? estimatePooled(defs, planned, perSandbox)
+    : planned.map((swarms) => estimateSwarms(swarms, perSandbox));
+  const units = defs.map((def, i): UnitSpec => {
+    const estimate = estimates[i] as UnitSpec['estimate'];
     return {
       unitId: unitIdOf(def),
       category: def.category,
       test: def.test,
       title: def.title,
-      params: { profile: params.name, ...def.describe(params) },
+      params: {
+        profile: params.name,
+        ...def.describe(params),
+        pooled: config.pooling && !def.freshSandboxes,
+      },
       ...(def.targets && def.targets.length > 0 ? { targets: def.targets } : {}),
       estimate,
     };
@@ -54,19 +101,99 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
   const sandboxes = units.reduce((sum, u) => sum + u.estimate.sandboxes, 0);
   const sandboxSeconds = units.reduce((sum, u) => sum + u.estimate.sandboxSeconds, 0);
   const durationMs = units.reduce((sum, u) => sum + u.estimate.durationMs, 0);
+  const freshSandboxes = units.reduce((sum, u) => sum + (u.estimate.fresh ?? u.estimate.sandboxes), 0);
+  const reusedSandboxes = units.reduce((sum, u) => sum + (u.estimate.reused ?? 0), 0);
   const aws = awsRunCostUsd(awsUsageOf(units));
+  // On AWS every unit Lambda has its own pool: fresh sandboxes plus its own pooled peak.
+  const pipelineSandboxes = config.pooling
+    ? units.reduce((sum, u) => sum + (u.estimate.fresh ?? 0) + (u.estimate.peakPooled ?? 0), 0)
+    : sandboxes;
   return {
     units,
     totals: {
       units: units.length,
       sandboxes,
+      freshSandboxes: config.pooling ? freshSandboxes : sandboxes,
+      reusedSandboxes,
+      pooling: config.pooling,
       sandboxSeconds,
       durationMs,
       e2bCostUsd: e2bCostUsd(sandboxSeconds, templateResources(config)),
       awsCostUsd: aws.totalUsd,
       awsBreakdown: aws.breakdown,
+      pipeline: {
+        sandboxes: pipelineSandboxes,
+        wallTimeMs: pipelineWallTimeMs(units.map((u) => u.estimate.durationMs)),
+        concurrency: DEFAULT_MAP_MAX_CONCURRENCY,
+      },
     },
   };
+}
+
+/** Where a planned swarm's sandboxes come from under pooling. */
+function sourceOf(def: BenchmarkDefinition, swarm: PlannedSwarm): 'fresh' | 'pool' {
+  return swarm.source ?? (def.freshSandboxes ? 'fresh' : 'pool');
+}
+
+/** Sandboxes the pooled swarms of each unit need at once (its swarms run one after another). */
+export function poolNeeds(
+  defs: readonly BenchmarkDefinition[],
+  planned: readonly PlannedSwarm[][],
+  agentsPerSandbox: number,
+): number[] {
+  return defs.map((def, i) =>
+    (planned[i] ?? [])
+      .filter((swarm) => sourceOf(def, swarm) === 'pool')
+      .reduce((peak, swarm) => Math.max(peak, Math.ceil(swarm.agents / agentsPerSandbox)), 0),
+  );
+}
+
+/** Idle sandboxes worth keeping after unit `index`: the largest need of the units still to run. */
+export function poolCapacityAfter(needs: readonly number[], index: number): number {
+  return needs.slice(index + 1).reduce((max, need) => Math.max(max, need), 0);
+}
+
+/**
+ * The plan's usage with a run-wide pool, simulated the way runUnits drives it: a unit's pooled
+ * swarms take idle sandboxes and create only what is missing; fresh swarms create their own and
+ * donate them afterwards (up to what later units need); after each unit the pool shrinks to the
+ * largest need still ahead. Pooled sandboxes are billed for the whole unit, idle or not.
+ */
+function estimatePooled(
+  defs: readonly BenchmarkDefinition[],
+  planned: readonly PlannedSwarm[][],
+  agentsPerSandbox: number,
+): Array<UnitSpec['estimate']> {
+  const needs = poolNeeds(defs, planned, agentsPerSandbox);
+  let idle = 0;
+  return defs.map((def, i) => {
+    const swarms = planned[i] ?? [];
+    const fresh = swarms.filter((swarm) => sourceOf(def, swarm) === 'fresh');
+    const pooled = swarms.filter((swarm) => sourceOf(def, swarm) === 'pool');
+    const freshEstimate = estimateSwarms(fresh, agentsPerSandbox);
+    const need = needs[i] ?? 0;
+    const capacity = Math.max(need, poolCapacityAfter(needs, i));
+    const created = Math.max(0, need - idle);
+    const held = Math.max(idle, need);
+    // Reused swarms skip creation: only the workload and an agent start (a fraction of a deploy).
+    const pooledDurationMs = pooled.reduce(
+      (sum, swarm) => sum + (swarm.workloadSeconds + EXPECTED_DEPLOY_SECONDS / 4) * 1000,
+      0,
+    );
+    const durationMs = freshEstimate.durationMs + pooledDurationMs;
+    const reused =
+      pooled.reduce((sum, swarm) => sum + Math.ceil(swarm.agents / agentsPerSandbox), 0) - created;
+    idle = Math.min(capacity, held + freshEstimate.sandboxes);
+    idle = Math.min(idle, poolCapacityAfter(needs, i));
+    return {
+      sandboxes: freshEstimate.sandboxes + created,
+      fresh: freshEstimate.sandboxes,
+      reused: Math.max(0, reused),
+      peakPooled: need,
+      sandboxSeconds: freshEstimate.sandboxSeconds + (held * durationMs) / 1000,
+      durationMs,
+    };
+  });
 }
 
 /** AWS usage of one pipeline execution of these units (Plan, one Lambda per unit, Publish). */

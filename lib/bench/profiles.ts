@@ -9,8 +9,17 @@ export interface ProfileParams {
   name: ProfileName;
   /** Agents per swarm for the fixed-size benchmarks. */
   swarmSize: number;
-  /** Repetitions of a swarm creation (after `warmup`). */
+  /** Repetitions of a swarm creation (after `warmup`) where creation is not what is measured. */
   initIterations: number;
+  /**
+   * Creation benchmarks (fresh sandboxes): measured swarms of swarm-init, of agent-deployment
+   * (every fresh sandbox is one deploy-ms sample) and parallel/sequential pairs with their size.
+   * Their warm-up runs in a pooled one-agent swarm: it warms the agent start, and measures nothing.
+   */
+  freshInitSwarms: number;
+  freshDeploySwarms: number;
+  freshPairs: number;
+  pairAgents: number;
   /** Warm-up repetitions discarded from statistics. */
   warmup: number;
   /** Agent counts of the agent-count test (the guide: 1, 5, 10). */
@@ -43,6 +52,10 @@ export const PROFILE_PARAMS: Record<ProfileName, ProfileParams> = {
     name: 'quick',
     swarmSize: 4,
     initIterations: 2,
+    freshInitSwarms: 2,
+    freshDeploySwarms: 2,
+    freshPairs: 2,
+    pairAgents: 4,
     warmup: 1,
     // The guide's own counts even in CI: "scaling to 10 agents" is a target.
     agentCounts: [1, 5, 10],
@@ -65,6 +78,11 @@ export const PROFILE_PARAMS: Record<ProfileName, ProfileParams> = {
     name: 'default',
     swarmSize: 10,
     initIterations: 5,
+    freshInitSwarms: 2,
+    freshDeploySwarms: 1,
+    freshPairs: 1,
+    // 4 agents per mode keeps the default run's sandboxes within 40 (20 + 10 + 8 fresh, 1 pooled).
+    pairAgents: 4,
     warmup: 1,
     agentCounts: [1, 5, 10],
     sweep: [2, 4, 6, 8, 10, 12, 14, 16, 18, 20],
@@ -86,6 +104,10 @@ export const PROFILE_PARAMS: Record<ProfileName, ProfileParams> = {
     name: 'load',
     swarmSize: 50,
     initIterations: 10,
+    freshInitSwarms: 5,
+    freshDeploySwarms: 2,
+    freshPairs: 3,
+    pairAgents: 10,
     warmup: 2,
     agentCounts: [1, 5, 10, 25, 50],
     sweep: [2, 5, 10, 15, 20, 30, 40, 50],

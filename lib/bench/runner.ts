@@ -5,12 +5,14 @@
  */
 import { type RunConfig, templateResources } from '../config.ts';
 import { e2bCostUsd } from '../cost/model.ts';
-import { describeError } from '../errors.ts';
+import { BudgetExceededError, describeError, InterruptedError } from '../errors.ts';
+import { SandboxPool } from '../sandbox/pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { SwarmManager } from '../swarm/manager.ts';
 import { BenchContext } from './context.ts';
 import type { BenchmarkDefinition } from './definition.ts';
 import type { UnitResult, UnitSpec } from './model.ts';
+import { poolCapacityAfter } from './plan.ts';
 import { profileParams } from './profiles.ts';
 import { BENCHMARKS, BUILTIN_SCENARIOS, unitIdOf } from './registry.ts';
 
@@ -35,6 +37,10 @@ export interface UnitDeps {
   onEvent?: (event: RunEvent) => void;
   /** Benchmarks beyond the built-ins (user scenarios), looked up by unit id. */
   scenarios?: readonly BenchmarkDefinition[];
+  /** The run's sandbox pool (runUnits makes one when config.pooling); none: every swarm creates its own. */
+  pool?: SandboxPool;
+  /** Measured spend of the run before this unit (USD); with the unit's own spend it caps new sandboxes at config.budgetUsd. @default 0 */
+  spentUsd?: number;
 }
 
 /** Find the benchmark behind a planned unit. */
@@ -53,12 +59,33 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   const t0 = now();
   const usageBefore = deps.provider.usage();
   const faults: string[] = [];
+  const { config } = deps;
+  const resources = templateResources(config);
+  // Why the unit refused to create a sandbox (interrupt, deadline, budget): it then stops early.
+  let refused: string | undefined;
+  const admit = (): void => {
+    if (ctx.stopped) {
+      refused ??= ctx.stopReason;
+      throw new InterruptedError(`no new sandboxes: ${ctx.stopReason}`);
+    }
+    const sandboxSeconds = deps.provider.usage().sandboxSeconds - usageBefore.sandboxSeconds;
+    const spentUsd = (deps.spentUsd ?? 0) + e2bCostUsd(sandboxSeconds, resources);
+    if (spentUsd >= config.budgetUsd) {
+      refused ??= 'over budget';
+      const text = `over budget: measured spend $${spentUsd.toPrecision(3)} reached budgetUsd $${config.budgetUsd}; no new sandboxes`;
+      if (!faults.includes(text)) faults.push(text);
+      throw new BudgetExceededError(text);
+    }
+  };
+  const def = definitionOf(spec.unitId, deps.scenarios);
+  const sandboxTimeoutMs = unitLifetimeMs(spec);
   const manager = new SwarmManager({
     provider: deps.provider,
     metadata: { ...deps.metadata, run: deps.runId, unit: spec.unitId },
+    sandboxTimeoutMs,
     onFault: (text) => faults.push(text),
+    admit,
   });
-  const { config } = deps;
   const ctx = new BenchContext({
     runId: deps.runId,
     unitId: spec.unitId,
@@ -69,7 +96,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     seed: config.seed,
     manager,
     provider: deps.provider,
-    resources: templateResources(config),
+    resources,
     agentsPerSandbox: config.agentsPerSandbox,
     now,
     wallClock,
@@ -77,9 +104,11 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     deadlineAt: deps.deadlineAt ?? Number.POSITIVE_INFINITY,
     injectedDelayMs: config.slowdown?.unitId === spec.unitId ? config.slowdown.ms : 0,
     log: (message) => deps.onEvent?.({ type: 'log', unitId: spec.unitId, message }),
+    ...(deps.pool ? { pool: deps.pool } : {}),
+    freshSandboxes: def?.freshSandboxes === true,
+    sandboxTimeoutMs,
   });
   let error: { name: string; message: string } | undefined;
-  const def = definitionOf(spec.unitId, deps.scenarios);
   try {
     if (!def) throw new Error(`no benchmark is registered for unit ${spec.unitId}`);
     await def.run(ctx);
@@ -92,7 +121,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   const usageAfter = deps.provider.usage();
   const { series, figures } = ctx.collect();
   // An interrupt kills the agents under a running benchmark; what it measured until then stands.
-  const stopped = ctx.stopReason ?? (deps.signal?.aborted ? 'interrupted' : undefined);
+  const stopped = refused ?? ctx.stopReason ?? (deps.signal?.aborted ? 'interrupted' : undefined);
   if (stopped && error) error = undefined;
   const status = error ? 'failed' : stopped ? 'partial' : 'ok';
   return {
@@ -134,15 +163,52 @@ export async function runUnits(
   const results: UnitResult[] = [];
   const resources = templateResources(deps.config);
   let spentUsd = 0;
-  for (const [index, spec] of units.entries()) {
-    if (deps.signal?.aborted) return { results, stoppedBy: 'interrupt' };
-    if (spentUsd >= deps.config.budgetUsd) return { results, stoppedBy: 'budget' };
-    deps.onEvent?.({ type: 'unit-start', unitId: spec.unitId, index, total: units.length });
-    const result = await runUnit(spec, deps);
-    spentUsd += e2bCostUsd(result.usage.sandboxSeconds, resources);
-    results.push(result);
-    await deps.persist?.(result);
-    deps.onEvent?.({ type: 'unit-end', result, index, total: units.length, spentUsd });
+  // One pool per run, sized from the plan: after each unit it keeps only what the units still to
+  // run need at most, and it is drained whatever happens (the reaper covers a killed coordinator).
+  const needs = units.map((unit) => unit.estimate.peakPooled ?? 0);
+  const pool =
+    deps.pool ??
+    (deps.config.pooling
+      ? new SandboxPool(deps.provider, {
+          metadata: { ...deps.metadata, run: deps.runId },
+          capacity: poolCapacityAfter(needs, -1),
+        })
+      : undefined);
+  try {
+    for (const [index, spec] of units.entries()) {
+      if (deps.signal?.aborted) return { results, stoppedBy: 'interrupt' };
+      if (spentUsd >= deps.config.budgetUsd) return { results, stoppedBy: 'budget' };
+      deps.onEvent?.({ type: 'unit-start', unitId: spec.unitId, index, total: units.length });
+      await pool?.renew(unitLifetimeMs(spec));
+      const result = await runUnit(spec, { ...deps, spentUsd, ...(pool ? { pool } : {}) });
+      await pool?.shrink(poolCapacityAfter(needs, index));
+      spentUsd += e2bCostUsd(result.usage.sandboxSeconds, resources);
+      results.push(result);
+      await deps.persist?.(result);
+      deps.onEvent?.({ type: 'unit-end', result, index, total: units.length, spentUsd });
+    }
+  } finally {
+    if (deps.pool === undefined) await pool?.drain();
   }
-  return deps.signal?.aborted ? { results, stoppedBy: 'interrupt' } : { results };
+  if (deps.signal?.aborted) return { results, stoppedBy: 'interrupt' };
+  // The last unit may have been the one that reached the budget (and refused sandboxes).
+  return spentUsd >= deps.config.budgetUsd ? { results, stoppedBy: 'budget' } : { results };
+}
+
+/** Margin on a unit's estimated duration for its sandboxes' lifetime. */
+const LIFETIME_FACTOR = 2;
+const LIFETIME_MARGIN_MS = 60_000;
+/** Longest a unit's sandbox lives: a unit Lambda's 15 minutes. */
+const MAX_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * How long a unit's sandboxes live (E2B timeoutMs): twice its estimated duration plus a minute,
+ * at most 15 minutes, instead of E2B's 5-minute default, so what a crashed coordinator leaves
+ * behind ends soon. The pool resets it before every unit.
+ */
+export function unitLifetimeMs(spec: Pick<UnitSpec, 'estimate'>): number {
+  return Math.min(
+    MAX_LIFETIME_MS,
+    Math.round(spec.estimate.durationMs * LIFETIME_FACTOR + LIFETIME_MARGIN_MS),
+  );
 }

@@ -19,6 +19,7 @@ import type { ReportSink } from '../publish/types.ts';
 import { analyzeRun } from '../report/analysis.ts';
 import { writeReport } from '../report/write.ts';
 import type { StaleQuery } from '../sandbox/e2b.ts';
+import { SandboxPool } from '../sandbox/pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { StepError } from './events.ts';
@@ -128,11 +129,17 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
   const existing = await storedResult(deps.store, runId, spec.unitId);
   if (existing !== undefined && existing.status !== 'failed') return outputOf(existing, config, true);
 
+  // One pool per unit Lambda: no reuse across units (each has its own Lambda), but within the unit
+  // every pooled swarm after the first reuses sandboxes, which saves most creations.
+  const pool = config.pooling
+    ? new SandboxPool(deps.provider, { metadata: { ...deps.metadata, run: runId } })
+    : undefined;
   try {
     const result = await runUnit(spec, {
       runId,
       config,
       provider: deps.provider,
+      ...(pool ? { pool } : {}),
       deadlineAt: deps.deadlineAt,
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.metadata ? { metadata: deps.metadata } : {}),
@@ -151,6 +158,7 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
     return outputOf(result, config, false);
   } finally {
     // A kill failure must not hide the unit's outcome; the reaper removes what survives.
+    await pool?.drain().catch(() => 0);
     await deps.provider.killAll().catch(() => 0);
   }
 }

@@ -15,6 +15,7 @@ import {
 import type { TargetOutcome } from '../bench/targets.ts';
 import { E2B_PRICES } from '../cost/prices.ts';
 import type { HistoryComparison } from '../history/compare.ts';
+import { DEFAULT_BUDGET, DEFAULT_WORKLOAD, recommend } from '../recommend/index.ts';
 import { analyzeRun, findResult, type Priority, type RunAnalysis } from './analysis.ts';
 import {
   formatDurationMs,
@@ -475,8 +476,15 @@ function costSection(analysis: RunAnalysis): Section {
       text: 'No cost/cost-per-topology figures in this run: no cost-optimal topology can be named.',
     });
   }
+  blocks.push(...recommendedConfiguration(analysis));
   if (cost.units.length > 0) {
+    const created = cost.units.reduce((sum, unit) => sum + unit.sandboxesCreated, 0);
+    const pooled = analysis.run.results.filter((result) => result.params.pooled === true).length;
     blocks.push(
+      {
+        kind: 'paragraph',
+        text: `Sandboxes created in this run: ${formatExact(created)}, over ${formatNumber(cost.sandboxSeconds)} sandbox-seconds; ${pooled} of ${analysis.run.results.length} units ran in pooled (reused) sandboxes.`,
+      },
       { kind: 'paragraph', text: 'Usage and E2B cost per unit:' },
       {
         kind: 'table',
@@ -493,6 +501,61 @@ function costSection(analysis: RunAnalysis): Section {
     );
   }
   return { id: 'cost', title: 'Cost Analysis', blocks, subsections: [] };
+}
+
+/** The cost-optimal configuration for the guide's workload, from this run (lib/recommend). */
+function recommendedConfiguration(analysis: RunAnalysis): Block[] {
+  const w = DEFAULT_WORKLOAD;
+  const answer = recommend(analysis.run, w, DEFAULT_BUDGET);
+  const heading: Block = {
+    kind: 'paragraph',
+    strong: true,
+    text: `Recommended configuration for ${w.agents} agents, ${formatExact(w.opsPerSecond)} strategy executions/s, consensus p95 under ${formatExact(w.latencyBoundMs)} ms, budget ${formatUsd(DEFAULT_BUDGET.hourlyUsd ?? 0)}/h (the guide's targets; swarm-bench recommend takes others):`,
+  };
+  if (answer.options.length === 0) {
+    return [heading, { kind: 'paragraph', text: `No recommendation: ${answer.notes.join(' ')}` }];
+  }
+  const blocks: Block[] = [heading];
+  blocks.push({
+    kind: 'paragraph',
+    text:
+      answer.best === undefined
+        ? `Nothing fits: ${answer.notes.join(' ')}`
+        : `${answer.best.topology}, ${answer.best.agentsPerSandbox} agent(s) per sandbox: ${answer.best.sandboxes} sandboxes, ${formatValue(answer.best.hourlyUsd, 'usd/h')}, ${formatUsd(answer.best.monthlyUsd)} a month; rests on ${answer.best.basis.join('; ')}.`,
+  });
+  blocks.push({
+    kind: 'table',
+    columns: [
+      'Topology',
+      'Agents/sandbox',
+      'Agents',
+      'Sandboxes',
+      'Projected p95',
+      'Projected ops/s',
+      'Hourly',
+      'Monthly',
+      'Fits',
+    ],
+    numeric: [false, true, true, true, true, true, true, true, false],
+    rows: answer.options
+      .slice(0, 6)
+      .map((o) => [
+        o.topology,
+        formatExact(o.agentsPerSandbox),
+        formatExact(o.agents),
+        formatExact(o.sandboxes),
+        formatValue(o.projectedP95Ms, 'ms'),
+        formatValue(o.projectedOpsPerSecond, 'ops/s'),
+        formatValue(o.hourlyUsd, 'usd/h'),
+        formatUsd(o.monthlyUsd),
+        o.fits
+          ? 'yes'
+          : [!o.fitsLatency && 'latency', !o.fitsThroughput && 'throughput', !o.fitsBudget && 'budget']
+              .filter(Boolean)
+              .join(', ') || 'no',
+      ]),
+  });
+  return blocks;
 }
 
 function recommendationsSection(analysis: RunAnalysis): Section {

@@ -60,6 +60,8 @@ export interface E2BSandboxInstance {
   getHost(port: number): string;
   getMetrics(): Promise<Array<{ timestamp: Date; cpuUsedPct: number; memUsed: number }>>;
   kill(): Promise<boolean>;
+  /** Reset the sandbox's timeout to `timeoutMs` from now (the SDK's instance setTimeout). */
+  setTimeout?(timeoutMs: number): Promise<void>;
 }
 
 /** What Sandbox.list yields per sandbox (subset of the SDK's SandboxInfo). */
@@ -227,6 +229,11 @@ export class E2BSandboxProvider implements SandboxProvider {
     this.#endedSeconds += sandbox.billedSeconds();
   }
 
+  /** @internal Text with the API key replaced by [redacted]. */
+  redact(text: string): string {
+    return scrub(text, this.#apiKey);
+  }
+
   /** @internal Map an SDK error to ours, scrubbing the key. */
   mapError(
     error: unknown,
@@ -243,7 +250,8 @@ class E2BSandbox implements Sandbox {
   readonly provider = 'e2b' as const;
   readonly createdAt: number;
   readonly #instance: E2BSandboxInstance;
-  readonly #timeoutMs: number;
+  /** When E2B ends the VM on its own (createdAt + timeoutMs, moved by setLifetime). */
+  #expiresAt: number;
   readonly #owner: E2BSandboxProvider;
   readonly #agents = new Map<string, { handle: E2BCommandHandle; port: number }>();
   #nextIndex = 0;
@@ -254,18 +262,18 @@ class E2BSandbox implements Sandbox {
     this.#instance = instance;
     this.id = instance.sandboxId;
     this.createdAt = createdAt;
-    this.#timeoutMs = timeoutMs;
+    this.#expiresAt = createdAt + timeoutMs;
     this.#owner = owner;
   }
 
   get alive(): boolean {
     // E2B kills the VM itself at timeoutMs; no call is needed to know it is gone.
-    return this.#killing === undefined && this.#owner.settings.clock() < this.createdAt + this.#timeoutMs;
+    return this.#killing === undefined && this.#owner.settings.clock() < this.#expiresAt;
   }
 
   /** Seconds billed so far: until kill, or until E2B's own timeout. */
   billedSeconds(): number {
-    const end = Math.min(this.#endedAt ?? this.#owner.settings.clock(), this.createdAt + this.#timeoutMs);
+    const end = Math.min(this.#endedAt ?? this.#owner.settings.clock(), this.#expiresAt);
     return Math.max(0, end - this.createdAt) / 1000;
   }
 
@@ -286,7 +294,7 @@ class E2BSandbox implements Sandbox {
     }
     const { startTimeoutMs, clock } = this.#owner.settings;
     const port = E2B_AGENT_BASE_PORT + this.#nextIndex++;
-    const remainingMs = Math.max(1, this.createdAt + this.#timeoutMs - clock());
+    const remainingMs = Math.max(1, this.#expiresAt - clock());
     const lifetimeMs = launch.lifetimeMs ?? remainingMs;
 
     let stderrTail = '';
@@ -335,7 +343,8 @@ class E2BSandbox implements Sandbox {
     let timer: NodeJS.Timeout | undefined;
     const failure = new Promise<never>((_, reject) => {
       const fail = (why: string, cause?: unknown) => {
-        const tail = stderrTail.slice(-500).trim();
+        // The agent never gets the key, but its output is not ours to trust: redact it anyway.
+        const tail = this.#owner.redact(stderrTail.slice(-500).trim());
         reject(
           new SandboxStartError(
             `agent ${agentId} in sandbox ${this.id} ${why}${tail ? `; stderr: ${tail}` : ''}`,
@@ -366,6 +375,22 @@ class E2BSandbox implements Sandbox {
     const agents = [...this.#agents.values()];
     this.#agents.clear();
     await Promise.all(agents.map(({ handle }) => handle.kill().catch(() => false)));
+    // The killed agents' ports are free again: a pooled sandbox reuses them for the next swarm.
+    this.#nextIndex = 0;
+  }
+
+  async setLifetime(timeoutMs: number): Promise<void> {
+    positiveInt('timeoutMs', timeoutMs);
+    if (!this.alive) throw new SandboxStartError(`sandbox ${this.id} is no longer alive`);
+    if (this.#instance.setTimeout === undefined) {
+      throw new SandboxStartError(`sandbox ${this.id}: this E2B SDK cannot change a sandbox's timeout`);
+    }
+    try {
+      await this.#instance.setTimeout(timeoutMs);
+    } catch (error) {
+      throw this.#owner.mapError(error, `set the timeout of sandbox ${this.id}`, ProviderUnavailableError);
+    }
+    this.#expiresAt = this.#owner.settings.clock() + timeoutMs;
   }
 
   async metrics(): Promise<SandboxMetrics> {
@@ -405,7 +430,7 @@ class E2BSandbox implements Sandbox {
 
   async #killNow(): Promise<boolean> {
     this.#endedAt = this.#owner.settings.clock();
-    const expired = this.#endedAt >= this.createdAt + this.#timeoutMs;
+    const expired = this.#endedAt >= this.#expiresAt;
     this.#agents.clear();
     try {
       const killed = await this.#instance.kill();

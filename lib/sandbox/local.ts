@@ -263,7 +263,9 @@ export class LocalSandbox implements Sandbox {
   readonly #bundlePath: string;
   readonly #owner: LocalSandboxProvider;
   readonly #agents = new Map<string, AgentProcess>();
-  readonly #lifetimeTimer: NodeJS.Timeout;
+  #lifetimeTimer: NodeJS.Timeout;
+  /** Epoch ms at which the sandbox kills itself (createdAt + timeoutMs, moved by setLifetime). */
+  #expiresAt: number;
   #killing: Promise<boolean> | undefined;
   #endReason = 'sandbox killed';
 
@@ -275,11 +277,25 @@ export class LocalSandbox implements Sandbox {
     this.timeoutMs = init.timeoutMs;
     this.createdAt = init.createdAt;
     this.#owner = init.provider;
-    this.#lifetimeTimer = setTimeout(() => {
+    this.#expiresAt = init.createdAt + init.timeoutMs;
+    this.#lifetimeTimer = this.#armLifetime(init.timeoutMs);
+  }
+
+  #armLifetime(timeoutMs: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
       this.#endReason = 'sandbox expired';
       void this.kill();
-    }, init.timeoutMs);
-    this.#lifetimeTimer.unref();
+    }, timeoutMs);
+    timer.unref();
+    return timer;
+  }
+
+  async setLifetime(timeoutMs: number): Promise<void> {
+    positiveInt('timeoutMs', timeoutMs);
+    if (!this.alive) throw new SandboxStartError(`sandbox ${this.id} is no longer alive`);
+    clearTimeout(this.#lifetimeTimer);
+    this.#expiresAt = this.#owner.settings.clock() + timeoutMs;
+    this.#lifetimeTimer = this.#armLifetime(timeoutMs);
   }
 
   get alive(): boolean {
@@ -299,7 +315,7 @@ export class LocalSandbox implements Sandbox {
       throw new InvalidInputError('agentId', `unique among running agents of sandbox ${this.id}`, agentId);
     }
     const settings = this.#owner.settings;
-    const remainingMs = Math.max(1, this.createdAt + this.timeoutMs - settings.clock());
+    const remainingMs = Math.max(1, this.#expiresAt - settings.clock());
     const lifetimeMs =
       launch.lifetimeMs === undefined ? remainingMs : positiveInt('lifetimeMs', launch.lifetimeMs);
 

@@ -56,6 +56,11 @@ export interface Sandbox {
   startAgent(launch: AgentLaunch): Promise<AgentEndpoint>;
   /** Stop every agent process in the sandbox but keep the sandbox (for pooling). */
   stopAgents(): Promise<void>;
+  /**
+   * Set the sandbox to end `timeoutMs` from now (E2B's setTimeout), so a pooled sandbox lives as
+   * long as the unit that uses it needs, and no longer, if the coordinator dies.
+   */
+  setLifetime?(timeoutMs: number): Promise<void>;
   /** Current resource use of the sandbox. */
   metrics(): Promise<SandboxMetrics>;
   /** Per-agent-process RSS/CPU where the provider can see processes (local). */

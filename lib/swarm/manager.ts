@@ -69,12 +69,22 @@ export interface SwarmManagerOptions {
   createRetry?: RetryOptions;
   /** Told about faults survived (a retried creation), for the report. */
   onFault?: (text: string) => void;
+  /**
+   * Asked before every sandbox creation attempt; throws (InterruptedError, BudgetExceededError) to
+   * refuse it, so an interrupted or over-budget unit starts nothing new.
+   */
+  admit?: () => void;
 }
 
 /** Errors of the provider that are worth another creation attempt (not bad input, not a missing key). */
 function retryableCreateError(error: unknown): boolean {
   const name = (error as { name?: string } | null)?.name;
-  return name !== 'InvalidInputError' && name !== 'ProviderUnavailableError';
+  return (
+    name !== 'InvalidInputError' &&
+    name !== 'ProviderUnavailableError' &&
+    name !== 'InterruptedError' &&
+    name !== 'BudgetExceededError'
+  );
 }
 
 /** One agent of a swarm, as the coordinator knows it. */
@@ -219,10 +229,11 @@ export class SwarmManager {
    * Create one sandbox, retrying failures and hangs with jittered backoff. A creation abandoned
    * after its timeout is killed if it completes later, so a slow provider cannot leak sandboxes.
    */
-  private createSandbox(timeoutMs: number, metadata: Record<string, string>): Promise<Sandbox> {
+  createSandbox(timeoutMs: number, metadata: Record<string, string>): Promise<Sandbox> {
     const limitMs = this.options.createTimeoutMs ?? 60_000;
     return retry(
       async () => {
+        this.options.admit?.();
         const pending = this.provider.create({ timeoutMs, metadata });
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => {
@@ -257,6 +268,19 @@ export class SwarmManager {
   }
 }
 
+/**
+ * The answers of agents asked at once: an agent crashed (swarm.crash) while the request was in
+ * flight is left out, any other failure is rethrown.
+ */
+function survivors<T>(agents: SwarmAgent[], settled: PromiseSettledResult<T>[]): T[] {
+  const out: T[] = [];
+  for (const [i, outcome] of settled.entries()) {
+    if (outcome.status === 'fulfilled') out.push(outcome.value);
+    else if (agents[i]?.alive !== false) throw outcome.reason;
+  }
+  return out;
+}
+
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -289,6 +313,15 @@ export class Swarm {
   /** @internal */
   borrowSandbox(sandbox: Sandbox): void {
     this.borrowed.push(sandbox);
+  }
+  /**
+   * Give up ownership of the sandboxes this swarm created: destroy() then only empties them, and
+   * the caller (a sandbox pool) keeps them for reuse. Returns them.
+   */
+  disownSandboxes(): Sandbox[] {
+    const given = this.owned.splice(0);
+    this.borrowed.push(...given);
+    return given;
   }
   /** @internal */
   adoptClient(client: AgentClient): void {
@@ -448,16 +481,20 @@ export class Swarm {
   ): Promise<{ messages: number; elapsedMs: number; perAgent: BlastResult[] }> {
     const live = this.agents.filter((a) => a.alive);
     const start = this.now();
-    const perAgent = await Promise.all(
-      live.map((a) => a.client.request({ op: 'blast', count, payloadBytes }, 120_000)),
+    const perAgent = survivors(
+      live,
+      await Promise.allSettled(
+        live.map((a) => a.client.request({ op: 'blast', count, payloadBytes }, 120_000)),
+      ),
     );
     const elapsedMs = this.now() - start;
     return { messages: perAgent.reduce((sum, r) => sum + r.sent, 0), elapsedMs, perAgent };
   }
 
   /** Each live agent's own report of memory, CPU, bytes and messages. */
-  metrics(): Promise<AgentMetricsReport[]> {
-    return Promise.all(this.agents.filter((a) => a.alive).map((a) => a.client.request({ op: 'metrics' })));
+  async metrics(): Promise<AgentMetricsReport[]> {
+    const live = this.agents.filter((a) => a.alive);
+    return survivors(live, await Promise.allSettled(live.map((a) => a.client.request({ op: 'metrics' }))));
   }
 
   /** Fault injection: SIGKILL one agent's process (or its whole sandbox when the pid is unknown). */

@@ -1,24 +1,43 @@
-/** Creation Performance: swarm initialization, per-agent deployment, parallel vs sequential. */
+/**
+ * Creation Performance: swarm initialization, per-agent deployment, parallel vs sequential. These
+ * are the benchmarks that measure sandbox creation, so their measured swarms always use fresh
+ * sandboxes (freshSandboxes); with a run-wide pool those are donated to it afterwards instead of
+ * being killed. Their warm-up is a one-agent swarm from the pool: it warms the coordinator and the
+ * agent start, and is discarded, so it does not need a sandbox of its own.
+ */
 import { median } from '../context.ts';
-import { type BenchmarkDefinition, times } from '../definition.ts';
+import { type BenchmarkDefinition, type PlannedSwarm, times } from '../definition.ts';
+
+/** The warm-up swarms of a creation benchmark: one agent, pooled, workload none. */
+const warmups = (n: number): PlannedSwarm[] => times(n, { agents: 1, workloadSeconds: 0, source: 'pool' });
 
 export const swarmInit: BenchmarkDefinition = {
   category: 'creation',
   test: 'swarm-init',
   title: 'Swarm initialization time',
-  swarms: (p) => times(p.warmup + p.initIterations, { agents: p.swarmSize, workloadSeconds: 0 }),
+  freshSandboxes: true,
+  swarms: (p) => [
+    ...warmups(p.warmup),
+    ...times(p.freshInitSwarms, { agents: p.swarmSize, workloadSeconds: 0 }),
+  ],
   describe: (p) => ({
     topology: 'mesh',
     agents: p.swarmSize,
-    iterations: p.initIterations,
+    iterations: p.freshInitSwarms,
     warmup: p.warmup,
+    warmupAgents: 1,
   }),
   async run(ctx) {
-    const { swarmSize, warmup, initIterations } = ctx.params;
+    const { swarmSize, warmup, freshInitSwarms } = ctx.params;
     const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: swarmSize });
-    for (let i = 0; i < warmup + initIterations && !ctx.stopped; i++) {
-      const swarm = await ctx.createSwarm('mesh', swarmSize);
-      init.record(swarm.timings.initMs, i < warmup);
+    for (let i = 0; i < warmup && !ctx.stopped; i++) {
+      const swarm = await ctx.createSwarm('mesh', 1, { sandboxSource: 'pool' });
+      init.warm(swarm.timings.initMs);
+      await ctx.destroy(swarm);
+    }
+    for (let i = 0; i < freshInitSwarms && !ctx.stopped; i++) {
+      const swarm = await ctx.createSwarm('mesh', swarmSize, { sandboxSource: 'fresh' });
+      init.add(swarm.timings.initMs);
       await ctx.destroy(swarm);
     }
   },
@@ -28,23 +47,29 @@ export const agentDeployment: BenchmarkDefinition = {
   category: 'creation',
   test: 'agent-deployment',
   title: 'Agent deployment latency',
-  swarms: (p) =>
-    times(p.warmup + Math.max(2, Math.ceil(p.initIterations / 2)), {
-      agents: p.swarmSize,
-      workloadSeconds: 0,
-    }),
+  freshSandboxes: true,
+  swarms: (p) => [
+    ...warmups(p.warmup),
+    ...times(p.freshDeploySwarms, { agents: p.swarmSize, workloadSeconds: 0 }),
+  ],
   describe: (p) => ({
     agents: p.swarmSize,
-    swarms: Math.max(2, Math.ceil(p.initIterations / 2)),
+    swarms: p.freshDeploySwarms,
     warmup: p.warmup,
+    warmupAgents: 1,
   }),
   async run(ctx) {
-    const { swarmSize, warmup, initIterations } = ctx.params;
+    const { swarmSize, warmup, freshDeploySwarms } = ctx.params;
     const deploy = ctx.series('deploy-ms', 'ms', { agents: swarmSize });
-    const rounds = Math.max(2, Math.ceil(initIterations / 2));
-    for (let i = 0; i < warmup + rounds && !ctx.stopped; i++) {
-      const swarm = await ctx.createSwarm('mesh', swarmSize);
-      for (const ms of swarm.timings.perAgentDeployMs) deploy.record(ms, i < warmup);
+    for (let i = 0; i < warmup && !ctx.stopped; i++) {
+      const swarm = await ctx.createSwarm('mesh', 1, { sandboxSource: 'pool' });
+      for (const ms of swarm.timings.perAgentDeployMs) deploy.warm(ms);
+      await ctx.destroy(swarm);
+    }
+    // Every fresh sandbox is a sample: a swarm of n gives n deploy times.
+    for (let i = 0; i < freshDeploySwarms && !ctx.stopped; i++) {
+      const swarm = await ctx.createSwarm('mesh', swarmSize, { sandboxSource: 'fresh' });
+      for (const ms of swarm.timings.perAgentDeployMs) deploy.add(ms);
       await ctx.destroy(swarm);
     }
   },
@@ -54,29 +79,38 @@ export const parallelVsSequential: BenchmarkDefinition = {
   category: 'creation',
   test: 'parallel-vs-sequential',
   title: 'Parallel vs sequential deployment',
-  swarms: (p) =>
-    times(2 * (p.warmup + Math.max(2, Math.ceil(p.initIterations / 2))), {
-      agents: p.swarmSize,
-      workloadSeconds: 0,
-    }),
+  freshSandboxes: true,
+  swarms: (p) => [
+    ...warmups(p.warmup),
+    ...times(2 * p.freshPairs, { agents: p.pairAgents, workloadSeconds: 0 }),
+  ],
   describe: (p) => ({
-    agents: p.swarmSize,
-    pairs: Math.max(2, Math.ceil(p.initIterations / 2)),
+    agents: p.pairAgents,
+    pairs: p.freshPairs,
     concurrency: 10,
+    warmupAgents: 1,
   }),
   async run(ctx) {
-    const { swarmSize, warmup, initIterations } = ctx.params;
-    const labels = { agents: swarmSize };
+    const { pairAgents, warmup, freshPairs } = ctx.params;
+    const labels = { agents: pairAgents };
     const parallel = ctx.series('parallel-ms', 'ms', labels);
     const sequential = ctx.series('sequential-ms', 'ms', labels);
-    const pairs = Math.max(2, Math.ceil(initIterations / 2));
+    for (let i = 0; i < warmup && !ctx.stopped; i++) {
+      const swarm = await ctx.createSwarm('mesh', 1, { sandboxSource: 'pool' });
+      parallel.warm(swarm.timings.deployMs);
+      await ctx.destroy(swarm);
+    }
     // Alternate the two modes so drift on a shared machine affects both alike.
-    for (let i = 0; i < warmup + pairs && !ctx.stopped; i++) {
-      const a = await ctx.createSwarm('mesh', swarmSize, { deploy: 'parallel', concurrency: 10 });
-      parallel.record(a.timings.deployMs, i < warmup);
+    for (let i = 0; i < freshPairs && !ctx.stopped; i++) {
+      const a = await ctx.createSwarm('mesh', pairAgents, {
+        deploy: 'parallel',
+        concurrency: 10,
+        sandboxSource: 'fresh',
+      });
+      parallel.add(a.timings.deployMs);
       await ctx.destroy(a);
-      const b = await ctx.createSwarm('mesh', swarmSize, { deploy: 'sequential' });
-      sequential.record(b.timings.deployMs, i < warmup);
+      const b = await ctx.createSwarm('mesh', pairAgents, { deploy: 'sequential', sandboxSource: 'fresh' });
+      sequential.add(b.timings.deployMs);
       await ctx.destroy(b);
     }
     if (parallel.samples.length > 0 && sequential.samples.length > 0) {
