@@ -23,6 +23,7 @@ import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../lib/s
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import { SwarmManager } from '../../lib/swarm/manager.ts';
 import { pidState } from '../helpers/processes.ts';
+import { wrapProvider } from '../helpers/providers.ts';
 import {
   agentPidsUnder,
   builtinSpec,
@@ -218,13 +219,7 @@ function failingProvider(
   fails: (options: SandboxCreateOptions, call: number) => boolean,
 ) {
   const state = { calls: 0, refused: 0 };
-  const wrapped: SandboxProvider = {
-    name: inner.name,
-    maxConcurrent: inner.maxConcurrent,
-    resources: inner.resources,
-    live: () => inner.live(),
-    usage: () => inner.usage(),
-    killAll: () => inner.killAll(),
+  const wrapped = wrapProvider(inner, {
     async create(options) {
       state.calls++;
       if (fails(options, state.calls)) {
@@ -235,7 +230,7 @@ function failingProvider(
       }
       return inner.create(options);
     },
-  };
+  });
   return { provider: wrapped, state };
 }
 
@@ -410,18 +405,12 @@ describe('deadlines, duplicates and budgets', () => {
   it('measured spend reaching the budget stops sandbox creation inside the unit; the run says over budget', async () => {
     // Prepare: a provider billed 1000x (as an expensive template would be), so spend grows fast.
     const inner = provider();
-    const expensive: SandboxProvider = {
-      name: inner.name,
-      maxConcurrent: inner.maxConcurrent,
-      resources: inner.resources,
-      live: () => inner.live(),
-      killAll: () => inner.killAll(),
-      create: (options) => inner.create(options),
+    const expensive = wrapProvider(inner, {
       usage: () => {
         const usage = inner.usage();
         return { created: usage.created, sandboxSeconds: usage.sandboxSeconds * 1000 };
       },
-    };
+    });
     const def = defineScenario({
       name: 'spender',
       agents: 1,

@@ -1,52 +1,27 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, StoreError } from '../../lib/errors.ts';
+import { type LocalS3, startS3rver } from '../../lib/pipeline/s3rver.ts';
 import { S3BlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore, ensureTable } from '../../lib/store/dynamo.ts';
 import { caught, makeResult, makeRun, startMemoryDynalite } from './store-contract.ts';
 
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-// s3rver ships no type declarations; this is the part the test uses.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (
-  options: Record<string, unknown>,
-) => S3rverServer;
-
 describe('S3BlobStore against s3rver', () => {
   let dir: string;
-  let server: S3rverServer;
+  let s3: LocalS3;
   let client: S3Client;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'swarm-bench-s3rver-'));
-    server = new S3rver({
-      port: 0,
-      address: '127.0.0.1',
-      silent: true,
-      directory: dir,
-      configureBuckets: [{ name: 'results' }],
-    });
-    const { port } = await server.run();
-    client = new S3Client({
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      maxAttempts: 1,
-    });
+    s3 = await startS3rver({ directory: dir, bucket: 'results' });
+    client = s3.client;
   });
 
   afterAll(async () => {
-    client?.destroy();
-    await server?.close();
+    await s3?.close();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -15,6 +15,7 @@ import { type CreateSwarmOptions, type Swarm, SwarmManager } from '../../lib/swa
 import { hopCount, shortestPath, type Topology, type TopologyKind } from '../../lib/swarm/topology.ts';
 import { generateBars } from '../../lib/trading/market.ts';
 import { alivePids, expectPidsDead, killSurvivors } from '../helpers/processes.ts';
+import { wrapProvider } from '../helpers/providers.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const bundlePath = resolve(repoRoot, 'dist/agent.cjs');
@@ -28,13 +29,7 @@ const QUORUM = 7;
  */
 function probeDeployments(inner: SandboxProvider) {
   const counts = { inFlight: 0, max: 0 };
-  const provider: SandboxProvider = {
-    name: inner.name,
-    maxConcurrent: inner.maxConcurrent,
-    resources: inner.resources,
-    live: () => inner.live(),
-    usage: () => inner.usage(),
-    killAll: () => inner.killAll(),
+  const provider = wrapProvider(inner, {
     async create(options) {
       counts.inFlight++;
       counts.max = Math.max(counts.max, counts.inFlight);
@@ -63,7 +58,7 @@ function probeDeployments(inner: SandboxProvider) {
         kill: () => sandbox.kill(),
       };
     },
-  };
+  });
   return { provider, counts };
 }
 

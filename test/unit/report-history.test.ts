@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RunMeta, UnitResult } from '../../lib/bench/model.ts';
 import { type BaselineEntry, compareWithHistory, type HistoryComparison } from '../../lib/history/compare.ts';
@@ -8,9 +8,7 @@ import { renderHtml } from '../../lib/report/html.ts';
 import { renderJson } from '../../lib/report/json.ts';
 import { renderMarkdown } from '../../lib/report/markdown.ts';
 import { writeReport } from '../../lib/report/write.ts';
-import { loadFixture } from './report-helpers.ts';
-
-const GOLDEN_DIR = new URL('../golden/report/', import.meta.url);
+import { expectGolden, loadFixture } from './report-helpers.ts';
 
 type HistoryState = 'regression' | 'no-baseline';
 
@@ -53,16 +51,10 @@ function section(markdown: string, heading: string): string {
 describe('history golden files', () => {
   for (const state of ['regression', 'no-baseline'] as const) {
     it(`matches test/golden/report/${state}.md`, () => {
-      // Prepare
-      const golden = new URL(`${state}.md`, GOLDEN_DIR);
       // Act
       const markdown = render(state);
       // Assess
-      if (process.env.UPDATE_GOLDEN === '1') {
-        mkdirSync(GOLDEN_DIR, { recursive: true });
-        writeFileSync(golden, markdown);
-      }
-      expect(markdown).toBe(readFileSync(golden, 'utf8'));
+      expectGolden(state, markdown);
     });
   }
 

@@ -1,12 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { e2bCostUsd, WEEKLY_RUNS_PER_MONTH } from '../../lib/cost/model.ts';
 import { chartSpecs } from '../../lib/report/charts.ts';
 import { formatUsd } from '../../lib/report/format.ts';
 import { renderMarkdown } from '../../lib/report/markdown.ts';
-import { FIXTURE_STATES, type FixtureState, loadFixture } from './report-helpers.ts';
-
-const GOLDEN_DIR = new URL('../golden/report/', import.meta.url);
+import { expectGolden, FIXTURE_STATES, type FixtureState, loadFixture } from './report-helpers.ts';
 
 function render(state: FixtureState): string {
   const run = loadFixture(state);
@@ -26,16 +23,10 @@ function section(markdown: string, heading: string): string {
 describe('renderMarkdown golden files', () => {
   for (const state of FIXTURE_STATES) {
     it(`matches test/golden/report/${state}.md`, () => {
-      // Prepare
-      const golden = new URL(`${state}.md`, GOLDEN_DIR);
       // Act
       const markdown = render(state);
       // Assess
-      if (process.env.UPDATE_GOLDEN === '1') {
-        mkdirSync(GOLDEN_DIR, { recursive: true });
-        writeFileSync(golden, markdown);
-      }
-      expect(markdown).toBe(readFileSync(golden, 'utf8'));
+      expectGolden(state, markdown);
     });
   }
 
