@@ -72,7 +72,8 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
     else {
       process.stdout.write(
         result.status === 'SUCCEEDED'
-          ? `${result.summary ?? ''}\nreport: ${result.reportLocation}\n`
+          ? // The presigned link points at the s3rver this command stopped; the copy on disk stays.
+            `${(result.summary ?? '').replace(/ Report: \S+$/, '')}\nreport: ${result.reportLocation}\n`
           : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n`,
       );
     }
