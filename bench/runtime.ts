@@ -261,19 +261,22 @@ async function main(): Promise<void> {
     raw.consensusMeshCommitUs = [];
     raw.consensusRingHeldUs = [];
     raw.consensusRingCommitUs = [];
+    raw.consensusMeshAckUs = [];
+    raw.consensusRingAckUs = [];
     for (let i = 0; i < PLAN.consensusWarmup; i++) {
       await mesh.consensus(PLAN.windowBars + i);
       await ring.consensus(PLAN.windowBars + i);
     }
     for (let done = 0; done < PLAN.consensusRounds; done += PLAN.consensusChunk) {
-      for (const [swarm, held, commit] of [
-        [mesh, raw.consensusMeshHeldUs, raw.consensusMeshCommitUs],
-        [ring, raw.consensusRingHeldUs, raw.consensusRingCommitUs],
+      for (const [swarm, held, commit, acked] of [
+        [mesh, raw.consensusMeshHeldUs, raw.consensusMeshCommitUs, raw.consensusMeshAckUs],
+        [ring, raw.consensusRingHeldUs, raw.consensusRingCommitUs, raw.consensusRingAckUs],
       ] as const) {
         for (let i = 0; i < PLAN.consensusChunk; i++) {
           const result = await swarm.consensus(PLAN.windowBars + done + i);
           held.push(result.heldUs);
           commit.push(result.commitUs);
+          acked.push(result.heldRttUs);
         }
       }
     }
@@ -380,6 +383,13 @@ function report(machine: object, raw: Record<string, number[]>): void {
       floorName: '(a) p99',
     },
     {
+      figure: 'consensus mesh p99 ack round trip',
+      unit: 'us',
+      ours: quantile(r('consensusMeshAckUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
       figure: 'consensus mesh p50 heldUs',
       unit: 'us',
       ours: median(r('consensusMeshHeldUs')),
@@ -397,6 +407,13 @@ function report(machine: object, raw: Record<string, number[]>): void {
       figure: 'consensus ring p99 commitUs',
       unit: 'us',
       ours: quantile(r('consensusRingCommitUs'), 0.99),
+      floor: floorRttP99,
+      floorName: '(a) p99',
+    },
+    {
+      figure: 'consensus ring p99 ack round trip',
+      unit: 'us',
+      ours: quantile(r('consensusRingAckUs'), 0.99),
       floor: floorRttP99,
       floorName: '(a) p99',
     },

@@ -46,6 +46,11 @@ const requestBody = z.discriminatedUnion('op', [
     topology: topologySchema,
     quorum: z.number().int().min(1),
     strategy: z.string().max(64),
+    /**
+     * True when every agent of the swarm reads the same monotonic clock (one host: the local
+     * provider), so an agent's commit receipt time can be compared with the proposal's start.
+     */
+    sharedClock: z.boolean().optional(),
     /** The market feed every agent generates locally (same seed, same bars), so proposals name a bar, not ship a window. */
     market: z
       .object({
@@ -148,6 +153,11 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     dst: index,
     pid: z.number(),
     hops: z.number().int(),
+    /** Monotonic time (ns) the sender received the commit; sent only on a shared clock. */
+    at: z
+      .string()
+      .regex(/^\d{1,25}$/)
+      .optional(),
     dn: down,
   }),
   z.object({ t: z.literal('st'), origin: index, ver: z.number().int(), state: z.unknown(), dn: down }),
@@ -208,8 +218,14 @@ export interface ProposeResult {
   quorum: number;
   /** Proposal to quorum of votes at the proposer (the commit point). */
   commitUs: number;
-  /** Proposal to the proposer learning that a quorum of agents hold the decision. */
+  /**
+   * Proposal to the moment a quorum of agents hold the decision. On a shared clock it is read from
+   * the agents' own receipt times (the latest of the first quorum to acknowledge); otherwise it
+   * equals `heldRttUs`.
+   */
   heldUs: number;
+  /** Proposal to the proposer receiving a quorum of commit acknowledgements: an upper bound of heldUs. */
+  heldRttUs: number;
   /** Total hops travelled by votes and commit acks. */
   hops: number;
 }

@@ -44,6 +44,8 @@ interface Proposal {
   quorum: number;
   votes: Map<number, Action>;
   acks: Set<number>;
+  /** Latest commit receipt time among the acknowledging agents (shared clock only). */
+  heldAt: bigint;
   hops: number;
   commitUs?: number;
   decision?: Action;
@@ -91,6 +93,7 @@ export class AgentServer {
   private urls: string[] = [];
   private quorum = 1;
   private strategyName = 'momentum';
+  private sharedClock = false;
   private market: { bars: Bar[]; windowBars: number } | undefined;
   private readonly links = new Map<number, WebSocket>();
   private readonly down = new Set<number>();
@@ -298,6 +301,7 @@ export class AgentServer {
     this.topology = topology;
     this.urls = request.urls;
     this.quorum = request.quorum;
+    this.sharedClock = request.sharedClock === true;
     this.strategyName = request.strategy;
     this.strategyFor(request.strategy); // fail early on an unknown strategy
     if (request.market) {
@@ -549,7 +553,13 @@ export class AgentServer {
         return;
       case 'cack':
         if (frame.dst !== this.self) this.forward({ ...frame, hops: frame.hops + 1 });
-        else this.onCommitAck(frame.pid, frame.src, frame.hops + 1);
+        else
+          this.onCommitAck(
+            frame.pid,
+            frame.src,
+            frame.hops + 1,
+            frame.at === undefined ? undefined : BigInt(frame.at),
+          );
         return;
       case 'st':
         this.onState(frame);
@@ -659,6 +669,7 @@ export class AgentServer {
         quorum,
         votes: new Map(),
         acks: new Set(),
+        heldAt: 0n,
         hops: 0,
         done: resolve,
         fail: reject,
@@ -709,22 +720,31 @@ export class AgentServer {
     proposal.decision = plurality(proposal.votes);
     this.seen.add(`c${pid}`);
     this.flood({ t: 'commit', origin: this.self, pid, decision: proposal.decision });
-    this.onCommitAck(pid, this.self, 0);
+    this.onCommitAck(pid, this.self, 0, process.hrtime.bigint());
   }
 
   private onCommit(frame: Extract<PeerFrame, { t: 'commit' }>): void {
     const key = `c${frame.pid}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
+    const receivedAt = process.hrtime.bigint();
     this.flood(frame);
-    this.forward({ t: 'cack', src: this.self, dst: frame.origin, pid: frame.pid, hops: 0 });
+    this.forward({
+      t: 'cack',
+      src: this.self,
+      dst: frame.origin,
+      pid: frame.pid,
+      hops: 0,
+      ...(this.sharedClock ? { at: receivedAt.toString() } : {}),
+    });
   }
 
-  private onCommitAck(pid: number, from: number, hops: number): void {
+  private onCommitAck(pid: number, from: number, hops: number, at: bigint | undefined): void {
     const proposal = this.proposals.get(pid);
     if (!proposal || proposal.acks.has(from)) return;
     proposal.acks.add(from);
     proposal.hops += hops;
+    if (at !== undefined && at > proposal.heldAt) proposal.heldAt = at;
     if (proposal.acks.size < proposal.quorum || proposal.commitUs === undefined) return;
     clearTimeout(proposal.timer);
     this.proposals.delete(pid);
@@ -733,7 +753,11 @@ export class AgentServer {
       votes: proposal.votes.size,
       quorum: proposal.quorum,
       commitUs: proposal.commitUs,
-      heldUs: microsSince(proposal.started),
+      heldUs:
+        this.sharedClock && proposal.heldAt > 0n
+          ? Number(proposal.heldAt - proposal.started) / 1000
+          : microsSince(proposal.started),
+      heldRttUs: microsSince(proposal.started),
       hops: proposal.hops,
     });
   }

@@ -95,8 +95,8 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     'trading',
     'consensus',
     'Consensus decision latency',
-    'Time for the swarm to agree on a trade, per topology and size (consensus-ms).',
-    'Each agent computes a signal and votes over the topology; the clock runs from the proposal until a quorum (2f+1 of n) of agents hold the committed decision, as reported by the agents themselves.',
+    'Time for the swarm to agree on a trade, per topology and size (consensus-ms, with commit-ms and consensus-ack-ms beside it).',
+    'Each agent computes a signal and votes over the topology; consensus-ms runs from the proposal until a quorum (2f+1 of n) of agents hold the committed decision. On one host (local) the agents stamp their commit receipt on the monotonic clock they share and the latest stamp of the first quorum to acknowledge ends the interval; across hosts (E2B) clocks are not comparable and the interval ends when the proposer has a quorum of acknowledgements (an upper bound). commit-ms ends when the proposer has a quorum of votes; consensus-ack-ms is always the acknowledgement round trip.',
   ),
   entry(
     'communication',

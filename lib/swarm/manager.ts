@@ -163,6 +163,7 @@ export class SwarmManager {
     const id = `swarm-${process.pid}-${++swarmCounter}-${randomBytes(3).toString('hex')}`;
     const secret = randomBytes(24).toString('base64url');
     const swarm = new Swarm(id, graph, quorum, secret, this.now, () => this.swarms.delete(swarm));
+    swarm.sharedClock = this.provider.name === 'local';
     this.swarms.add(swarm);
     const start = this.now();
     try {
@@ -306,6 +307,9 @@ export class Swarm {
     private readonly onDestroy: () => void,
   ) {}
 
+  /** Whether every agent reads one monotonic clock (one host), so agents can time across processes. */
+  sharedClock = false;
+
   /** @internal */
   ownSandbox(sandbox: Sandbox): void {
     this.owned.push(sandbox);
@@ -364,6 +368,8 @@ export class Swarm {
           topology: this.topology,
           quorum: this.quorum,
           strategy: agent.strategy,
+          // Local sandboxes are processes on one host: they read one monotonic clock.
+          sharedClock: this.sharedClock,
           ...(market ? { market } : {}),
         }),
       ),

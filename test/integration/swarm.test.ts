@@ -222,6 +222,9 @@ describe.each(CASES)('$kind swarm of 10 agents', ({ kind, route, victim }) => {
     expect(result.votes).toBeGreaterThanOrEqual(QUORUM);
     expect(result.commitUs).toBeGreaterThan(0);
     expect(result.heldUs).toBeGreaterThanOrEqual(result.commitUs);
+    // Local agents share one monotonic clock: their own receipt stamps end heldUs, which can only
+    // precede the proposer hearing back from them.
+    expect(result.heldUs).toBeLessThan(result.heldRttUs);
     expect(result.hops).toBeGreaterThanOrEqual(minimumConsensusHops(swarm.topology, QUORUM, new Set()));
   });
 

@@ -105,10 +105,12 @@ export const consensus: BenchmarkDefinition = {
         const labels = { topology, agents: swarm.size };
         const held = ctx.series('consensus-ms', 'ms', labels);
         const commit = ctx.series('commit-ms', 'ms', labels);
+        const acked = ctx.series('consensus-ack-ms', 'ms', labels);
         for (let r = 0; r < warmups + consensusRounds && !ctx.stopped; r++) {
           const result = await swarm.consensus(ctx.bar(r));
           held.record(result.heldUs / 1000, r < warmups);
           commit.record(result.commitUs / 1000, r < warmups);
+          acked.record(result.heldRttUs / 1000, r < warmups);
           if (r >= warmups) ctx.operations++;
         }
       });
