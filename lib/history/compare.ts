@@ -7,17 +7,23 @@
  * - Baseline median = the median of the per-run medians over the window, not the median of the
  *   pooled samples. Each earlier run weighs the same however many samples it took, one disturbed
  *   run in the window cannot drag the baseline, and it is on the same scale as the noise figure
- *   (computed from the same per-run medians), so "delta vs 2 x noise" compares like with like.
+ *   (computed from the same per-run medians), so "delta vs the noise bound" compares like with like.
  * - p-value = two-sided Mann-Whitney U of the current raw samples against the pooled raw samples
  *   of the window (Welch's t as a secondary figure). Pooling treats samples from different runs
- *   as exchangeable, which ignores run-to-run drift and makes p optimistic; the noise gate
- *   (|delta| >= 2 x CV of per-run medians) is what accounts for that drift.
- * - A row is flagged only when the change is both large (|delta| >= max(minChange, 2 x noise))
- *   and significant (p < alpha, with the rank shift in the same direction as the medians).
+ *   as exchangeable, which ignores run-to-run drift and makes p optimistic; the noise gate is
+ *   what accounts for that drift.
+ * - Noise = CV of the per-run medians. From a handful of runs it is itself uncertain and tends to
+ *   be low (three runs close together in time miss the drift between days), so the gate uses its
+ *   one-sided 95% upper confidence bound, CV x sqrt((k-1) / chi2(0.05, k-1)) for k runs: about
+ *   4.4x the CV at k = 3, 1.8x at k = 8. Seen here: three back-to-back runs with a CV of 5% were
+ *   followed by an unchanged run 33% slower.
+ * - A row is flagged only when the change is both large (|delta| >= max(minChange, 2 x noise
+ *   bound)) and significant (p < alpha, with the rank shift in the same direction as the medians).
  */
 import type { Figure, Labels, MeasureUnit, RunMeta, RunResults, Series, UnitResult } from '../bench/model.ts';
 import { InvalidInputError } from '../errors.ts';
 import { mannWhitneyU, relativeChange, welchTTest } from '../stats/compare.ts';
+import { chiSquareQuantile } from '../stats/distributions.ts';
 
 /** One earlier run's result for a unit, as `ResultStore.history` returns it. */
 export interface BaselineEntry {
@@ -90,7 +96,7 @@ export interface HistoryRow {
   welchPValue: number | null;
   /** Coefficient of variation of the per-run medians over the window. */
   noise: number | null;
-  /** The |delta| a flag needs: max(minChange, 2 x noise). */
+  /** The |delta| a flag needs: max(minChange, 2 x the upper 95% bound of noise). */
   threshold: number;
   /** Per-run medians oldest to newest, then the current value (for a sparkline). */
   trend: number[];
@@ -313,7 +319,7 @@ function judge(
   const perRun = earlier.map((run) => median(run.samples));
   const pooled = earlier.flatMap((run) => run.samples);
   const noise = coefficientOfVariation(perRun);
-  const threshold = Math.max(settings.minChange, 2 * (noise ?? 0));
+  const threshold = Math.max(settings.minChange, 2 * noiseUpperBound(noise, perRun.length));
   const row: HistoryRow = {
     unitId,
     kind,
@@ -377,6 +383,12 @@ function decide(
 }
 
 /** sd / |mean| of the values (n - 1 denominator); null for fewer than 2 values or a zero mean. */
+/** One-sided 95% upper confidence bound of a CV estimated from `runs` values (0 when unknown). */
+function noiseUpperBound(noise: number | null, runs: number): number {
+  if (noise === null || runs < 2) return 0;
+  return noise * Math.sqrt((runs - 1) / chiSquareQuantile(0.05, runs - 1));
+}
+
 function coefficientOfVariation(values: readonly number[]): number | null {
   if (values.length < 2) return null;
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;

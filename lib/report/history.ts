@@ -103,7 +103,7 @@ export function historySection(history: HistoryComparison): Section {
       kind: 'paragraph',
       text:
         `Baseline = median of the per-run medians; Δ = (value - baseline) / baseline; p = two-sided Mann-Whitney U of this run's samples against the pooled samples of the window; ` +
-        `noise = CV of the per-run medians. A row is flagged when |Δ| ≥ max(${percent(history.minChange)}, 2 × noise) and p < ${formatExact(history.alpha)}; ` +
+        `noise = CV of the per-run medians. A row is flagged when |Δ| ≥ max(${percent(history.minChange)}, 2 × the noise's upper 95% bound over the window's runs) and p < ${formatExact(history.alpha)}; ` +
         `a row needs ${history.minRuns} earlier runs to be judged. Latency, time, bytes, memory, CPU and cost: higher is worse; throughput: higher is better; counts and ratios are not judged. ` +
         'Figures (derived numbers) have no significance test. Trend: per-run medians, oldest to newest, then this run.',
     },

@@ -183,3 +183,22 @@ export function studentTQuantile(p: number, dof: number): number {
   const q = (lo + hi) / 2;
   return p > 0.5 ? q : -q;
 }
+
+/**
+ * Quantile of the chi-square distribution with `dof` degrees of freedom: the x with
+ * P(X <= x) = p, found by bisection on the regularized gamma function (monotone, so bisection is
+ * safe; 200 halvings reach double precision for any dof used here).
+ */
+export function chiSquareQuantile(p: number, dof: number): number {
+  if (!(p > 0 && p < 1)) throw new InvalidInputError('p', 'a probability strictly between 0 and 1', p);
+  if (!(dof > 0)) throw new InvalidInputError('dof', 'a number > 0', dof);
+  let low = 0;
+  let high = Math.max(1, dof);
+  while (regularizedGammaP(dof / 2, high / 2) < p) high *= 2;
+  for (let i = 0; i < 200 && high - low > 1e-12 * Math.max(1, high); i++) {
+    const mid = (low + high) / 2;
+    if (regularizedGammaP(dof / 2, mid / 2) < p) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}

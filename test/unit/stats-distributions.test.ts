@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/errors.ts';
 import {
+  chiSquareQuantile,
   lnGamma,
   normalCdf,
   regularizedIncompleteBeta,
@@ -96,5 +97,20 @@ describe('distributions', () => {
     expect(() => studentTCdf(1, 0)).toThrow(InvalidInputError);
     expect(() => regularizedIncompleteBeta(1.5, 1, 1)).toThrow(InvalidInputError);
     expect(() => lnGamma(0)).toThrow(InvalidInputError);
+  });
+});
+
+describe('chiSquareQuantile', () => {
+  it('matches reference quantiles (scipy.stats.chi2.ppf)', () => {
+    // Prepare / Act / Assess
+    expect(chiSquareQuantile(0.05, 2)).toBeCloseTo(0.1025866, 6);
+    expect(chiSquareQuantile(0.05, 7)).toBeCloseTo(2.1673499, 6);
+    expect(chiSquareQuantile(0.975, 2)).toBeCloseTo(7.3777589, 6);
+    expect(chiSquareQuantile(0.5, 10)).toBeCloseTo(9.3418178, 6);
+  });
+
+  it('refuses probabilities outside (0, 1) and non-positive degrees of freedom', () => {
+    expect(() => chiSquareQuantile(0, 2)).toThrow(/p/);
+    expect(() => chiSquareQuantile(0.5, 0)).toThrow(/dof/);
   });
 });
