@@ -25,7 +25,18 @@ const bar = z.object({
   close: z.number(),
   volume: z.number(),
 });
-const window = z.array(bar).max(5000);
+const column = z.array(z.number()).max(5000);
+/** A market window: bar objects, or the columnar wire form (see lib/trading/columns.ts). */
+const window = z.union([
+  z.array(bar).max(5000),
+  z
+    .object({ t: column, open: column, high: column, low: column, close: column, volume: column })
+    .refine(
+      (c) => [c.open, c.high, c.low, c.close, c.volume].every((values) => values.length === c.t.length),
+      'every column of a window must have the same length',
+    ),
+]);
+export type WireWindow = z.infer<typeof window>;
 const index = z.number().int().min(0).max(10_000);
 const down = z.array(index).max(10_000).optional();
 

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { broadcastChildren, nextHops, type Topology } from '../swarm/topology.ts';
+import { fromColumns, toColumns } from '../trading/columns.ts';
 import { generateBars } from '../trading/market.ts';
 import { createStrategy } from '../trading/strategies.ts';
 import type { Bar, Strategy } from '../trading/types.ts';
@@ -21,6 +22,7 @@ import {
   ROLE_HEADER,
   requestSchema,
   SECRET_HEADER,
+  type WireWindow,
 } from './protocol.ts';
 
 /** Options of one agent server. */
@@ -267,12 +269,12 @@ export class AgentServer {
       case 'configure':
         return this.configure(request);
       case 'execute':
-        return this.execute(request.window as Bar[], request.strategy ?? this.strategyName);
+        return this.execute(barsOf(request.window), request.strategy ?? this.strategyName);
       case 'ping':
         return this.pingPeer(request.to, request.count, request.warmup, request.payloadBytes);
       case 'propose':
         return this.propose(
-          { window: request.window as Bar[] | undefined, at: request.at },
+          { window: request.window === undefined ? undefined : barsOf(request.window), at: request.at },
           request.quorum ?? this.quorum,
           request.timeoutMs,
         );
@@ -688,7 +690,7 @@ export class AgentServer {
         t: 'prop',
         origin: this.self,
         pid,
-        ...(subject.window ? { window: subject.window } : { at: subject.at as number }),
+        ...(subject.window ? { window: toWire(subject.window) } : { at: subject.at as number }),
       });
       this.onVote(pid, this.self, this.strategyFor(this.strategyName).signal(window).action, 0);
     });
@@ -702,7 +704,10 @@ export class AgentServer {
     let action: Action = 'hold';
     try {
       action = this.strategyFor(this.strategyName).signal(
-        this.proposalWindow(frame as { window?: Bar[]; at?: number }),
+        this.proposalWindow({
+          window: frame.window === undefined ? undefined : barsOf(frame.window),
+          at: frame.at,
+        }),
       ).action;
     } catch {
       // No window and no feed: abstain by voting hold rather than stalling the quorum.
@@ -902,6 +907,16 @@ function untilDrainedOrClosed(ws: WebSocket, socket: Socket): Promise<void> {
     socket.once('drain', done);
     ws.once('close', done);
   });
+}
+
+/** A window as it arrived (bar objects or columns) as bars. */
+function barsOf(window: WireWindow): Bar[] {
+  return Array.isArray(window) ? (window as Bar[]) : fromColumns(window);
+}
+
+/** A proposal's window for the wire: columns, the compact form. */
+function toWire(window: Bar[]): WireWindow {
+  return toColumns(window);
 }
 
 const KNOWN_OPS = new Set([

@@ -15,6 +15,7 @@ import type {
 import { InvalidInputError, SandboxStartError, TimeoutError } from '../errors.ts';
 import { type RetryOptions, retry } from '../retry.ts';
 import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
+import { toColumns } from '../trading/columns.ts';
 import { isStrategyName, STRATEGY_NAMES } from '../trading/strategies.ts';
 import type { Bar } from '../trading/types.ts';
 import { AgentClient } from './client.ts';
@@ -409,7 +410,7 @@ export class Swarm {
     return proposer.client.request(
       {
         op: 'propose',
-        ...(typeof subject === 'number' ? { at: subject } : { window: subject }),
+        ...(typeof subject === 'number' ? { at: subject } : { window: toColumns(subject) }),
         ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
         timeoutMs: options.timeoutMs ?? 5_000,
       },
@@ -440,9 +441,10 @@ export class Swarm {
 
   /** Run a strategy on agent `index` and return its signal (the round trip is timed by the caller). */
   execute(index: number, window: Bar[], strategy?: string): Promise<ExecuteResult> {
+    // Windows travel as columns (see lib/trading/columns.ts); encoding is part of the round trip.
     return this.agent(index).client.request({
       op: 'execute',
-      window,
+      window: toColumns(window),
       ...(strategy === undefined ? {} : { strategy }),
     });
   }
@@ -469,7 +471,7 @@ export class Swarm {
           const t0 = this.now();
           await agent.client.request({
             op: 'execute',
-            window,
+            window: toColumns(window),
             ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
           });
           latenciesMs.push(this.now() - t0);
