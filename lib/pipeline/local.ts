@@ -150,6 +150,22 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
         }));
     const expiry = options.reportExpirySeconds ?? DEFAULT_PRESIGN_SECONDS;
     let published: PublishStepOutput | undefined;
+    // Progress for whoever listens (the CLI's status line); the interpreter itself reports nothing.
+    const progress = { total: 0, done: 0, spentUsd: 0 };
+    const reportUnitEnd = async (runId: string, unitId: string): Promise<void> => {
+      if (!options.onEvent) return;
+      const result = (await store.getResults(runId)).find((stored) => stored.unitId === unitId);
+      if (result) {
+        options.onEvent({
+          type: 'unit-end',
+          result,
+          index: progress.done,
+          total: progress.total,
+          spentUsd: progress.spentUsd,
+        });
+      }
+      progress.done++;
+    };
     let plannedRunId: string | undefined;
 
     const handlers = {
@@ -163,26 +179,39 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
           ...(options.scenarios ? { scenarios: options.scenarios } : {}),
         });
         plannedRunId = planned.runId;
+        progress.total = planned.units.length;
         return planned;
       }),
       [TASKS.unit]: lambda(async (event) => {
         const input = parseEvent(unitEventSchema, event, TASKS.unit);
         const provider = makeProvider();
+        options.onEvent?.({
+          type: 'unit-start',
+          unitId: input.unitId,
+          index: progress.done,
+          total: progress.total,
+        });
         try {
-          return await unitStep(input, {
+          const output = await unitStep(input, {
             store,
             provider,
             deadlineAt: Date.now() + (options.unitBudgetMs ?? LOCAL_UNIT_BUDGET_MS),
             ...(options.scenarios ? { scenarios: options.scenarios } : {}),
             ...(options.onEvent ? { onEvent: options.onEvent } : {}),
           });
+          progress.spentUsd += output.e2bCostUsd;
+          await reportUnitEnd(input.runId, input.unitId);
+          return output;
         } finally {
           sandboxesCreated += provider.usage().created;
         }
       }),
-      [TASKS.recordFailure]: lambda(async (event) =>
-        recordFailureStep(parseEvent(recordFailureEventSchema, event, TASKS.recordFailure), { store, now }),
-      ),
+      [TASKS.recordFailure]: lambda(async (event) => {
+        const input = parseEvent(recordFailureEventSchema, event, TASKS.recordFailure);
+        const output = await recordFailureStep(input, { store, now });
+        await reportUnitEnd(input.runId, input.unitId);
+        return output;
+      }),
       [TASKS.publish]: lambda(async (event) => {
         const { runId } = parseEvent(publishEventSchema, event, TASKS.publish);
         published = await publishStep(
