@@ -10,10 +10,10 @@ import { assertWithinBudget, buildPlan, type Plan } from './bench/plan.ts';
 import { type RunEvent, runUnits } from './bench/runner.ts';
 import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
 import type { RunConfig } from './config.ts';
-import { compareWithHistory, type HistoryComparison } from './history/compare.ts';
-import { loadBaselines } from './history/load.ts';
+import type { HistoryComparison } from './history/compare.ts';
+import { writeReportWithHistory } from './history/report.ts';
 import type { ReportSink } from './publish/types.ts';
-import { type WrittenReport, writeReport } from './report/write.ts';
+import type { WrittenReport } from './report/write.ts';
 import type { SandboxProvider } from './sandbox/types.ts';
 import type { ResultStore } from './store/types.ts';
 
@@ -88,13 +88,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   await store.finishRun(runId, { status, endedAt, ...(reason ? { reason } : {}) });
   const finished: RunMeta = { ...meta, status, endedAt, ...(reason ? { reason } : {}) };
   const run: RunResults = { meta: finished, results: await store.getResults(runId) };
-  const baselines = await loadBaselines(
-    store,
-    finished,
-    run.results.map((r) => r.unitId),
-  );
-  const history = compareWithHistory(run, baselines);
-  const report = await writeReport(run, options.sink, { history });
+  const { report, history } = await writeReportWithHistory(run, store, options.sink);
   const targets = evaluateTargets(run);
   const exitCode =
     failed || partial

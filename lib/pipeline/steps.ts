@@ -12,12 +12,11 @@ import { evaluateTargets } from '../bench/targets.ts';
 import { parseRunConfig, type RunConfig, templateResources } from '../config.ts';
 import { e2bCostUsd } from '../cost/model.ts';
 import { InvalidInputError, SandboxStartError, StoreError, TimeoutError } from '../errors.ts';
-import { compareWithHistory, type HistoryComparison } from '../history/compare.ts';
-import { loadBaselines } from '../history/load.ts';
+import type { HistoryComparison } from '../history/compare.ts';
+import { writeReportWithHistory } from '../history/report.ts';
 import type { Notifier } from '../notify/types.ts';
 import type { ReportSink } from '../publish/types.ts';
 import { analyzeRun } from '../report/analysis.ts';
-import { writeReport } from '../report/write.ts';
 import type { StaleQuery } from '../sandbox/e2b.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
@@ -295,16 +294,12 @@ export async function publishStep(
   // newest run, under latest/ as well.
   const [newest] = await deps.store.listRuns({ limit: 1 });
   const prefixes = [`runs/${runId}/`, ...(newest === undefined || newest.runId === runId ? ['latest/'] : [])];
-  const baselines = await loadBaselines(
+  const { report: written, history } = await writeReportWithHistory(
+    run,
     deps.store,
-    finished,
-    results.map((result) => result.unitId),
+    fanOutSink(deps.sink, prefixes),
+    { basename: REPORT_BASENAME },
   );
-  const history = compareWithHistory(run, baselines);
-  const written = await writeReport(run, fanOutSink(deps.sink, prefixes), {
-    basename: REPORT_BASENAME,
-    history,
-  });
   const reportName = `runs/${runId}/${REPORT_BASENAME}.md`;
   const reportUrl = deps.presign ? await deps.presign(reportName) : written.markdown;
   const facts = summarize(run, reportUrl, history);

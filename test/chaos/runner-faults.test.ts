@@ -22,6 +22,7 @@ import type { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
 import type { Sandbox, SandboxCreateOptions, SandboxProvider } from '../../lib/sandbox/types.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import { SwarmManager } from '../../lib/swarm/manager.ts';
+import type { TopologyKind } from '../../lib/swarm/topology.ts';
 import { pidState } from '../helpers/processes.ts';
 import { wrapProvider } from '../helpers/providers.ts';
 import {
@@ -234,18 +235,22 @@ function failingProvider(
   return { provider: wrapped, state };
 }
 
+/** A two-agent scenario that creates one swarm and records one consensus decision. */
+function tinyScenario(name: string, topology: TopologyKind) {
+  return defineScenario({
+    name,
+    agents: 2,
+    async run(ctx) {
+      const swarm = await ctx.createSwarm(topology, 2);
+      ctx.record('commit-ms', (await swarm.consensus(ctx.bar(0))).commitUs / 1000);
+    },
+  });
+}
+
 describe('sandbox creation failing', () => {
   it('retries a unit whose first creations fail, fails a unit whose creations always fail, and leaves the others alone', async () => {
     // Prepare
-    const tiny = (name: string) =>
-      defineScenario({
-        name,
-        agents: 2,
-        async run(ctx) {
-          const swarm = await ctx.createSwarm('star', 2);
-          ctx.record('commit-ms', (await swarm.consensus(ctx.bar(0))).commitUs / 1000);
-        },
-      });
+    const tiny = (name: string) => tinyScenario(name, 'star');
     const defs = [tiny('flaky-create'), tiny('dead-create'), tiny('healthy-create')];
     const config = quickConfig({ categories: [] });
     let flaky = 0;
@@ -491,15 +496,7 @@ describe('transient store and report failures', () => {
         return dir.put(name, body, type);
       },
     };
-    const tiny = (name: string) =>
-      defineScenario({
-        name,
-        agents: 2,
-        async run(ctx) {
-          const swarm = await ctx.createSwarm('ring', 2);
-          ctx.record('commit-ms', (await swarm.consensus(ctx.bar(0))).commitUs / 1000);
-        },
-      });
+    const tiny = (name: string) => tinyScenario(name, 'ring');
     const defs = [tiny('flaky-store-a'), tiny('flaky-store-b')];
     counts.faults += 3;
 
