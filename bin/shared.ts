@@ -33,6 +33,7 @@ export const RUN_FLAGS = {
   scenario: { type: 'string', multiple: true },
   'no-scenarios': { type: 'boolean' },
   'no-pooling': { type: 'boolean' },
+  'max-sandboxes': { type: 'string' },
   slowdown: { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
@@ -89,6 +90,7 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
     templateSize: values['template-size'],
     scenarios: values['no-scenarios'] ? false : undefined,
     pooling: values['no-pooling'] ? false : undefined,
+    maxSandboxes: numberFlag('max-sandboxes', values['max-sandboxes']),
     slowdown,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];

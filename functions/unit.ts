@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { parseRunConfig, templateResources } from '../lib/config.ts';
+import { parseRunConfig, sandboxLimit, templateResources } from '../lib/config.ts';
 import { parseEvent, unitEventSchema } from '../lib/pipeline/events.ts';
 import { unitStep } from '../lib/pipeline/steps.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
@@ -32,7 +32,7 @@ const env = readEnv(
     UNIT_SAFETY_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
   }),
 );
-const { store } = makeAws(env);
+const { store, ledger } = makeAws(env);
 const e2bApiKey = cachedSecret(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
 // Copied next to the handler at bundling (infra/stack.ts), for templates without the agent baked in.
 const BUNDLE_PATH = fileURLToPath(new URL('./agent.cjs', import.meta.url));
@@ -58,12 +58,14 @@ export const handler = (event: unknown, context: LambdaContext) =>
               templateHasBundle: env.E2B_TEMPLATE_HAS_BUNDLE,
               bundle: env.E2B_TEMPLATE_HAS_BUNDLE ? '' : await agentBundle(),
               resources: templateResources(config),
+              maxConcurrent: sandboxLimit(config),
               metadata,
             },
           })
         : createProvider('local', { local: { bundlePath: BUNDLE_PATH, tmpRoot: '/tmp' } });
     const output = await unitStep(input, {
       store,
+      ledger,
       provider,
       deadlineAt,
       metadata,

@@ -34,7 +34,10 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type ProfileName } from '../lib/bench/model.ts';
-import { STEP_LAMBDA_MEMORY_MB, UNIT_LAMBDA_MEMORY_MB } from '../lib/bench/plan.ts';
+import { MAX_MAP_CONCURRENCY, STEP_LAMBDA_MEMORY_MB, UNIT_LAMBDA_MEMORY_MB } from '../lib/bench/plan.ts';
+
+export { MAX_MAP_CONCURRENCY };
+
 import { parseRunConfig } from '../lib/config.ts';
 import { InvalidInputError } from '../lib/errors.ts';
 import { DEFAULT_PRESIGN_SECONDS, parseExpirySeconds } from '../lib/publish/s3.ts';
@@ -43,8 +46,6 @@ import { TABLE_SCHEMA } from '../lib/store/dynamo.ts';
 
 /** Weekly, Sunday 00:00. */
 export const DEFAULT_SCHEDULE = 'cron(0 0 ? * SUN *)';
-/** Step Functions allows at most 40 concurrent inline Map iterations. */
-export const MAX_MAP_CONCURRENCY = 40;
 /** CloudWatch namespace and service dimension of the EMF metrics the handlers emit. */
 export const METRICS_NAMESPACE = 'SwarmBench';
 export const METRICS_SERVICE = 'swarm-bench';
@@ -53,9 +54,16 @@ export const E2B_COST_METRIC = 'EstimatedE2BCostUsd';
 /** Names of the Task states; the local interpreter binds its handlers by these. */
 export const STATE_NAMES = {
   plan: 'Plan',
+  /** First Map: units with fresh (creation) swarms, or every unit without pooling. */
   map: 'RunUnits',
   unit: 'RunUnit',
   recordFailure: 'RecordFailure',
+  /** Second Map: units that only take pooled sandboxes, as many at once as the pool serves. */
+  pooledMap: 'RunPooledUnits',
+  pooledUnit: 'RunPooledUnit',
+  pooledRecordFailure: 'RecordPooledFailure',
+  drainPool: 'DrainPool',
+  drainPoolAfterFailure: 'DrainPoolAfterFailure',
   publish: 'Publish',
   failRun: 'FailRun',
   failed: 'RunFailed',
@@ -86,7 +94,10 @@ export interface SwarmBenchStackProps extends StackProps {
   e2bTemplate?: string;
   /** True when the template has the agent bundle baked in (nothing uploaded per sandbox). @default true */
   e2bTemplateHasBundle?: boolean;
-  /** Concurrent units of the Map (each unit creates its own sandboxes). @default 5, at most 40 */
+  /**
+   * Most units running at once in either Map; Plan lowers it per run so that concurrent units'
+   * sandboxes fit under the run's maxSandboxes and the shared pool. @default 5, at most 40
+   */
   mapMaxConcurrency?: number;
   /** Per-run cap on the estimated cost, checked by Plan; also the daily E2B cost alarm threshold. @default 5 */
   runBudgetUsd?: number;
@@ -220,7 +231,11 @@ export class SwarmBenchStack extends Stack {
         logRetention: settings.logRetention,
       });
 
-    const planFn = fn('plan', { memoryMb: STEP_LAMBDA_MEMORY_MB, timeout: Duration.minutes(1) });
+    const planFn = fn('plan', {
+      memoryMb: STEP_LAMBDA_MEMORY_MB,
+      timeout: Duration.minutes(1),
+      env: { MAP_MAX_CONCURRENCY: String(settings.mapMaxConcurrency) },
+    });
     const unitFn = fn('unit', {
       memoryMb: UNIT_LAMBDA_MEMORY_MB,
       timeout: Duration.minutes(15),
@@ -244,6 +259,11 @@ export class SwarmBenchStack extends Stack {
       timeout: Duration.minutes(1),
       env: { TOPIC_ARN: this.topic.topicArn },
     });
+    const drainPoolFn = fn('drain-pool', {
+      memoryMb: 512,
+      timeout: Duration.minutes(2),
+      env: { E2B_SECRET_ARN: e2bSecret.secretArn },
+    });
     const reaperFn = fn('reaper', {
       memoryMb: 512,
       timeout: Duration.minutes(2),
@@ -254,7 +274,9 @@ export class SwarmBenchStack extends Stack {
     });
 
     // Least privilege: each function gets exactly the grants its step uses.
-    for (const f of [planFn, unitFn, recordFailureFn, publishFn, failRunFn]) this.table.grantReadWriteData(f);
+    for (const f of [planFn, unitFn, recordFailureFn, publishFn, failRunFn, drainPoolFn]) {
+      this.table.grantReadWriteData(f);
+    }
     // Samples too large for an item live under store/ (S3BlobStore prefix); reports under runs/ and
     // latest/. Exact object actions on exact prefixes (the bucket grants would add s3:List*, s3:Abort*).
     const objects = (fn: lambda.IFunction, actions: string[], prefixes: string[]) =>
@@ -270,12 +292,13 @@ export class SwarmBenchStack extends Stack {
     objects(publishFn, ['s3:PutObject'], ['runs', 'latest']);
     e2bSecret.grantRead(unitFn);
     e2bSecret.grantRead(reaperFn);
+    e2bSecret.grantRead(drainPoolFn);
     this.topic.grantPublish(publishFn);
     this.topic.grantPublish(failRunFn);
 
     // --- State machine -------------------------------------------------------------------------
     this.stateMachine = this.#stateMachine(
-      { planFn, unitFn, recordFailureFn, publishFn, failRunFn },
+      { planFn, unitFn, recordFailureFn, publishFn, failRunFn, drainPoolFn },
       settings,
     );
 
@@ -347,7 +370,15 @@ export class SwarmBenchStack extends Stack {
       value: JSON.stringify(this.scheduleInput),
     });
 
-    this.#suppressions(e2bSecret, { planFn, unitFn, recordFailureFn, publishFn, failRunFn, reaperFn });
+    this.#suppressions(e2bSecret, {
+      planFn,
+      unitFn,
+      recordFailureFn,
+      publishFn,
+      failRunFn,
+      drainPoolFn,
+      reaperFn,
+    });
   }
 
   #function(
@@ -410,7 +441,10 @@ export class SwarmBenchStack extends Stack {
   }
 
   #stateMachine(
-    fns: Record<'planFn' | 'unitFn' | 'recordFailureFn' | 'publishFn' | 'failRunFn', lambda.IFunction>,
+    fns: Record<
+      'planFn' | 'unitFn' | 'recordFailureFn' | 'publishFn' | 'failRunFn' | 'drainPoolFn',
+      lambda.IFunction
+    >,
     settings: ResolvedProps,
   ): sfn.StateMachine {
     const lambdaRetry = (task: tasks.LambdaInvoke) =>
@@ -455,7 +489,23 @@ export class SwarmBenchStack extends Stack {
     );
     failRun.addCatch(failed, { resultPath: '$.failRunError' });
     failRun.next(failed);
+    // Empty the run's shared sandbox pool; a failure here must not stop the run (the sandboxes end
+    // at their lifetime and the reaper sweeps the stack).
+    const drain = (name: string, onDone: sfn.IChainable) => {
+      const task = invoke(
+        name,
+        fns.drainPoolFn,
+        sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.plan.runId') }),
+        { killed: '$.Payload.killed' },
+        '$.drain',
+      );
+      task.addCatch(onDone, { resultPath: '$.drainError' });
+      task.next(onDone);
+      return task;
+    };
+    // A failed run drains first (when Plan got far enough to name it), keeping $.error for FailRun.
     const onRunError = { resultPath: '$.error' };
+    const drainAfterFailure = drain(STATE_NAMES.drainPoolAfterFailure, failRun);
 
     const plan = new tasks.LambdaInvoke(this, STATE_NAMES.plan, {
       lambdaFunction: fns.planFn,
@@ -467,50 +517,74 @@ export class SwarmBenchStack extends Stack {
       retryOnServiceExceptions: false,
       resultSelector: {
         runId: sfn.JsonPath.stringAt('$.Payload.runId'),
-        units: sfn.JsonPath.listAt('$.Payload.units'),
+        creationUnits: sfn.JsonPath.listAt('$.Payload.creationUnits'),
+        pooledUnits: sfn.JsonPath.listAt('$.Payload.pooledUnits'),
+        concurrency: sfn.JsonPath.objectAt('$.Payload.concurrency'),
+        pool: sfn.JsonPath.objectAt('$.Payload.pool'),
         config: sfn.JsonPath.objectAt('$.Payload.config'),
       },
       resultPath: '$.plan',
     });
     lambdaRetry(plan).addCatch(failRun, onRunError);
 
-    const runUnit = invoke(STATE_NAMES.unit, fns.unitFn, sfn.TaskInput.fromJsonPathAt('$'), {
-      unitId: '$.Payload.unitId',
-      status: '$.Payload.status',
-    });
-    runUnit.addRetry({
-      errors: UNIT_RETRY_ERRORS,
-      interval: Duration.seconds(10),
-      backoffRate: 2,
-      maxAttempts: 2,
-      maxDelay: Duration.minutes(1),
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    const recordFailure = invoke(
-      STATE_NAMES.recordFailure,
-      fns.recordFailureFn,
-      sfn.TaskInput.fromObject({
-        runId: sfn.JsonPath.stringAt('$.runId'),
-        unitId: sfn.JsonPath.stringAt('$.unitId'),
-        error: sfn.JsonPath.objectAt('$.error'),
-      }),
-      { unitId: '$.Payload.unitId', status: '$.Payload.status' },
+    // One Map per phase; each iteration runs its unit and records a failure instead of failing.
+    const unitsMap = (
+      names: { map: string; unit: string; recordFailure: string },
+      phase: 'creation' | 'pooled',
+    ) => {
+      const runUnit = invoke(names.unit, fns.unitFn, sfn.TaskInput.fromJsonPathAt('$'), {
+        unitId: '$.Payload.unitId',
+        status: '$.Payload.status',
+      });
+      runUnit.addRetry({
+        errors: UNIT_RETRY_ERRORS,
+        interval: Duration.seconds(10),
+        backoffRate: 2,
+        maxAttempts: 2,
+        maxDelay: Duration.minutes(1),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      const recordFailure = invoke(
+        names.recordFailure,
+        fns.recordFailureFn,
+        sfn.TaskInput.fromObject({
+          runId: sfn.JsonPath.stringAt('$.runId'),
+          unitId: sfn.JsonPath.stringAt('$.unitId'),
+          error: sfn.JsonPath.objectAt('$.error'),
+        }),
+        { unitId: '$.Payload.unitId', status: '$.Payload.status' },
+      );
+      // The Catch sits inside the iteration: one failed unit is recorded, the others carry on.
+      runUnit.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
+      const map = new sfn.Map(this, names.map, {
+        itemsPath: `$.plan.${phase}Units`,
+        itemSelector: {
+          runId: sfn.JsonPath.stringAt('$$.Map.Item.Value.runId'),
+          unitId: sfn.JsonPath.stringAt('$$.Map.Item.Value.unitId'),
+          config: sfn.JsonPath.objectAt('$.plan.config'),
+          pool: sfn.JsonPath.objectAt(`$.plan.pool.${phase}`),
+        },
+        // Plan sets it: at most the stack's mapMaxConcurrency, and only as many units as the
+        // sandbox limit and the pool allow side by side.
+        maxConcurrencyPath: `$.plan.concurrency.${phase}`,
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      map.itemProcessor(runUnit);
+      map.addCatch(drainAfterFailure, onRunError);
+      return map;
+    };
+    const creationUnits = unitsMap(
+      { map: STATE_NAMES.map, unit: STATE_NAMES.unit, recordFailure: STATE_NAMES.recordFailure },
+      'creation',
     );
-    // The Catch sits inside the iteration: one failed unit is recorded, the others carry on.
-    runUnit.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
-
-    const units = new sfn.Map(this, STATE_NAMES.map, {
-      itemsPath: '$.plan.units',
-      itemSelector: {
-        runId: sfn.JsonPath.stringAt('$$.Map.Item.Value.runId'),
-        unitId: sfn.JsonPath.stringAt('$$.Map.Item.Value.unitId'),
-        config: sfn.JsonPath.objectAt('$.plan.config'),
+    const pooledUnits = unitsMap(
+      {
+        map: STATE_NAMES.pooledMap,
+        unit: STATE_NAMES.pooledUnit,
+        recordFailure: STATE_NAMES.pooledRecordFailure,
       },
-      maxConcurrency: settings.mapMaxConcurrency,
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    units.itemProcessor(runUnit);
-    units.addCatch(failRun, onRunError);
+      'pooled',
+    );
 
     const publish = invoke(
       STATE_NAMES.publish,
@@ -525,10 +599,8 @@ export class SwarmBenchStack extends Stack {
       '$.report',
     );
     publish.addCatch(failRun, onRunError);
-    const definition = plan
-      .next(units)
-      .next(publish)
-      .next(new sfn.Succeed(this, STATE_NAMES.done, { outputPath: '$.report' }));
+    publish.next(new sfn.Succeed(this, STATE_NAMES.done, { outputPath: '$.report' }));
+    const definition = plan.next(creationUnits).next(pooledUnits).next(drain(STATE_NAMES.drainPool, publish));
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: settings.logRetention,
@@ -540,7 +612,8 @@ export class SwarmBenchStack extends Stack {
       timeout: Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      comment: 'swarm-bench: plan, run every unit (failures recorded), publish the report',
+      comment:
+        'swarm-bench: plan, run creation units then pooled units (failures recorded), drain the pool, publish the report',
     });
   }
 

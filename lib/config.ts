@@ -48,6 +48,12 @@ const runConfigSchema = z
      * record `pooled` in their params.
      */
     pooling: z.boolean().default(true),
+    /**
+     * Sandboxes alive at once across the run: the E2B plan's concurrency limit (Hobby 20, Pro
+     * 100). The pipeline runs units side by side only as far as their sandboxes fit under it.
+     * @default 20 on e2b, 64 locally. Not part of configHash (it changes scheduling, not measuring).
+     */
+    maxSandboxes: z.number().int().min(1).max(1000).optional(),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
       .object({ unitId: z.string().max(128), ms: z.number().min(0).max(10_000) })
@@ -185,6 +191,14 @@ export function configHash(config: RunConfig): string {
     seed: config.seed,
   };
   return createHash('sha256').update(JSON.stringify(comparable)).digest('hex').slice(0, 16);
+}
+
+/** Default of config.maxSandboxes per provider: E2B's Hobby limit, what one machine bears locally. */
+export const DEFAULT_MAX_SANDBOXES = { e2b: 20, local: 64 } as const;
+
+/** Sandboxes that may be alive at once in a run of this config. */
+export function sandboxLimit(config: Pick<RunConfig, 'provider' | 'maxSandboxes'>): number {
+  return config.maxSandboxes ?? DEFAULT_MAX_SANDBOXES[config.provider];
 }
 
 /** Template resources of a config (the basis of projected cost). */

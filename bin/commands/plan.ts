@@ -1,6 +1,7 @@
 /** swarm-bench plan: the units a run would execute and what they are expected to cost; nothing starts. */
 import { parseArgs } from 'node:util';
 import { buildPlan } from '../../lib/bench/plan.ts';
+import { sandboxLimit } from '../../lib/config.ts';
 import { HOURS_PER_MONTH, WEEKLY_RUNS_PER_MONTH } from '../../lib/cost/model.ts';
 import { configFromFlags, formatUsd, loadScenarios, RUN_FLAGS } from '../shared.ts';
 
@@ -26,7 +27,7 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
       '',
       `sandboxes created: ${t.sandboxes} (${t.freshSandboxes} fresh for creation benchmarks, ${t.sandboxes - t.freshSandboxes} for the pool; ${t.reusedSandboxes} swarm sandboxes reused)${t.pooling ? '' : ' (pooling off)'}`,
       `sandbox-seconds:   ${t.sandboxSeconds.toFixed(0)} (pooled sandboxes counted for every unit they are held through)`,
-      `AWS pipeline:      ~${(t.pipeline.wallTimeMs / 60_000).toFixed(1)} min wall time with Map concurrency ${t.pipeline.concurrency}, ${t.pipeline.sandboxes} sandboxes (one pool per unit Lambda)`,
+      `AWS pipeline:      ~${(t.pipeline.wallTimeMs / 60_000).toFixed(1)} min wall time, ${t.pipeline.sandboxes} sandboxes (pool handed from unit Lambda to unit Lambda; Map concurrency ${t.pipeline.concurrency.creation} for creation units, ${t.pipeline.concurrency.pooled} for pooled units, under ${sandboxLimit(config)} sandboxes alive)`,
       `E2B cost of one run (estimate):      ${formatUsd(t.e2bCostUsd)}`,
       `AWS cost of one pipeline run (model): ${formatUsd(t.awsCostUsd)}`,
       `weekly schedule, per month:          ${formatUsd((t.e2bCostUsd + t.awsCostUsd) * WEEKLY_RUNS_PER_MONTH)}`,

@@ -13,6 +13,7 @@ import { describeMachine, type RunEnvironment } from '../../lib/bench/meta.ts';
 import { describeError, ProviderUnavailableError } from '../../lib/errors.ts';
 import { S3BlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore } from '../../lib/store/dynamo.ts';
+import { DynamoPoolLedger } from '../../lib/store/pool-ledger.ts';
 
 /** The subset of the Lambda context the handlers use. */
 export interface LambdaContext {
@@ -55,12 +56,14 @@ export function makeAws(env: z.output<typeof baseEnvSchema>) {
     tableName: env.TABLE_NAME,
     blobs: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: BLOB_PREFIX }),
   });
+  // The run's shared sandbox pool lives in the same table, beside the run.
+  const ledger = new DynamoPoolLedger({ client: dynamo, tableName: env.TABLE_NAME });
   const environment: RunEnvironment = {
     gitCommit: env.GIT_COMMIT,
     nodeVersion: process.version,
     machine: describeMachine(env.AWS_REGION),
   };
-  return { s3, dynamo, store, environment };
+  return { s3, dynamo, store, ledger, environment };
 }
 
 /**

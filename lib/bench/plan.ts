@@ -2,7 +2,7 @@
  * The plan: the units a run will execute and what they are expected to use (sandboxes,
  * sandbox-seconds, dollars), known before anything starts, so a run over budget never starts.
  */
-import { type RunConfig, templateResources } from '../config.ts';
+import { type RunConfig, sandboxLimit, templateResources } from '../config.ts';
 import { awsRunCostUsd, e2bCostUsd } from '../cost/model.ts';
 import { BudgetExceededError } from '../errors.ts';
 import {
@@ -19,11 +19,24 @@ import { selectBenchmarks, unitIdOf } from './registry.ts';
 export const UNIT_LAMBDA_MEMORY_MB = 2048;
 /** Memory of the Plan and Publish Lambdas (MB). */
 export const STEP_LAMBDA_MEMORY_MB = 1024;
+/** Step Functions allows at most 40 concurrent inline Map iterations. */
+export const MAX_MAP_CONCURRENCY = 40;
 /** The Map's MaxConcurrency when the stack sets none (infra/stack.ts mapMaxConcurrency default). */
 export const DEFAULT_MAP_MAX_CONCURRENCY = 5;
 /** Plan and Publish steps plus a cold start per wave of unit Lambdas, modelled (ms). */
 const PIPELINE_FIXED_MS = 20_000;
 const LAMBDA_COLD_START_MS = 1_500;
+
+/** Time for units of these durations in `concurrency` slots, in order (each starts when a slot frees). */
+function makespanMs(durationsMs: readonly number[], concurrency: number): number {
+  if (durationsMs.length === 0) return 0;
+  const slots = new Array<number>(Math.max(1, concurrency)).fill(0);
+  for (const durationMs of durationsMs) {
+    const earliest = slots.indexOf(Math.min(...slots));
+    slots[earliest] = (slots[earliest] ?? 0) + durationMs + LAMBDA_COLD_START_MS;
+  }
+  return Math.max(...slots);
+}
 
 /**
  * Wall time of the Map running units of these durations with at most `concurrency` at once, in
@@ -33,12 +46,81 @@ export function pipelineWallTimeMs(
   durationsMs: readonly number[],
   concurrency: number = DEFAULT_MAP_MAX_CONCURRENCY,
 ): number {
-  const slots = new Array<number>(Math.max(1, concurrency)).fill(0);
-  for (const durationMs of durationsMs) {
-    const earliest = slots.indexOf(Math.min(...slots));
-    slots[earliest] = (slots[earliest] ?? 0) + durationMs + LAMBDA_COLD_START_MS;
-  }
-  return Math.max(...slots) + PIPELINE_FIXED_MS;
+  return makespanMs(durationsMs, concurrency) + PIPELINE_FIXED_MS;
+}
+
+/** Sum of the `n` largest values. */
+export function topSum(values: readonly number[], n: number): number {
+  return [...values]
+    .sort((a, b) => b - a)
+    .slice(0, n)
+    .reduce((sum, value) => sum + value, 0);
+}
+
+/**
+ * Most units to run side by side: the largest count (at most `max`) whose biggest sandbox needs,
+ * added up, fit under `limit`. At least 1: a unit alone is always allowed to run.
+ */
+export function concurrencyFor(needs: readonly number[], limit: number, max: number): number {
+  let concurrency = 1;
+  while (concurrency < Math.min(max, needs.length) && topSum(needs, concurrency + 1) <= limit) concurrency++;
+  return concurrency;
+}
+
+/** How the serverless pipeline runs a plan: two Maps, creation units first, then pooled units. */
+export interface PipelineSchedule {
+  /** Units with fresh (creation) swarms; they run first and leave their sandboxes to the pool. */
+  creationUnits: string[];
+  /** Units that only take pooled sandboxes (all units when pooling is off: they run in the first Map). */
+  pooledUnits: string[];
+  /** Map concurrency of each phase; 1 on the local provider (units on one machine would disturb each other). */
+  concurrency: { creation: number; pooled: number };
+  /** Sandboxes created across all unit Lambdas: the shared pool passes idle ones from unit to unit. */
+  sandboxes: number;
+  /** Both Maps plus the fixed steps. */
+  wallTimeMs: number;
+}
+
+/**
+ * The pipeline's schedule of `units`: which Map runs each unit, at what concurrency, how many
+ * sandboxes the run creates with the pool shared through the ledger, and the wall time for the
+ * given unit durations (the estimates by default; the report passes measured ones). Pooled units
+ * run side by side only as far as their needs fit in the sandboxes the pool holds, so the pool
+ * never has to grow for concurrency.
+ */
+export function pipelineSchedule(
+  units: readonly UnitSpec[],
+  config: Pick<RunConfig, 'pooling' | 'provider' | 'maxSandboxes'>,
+  options: { maxConcurrency?: number; durationsMs?: ReadonlyMap<string, number> } = {},
+): PipelineSchedule {
+  const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAP_MAX_CONCURRENCY;
+  const duration = (unit: UnitSpec) => options.durationsMs?.get(unit.unitId) ?? unit.estimate.durationMs;
+  const limit = sandboxLimit(config);
+  const local = config.provider === 'local';
+  const isCreation = (unit: UnitSpec) => !config.pooling || (unit.estimate.fresh ?? 0) > 0;
+  const creation = units.filter(isCreation);
+  const pooled = units.filter((unit) => !isCreation(unit));
+  const need = (unit: UnitSpec) => unit.estimate.peakPooled ?? 0;
+  // With pooling, creation units run one at a time wherever they run: each measures sandbox
+  // creation, which side-by-side units would slow for each other (E2B's API and scheduler), and
+  // one at a time they pass the whole pool on, as runUnits does.
+  const c1 = local || config.pooling ? 1 : maxConcurrency;
+  const created1 = creation.reduce((sum, unit) => sum + unit.estimate.sandboxes, 0);
+  const pooledNeeds = pooled.map(need);
+  const capacity = Math.max(Math.max(0, ...pooledNeeds), Math.min(limit, created1));
+  const c2 = local ? 1 : concurrencyFor(pooledNeeds, capacity, maxConcurrency);
+  // The creation units hand on at most what c2 pooled units need at once (the pool shrinks to it).
+  const peak2 = topSum(pooledNeeds, c2);
+  const kept = Math.min(limit, created1, peak2);
+  const created2 = Math.max(0, peak2 - kept);
+  return {
+    creationUnits: creation.map((unit) => unit.unitId),
+    pooledUnits: pooled.map((unit) => unit.unitId),
+    concurrency: { creation: c1, pooled: c2 },
+    sandboxes: created1 + created2,
+    wallTimeMs:
+      makespanMs(creation.map(duration), c1) + makespanMs(pooled.map(duration), c2) + PIPELINE_FIXED_MS,
+  };
 }
 
 export interface PlanTotals {
@@ -58,11 +140,8 @@ export interface PlanTotals {
   /** Modelled AWS-side cost of running the plan through the serverless pipeline once. */
   awsCostUsd: number;
   awsBreakdown: Record<string, number>;
-  /**
-   * The same plan on AWS: one Lambda per unit, each with its own pool (no reuse across units),
-   * run by the Map with DEFAULT_MAP_CONCURRENCY iterations at once.
-   */
-  pipeline: { sandboxes: number; wallTimeMs: number; concurrency: number };
+  /** The same plan on AWS: one Lambda per unit, the pool handed from unit to unit (pipelineSchedule). */
+  pipeline: { sandboxes: number; wallTimeMs: number; concurrency: { creation: number; pooled: number } };
 }
 
 export interface Plan {
@@ -104,10 +183,7 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
   const freshSandboxes = units.reduce((sum, u) => sum + (u.estimate.fresh ?? u.estimate.sandboxes), 0);
   const reusedSandboxes = units.reduce((sum, u) => sum + (u.estimate.reused ?? 0), 0);
   const aws = awsRunCostUsd(awsUsageOf(units));
-  // On AWS every unit Lambda has its own pool: fresh sandboxes plus its own pooled peak.
-  const pipelineSandboxes = config.pooling
-    ? units.reduce((sum, u) => sum + (u.estimate.fresh ?? 0) + (u.estimate.peakPooled ?? 0), 0)
-    : sandboxes;
+  const schedule = pipelineSchedule(units, config);
   return {
     units,
     totals: {
@@ -122,9 +198,9 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
       awsCostUsd: aws.totalUsd,
       awsBreakdown: aws.breakdown,
       pipeline: {
-        sandboxes: pipelineSandboxes,
-        wallTimeMs: pipelineWallTimeMs(units.map((u) => u.estimate.durationMs)),
-        concurrency: DEFAULT_MAP_MAX_CONCURRENCY,
+        sandboxes: schedule.sandboxes,
+        wallTimeMs: schedule.wallTimeMs,
+        concurrency: schedule.concurrency,
       },
     },
   };

@@ -37,7 +37,15 @@ export const unitEventSchema = z.object({
   runId: z.string().max(64),
   unitId: z.string().max(128),
   config: z.record(z.string(), z.unknown()),
+  /** The phase's pool settings (Plan's `pool.creation` or `pool.pooled`). */
+  pool: z
+    .object({ claimAll: z.boolean(), concurrency: z.number().int().min(1).max(40) })
+    .strict()
+    .optional(),
 });
+
+/** DrainPool: the run whose shared pool is emptied. */
+export const drainPoolEventSchema = z.object({ runId: z.string().max(64) });
 
 /** The Map iteration's Catch target: the item plus the error that ended it. */
 export const recordFailureEventSchema = z.object({

@@ -13,17 +13,20 @@ import type { BenchmarkDefinition } from '../bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
 import type { RunStatus, UnitResult } from '../bench/model.ts';
 import type { RunEvent } from '../bench/runner.ts';
-import { describeError } from '../errors.ts';
+import { describeError, SandboxStartError } from '../errors.ts';
 import { MemoryNotifier, type SentNotification } from '../notify/local.ts';
 import type { Notifier } from '../notify/types.ts';
 import { DirReportSink } from '../publish/dir.ts';
 import { DEFAULT_PRESIGN_SECONDS, S3ReportSink } from '../publish/s3.ts';
 import type { ReportSink } from '../publish/types.ts';
+import type { PoolLedger } from '../sandbox/ledger.ts';
 import { LocalSandboxProvider } from '../sandbox/local.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { openEmbeddedStore } from '../store/embedded.ts';
+import { DynamoPoolLedger } from '../store/pool-ledger.ts';
 import type { ResultStore } from '../store/types.ts';
 import {
+  drainPoolEventSchema,
   failRunEventSchema,
   parseEvent,
   planEventSchema,
@@ -34,6 +37,7 @@ import {
 } from './events.ts';
 import { startS3rver } from './s3rver.ts';
 import {
+  drainPoolStep,
   failRunStep,
   type PublishStepOutput,
   planStep,
@@ -48,6 +52,10 @@ const TASKS = {
   plan: 'Plan',
   unit: 'RunUnit',
   recordFailure: 'RecordFailure',
+  pooledUnit: 'RunPooledUnit',
+  pooledRecordFailure: 'RecordPooledFailure',
+  drainPool: 'DrainPool',
+  drainPoolAfterFailure: 'DrainPoolAfterFailure',
   publish: 'Publish',
   failRun: 'FailRun',
 } as const;
@@ -67,6 +75,11 @@ export interface LocalPipelineOptions {
   createProvider?: () => SandboxProvider;
   /** Store to use; its owner closes it. @default the embedded store under `storeDir` (or a temporary one) */
   store?: ResultStore;
+  /**
+   * Where units hand idle sandboxes to the next unit (the run's shared pool). @default the ledger in
+   * the embedded store when the store is ours; none with a given store (each unit keeps its own pool)
+   */
+  ledger?: PoolLedger;
   /** Directory of the embedded store, kept across runs for history. @default a temporary directory */
   storeDir?: string;
   /** S3 bucket for the report (e.g. a test's s3rver); its owner stops it. @default an s3rver started for this run */
@@ -127,7 +140,11 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
   const cleanup: Array<() => Promise<void>> = [];
   try {
     const definition = options.definition ?? (await localDefinition());
-    const store = options.store ?? (await ownStore(options.storeDir, cleanup));
+    const owned = options.store ? undefined : await ownStore(options.storeDir, cleanup);
+    const store = options.store ?? owned!.store;
+    const ledger =
+      options.ledger ??
+      (owned ? new DynamoPoolLedger({ client: owned.client, tableName: owned.tableName }) : undefined);
     const s3 = options.s3 ?? (await ownS3(cleanup));
     const s3Sink = new S3ReportSink({ client: s3.client, bucket: s3.bucket });
     const outDir = options.outDir === undefined ? 'docs/e2b' : options.outDir;
@@ -168,49 +185,75 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
     };
     let plannedRunId: string | undefined;
 
+    const runUnitTask = lambda(async (event) => {
+      const input = parseEvent(unitEventSchema, event, TASKS.unit);
+      const provider = makeProvider();
+      options.onEvent?.({
+        type: 'unit-start',
+        unitId: input.unitId,
+        index: progress.done,
+        total: progress.total,
+      });
+      try {
+        const output = await unitStep(input, {
+          store,
+          ...(ledger ? { ledger } : {}),
+          provider,
+          deadlineAt: Date.now() + (options.unitBudgetMs ?? LOCAL_UNIT_BUDGET_MS),
+          ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+          ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+        });
+        progress.spentUsd += output.e2bCostUsd;
+        await reportUnitEnd(input.runId, input.unitId);
+        return output;
+      } finally {
+        sandboxesCreated += provider.usage().created;
+      }
+    });
+    const recordFailureTask = lambda(async (event) => {
+      const input = parseEvent(recordFailureEventSchema, event, TASKS.recordFailure);
+      const output = await recordFailureStep(input, { store, now });
+      await reportUnitEnd(input.runId, input.unitId);
+      return output;
+    });
+    // Ends a sandbox some unit left in the pool: connect (it is a directory and a record) and kill.
+    const killPooled = async (sandboxId: string): Promise<boolean> => {
+      try {
+        const provider = makeProvider();
+        if (provider.connect === undefined) return false;
+        const sandbox = await provider.connect(sandboxId, { timeoutMs: 60_000 });
+        return await sandbox.kill();
+      } catch (error) {
+        if (error instanceof SandboxStartError) return false;
+        throw error;
+      }
+    };
+    const drainPoolTask = lambda(async (event) => {
+      const { runId } = parseEvent(drainPoolEventSchema, event, TASKS.drainPool);
+      if (ledger === undefined) return { runId, killed: 0, gone: 0 };
+      return drainPoolStep({ runId }, { ledger, kill: killPooled });
+    });
     const handlers = {
+      [TASKS.unit]: runUnitTask,
+      [TASKS.pooledUnit]: runUnitTask,
+      [TASKS.recordFailure]: recordFailureTask,
+      [TASKS.pooledRecordFailure]: recordFailureTask,
+      [TASKS.drainPool]: drainPoolTask,
+      [TASKS.drainPoolAfterFailure]: drainPoolTask,
       [TASKS.plan]: lambda(async (event) => {
         const { input, executionId, startTime } = parseEvent(planEventSchema, event, TASKS.plan);
         const planned = await planStep(input, {
           store,
           now,
           environment,
+          // One machine: units never run side by side (they would measure each other).
+          maxConcurrency: 1,
           ...(executionId && startTime ? { runId: runIdForExecution(executionId, startTime) } : {}),
           ...(options.scenarios ? { scenarios: options.scenarios } : {}),
         });
         plannedRunId = planned.runId;
         progress.total = planned.units.length;
         return planned;
-      }),
-      [TASKS.unit]: lambda(async (event) => {
-        const input = parseEvent(unitEventSchema, event, TASKS.unit);
-        const provider = makeProvider();
-        options.onEvent?.({
-          type: 'unit-start',
-          unitId: input.unitId,
-          index: progress.done,
-          total: progress.total,
-        });
-        try {
-          const output = await unitStep(input, {
-            store,
-            provider,
-            deadlineAt: Date.now() + (options.unitBudgetMs ?? LOCAL_UNIT_BUDGET_MS),
-            ...(options.scenarios ? { scenarios: options.scenarios } : {}),
-            ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-          });
-          progress.spentUsd += output.e2bCostUsd;
-          await reportUnitEnd(input.runId, input.unitId);
-          return output;
-        } finally {
-          sandboxesCreated += provider.usage().created;
-        }
-      }),
-      [TASKS.recordFailure]: lambda(async (event) => {
-        const input = parseEvent(recordFailureEventSchema, event, TASKS.recordFailure);
-        const output = await recordFailureStep(input, { store, now });
-        await reportUnitEnd(input.runId, input.unitId);
-        return output;
       }),
       [TASKS.publish]: lambda(async (event) => {
         const { runId } = parseEvent(publishEventSchema, event, TASKS.publish);
@@ -330,7 +373,7 @@ async function ownStore(storeDir: string | undefined, cleanup: Array<() => Promi
   }
   const embedded = await openEmbeddedStore({ dir });
   cleanup.push(() => embedded.close());
-  return embedded.store;
+  return embedded;
 }
 
 async function ownS3(cleanup: Array<() => Promise<void>>) {

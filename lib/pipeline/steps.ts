@@ -6,8 +6,15 @@
 import type { BenchmarkDefinition } from '../bench/definition.ts';
 import { buildRunMeta, newRunId, parseRunId, type RunEnvironment } from '../bench/meta.ts';
 import type { RunMeta, RunResults, RunStatus, UnitResult, UnitStatus } from '../bench/model.ts';
-import { assertWithinBudget, buildPlan, type PlanTotals } from '../bench/plan.ts';
-import { type RunEvent, runUnit } from '../bench/runner.ts';
+import {
+  assertWithinBudget,
+  buildPlan,
+  DEFAULT_MAP_MAX_CONCURRENCY,
+  type PlanTotals,
+  pipelineSchedule,
+  topSum,
+} from '../bench/plan.ts';
+import { type RunEvent, runUnit, unitLifetimeMs } from '../bench/runner.ts';
 import { evaluateTargets } from '../bench/targets.ts';
 import { parseRunConfig, type RunConfig, templateResources } from '../config.ts';
 import { e2bCostUsd } from '../cost/model.ts';
@@ -18,7 +25,9 @@ import type { Notifier } from '../notify/types.ts';
 import type { ReportSink } from '../publish/types.ts';
 import { analyzeRun } from '../report/analysis.ts';
 import type { StaleQuery } from '../sandbox/e2b.ts';
+import type { PoolLedger } from '../sandbox/ledger.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
+import { claimShared, drainShared, offerShared } from '../sandbox/shared-pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { StepError } from './events.ts';
@@ -39,12 +48,35 @@ export interface PlanStepDeps {
   /** Fixed run id (derived from the execution, so a retried Plan reuses it). @default newRunId(now()) */
   runId?: string;
   scenarios?: readonly BenchmarkDefinition[];
+  /** The stack's cap on Map concurrency. @default DEFAULT_MAP_MAX_CONCURRENCY */
+  maxConcurrency?: number;
 }
+
+/** How a unit treats the run's shared pool (the Map hands it to every unit of a phase). */
+export interface UnitPoolSettings {
+  /**
+   * Take every idle sandbox of the run, not only what the unit needs: right when units run one at
+   * a time, so the whole pool travels from unit to unit (and fresh swarms can make room in it).
+   */
+  claimAll: boolean;
+  /** Pooled units running at once; the pool keeps what that many of the remaining units need. */
+  concurrency: number;
+}
+
+type MapItem = { runId: string; unitId: string };
 
 export interface PlanStepOutput {
   runId: string;
-  /** The Map's items. */
-  units: Array<{ runId: string; unitId: string }>;
+  /** Every planned unit. */
+  units: MapItem[];
+  /** The first Map's items: units with fresh (creation) swarms, or every unit without pooling. */
+  creationUnits: MapItem[];
+  /** The second Map's items: units that only take pooled sandboxes. */
+  pooledUnits: MapItem[];
+  /** MaxConcurrency of each Map. */
+  concurrency: { creation: number; pooled: number };
+  /** The pool settings of each Map's units. */
+  pool: { creation: UnitPoolSettings; pooled: UnitPoolSettings };
   config: RunConfig;
   estimate: PlanTotals;
 }
@@ -70,11 +102,23 @@ export async function planStep(input: unknown, deps: PlanStepDeps): Promise<Plan
       throw new InvalidInputError('runId', 'an id not used by another run', runId);
     }
   }
+  const schedule = pipelineSchedule(plan.units, config, {
+    maxConcurrency: deps.maxConcurrency ?? DEFAULT_MAP_MAX_CONCURRENCY,
+  });
+  const items = (unitIds: readonly string[]) => unitIds.map((unitId) => ({ runId, unitId }));
+  const { creation, pooled } = schedule.concurrency;
   return {
     runId,
-    units: plan.units.map((unit) => ({ runId, unitId: unit.unitId })),
+    units: items(plan.units.map((unit) => unit.unitId)),
+    creationUnits: items(schedule.creationUnits),
+    pooledUnits: items(schedule.pooledUnits),
+    concurrency: schedule.concurrency,
+    pool: {
+      creation: { claimAll: creation === 1, concurrency: pooled },
+      pooled: { claimAll: pooled === 1, concurrency: pooled },
+    },
     config,
-    estimate: plan.totals,
+    estimate: { ...plan.totals, pipeline: { ...plan.totals.pipeline, ...schedule } },
   };
 }
 
@@ -85,6 +129,8 @@ export interface UnitStepInput {
   runId: string;
   unitId: string;
   config: unknown;
+  /** How to use the run's shared pool. @default one unit at a time (claim everything) */
+  pool?: UnitPoolSettings;
 }
 
 export interface UnitStepDeps {
@@ -98,6 +144,11 @@ export interface UnitStepDeps {
   metadata?: Record<string, string>;
   scenarios?: readonly BenchmarkDefinition[];
   onEvent?: (event: RunEvent) => void;
+  /**
+   * The run's shared pool across unit invocations. Without it (or without provider.connect), the
+   * pool lives and dies with this unit.
+   */
+  ledger?: PoolLedger;
 }
 
 export interface UnitStepOutput {
@@ -128,12 +179,26 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
   const existing = await storedResult(deps.store, runId, spec.unitId);
   if (existing !== undefined && existing.status !== 'failed') return outputOf(existing, config, true);
 
-  // One pool per unit Lambda: no reuse across units (each has its own Lambda), but within the unit
-  // every pooled swarm after the first reuses sandboxes, which saves most creations.
+  // The unit's own pool, filled from the run's shared pool when there is one; what it holds idle
+  // at the end goes back there for the next unit (or is killed when no later unit needs it).
   const pool = config.pooling
     ? new SandboxPool(deps.provider, { metadata: { ...deps.metadata, run: runId } })
     : undefined;
+  const shared =
+    pool && deps.ledger && deps.provider.connect && deps.provider.detach
+      ? { ledger: deps.ledger, provider: deps.provider, runId, holder: spec.unitId }
+      : undefined;
+  const settings = input.pool ?? { claimAll: true, concurrency: 1 };
   try {
+    const { idleSeconds } =
+      pool && shared
+        ? await claimShared(
+            pool,
+            shared,
+            settings.claimAll ? Number.MAX_SAFE_INTEGER : (spec.estimate.peakPooled ?? 0),
+            unitLifetimeMs(spec),
+          )
+        : { idleSeconds: 0 };
     const result = await runUnit(spec, {
       runId,
       config,
@@ -145,6 +210,8 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
       ...(deps.scenarios ? { scenarios: deps.scenarios } : {}),
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
     });
+    // The adopted sandboxes idled between the previous unit and this one; E2B billed that too.
+    result.usage.sandboxSeconds += idleSeconds;
     if (result.status === 'failed' && isRetryable(result.error?.name)) {
       const ErrorClass = result.error?.name === 'TimeoutError' ? TimeoutError : SandboxStartError;
       throw new ErrorClass(`${spec.unitId}: ${result.error?.message ?? 'failed'}`);
@@ -156,10 +223,49 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
     }
     return outputOf(result, config, false);
   } finally {
-    // A kill failure must not hide the unit's outcome; the reaper removes what survives.
+    // Handing on or killing must not hide the unit's outcome; the drain step and the reaper
+    // remove what survives.
+    if (pool && shared) {
+      const handOn = await remainingNeeds(deps.store, run, spec.unitId).catch(() => undefined);
+      if (handOn !== undefined) {
+        const keep = topSum(handOn.needs, Math.max(1, settings.concurrency));
+        await offerShared(pool, shared, keep, handOn.bridgeMs).catch(() => 0);
+      }
+    }
     await pool?.drain().catch(() => 0);
     await deps.provider.killAll().catch(() => 0);
   }
+}
+
+/** Pooled needs of the run's units without a result yet (other than `unitId`), and how long the
+ * handed-on sandboxes must wait at most: the longest of those units' lifetimes. */
+async function remainingNeeds(
+  store: ResultStore,
+  run: RunMeta,
+  unitId: string,
+): Promise<{ needs: number[]; bridgeMs: number }> {
+  const done = new Set((await store.getResults(run.runId)).map((result) => result.unitId));
+  const remaining = run.units.filter((unit) => unit.unitId !== unitId && !done.has(unit.unitId));
+  return {
+    needs: remaining.map((unit) => unit.estimate.peakPooled ?? 0),
+    bridgeMs: Math.max(60_000, ...remaining.map((unit) => unitLifetimeMs(unit))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drain pool (after the last unit, and when the run fails)
+
+/**
+ * Kill every sandbox the run's units left in the shared pool and clear it. `kill` ends one by id
+ * (E2B: the SDK's kill; locally: connect and kill) and resolves false when it was already gone.
+ */
+export async function drainPoolStep(
+  input: { runId: string },
+  deps: { ledger: PoolLedger; kill: (sandboxId: string) => Promise<boolean> },
+): Promise<{ runId: string; killed: number; gone: number }> {
+  const runId = parseRunId(input.runId);
+  const { killed, gone } = await drainShared({ ledger: deps.ledger, runId, kill: deps.kill });
+  return { runId, killed, gone };
 }
 
 function isRetryable(name: string | undefined): boolean {

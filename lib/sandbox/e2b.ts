@@ -82,6 +82,8 @@ export interface E2BSdk {
     nextItems(): Promise<E2BSandboxSummary[]>;
   };
   kill(sandboxId: string, opts: { apiKey: string }): Promise<boolean>;
+  /** Reach a running sandbox by id from anywhere (another Lambda); extends its timeout to at least timeoutMs. */
+  connect(sandboxId: string, opts: { apiKey: string; timeoutMs: number }): Promise<E2BSandboxInstance>;
 }
 
 /** Options of the E2B provider. */
@@ -190,6 +192,51 @@ export class E2BSandboxProvider implements SandboxProvider {
     this.#live.add(sandbox);
     this.#created++;
     return sandbox;
+  }
+
+  /**
+   * Take over a sandbox another unit Lambda left idle in the run's pool: connect by id, then set
+   * its timeout to exactly `timeoutMs` (connect alone only ever extends it). The agent bundle is
+   * already in it.
+   */
+  async connect(sandboxId: string, options: { timeoutMs: number }): Promise<Sandbox> {
+    const timeoutMs = positiveInt('timeoutMs', options?.timeoutMs);
+    if (typeof sandboxId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(sandboxId)) {
+      throw new InvalidInputError('sandboxId', 'an E2B sandbox id', sandboxId);
+    }
+    if (this.#live.size + this.#pending >= this.maxConcurrent) {
+      throw new SandboxStartError(
+        `e2b provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
+      );
+    }
+    this.#pending++;
+    const connectedAt = this.#clock();
+    let instance: E2BSandboxInstance;
+    try {
+      instance = await this.#sdk.connect(sandboxId, { apiKey: this.#apiKey, timeoutMs });
+    } catch (error) {
+      throw this.mapError(error, `connect to sandbox ${sandboxId}`, SandboxStartError);
+    } finally {
+      this.#pending--;
+    }
+    const sandbox = new E2BSandbox(instance, connectedAt, timeoutMs, this);
+    this.#live.add(sandbox);
+    try {
+      await sandbox.setLifetime(timeoutMs);
+    } catch (error) {
+      await sandbox.kill().catch(() => false);
+      throw error;
+    }
+    return sandbox;
+  }
+
+  /** Let go of an idle sandbox without killing it; it ends at its timeout unless someone connects. */
+  async detach(sandbox: Sandbox): Promise<void> {
+    if (!(sandbox instanceof E2BSandbox) || !this.#live.has(sandbox)) {
+      throw new InvalidInputError('sandbox', 'a live sandbox of this provider', sandbox?.id);
+    }
+    sandbox.detachNow();
+    this.sandboxEnded(sandbox);
   }
 
   live(): Sandbox[] {
@@ -428,6 +475,16 @@ class E2BSandbox implements Sandbox {
     return this.#killing;
   }
 
+  /** @internal For detach(): the handle stops billing and counts as ended; the VM keeps running. */
+  detachNow(): void {
+    if (!this.alive) throw new SandboxStartError(`sandbox ${this.id} is no longer alive`);
+    if (this.#agents.size > 0) {
+      throw new InvalidInputError('sandbox', `a sandbox without running agents (${this.id} has some)`);
+    }
+    this.#endedAt = this.#owner.settings.clock();
+    this.#killing = Promise.resolve(false);
+  }
+
   async #killNow(): Promise<boolean> {
     this.#endedAt = this.#owner.settings.clock();
     const expired = this.#endedAt >= this.#expiresAt;
@@ -483,15 +540,23 @@ export async function killStaleSandboxes(
   const sdk = deps.sdk ?? REAL_SDK;
   const killed: string[] = [];
   for (const info of stale) {
-    try {
-      if (await sdk.kill(info.sandboxId, { apiKey })) killed.push(info.sandboxId);
-    } catch (error) {
-      if (errorName(error) !== 'SandboxNotFoundError') {
-        throw mapE2BError(error, `kill sandbox ${info.sandboxId}`, apiKey, ProviderUnavailableError);
-      }
-    }
+    if (await killSandboxById({ apiKey, sdk }, info.sandboxId)) killed.push(info.sandboxId);
   }
   return killed;
+}
+
+/** Kill one sandbox by id (the SDK's static kill); false when it was already gone. */
+export async function killSandboxById(
+  deps: { apiKey: string | undefined; sdk?: E2BSdk },
+  sandboxId: string,
+): Promise<boolean> {
+  const apiKey = requireApiKey(deps.apiKey);
+  try {
+    return await (deps.sdk ?? REAL_SDK).kill(sandboxId, { apiKey });
+  } catch (error) {
+    if (errorName(error) === 'SandboxNotFoundError') return false;
+    throw mapE2BError(error, `kill sandbox ${sandboxId}`, apiKey, ProviderUnavailableError);
+  }
 }
 
 /** Translate an E2B SDK error into ours, keeping it as `cause` and never echoing the API key. */

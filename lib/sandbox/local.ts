@@ -12,7 +12,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { AGENT_ENV, parseReadyLine } from '../agent/launch.ts';
@@ -31,6 +31,9 @@ const MIB = 1024 * 1024;
 const STDERR_TAIL_BYTES = 4096;
 const MAX_STDOUT_LINE_BYTES = 64 * 1024;
 const AGENT_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+const SANDBOX_ID_PATTERN = /^local-[0-9a-f]{12}$/;
+/** Directory of a sandbox under the provider's root; its id names it, so connect() can find it. */
+const SANDBOX_DIR_PREFIX = 'swarm-sandbox-';
 /** Environment keys a caller may pass through from its own environment. */
 const PASSTHROUGH_ENV_KEYS = ['PATH', 'LANG'] as const;
 
@@ -154,22 +157,26 @@ export class LocalSandboxProvider implements SandboxProvider {
     this.#pending++;
     let dir: string | undefined;
     try {
-      dir = await mkdtemp(join(this.#options.tmpRoot ?? tmpdir(), 'swarm-sandbox-'));
+      const id = `local-${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      // mkdir, not mkdtemp: the id names the directory, so a later connect(id) finds it. Exclusive:
+      // it fails rather than reuse an existing directory.
+      dir = this.#dirOf(id);
+      await mkdir(dir, { mode: 0o700 });
       await chmod(dir, 0o700);
       const bundleInSandbox = join(dir, basename(this.#options.bundlePath));
       await copyFile(this.#options.bundlePath, bundleInSandbox);
-      const sandbox = new LocalSandbox({
-        dir,
-        bundlePath: bundleInSandbox,
-        metadata,
-        timeoutMs,
-        createdAt: this.#options.clock(),
-        provider: this,
-      });
-      this.#live.add(sandbox);
-      this.#created++;
-      this.#updateHooks();
-      return sandbox;
+      return this.#adopt(
+        new LocalSandbox({
+          id,
+          dir,
+          bundlePath: bundleInSandbox,
+          metadata,
+          timeoutMs,
+          createdAt: this.#options.clock(),
+          provider: this,
+        }),
+        true,
+      );
     } catch (error) {
       if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       throw new SandboxStartError(`local sandbox could not be prepared: ${(error as Error).message}`, {
@@ -178,6 +185,79 @@ export class LocalSandboxProvider implements SandboxProvider {
     } finally {
       this.#pending--;
     }
+  }
+
+  /**
+   * Take over a sandbox another local provider detached (a unit of the local pipeline handing its
+   * idle sandboxes to the next). Reads the record detach() left beside the directory; an expired
+   * sandbox is removed and refused.
+   */
+  async connect(sandboxId: string, options: { timeoutMs: number }): Promise<Sandbox> {
+    const timeoutMs = positiveInt('timeoutMs', options?.timeoutMs);
+    if (typeof sandboxId !== 'string' || !SANDBOX_ID_PATTERN.test(sandboxId)) {
+      throw new InvalidInputError('sandboxId', 'a local sandbox id like local-0123456789ab', sandboxId);
+    }
+    if (this.#live.size + this.#pending >= this.maxConcurrent) {
+      throw new SandboxStartError(
+        `local provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
+      );
+    }
+    const dir = this.#dirOf(sandboxId);
+    let record: DetachedRecord;
+    try {
+      record = parseDetachedRecord(await readFile(`${dir}.json`, 'utf8'), sandboxId);
+    } catch (error) {
+      throw new SandboxStartError(`local sandbox ${sandboxId} cannot be connected: it is gone`, {
+        cause: error,
+      });
+    }
+    // Claimed once: the record goes, so a second connect to the same sandbox fails.
+    await rm(`${dir}.json`, { force: true });
+    const now = this.#options.clock();
+    if (record.expiresAt <= now) {
+      await rm(dir, { recursive: true, force: true });
+      throw new SandboxStartError(`local sandbox ${sandboxId} expired before it was connected`);
+    }
+    return this.#adopt(
+      new LocalSandbox({
+        id: sandboxId,
+        dir,
+        bundlePath: join(dir, basename(this.#options.bundlePath)),
+        metadata: record.metadata,
+        timeoutMs,
+        createdAt: now,
+        provider: this,
+      }),
+      false,
+    );
+  }
+
+  /**
+   * Stop tracking an idle sandbox and leave a record (lifetime end, tags) beside its directory,
+   * outside what agents can write, for connect().
+   */
+  async detach(sandbox: Sandbox): Promise<void> {
+    if (!(sandbox instanceof LocalSandbox) || !this.#live.has(sandbox)) {
+      throw new InvalidInputError('sandbox', 'a live sandbox of this provider', sandbox?.id);
+    }
+    const record: DetachedRecord = {
+      id: sandbox.id,
+      metadata: { ...sandbox.metadata },
+      expiresAt: sandbox.detachNow(),
+    };
+    this.sandboxEnded(sandbox, this.#options.clock());
+    await writeFile(`${sandbox.dir}.json`, JSON.stringify(record), { mode: 0o600 });
+  }
+
+  #dirOf(sandboxId: string): string {
+    return join(this.#options.tmpRoot ?? tmpdir(), `${SANDBOX_DIR_PREFIX}${sandboxId}`);
+  }
+
+  #adopt(sandbox: LocalSandbox, created: boolean): LocalSandbox {
+    this.#live.add(sandbox);
+    if (created) this.#created++;
+    this.#updateHooks();
+    return sandbox;
   }
 
   live(): Sandbox[] {
@@ -242,7 +322,28 @@ export class LocalSandboxProvider implements SandboxProvider {
   }
 }
 
+/** What detach() leaves beside a sandbox's directory for connect(). */
+interface DetachedRecord {
+  id: string;
+  metadata: Record<string, string>;
+  /** Epoch ms after which nobody may connect to it. */
+  expiresAt: number;
+}
+
+function parseDetachedRecord(text: string, sandboxId: string): DetachedRecord {
+  const value = JSON.parse(text) as Partial<DetachedRecord>;
+  if (value?.id !== sandboxId || typeof value.expiresAt !== 'number') {
+    throw new Error(`the record of ${sandboxId} is damaged`);
+  }
+  return {
+    id: sandboxId,
+    metadata: stringRecord('metadata', value.metadata ?? {}),
+    expiresAt: value.expiresAt,
+  };
+}
+
 interface LocalSandboxInit {
+  id: string;
   dir: string;
   bundlePath: string;
   metadata: Record<string, string>;
@@ -270,7 +371,7 @@ export class LocalSandbox implements Sandbox {
   #endReason = 'sandbox killed';
 
   constructor(init: LocalSandboxInit) {
-    this.id = `local-${randomUUID().slice(0, 12)}`;
+    this.id = init.id;
     this.dir = init.dir;
     this.#bundlePath = init.bundlePath;
     this.metadata = Object.freeze({ ...init.metadata });
@@ -396,6 +497,20 @@ export class LocalSandbox implements Sandbox {
     if (this.#killing !== undefined) return this.#killing.then(() => false);
     this.#killing = this.#killNow();
     return this.#killing;
+  }
+
+  /**
+   * @internal For detach(): stop the lifetime timer and let go of the handle without touching the
+   * directory; returns when the sandbox was due to end. The handle is dead afterwards.
+   */
+  detachNow(): number {
+    if (!this.alive) throw new SandboxStartError(`sandbox ${this.id} is no longer alive`);
+    if ([...this.runningAgents()].length > 0) {
+      throw new InvalidInputError('sandbox', `a sandbox without running agents (${this.id} has some)`);
+    }
+    clearTimeout(this.#lifetimeTimer);
+    this.#killing = Promise.resolve(false);
+    return this.#expiresAt;
   }
 
   /** @internal Agents whose process has not exited yet. */

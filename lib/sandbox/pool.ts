@@ -31,6 +31,8 @@ export interface PoolStats {
   created: number;
   /** Sandboxes given to the pool by their creator (creation benchmarks) instead of being killed. */
   donated: number;
+  /** Sandboxes taken over from the run's shared pool (another unit Lambda left them idle). */
+  adopted: number;
   /** Acquisitions served by an idle sandbox instead of a new one. */
   reused: number;
   /** Sandboxes the pool killed (shrink, drain, over capacity, failed reset). */
@@ -49,7 +51,7 @@ export class SandboxPool {
   readonly #idle: Sandbox[] = [];
   readonly #inUse = new Set<Sandbox>();
   #drained = false;
-  readonly #stats = { created: 0, donated: 0, reused: 0, killed: 0 };
+  readonly #stats = { created: 0, donated: 0, adopted: 0, reused: 0, killed: 0 };
 
   constructor(provider: SandboxProvider, options: SandboxPoolOptions = {}) {
     this.#provider = provider;
@@ -140,6 +142,23 @@ export class SandboxPool {
    */
   async donate(sandboxes: readonly Sandbox[]): Promise<void> {
     await Promise.all(sandboxes.map((sandbox) => this.#takeBack(sandbox, true)));
+  }
+
+  /**
+   * Take in idle sandboxes connected from the run's shared pool (their agents already stopped by
+   * their last holder). Beyond capacity, or once drained, they are killed.
+   */
+  async adopt(sandboxes: readonly Sandbox[]): Promise<void> {
+    for (const sandbox of sandboxes) {
+      this.#stats.adopted++;
+      if (this.#drained || !sandbox.alive || this.#idle.length >= this.#capacity) await this.#kill(sandbox);
+      else if (!this.#idle.includes(sandbox)) this.#idle.push(sandbox);
+    }
+  }
+
+  /** Hand every idle sandbox to the caller (to pass on to the next unit); the pool forgets them. */
+  takeIdle(): Sandbox[] {
+    return this.#idle.splice(0);
   }
 
   /**

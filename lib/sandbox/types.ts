@@ -48,7 +48,10 @@ export interface SandboxMetrics {
 export interface Sandbox {
   readonly id: string;
   readonly provider: ProviderName;
-  /** Epoch ms of creation; billed seconds run from here to kill. */
+  /**
+   * Epoch ms from which this handle counts billed seconds (to kill or detach): the creation, or
+   * the moment it was connected, for a sandbox adopted from the run's shared pool.
+   */
   readonly createdAt: number;
   /** False once killed or expired. */
   readonly alive: boolean;
@@ -83,4 +86,17 @@ export interface SandboxProvider {
   usage(): { created: number; sandboxSeconds: number };
   /** Kill every sandbox this provider created. Returns how many were killed. */
   killAll(): Promise<number>;
+  /**
+   * Take over an idle sandbox another provider instance (another unit Lambda) created and
+   * detached, so a run's pool outlives any one unit. It lives `timeoutMs` from now; its seconds
+   * count in this provider's usage from now, and it does not count as created. Rejects with
+   * SandboxStartError when the sandbox is gone or expired.
+   */
+  connect?(sandboxId: string, options: { timeoutMs: number }): Promise<Sandbox>;
+  /**
+   * Stop tracking a sandbox without killing it (its agents must be stopped first): it keeps
+   * running until its lifetime ends or someone connects to it and kills it. Its seconds so far
+   * stay in this provider's usage; killAll() no longer touches it.
+   */
+  detach?(sandbox: Sandbox): Promise<void>;
 }

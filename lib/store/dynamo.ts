@@ -618,7 +618,7 @@ export function samplesBlobKey(runId: string, unitId: string, sha256: string): s
   return `runs/${encodeURIComponent(runId)}/samples/${encodeURIComponent(unitId)}.${sha256.slice(0, 16)}.json`;
 }
 
-function isConditionalCheckFailed(error: unknown): boolean {
+export function isConditionalCheckFailed(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 }
 
@@ -628,7 +628,7 @@ function assertTableName(tableName: unknown): asserts tableName is string {
   }
 }
 
-function assertId(value: unknown, field: string): asserts value is string {
+export function assertId(value: unknown, field: string): asserts value is string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 256 || value.includes('\0')) {
     throw new InvalidInputError(field, 'a non-empty string of at most 256 characters', value);
   }

@@ -51,7 +51,7 @@ function filesWithCanary(dir: string): string[] {
 
 /** An SDK that fails in every way it can, quoting the caller's key in each message. */
 function hostileSdk(
-  failure: 'create' | 'run' | 'stderr' | 'metrics' | 'kill' | 'list',
+  failure: 'create' | 'connect' | 'run' | 'stderr' | 'metrics' | 'kill' | 'list',
   make: () => unknown,
 ): E2BSdk {
   const instance: E2BSandboxInstance = {
@@ -84,6 +84,10 @@ function hostileSdk(
   return {
     async create() {
       if (failure === 'create') throw make();
+      return instance;
+    },
+    async connect() {
+      if (failure === 'connect') throw make();
       return instance;
     },
     list() {
@@ -134,6 +138,10 @@ describe('the E2B key never appears in errors', () => {
       // Prepare
       const cases: Array<[string, () => Promise<unknown>]> = [
         ['create', () => provider(hostileSdk('create', make)).create({ timeoutMs: 60_000, metadata: {} })],
+        [
+          'connect',
+          () => provider(hostileSdk('connect', make)).connect('sbx-hostile', { timeoutMs: 60_000 }),
+        ],
         [
           'start agent',
           async () => {

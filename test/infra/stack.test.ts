@@ -41,17 +41,29 @@ describe('SwarmBenchStack', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 hour)' });
   });
 
-  it('runs units in a Map with the configured concurrency and a Catch inside the iteration', () => {
-    const map = definition.States.RunUnits;
-    expect(map.Type).toBe('Map');
-    expect(map.MaxConcurrency).toBe(7);
-    expect(map.ItemsPath).toBe('$.plan.units');
-    const iteration = map.ItemProcessor;
-    expect(iteration.StartAt).toBe('RunUnit');
-    expect(iteration.States.RunUnit.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' },
-    ]);
-    expect(Object.keys(iteration.States).sort()).toEqual(['RecordFailure', 'RunUnit']);
+  it('runs creation units, then pooled units, in two Maps whose concurrency Plan sets, each with a Catch inside the iteration', () => {
+    const phases = [
+      ['RunUnits', 'creation', 'RunUnit', 'RecordFailure'],
+      ['RunPooledUnits', 'pooled', 'RunPooledUnit', 'RecordPooledFailure'],
+    ] as const;
+    for (const [name, phase, unit, record] of phases) {
+      const map = definition.States[name];
+      expect(map.Type).toBe('Map');
+      expect(map.MaxConcurrencyPath).toBe(`$.plan.concurrency.${phase}`);
+      expect(map.MaxConcurrency).toBeUndefined();
+      expect(map.ItemsPath).toBe(`$.plan.${phase}Units`);
+      expect(map.ItemSelector['pool.$']).toBe(`$.plan.pool.${phase}`);
+      const iteration = map.ItemProcessor;
+      expect(iteration.StartAt).toBe(unit);
+      expect(iteration.States[unit].Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: record },
+      ]);
+      expect(Object.keys(iteration.States).sort()).toEqual([record, unit].sort());
+    }
+    // Plan caps both at the stack's mapMaxConcurrency.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAP_MAX_CONCURRENCY: '7' }) },
+    });
   });
 
   it('retries transient unit errors with backoff and full jitter', () => {
@@ -64,16 +76,31 @@ describe('SwarmBenchStack', () => {
     expect(service?.ErrorEquals).toContain('Lambda.ServiceException');
   });
 
-  it('routes every run-level failure to FailRun and then a Fail state', () => {
-    for (const name of ['Plan', 'RunUnits', 'Publish']) {
+  it('routes every run-level failure through DrainPoolAfterFailure to FailRun and a Fail state', () => {
+    for (const name of ['RunUnits', 'RunPooledUnits']) {
+      expect(definition.States[name].Catch).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DrainPoolAfterFailure' },
+      ]);
+    }
+    for (const name of ['Plan', 'Publish']) {
       expect(definition.States[name].Catch).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'FailRun' },
       ]);
     }
+    // Draining keeps $.error (its result goes to $.drain) and never stops the way to FailRun.
+    expect(definition.States.DrainPoolAfterFailure).toMatchObject({ ResultPath: '$.drain', Next: 'FailRun' });
+    expect(definition.States.DrainPoolAfterFailure.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.drainError', Next: 'FailRun' },
+    ]);
     expect(definition.States.FailRun.Next).toBe('RunFailed');
     expect(definition.States.RunFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.error.Error' });
     expect(definition.States.Plan.Next).toBe('RunUnits');
-    expect(definition.States.RunUnits.Next).toBe('Publish');
+    expect(definition.States.RunUnits.Next).toBe('RunPooledUnits');
+    expect(definition.States.RunPooledUnits.Next).toBe('DrainPool');
+    expect(definition.States.DrainPool.Next).toBe('Publish');
+    expect(definition.States.DrainPool.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.drainError', Next: 'Publish' },
+    ]);
     expect(definition.States.Publish.Next).toBe('Done');
   });
 
@@ -109,7 +136,7 @@ describe('SwarmBenchStack', () => {
 
   it('uses Node.js 22 on arm64 for every function, the unit Lambda with its memory and 15 minutes', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -124,7 +151,7 @@ describe('SwarmBenchStack', () => {
 
   it('keeps logs for a bounded time', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-    expect(groups).toHaveLength(7);
+    expect(groups).toHaveLength(8);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -208,7 +235,7 @@ describe('SwarmBenchStack', () => {
   it("scopes every function policy to this stack's table, bucket, topic, key or secret", () => {
     // Prepare
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
-      /^(Plan|Unit|RecordFailure|Publish|FailRun|Reaper)Role/.test(id),
+      /^(Plan|Unit|RecordFailure|Publish|FailRun|DrainPool|Reaper)Role/.test(id),
     );
     const ownResource = /^(Results|Reports|Notifications|TopicKey|E2BApiKey|\w+Logs)/;
 
@@ -225,7 +252,7 @@ describe('SwarmBenchStack', () => {
     }
 
     // Assess
-    expect(policies).toHaveLength(6);
+    expect(policies).toHaveLength(7);
     expect(unscoped).toEqual([]);
   });
 
@@ -271,7 +298,7 @@ describe('SwarmBenchStack', () => {
       // Assess
       const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
       const handlers = assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')));
-      expect(handlers).toHaveLength(6);
+      expect(handlers).toHaveLength(7);
       expect(handlers.filter((asset) => existsSync(join(outdir, asset, 'agent.cjs')))).toHaveLength(1);
     } finally {
       rmSync(outdir, { recursive: true, force: true });

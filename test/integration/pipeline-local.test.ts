@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPlan } from '../../lib/bench/plan.ts';
+import { parseRunConfig } from '../../lib/config.ts';
 import { SandboxStartError } from '../../lib/errors.ts';
 import { MemoryNotifier } from '../../lib/notify/local.ts';
 import { type LocalPipelineResult, localDefinition, runLocalPipeline } from '../../lib/pipeline/local.ts';
@@ -14,6 +16,7 @@ import { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
 import type { SandboxProvider } from '../../lib/sandbox/types.ts';
 import { DirBlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore, ensureTable } from '../../lib/store/dynamo.ts';
+import { DynamoPoolLedger } from '../../lib/store/pool-ledger.ts';
 import { startMemoryDynalite } from './store-contract.ts';
 
 const FAILING_UNIT = 'creation/agent-deployment';
@@ -55,6 +58,8 @@ describe('the synthesized state machine, run locally end to end', () => {
       usage: () => inner.usage(),
       killAll: () => inner.killAll(),
       live: () => inner.live(),
+      connect: (sandboxId: string, options: { timeoutMs: number }) => inner.connect(sandboxId, options),
+      detach: (sandbox: Parameters<LocalSandboxProvider['detach']>[0]) => inner.detach(sandbox),
     });
   };
 
@@ -82,6 +87,7 @@ describe('the synthesized state machine, run locally end to end', () => {
       input,
       definition,
       store,
+      ledger: new DynamoPoolLedger({ client: dynamo.client, tableName: 'pipeline-results' }),
       s3,
       createProvider,
       outDir: join(dir, 'docs'),
@@ -185,6 +191,31 @@ describe('the synthesized state machine, run locally end to end', () => {
       expect(await (await fetch(output.reportUrl)).text()).toBe(first);
       expect(await store.getResults(outcome.runId!)).toHaveLength(2);
     });
+  });
+
+  it('hands idle sandboxes from unit Lambda to unit Lambda and drains the pool: it creates what the plan says', async () => {
+    // Prepare: a creation unit (fresh swarms, donated to the pool) and two pooled units.
+    const input = {
+      profile: 'quick',
+      tests: ['creation/swarm-init', 'trading/strategy-execution', 'communication/state-sync'],
+      scenarios: false,
+    };
+    const plan = buildPlan(parseRunConfig(input));
+    const ledger = new DynamoPoolLedger({ client: dynamo.client, tableName: 'pipeline-results' });
+
+    // Act
+    const outcome = await run(input);
+
+    // Assess
+    expect(outcome.status).toBe('SUCCEEDED');
+    expect(outcome.runStatus).toBe('completed');
+    expect(outcome.sandboxesCreated).toBe(plan.totals.pipeline.sandboxes);
+    // One unit at a time locally, so the pipeline creates exactly what the one-process runner would.
+    expect(plan.totals.pipeline.sandboxes).toBe(plan.totals.sandboxes);
+    const created = Object.fromEntries(outcome.results.map((r) => [r.unitId, r.usage.sandboxesCreated]));
+    expect(created['trading/strategy-execution']).toBe(0);
+    expect(created['communication/state-sync']).toBe(0);
+    expect(await ledger.entries(outcome.runId!)).toEqual([]);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, pipelineWallTimeMs } from '../../lib/bench/plan.ts';
+import { buildPlan, concurrencyFor, pipelineSchedule, pipelineWallTimeMs } from '../../lib/bench/plan.ts';
 import { unitLifetimeMs } from '../../lib/bench/runner.ts';
 import { parseRunConfig } from '../../lib/config.ts';
 
@@ -35,5 +35,76 @@ describe('plan with a sandbox pool', () => {
     expect(unitLifetimeMs({ estimate: { sandboxes: 1, sandboxSeconds: 1, durationMs: 3_600_000 } })).toBe(
       900_000,
     );
+  });
+
+  it('runs units side by side only as far as their biggest needs fit under the limit', () => {
+    expect(concurrencyFor([20, 10, 10, 4], 20, 5)).toBe(1);
+    expect(concurrencyFor([10, 10, 4, 4], 23, 5)).toBe(2);
+    expect(concurrencyFor([10, 10, 4, 4], 24, 5)).toBe(3);
+    expect(concurrencyFor([4, 4, 4, 4], 100, 3)).toBe(3);
+    expect(concurrencyFor([50], 20, 5)).toBe(1);
+    expect(concurrencyFor([], 20, 5)).toBe(1);
+  });
+});
+
+describe('the pipeline schedule (pool handed from unit Lambda to unit Lambda)', () => {
+  it('runs the default profile on E2B with at most 40 sandboxes: creation units first, then pooled units', () => {
+    // Prepare
+    const plan = buildPlan(parseRunConfig({ provider: 'e2b' }));
+
+    // Act
+    const schedule = pipelineSchedule(plan.units, parseRunConfig({ provider: 'e2b' }));
+
+    // Assess
+    expect(schedule.creationUnits).toEqual([
+      'creation/swarm-init',
+      'creation/agent-deployment',
+      'creation/parallel-vs-sequential',
+    ]);
+    expect(schedule.pooledUnits).toHaveLength(plan.units.length - 3);
+    // The largest pooled need (20) fills E2B Hobby's 20 sandboxes: one pooled unit at a time.
+    expect(schedule.concurrency).toEqual({ creation: 1, pooled: 1 });
+    expect(schedule.sandboxes).toBe(39);
+    expect(schedule.sandboxes).toBeLessThanOrEqual(40);
+    expect(plan.totals.pipeline.sandboxes).toBe(schedule.sandboxes);
+    expect(schedule.wallTimeMs).toBeLessThan(10 * 60_000);
+  });
+
+  it('lets pooled units run side by side when the pool holds enough, without creating more than one at a time would', () => {
+    // Prepare
+    const config = parseRunConfig({ provider: 'e2b', profile: 'quick', maxSandboxes: 100 });
+    const plan = buildPlan(config);
+
+    // Act
+    const wide = pipelineSchedule(plan.units, config, { maxConcurrency: 5 });
+    const narrow = pipelineSchedule(plan.units, config, { maxConcurrency: 1 });
+
+    // Assess
+    expect(wide.concurrency).toEqual({ creation: 1, pooled: 5 });
+    expect(narrow.concurrency).toEqual({ creation: 1, pooled: 1 });
+    expect(wide.sandboxes).toBe(plan.totals.sandboxes);
+    expect(narrow.sandboxes).toBe(plan.totals.sandboxes);
+    expect(wide.wallTimeMs).toBeLessThan(narrow.wallTimeMs);
+  });
+
+  it('never runs units side by side on the local provider, and puts every unit in the first Map without pooling', () => {
+    const local = parseRunConfig({ profile: 'quick' });
+    expect(pipelineSchedule(buildPlan(local).units, local, { maxConcurrency: 5 }).concurrency).toEqual({
+      creation: 1,
+      pooled: 1,
+    });
+    const off = parseRunConfig({ provider: 'e2b', profile: 'quick', pooling: false });
+    const unpooled = pipelineSchedule(buildPlan(off).units, off, { maxConcurrency: 5 });
+    expect(unpooled.pooledUnits).toEqual([]);
+    expect(unpooled.concurrency.creation).toBe(5);
+    expect(unpooled.sandboxes).toBe(buildPlan(off).totals.sandboxes);
+  });
+
+  it('models the wall time from measured unit durations when given', () => {
+    const config = parseRunConfig({ provider: 'e2b', profile: 'quick' });
+    const plan = buildPlan(config);
+    const measured = new Map(plan.units.map((unit) => [unit.unitId, 60_000]));
+    const schedule = pipelineSchedule(plan.units, config, { durationsMs: measured, maxConcurrency: 1 });
+    expect(schedule.wallTimeMs).toBe(plan.units.length * 61_500 + 20_000);
   });
 });

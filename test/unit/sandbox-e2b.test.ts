@@ -61,6 +61,14 @@ class FakeSdk implements E2BSdk {
     this.calls.push({ method: 'kill', args: [sandboxId, opts] });
     return true;
   }
+
+  async connect(sandboxId: string, opts: { apiKey: string; timeoutMs: number }) {
+    this.calls.push({ method: 'connect', args: [sandboxId, opts] });
+    const sandbox = this.sandboxes.find((candidate) => candidate.sandboxId === sandboxId);
+    if (sandbox === undefined || sandbox.killed)
+      throw new SandboxNotFoundError(`sandbox ${sandboxId} not found`);
+    return sandbox;
+  }
 }
 
 class FakeSandbox implements E2BSandboxInstance {
@@ -119,6 +127,10 @@ class FakeSandbox implements E2BSandboxInstance {
     const wasAlive = !this.killed;
     this.killed = true;
     return wasAlive;
+  }
+
+  async setTimeout(timeoutMs: number) {
+    this.sdk.calls.push({ method: 'sandbox.setTimeout', args: [this.sandboxId, timeoutMs] });
   }
 }
 
@@ -377,5 +389,59 @@ describe('stale sandboxes (reaper)', () => {
     // Assess
     expect(stale.map((info) => info.sandboxId)).toEqual(['old']);
     expect(callsOf(sdk, 'kill')).toEqual([]);
+  });
+});
+
+describe('E2BSandboxProvider.connect and detach (the pool shared across unit Lambdas)', () => {
+  it('detaches an idle sandbox without killing it, and another provider connects to it with an exact timeout', async () => {
+    // Prepare: one Lambda creates a sandbox, runs an agent, stops it and lets go.
+    const sdk = new FakeSdk();
+    let now = 1_000_000;
+    const first = makeProvider(sdk, { clock: () => now });
+    const sandbox = await first.create({ timeoutMs: 120_000, metadata: {} });
+    await sandbox.startAgent({ agentId: 'a0', secret: 's' });
+    await sandbox.stopAgents();
+    now += 30_000;
+
+    // Act
+    await first.detach(sandbox);
+    now += 5_000;
+    const second = makeProvider(sdk, { clock: () => now });
+    const adopted = await second.connect('sbx-1', { timeoutMs: 90_000 });
+
+    // Assess: nothing killed; the first provider billed 30 s and forgot it; the second bills from
+    // the connection, counts no creation, and set the timeout itself (connect only extends).
+    expect(callsOf(sdk, 'sandbox.kill')).toEqual([]);
+    expect(first.live()).toEqual([]);
+    expect(first.usage()).toEqual({ created: 1, sandboxSeconds: 30 });
+    expect(await sandbox.kill()).toBe(false);
+    expect(callsOf(sdk, 'sandbox.kill')).toEqual([]);
+    expect(callsOf(sdk, 'connect')[0]?.args).toEqual(['sbx-1', { apiKey: API_KEY, timeoutMs: 90_000 }]);
+    expect(callsOf(sdk, 'sandbox.setTimeout').at(-1)?.args).toEqual(['sbx-1', 90_000]);
+    expect(adopted.id).toBe('sbx-1');
+    expect(second.live()).toEqual([adopted]);
+    now += 10_000;
+    expect(second.usage()).toEqual({ created: 0, sandboxSeconds: 10 });
+    // Agent ports start over: the stopped agents freed them.
+    const endpoint = await adopted.startAgent({ agentId: 'b0', secret: 't' });
+    expect(endpoint.url).toContain(`${E2B_AGENT_BASE_PORT}-sbx-1`);
+  });
+
+  it('refuses to detach a sandbox with running agents, and maps a vanished sandbox to SandboxStartError', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk);
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+    await sandbox.startAgent({ agentId: 'a0', secret: 's' });
+
+    // Act
+    const detaching = provider.detach(sandbox);
+    await sandbox.kill();
+    const connecting = makeProvider(sdk).connect('sbx-1', { timeoutMs: 60_000 });
+
+    // Assess
+    await expect(detaching).rejects.toThrow(/without running agents/);
+    await expect(connecting).rejects.toBeInstanceOf(SandboxStartError);
+    await expect(makeProvider(sdk).connect('../etc', { timeoutMs: 60_000 })).rejects.toThrow(/sandboxId/);
   });
 });
