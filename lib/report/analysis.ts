@@ -5,6 +5,7 @@
  */
 
 import type { Figure, Labels, RunResults, Series, UnitResult } from '../bench/model.ts';
+import { DEFAULT_MAP_MAX_CONCURRENCY, type PipelineSchedule, pipelineSchedule } from '../bench/plan.ts';
 import { evaluateTargets, type TargetOutcome } from '../bench/targets.ts';
 import {
   e2bCostUsd,
@@ -58,6 +59,12 @@ export interface CostAnalysis {
   hoursPerMonth: number;
   units: UnitCost[];
   perSize: TopologyCostRow[];
+  /**
+   * The same units as the weekly AWS run would execute them (E2B sandboxes, one Lambda per unit,
+   * the pool handed from unit to unit, default limits): sandboxes created and wall time, the
+   * latter from this run's measured unit durations.
+   */
+  pipeline: Omit<PipelineSchedule, 'creationUnits' | 'pooledUnits'>;
 }
 
 /** One row of the topology selection guide; NaN where the run has no such measurement. */
@@ -143,12 +150,24 @@ function analyzeCost(run: RunResults): CostAnalysis {
     hoursPerMonth: HOURS_PER_MONTH,
     units,
     perSize: topologyCostRows(run),
+    pipeline: awsPipeline(run),
   };
   if (operations > 0) {
     analysis.costPerOperationUsd = runCostUsd / operations;
     analysis.operationsPerUsd = operationsPerDollar(sandboxSeconds, operations, resources);
   }
   return analysis;
+}
+
+function awsPipeline(run: RunResults): CostAnalysis['pipeline'] {
+  const pooling = run.meta.units.some((unit) => unit.params.pooled === true);
+  const measured = new Map(run.results.map((result) => [result.unitId, result.durationMs]));
+  const { sandboxes, wallTimeMs, concurrency } = pipelineSchedule(
+    run.meta.units,
+    { provider: 'e2b', pooling },
+    { durationsMs: measured, maxConcurrency: DEFAULT_MAP_MAX_CONCURRENCY },
+  );
+  return { sandboxes, wallTimeMs, concurrency };
 }
 
 function topologyCostRows(run: RunResults): TopologyCostRow[] {

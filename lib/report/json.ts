@@ -78,6 +78,7 @@ export function renderJson(
       weeklyRunsPerMonth: analysis.cost.weeklyRunsPerMonth,
       monthlyWeeklyScheduleUsd: analysis.cost.monthlyWeeklyScheduleUsd,
       hoursPerMonth: analysis.cost.hoursPerMonth,
+      awsPipeline: analysis.cost.pipeline,
       costOptimalTopologyPerSize: analysis.cost.perSize,
     },
     topologyGuide: {

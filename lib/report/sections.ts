@@ -485,6 +485,18 @@ function costSection(analysis: RunAnalysis): Section {
         kind: 'paragraph',
         text: `Sandboxes created in this run: ${formatExact(created)}, over ${formatNumber(cost.sandboxSeconds)} sandbox-seconds; ${pooled} of ${analysis.run.results.length} units ran in pooled (reused) sandboxes.`,
       },
+      {
+        kind: 'paragraph',
+        text:
+          `The same units on AWS (E2B sandboxes, one Lambda per unit, ` +
+          (pooled > 0 ? 'the pool handed from unit to unit' : 'no pooling') +
+          `): ${formatExact(cost.pipeline.sandboxes)} sandboxes planned; about ${formatNumber(cost.pipeline.wallTimeMs / 60_000)} min wall time, ` +
+          `modelled from this run's measured unit durations with ` +
+          (pooled > 0
+            ? `Map concurrency ${formatExact(cost.pipeline.concurrency.creation)} for creation units and ${formatExact(cost.pipeline.concurrency.pooled)} for pooled units`
+            : `Map concurrency ${formatExact(cost.pipeline.concurrency.creation)}`) +
+          ' (E2B Hobby: at most 20 sandboxes alive).',
+      },
       { kind: 'paragraph', text: 'Usage and E2B cost per unit:' },
       {
         kind: 'table',
