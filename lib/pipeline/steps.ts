@@ -190,6 +190,7 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
       : undefined;
   const settings = input.pool ?? { claimAll: true, concurrency: 1 };
   try {
+    // A ledger that cannot be read costs reuse, not the unit: it then creates what it needs.
     const { idleSeconds } =
       pool && shared
         ? await claimShared(
@@ -197,7 +198,7 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
             shared,
             settings.claimAll ? Number.MAX_SAFE_INTEGER : (spec.estimate.peakPooled ?? 0),
             unitLifetimeMs(spec),
-          )
+          ).catch(() => ({ idleSeconds: 0 }))
         : { idleSeconds: 0 };
     const result = await runUnit(spec, {
       runId,

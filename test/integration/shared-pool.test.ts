@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRunMeta, newRunId } from '../../lib/bench/meta.ts';
 import { buildPlan } from '../../lib/bench/plan.ts';
 import { parseRunConfig } from '../../lib/config.ts';
-import { SandboxStartError } from '../../lib/errors.ts';
+import { SandboxStartError, StoreError } from '../../lib/errors.ts';
 import { drainPoolStep, unitStep } from '../../lib/pipeline/steps.ts';
+import type { PoolLedger } from '../../lib/sandbox/ledger.ts';
 import { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
 import { DirBlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore, ensureTable } from '../../lib/store/dynamo.ts';
@@ -222,6 +223,39 @@ describe('the shared sandbox pool', () => {
       expect(providers.every((own) => own.live().length === 0)).toBe(true);
       expect(await readdir(sandboxRoot)).toEqual([]);
       await expectPidsDead(pids);
+    });
+
+    it('a ledger that cannot be read costs reuse, not the unit', async () => {
+      // Prepare
+      const config = parseRunConfig({
+        profile: 'quick',
+        scenarios: false,
+        tests: ['communication/state-sync'],
+      });
+      const plan = buildPlan(config);
+      const runId = newRunId();
+      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      const broken: PoolLedger = {
+        offer: (id, entries) => ledger.offer(id, entries),
+        entries: (id) => ledger.entries(id),
+        remove: (id, sandboxId) => ledger.remove(id, sandboxId),
+        claim: async () => {
+          throw new StoreError('injected: table unreachable');
+        },
+      };
+      const own = provider();
+
+      // Act
+      const output = await unitStep(
+        { runId, unitId: plan.units[0]!.unitId, config },
+        { store, ledger: broken, provider: own, deadlineAt: Date.now() + 120_000 },
+      );
+
+      // Assess
+      expect(output.status).toBe('ok');
+      expect(own.usage().created).toBe(4);
+      expect(own.live()).toEqual([]);
+      expect(await readdir(sandboxRoot)).toEqual([]);
     });
 
     it('the drain kills what a unit handed on when the run ends early', async () => {
