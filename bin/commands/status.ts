@@ -23,7 +23,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const units =
       progress.unitsTotal === undefined
         ? 'planning'
-        : `${progress.unitsDone}/${progress.unitsTotal} units done, ${progress.unitsFailed} failed`;
+        : `${progress.unitsDone}/${progress.unitsTotal} units done, ${progress.unitsFailed} failed` +
+          (progress.mapsStarted < 2 ? ' (creation units; the pooled units follow)' : '');
     process.stdout.write(
       [
         `${progress.status}: ${units}`,

@@ -40,8 +40,10 @@ export interface ExecutionProgress {
   status: string;
   startDate?: Date;
   stopDate?: Date;
-  /** Units the Map was given; undefined until the Map started. */
+  /** Units the started Maps were given (creation units, then pooled units); undefined until the first started. */
   unitsTotal?: number;
+  /** Maps started so far (2: every planned unit is counted in unitsTotal). */
+  mapsStarted: number;
   /** Map iterations finished (ok or recorded as failed). */
   unitsDone: number;
   /** Iterations that went through RecordFailure. */
@@ -53,7 +55,30 @@ export interface ExecutionProgress {
   error?: { name: string; message: string };
 }
 
-const RECORD_FAILURE = 'RecordFailure';
+/** The Task states a failed unit goes through, one per Map (infra/stack.ts STATE_NAMES). */
+const RECORD_FAILURE_STATES = new Set(['RecordFailure', 'RecordPooledFailure']);
+
+/** Units planned, finished and failed so far, counted from an execution's history events. */
+export function mapProgress(
+  events: readonly HistoryEvent[],
+): Pick<ExecutionProgress, 'unitsTotal' | 'mapsStarted' | 'unitsDone' | 'unitsFailed'> {
+  let unitsTotal: number | undefined;
+  let mapsStarted = 0;
+  let unitsDone = 0;
+  let unitsFailed = 0;
+  for (const event of events) {
+    if (event.type === 'MapStateStarted') {
+      mapsStarted++;
+      unitsTotal = (unitsTotal ?? 0) + (event.mapStateStartedEventDetails?.length ?? 0);
+    } else if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') unitsDone++;
+    else if (
+      event.type === 'TaskStateEntered' &&
+      RECORD_FAILURE_STATES.has(event.stateEnteredEventDetails?.name ?? '')
+    )
+      unitsFailed++;
+  }
+  return { ...(unitsTotal === undefined ? {} : { unitsTotal }), mapsStarted, unitsDone, unitsFailed };
+}
 
 /** Describe an execution and count its Map progress from the execution history. */
 export async function describeExecution(client: SFNClient, executionArn: string): Promise<ExecutionProgress> {
@@ -73,23 +98,12 @@ export async function describeExecution(client: SFNClient, executionArn: string)
     nextToken = page.nextToken;
   } while (nextToken);
 
-  let unitsTotal: number | undefined;
-  let unitsDone = 0;
-  let unitsFailed = 0;
-  for (const event of events) {
-    if (event.type === 'MapStateStarted') unitsTotal = event.mapStateStartedEventDetails?.length;
-    else if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') unitsDone++;
-    else if (event.type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name === RECORD_FAILURE)
-      unitsFailed++;
-  }
   const progress: ExecutionProgress = {
     executionArn,
     status: description.status ?? 'UNKNOWN',
     ...(description.startDate ? { startDate: description.startDate } : {}),
     ...(description.stopDate ? { stopDate: description.stopDate } : {}),
-    ...(unitsTotal === undefined ? {} : { unitsTotal }),
-    unitsDone,
-    unitsFailed,
+    ...mapProgress(events),
   };
   if (description.output) {
     try {
