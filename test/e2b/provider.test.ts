@@ -55,4 +55,45 @@ describe('E2BSandboxProvider against real E2B', () => {
     },
     180_000,
   );
+
+  it.skipIf(!apiKey)(
+    `hands an idle sandbox to another provider (another unit Lambda) by id, which runs an agent in it${skipReason}`,
+    async () => {
+      // Prepare
+      const options = {
+        apiKey,
+        template,
+        bundle: fixtureAgent,
+        metadata: { stack: 'swarm-bench-live-test' },
+        maxConcurrent: 2,
+      };
+      const first = new E2BSandboxProvider(options);
+      const second = new E2BSandboxProvider(options);
+      try {
+        const sandbox = await first.create({ timeoutMs: 120_000, metadata: { test: 'shared-pool' } });
+        await sandbox.startAgent({ agentId: 'one', secret: 'live-secret-one' });
+        await sandbox.stopAgents();
+
+        // Act
+        await first.detach(sandbox);
+        const adopted = await second.connect(sandbox.id, { timeoutMs: 90_000 });
+        const endpoint = await adopted.startAgent({ agentId: 'two', secret: 'live-secret-two' });
+        const env = (await (await fetch(`${endpoint.url.replace(/^wss:/, 'https:')}/env`)).json()) as Record<
+          string,
+          string
+        >;
+
+        // Assess
+        expect(first.live()).toEqual([]);
+        expect(adopted.id).toBe(sandbox.id);
+        expect(env.SWARM_AGENT_ID).toBe('two');
+        expect(second.usage().created).toBe(0);
+        expect(await adopted.kill()).toBe(true);
+      } finally {
+        await first.killAll();
+        await second.killAll();
+      }
+    },
+    180_000,
+  );
 });
