@@ -1,75 +1,404 @@
 /**
- * Pooling on vs off, in one process: every unit of the profile runs twice, interleaved (off, on),
- * on two local providers, so the same machine state affects both. Prints per series the medians
- * and CVs and whether the difference exceeds the series' own noise, then sandboxes created and
- * sandbox-seconds of each mode. `npx tsx bench/pooling.ts [quick|default]`.
+ * Pooling on vs off, in one process (`npm run bench:pooling -- [quick|default] [rounds] [test...]`,
+ * default `default 3`, every test; a test is an id or part of one, as `swarm-bench run --test`). Each round runs every unit of the profile once with pooling off and once with it
+ * on, on two local providers; which mode goes first alternates per round and per unit (ABBA), so
+ * slow drift of a shared machine hits both modes alike. Each round is a complete run in each mode:
+ * the pooled mode gets a fresh pool per round, driven the way runUnits drives it.
+ *
+ * A series (matched by unit, name, unit of measure and labels) has one median per pass (round)
+ * and mode. Its own noise is the between-pass variation of those medians, and it "moved" only
+ * when the change of the mode medians clears the weekly history comparison's noise gate for both
+ * modes and Mann-Whitney on the raw samples gives p < 0.01 (comparePasses in
+ * lib/history/compare.ts). Series whose meaning changes with pooling are listed apart.
+ *
+ * Prints the table, a summary, and writes everything (per-pass samples included) to
+ * bench/results/pooling-<timestamp>.json.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Labels, MeasureUnit, UnitResult, UnitSpec } from '../lib/bench/model.ts';
 import { buildPlan, poolCapacityAfter } from '../lib/bench/plan.ts';
-import { runUnit, unitLifetimeMs } from '../lib/bench/runner.ts';
-import { parseRunConfig } from '../lib/config.ts';
+import { definitionOf, runUnit, unitLifetimeMs } from '../lib/bench/runner.ts';
+import { parseRunConfig, type RunConfig } from '../lib/config.ts';
+import {
+  comparePasses,
+  DEFAULT_HISTORY_OPTIONS,
+  type PassComparison,
+  type PassVerdict,
+  seriesKey,
+} from '../lib/history/compare.ts';
+import { onShutdownSignals } from '../lib/sandbox/lifecycle.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { SandboxPool } from '../lib/sandbox/pool.ts';
-import { summarize } from '../lib/stats/summary.ts';
 
-const profile = (process.argv[2] ?? 'default') as 'quick' | 'default';
-const bundlePath = resolve(import.meta.dirname, '../dist/agent.cjs');
-const configOn = parseRunConfig({ profile, pooling: true, scenarios: false });
-const configOff = parseRunConfig({ profile, pooling: false, scenarios: false });
-const planOn = buildPlan(configOn);
-const planOff = buildPlan(configOff);
-const off = new LocalSandboxProvider({ bundlePath });
-const on = new LocalSandboxProvider({ bundlePath });
-const needs = planOn.units.map((u) => u.estimate.peakPooled ?? 0);
-const pool = new SandboxPool(on, { capacity: poolCapacityAfter(needs, -1) });
-const rows: string[] = [];
-let moved = 0;
-let compared = 0;
-const started = Date.now();
+type Mode = 'off' | 'on';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BUNDLE = join(ROOT, 'dist/agent.cjs');
+const RESULTS_DIR = join(ROOT, 'bench/results');
+const USAGE = 'usage: npx tsx bench/pooling.ts [quick|default] [rounds >= 1] [test id or part of one ...]';
+
+/**
+ * Series taken from swarm.timings (the only ones: grep `timings` in lib/bench). Their clock starts
+ * in SwarmManager.createSwarm before the swarm creates its sandboxes, so they include creation
+ * when the swarm creates them and exclude it when it is handed pooled ones (BenchContext acquires
+ * those from the pool before calling createSwarm).
+ */
+const TIMED_FROM_SWARM_START = new Set(['init-ms', 'deploy-ms', 'parallel-ms', 'sequential-ms']);
+
+/** Why a series measures something else under pooling; undefined when it measures the same. */
+function differsByDesign(unitId: string, name: string): string | undefined {
+  if (!TIMED_FROM_SWARM_START.has(name)) return undefined;
+  // Creation benchmarks time fresh swarms in both modes (only their discarded warm-up is pooled).
+  if (definitionOf(unitId)?.freshSandboxes === true) return undefined;
+  return (
+    'swarm init time of a benchmark that takes pooled sandboxes: off, its timer spans sandbox ' +
+    'creation (locally a temp dir and a copy of the agent bundle; on E2B a VM boot) + agent start + ' +
+    'wiring; on, the pool hands over existing sandboxes before the timer starts, so it spans agent ' +
+    'start + wiring only'
+  );
+}
+
+interface Args {
+  profile: 'quick' | 'default';
+  rounds: number;
+  /** Only these tests (parts of unit ids); none: every test of the profile. */
+  tests: string[];
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const profile = argv[0] ?? 'default';
+  const rounds = Number(argv[1] ?? 3);
+  if ((profile !== 'quick' && profile !== 'default') || !Number.isInteger(rounds) || rounds < 1) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  return { profile, rounds, tests: argv.slice(2) };
+}
+
+interface Collected {
+  unitId: string;
+  name: string;
+  unit: MeasureUnit;
+  labels: Labels;
+  /** Raw samples per pass (round), per mode. */
+  samples: Record<Mode, number[][]>;
+}
+
+interface UnitRun {
+  round: number;
+  unitId: string;
+  mode: Mode;
+  first: boolean;
+  status: UnitResult['status'];
+  durationMs: number;
+  sandboxesCreated: number;
+  sandboxSeconds: number;
+  error?: string;
+}
+
+interface Row extends PassComparison {
+  unitId: string;
+  name: string;
+  unit: MeasureUnit;
+  labels: Labels;
+  group: 'compared' | 'by-design';
+  reason?: string;
+  samplesOff: number[][];
+  samplesOn: number[][];
+}
+
+const VERDICT_TEXT: Record<PassVerdict, string> = {
+  moved: 'MOVED',
+  'within-noise': 'within noise',
+  'large-but-not-significant': 'large, not significant',
+  'too-few-passes': 'too few passes',
+  'too-few-samples': 'too few samples',
+};
+
+function fmt(value: number | null, digits = 4): string {
+  if (value === null || !Number.isFinite(value)) return '-';
+  return Math.abs(value) >= 1e5 || (Math.abs(value) < 1e-3 && value !== 0)
+    ? value.toExponential(2)
+    : value.toPrecision(digits);
+}
+
+function pct(value: number | null): string {
+  return value === null ? '-' : `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%`;
+}
+
+function describeSeries(row: Pick<Row, 'name' | 'labels'>): string {
+  const labels = Object.entries(row.labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  return labels ? `${row.name} {${labels}}` : row.name;
+}
+
+function tableLine(row: Row): string {
+  const p =
+    row.pValue === null ? '-' : row.pValue < 1e-4 ? row.pValue.toExponential(1) : row.pValue.toFixed(4);
+  const change = row.fromZero ? 'from 0' : pct(row.delta);
+  return [
+    row.unitId.padEnd(32),
+    describeSeries(row).slice(0, 58).padEnd(58),
+    `off ${fmt(row.medianA).padStart(9)}`,
+    `on ${fmt(row.medianB).padStart(9)}`,
+    change.padStart(8),
+    `gate ${(row.threshold * 100).toFixed(0).padStart(3)}%`,
+    `p ${p.padStart(7)}`,
+    `n ${row.countA}/${row.countB}`.padEnd(11),
+    VERDICT_TEXT[row.verdict],
+  ].join('  ');
+}
+
+function loadText(): string {
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (!existsSync(BUNDLE)) execFileSync('npm', ['run', 'build:agent'], { cwd: ROOT, stdio: 'inherit' });
+
+const selection = {
+  profile: args.profile,
+  scenarios: false,
+  ...(args.tests.length > 0 ? { tests: args.tests } : {}),
+};
+const configs: Record<Mode, RunConfig> = {
+  off: parseRunConfig({ ...selection, pooling: false }),
+  on: parseRunConfig({ ...selection, pooling: true }),
+};
+const plans = { off: buildPlan(configs.off), on: buildPlan(configs.on) };
+const providers: Record<Mode, LocalSandboxProvider> = {
+  off: new LocalSandboxProvider({ bundlePath: BUNDLE }),
+  on: new LocalSandboxProvider({ bundlePath: BUNDLE }),
+};
+const needs = plans.on.units.map((unit) => unit.estimate.peakPooled ?? 0);
+const controller = new AbortController();
+let pool: SandboxPool | undefined;
+/** The pools' counters (PoolStats without the momentary idle / inUse), summed over rounds. */
+const poolTotals: Record<string, number> = {};
+
+async function cleanup(): Promise<void> {
+  await pool?.drain();
+  await Promise.allSettled([providers.off.killAll(), providers.on.killAll()]);
+}
+const removeSignalHandlers = onShutdownSignals(async () => {
+  process.stderr.write('\ninterrupted: stopping units, killing every sandbox\n');
+  controller.abort();
+  await cleanup();
+});
+
+const startedAt = new Date();
+const loadAtStart = loadText();
+const collected = new Map<string, Collected>();
+const unitRuns: UnitRun[] = [];
+
+function collect(result: UnitResult, mode: Mode, round: number): void {
+  // As compareWithHistory: a failed unit's series are not judged (its failure is reported).
+  if (result.status === 'failed') return;
+  for (const series of result.series) {
+    const key = `${result.unitId} ${seriesKey(series)}`;
+    let entry = collected.get(key);
+    if (entry === undefined) {
+      const empty = () => Array.from({ length: args.rounds }, (): number[] => []);
+      entry = {
+        unitId: result.unitId,
+        name: series.name,
+        unit: series.unit,
+        labels: series.labels,
+        samples: { off: empty(), on: empty() },
+      };
+      collected.set(key, entry);
+    }
+    entry.samples[mode][round]!.push(...series.samples);
+  }
+}
+
+async function runMode(mode: Mode, spec: UnitSpec, index: number, round: number, first: boolean) {
+  const deps = { runId: `pooling-${mode}-r${round + 1}`, config: configs[mode], signal: controller.signal };
+  // Every run renews the idle pool first, so idle sandboxes outlive the other mode's run too.
+  await pool?.renew(unitLifetimeMs(spec));
+  const result =
+    mode === 'on'
+      ? await runUnit(spec, { ...deps, provider: providers.on, ...(pool ? { pool } : {}) })
+      : await runUnit(spec, { ...deps, provider: providers.off });
+  if (mode === 'on') await pool?.shrink(poolCapacityAfter(needs, index));
+  unitRuns.push({
+    round: round + 1,
+    unitId: spec.unitId,
+    mode,
+    first,
+    status: result.status,
+    durationMs: result.durationMs,
+    sandboxesCreated: result.usage.sandboxesCreated,
+    sandboxSeconds: result.usage.sandboxSeconds,
+    ...(result.error ? { error: `${result.error.name}: ${result.error.message}` } : {}),
+  });
+  collect(result, mode, round);
+  return result;
+}
+
 try {
-  for (const [index, specOn] of planOn.units.entries()) {
-    const specOff = planOff.units[index]!;
-    const a = await runUnit(specOff, { runId: 'pooling-off', config: configOff, provider: off });
-    await pool.renew(unitLifetimeMs(specOn));
-    const b = await runUnit(specOn, { runId: 'pooling-on', config: configOn, provider: on, pool });
-    await pool.shrink(poolCapacityAfter(needs, index));
-    process.stderr.write(
-      `${specOn.unitId}: off ${a.status} ${(a.durationMs / 1000).toFixed(1)}s, on ${b.status} ${(b.durationMs / 1000).toFixed(1)}s\n`,
-    );
-    for (const series of a.series) {
-      const twin = b.series.find(
-        (s) => s.name === series.name && JSON.stringify(s.labels) === JSON.stringify(series.labels),
+  for (let round = 0; round < args.rounds && !controller.signal.aborted; round++) {
+    // A fresh pool per round: each round is one complete pooled run, as runUnits does it.
+    pool = new SandboxPool(providers.on, {
+      metadata: { run: `pooling-on-r${round + 1}` },
+      capacity: poolCapacityAfter(needs, -1),
+    });
+    for (const [index, specOn] of plans.on.units.entries()) {
+      if (controller.signal.aborted) break;
+      const specOff = plans.off.units[index]!;
+      const order: Mode[] = (round + index) % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      const durations: string[] = [];
+      for (const [position, mode] of order.entries()) {
+        const result = await runMode(mode, mode === 'on' ? specOn : specOff, index, round, position === 0);
+        durations.push(`${mode} ${result.status} ${(result.durationMs / 1000).toFixed(1)}s`);
+      }
+      process.stderr.write(
+        `round ${round + 1}/${args.rounds} [${index + 1}/${plans.on.units.length}] ${specOn.unitId}: ${durations.join(', ')}\n`,
       );
-      if (!twin || series.samples.length < 2 || twin.samples.length < 2) continue;
-      const x = summarize(series.samples);
-      const y = summarize(twin.samples);
-      // Noise: the larger of the two CVs, as a fraction of the larger median.
-      const noise = Math.max(x.cv, y.cv) * Math.max(Math.abs(x.p50), Math.abs(y.p50));
-      const diff = Math.abs(y.p50 - x.p50);
-      const exceeds = diff > noise;
-      compared++;
-      if (exceeds) moved++;
-      rows.push(
-        `${specOn.unitId.padEnd(34)} ${`${series.name} ${JSON.stringify(series.labels)}`.slice(0, 60).padEnd(60)} off ${x.p50.toPrecision(4).padStart(9)} (cv ${x.cv.toFixed(2)})  on ${y.p50.toPrecision(4).padStart(9)} (cv ${y.cv.toFixed(2)})  ${exceeds ? 'MOVED' : 'within noise'}`,
-      );
+    }
+    const stats = pool.stats;
+    await pool.drain();
+    for (const [key, value] of Object.entries(stats)) {
+      if (key !== 'idle' && key !== 'inUse') poolTotals[key] = (poolTotals[key] ?? 0) + value;
     }
   }
 } finally {
-  await pool.drain();
-  await off.killAll();
-  await on.killAll();
+  await cleanup();
+  removeSignalHandlers();
 }
-const u0 = off.usage();
-const u1 = on.usage();
-process.stdout.write(
-  [
-    `machine: ${os.cpus().length} cpus, node ${process.version}, profile ${profile}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    ...rows,
+
+const endedAt = new Date();
+const loadAtEnd = loadText();
+const seconds = (endedAt.getTime() - startedAt.getTime()) / 1000;
+const options = {
+  minChange: DEFAULT_HISTORY_OPTIONS.minChange,
+  alpha: DEFAULT_HISTORY_OPTIONS.alpha,
+  minPasses: DEFAULT_HISTORY_OPTIONS.minRuns,
+};
+const rows: Row[] = [...collected.values()].map((entry) => {
+  const reason = differsByDesign(entry.unitId, entry.name);
+  return {
+    unitId: entry.unitId,
+    name: entry.name,
+    unit: entry.unit,
+    labels: entry.labels,
+    group: reason === undefined ? 'compared' : 'by-design',
+    ...(reason === undefined ? {} : { reason }),
+    ...comparePasses(entry.samples.off, entry.samples.on, options),
+    samplesOff: entry.samples.off,
+    samplesOn: entry.samples.on,
+  };
+});
+const compared = rows.filter((row) => row.group === 'compared');
+const byDesign = rows.filter((row) => row.group === 'by-design');
+const count = (list: Row[], verdict: PassVerdict) => list.filter((row) => row.verdict === verdict).length;
+const moved = compared.filter((row) => row.verdict === 'moved');
+const reasons = [...new Set(byDesign.map((row) => row.reason))];
+const failures = unitRuns.filter((run) => run.status !== 'ok');
+
+const usage = (mode: Mode) => {
+  const measured = providers[mode].usage();
+  const ownUnits = unitRuns.filter((run) => run.mode === mode);
+  return {
+    created: measured.created,
+    sandboxSeconds: measured.sandboxSeconds,
+    /** Sandbox-seconds inside this mode's own units (what a real run of this mode would bill). */
+    unitSandboxSeconds: ownUnits.reduce((sum, run) => sum + run.sandboxSeconds, 0),
+    planPerRound: plans[mode].totals.sandboxes,
+    planSandboxSecondsPerRound: plans[mode].totals.sandboxSeconds,
+  };
+};
+const usageOff = usage('off');
+const usageOn = usage('on');
+
+const machine = {
+  cpus: os.cpus().length,
+  model: os.cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  loadAverageStart: loadAtStart,
+  loadAverageEnd: loadAtEnd,
+};
+const verdictCounts = (list: Row[]) =>
+  Object.fromEntries(
+    Object.keys(VERDICT_TEXT).map((verdict) => [verdict, count(list, verdict as PassVerdict)]),
+  );
+
+const header = [
+  'unit'.padEnd(32),
+  'series'.padEnd(58),
+  'median of per-pass medians, change, noise gate, Mann-Whitney p, samples off/on, verdict',
+].join('  ');
+const lines = [
+  `Pooling off vs on: ${args.rounds} round(s) of every unit in each mode, ABBA order; gate = max(${options.minChange * 100}%, 2 x upper 95% bound of the between-pass CV of either mode), p < ${options.alpha}`,
+  '',
+  header,
+  ...compared.map(tableLine),
+  '',
+  `Differ by design (not compared; ${byDesign.length} series):`,
+  ...reasons.map((reason) => `  reason: ${reason}`),
+  ...byDesign.map((row) => `  ${tableLine(row)}`),
+  '',
+];
+if (moved.length > 0)
+  lines.push('Moved beyond their noise:', ...moved.map((row) => `  ${tableLine(row)}`), '');
+if (failures.length > 0) {
+  lines.push(
+    'Units not ok:',
+    ...failures.map(
+      (run) => `  round ${run.round} ${run.mode} ${run.unitId}: ${run.status} ${run.error ?? ''}`,
+    ),
     '',
-    `series compared: ${compared}, moved beyond their noise: ${moved}`,
-    `pooling off: ${u0.created} sandboxes created, ${u0.sandboxSeconds.toFixed(0)} sandbox-seconds (plan: ${planOff.totals.sandboxes})`,
-    `pooling on:  ${u1.created} sandboxes created, ${u1.sandboxSeconds.toFixed(0)} sandbox-seconds (plan: ${planOn.totals.sandboxes}; pool ${JSON.stringify(pool.stats)})`,
-    '',
-  ].join('\n'),
+  );
+}
+const timestamp = startedAt.toISOString().replace(/[:.]/g, '-');
+const resultsPath = join(RESULTS_DIR, `pooling-${timestamp}.json`);
+const summary = [
+  `machine: ${machine.cpus} cpus (${machine.model}), node ${machine.node}, load average ${loadAtStart} at start, ${loadAtEnd} at end`,
+  `profile ${args.profile}${args.tests.length > 0 ? ` (tests: ${args.tests.join(', ')})` : ''}, rounds ${args.rounds}, ${seconds.toFixed(0)} s`,
+  `series compared: ${compared.length}, moved beyond their noise: ${moved.length} (within noise ${count(compared, 'within-noise')}, large but not significant ${count(compared, 'large-but-not-significant')}, too few passes ${count(compared, 'too-few-passes')}, too few samples ${count(compared, 'too-few-samples')}); differ by design, listed apart: ${byDesign.length}`,
+  `pooling off: ${usageOff.created} sandboxes created (plan: ${usageOff.planPerRound} per round, ${usageOff.planPerRound * args.rounds} for ${args.rounds}), ${usageOff.sandboxSeconds.toFixed(0)} sandbox-seconds (plan: ${(usageOff.planSandboxSecondsPerRound * args.rounds).toFixed(0)})`,
+  `pooling on:  ${usageOn.created} sandboxes created (plan: ${usageOn.planPerRound} per round, ${usageOn.planPerRound * args.rounds} for ${args.rounds}), ${usageOn.sandboxSeconds.toFixed(0)} sandbox-seconds (plan: ${(usageOn.planSandboxSecondsPerRound * args.rounds).toFixed(0)}; ${usageOn.unitSandboxSeconds.toFixed(0)} within its own units, the rest idle pool sandboxes waiting while the off mode ran); pool ${JSON.stringify(poolTotals)}`,
+  `units not ok: ${failures.length === 0 ? 'none' : failures.length}${controller.signal.aborted ? ' (interrupted)' : ''}`,
+  `results: ${resultsPath}`,
+];
+process.stdout.write(`${[...lines, ...summary, ''].join('\n')}`);
+
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(
+  resultsPath,
+  `${JSON.stringify(
+    {
+      meta: {
+        startedAt: startedAt.toISOString(),
+        endedAt: endedAt.toISOString(),
+        seconds,
+        machine,
+        profile: args.profile,
+        rounds: args.rounds,
+        tests: args.tests.length > 0 ? args.tests : 'all',
+        order: 'round r, unit i: pooling off first when r + i is even, else on first',
+        options,
+        interrupted: controller.signal.aborted,
+      },
+      summary: {
+        compared: compared.length,
+        moved: moved.length,
+        verdicts: verdictCounts(compared),
+        byDesign: { count: byDesign.length, reasons, verdicts: verdictCounts(byDesign) },
+        unitsNotOk: failures.length,
+      },
+      usage: { off: usageOff, on: { ...usageOn, pool: poolTotals } },
+      rows,
+      unitRuns,
+    },
+    null,
+    2,
+  )}\n`,
 );

@@ -260,6 +260,114 @@ export function compareRuns(
   return { rows, onlyInA, onlyInB };
 }
 
+/**
+ * Two conditions measured in interleaved passes (pooling off vs on, each pass a complete run of
+ * both): the verdict on one series. Unlike compareWithHistory, both sides have several passes, so
+ * both have a run-to-run noise figure and the gate takes the larger.
+ */
+export type PassVerdict =
+  /** |delta| clears the gate of both conditions and Mann-Whitney gives p < alpha. */
+  | 'moved'
+  /** |delta| is below the gate (or zero): no move beyond the series' own between-pass noise. */
+  | 'within-noise'
+  /** |delta| clears the gate but the rank test does not confirm it. */
+  | 'large-but-not-significant'
+  /** A condition has fewer than minPasses passes with samples: no noise figure to gate with. */
+  | 'too-few-passes'
+  /** |delta| clears the gate but even completely separated samples of these sizes could not give p < alpha. */
+  | 'too-few-samples';
+
+export interface PassOptions {
+  /** Smallest relative change worth flagging. @default 0.10 (as compareWithHistory) */
+  minChange?: number;
+  /** Significance level of the Mann-Whitney test. @default 0.01 */
+  alpha?: number;
+  /** Passes with samples each condition needs before a row is judged. @default 3 (as minRuns) */
+  minPasses?: number;
+}
+
+export interface PassComparison {
+  /** Per-pass medians of condition A (the reference, e.g. pooling off), passes without samples left out. */
+  perPassA: number[];
+  perPassB: number[];
+  /** Raw samples over all passes. */
+  countA: number;
+  countB: number;
+  /** Median of the per-pass medians; null without any. */
+  medianA: number | null;
+  medianB: number | null;
+  /** (medianB - medianA) / |medianA|; null when it cannot be computed or A is 0 (then fromZero). */
+  delta: number | null;
+  fromZero?: boolean;
+  /** CV of the per-pass medians of each condition (null below 2 passes or at a zero mean). */
+  noiseA: number | null;
+  noiseB: number | null;
+  /** The |delta| a move needs: the larger of the two conditions' noise gates (noiseGate). */
+  threshold: number;
+  /** Two-sided Mann-Whitney U p-value of B's raw samples against A's, all passes pooled. */
+  pValue: number | null;
+  /** The smallest p-value the test can give at these sample counts (both samples fully separated). */
+  minPValue: number | null;
+  verdict: PassVerdict;
+}
+
+/**
+ * Judge condition B against condition A from per-pass samples (`a[pass]` = that pass' raw
+ * samples). The series moved only when the change of the medians of per-pass medians reaches the
+ * noise gate of A and of B (each from its own per-pass medians, k = its passes) and the rank test
+ * on all raw samples gives p < alpha in the same direction. Order of the checks: too few passes
+ * (no gate) first; a change below the gate is within noise whatever the sample count; a change
+ * beyond it that the test could not confirm even in principle is too few samples.
+ */
+export function comparePasses(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  options: PassOptions = {},
+): PassComparison {
+  const { minChange, alpha } = resolveOptions({ minChange: options.minChange, alpha: options.alpha });
+  const minPasses = options.minPasses ?? DEFAULT_HISTORY_OPTIONS.minRuns;
+  if (!Number.isInteger(minPasses) || minPasses < 2)
+    throw new InvalidInputError('minPasses', 'an integer >= 2', minPasses);
+  const passesA = a.filter((pass) => pass.length > 0);
+  const passesB = b.filter((pass) => pass.length > 0);
+  const perPassA = passesA.map((pass) => median(pass));
+  const perPassB = passesB.map((pass) => median(pass));
+  const rawA = passesA.flat();
+  const rawB = passesB.flat();
+  const gateA = noiseGate(perPassA, minChange);
+  const gateB = noiseGate(perPassB, minChange);
+  const row: PassComparison = {
+    perPassA,
+    perPassB,
+    countA: rawA.length,
+    countB: rawB.length,
+    medianA: perPassA.length > 0 ? median(perPassA) : null,
+    medianB: perPassB.length > 0 ? median(perPassB) : null,
+    delta: null,
+    noiseA: gateA.noise,
+    noiseB: gateB.noise,
+    threshold: Math.max(gateA.threshold, gateB.threshold),
+    pValue: null,
+    minPValue: null,
+    verdict: 'too-few-passes',
+  };
+  if (row.medianA === null || row.medianB === null) return row;
+  const change = changeOf(row.medianB, row.medianA);
+  row.delta = change.delta;
+  if (change.fromZero) row.fromZero = true;
+  const test = mannWhitneyU(rawB, rawA);
+  row.pValue = test.pValue;
+  row.minPValue = mannWhitneyU(
+    Array.from({ length: rawB.length }, (_, i) => rawA.length + i),
+    Array.from({ length: rawA.length }, (_, i) => i),
+  ).pValue;
+  if (perPassA.length < minPasses || perPassB.length < minPasses) return row;
+  if (Math.abs(change.magnitude) < row.threshold || change.magnitude === 0) row.verdict = 'within-noise';
+  else if (row.minPValue >= alpha) row.verdict = 'too-few-samples';
+  else row.verdict = significantShift(test, change.magnitude, alpha) ? 'moved' : 'large-but-not-significant';
+  return row;
+}
+
 /** Median (average of the middle two for an even count); NaN for no values. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -318,8 +426,7 @@ function judge(
   // `earlier` is newest first; the trend reads oldest to newest, ending with this run.
   const perRun = earlier.map((run) => median(run.samples));
   const pooled = earlier.flatMap((run) => run.samples);
-  const noise = coefficientOfVariation(perRun);
-  const threshold = Math.max(settings.minChange, 2 * noiseUpperBound(noise, perRun.length));
+  const { noise, threshold } = noiseGate(perRun, settings.minChange);
   const row: HistoryRow = {
     unitId,
     kind,
@@ -375,20 +482,41 @@ function decide(
   alpha: number,
 ): Exclude<HistoryVerdict, 'not-enough-history'> {
   if (direction === 'neutral' || Math.abs(change) < threshold || change === 0) return 'unchanged';
-  // The rank test must agree with the medians on the direction of the shift.
-  const significant = test !== undefined && test.pValue < alpha && Math.sign(test.z) === Math.sign(change);
-  if (!significant) return 'large-but-not-significant';
+  if (!significantShift(test, change, alpha)) return 'large-but-not-significant';
   const worse = direction === 'lower-is-better' ? change > 0 : change < 0;
   return worse ? 'regression' : 'improvement';
 }
 
-/** sd / |mean| of the values (n - 1 denominator); null for fewer than 2 values or a zero mean. */
+/** p < alpha, with the rank test agreeing with the medians on the direction of the shift. */
+function significantShift(
+  test: { pValue: number; z: number } | undefined,
+  change: number,
+  alpha: number,
+): boolean {
+  return test !== undefined && test.pValue < alpha && Math.sign(test.z) === Math.sign(change);
+}
+
+/**
+ * The noise gate of one series from its per-run medians (see the module comment): `noise` is their
+ * CV, `threshold` the |relative change| a flag needs, max(minChange, 2 x the one-sided 95% upper
+ * confidence bound of that CV). Fewer than 2 runs, or a zero mean, leave the noise unknown (null)
+ * and the threshold at minChange.
+ */
+export function noiseGate(
+  perRunMedians: readonly number[],
+  minChange: number = DEFAULT_HISTORY_OPTIONS.minChange,
+): { noise: number | null; threshold: number } {
+  const noise = coefficientOfVariation(perRunMedians);
+  return { noise, threshold: Math.max(minChange, 2 * noiseUpperBound(noise, perRunMedians.length)) };
+}
+
 /** One-sided 95% upper confidence bound of a CV estimated from `runs` values (0 when unknown). */
 function noiseUpperBound(noise: number | null, runs: number): number {
   if (noise === null || runs < 2) return 0;
   return noise * Math.sqrt((runs - 1) / chiSquareQuantile(0.05, runs - 1));
 }
 
+/** sd / |mean| of the values (n - 1 denominator); null for fewer than 2 values or a zero mean. */
 function coefficientOfVariation(values: readonly number[]): number | null {
   if (values.length < 2) return null;
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
