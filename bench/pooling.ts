@@ -202,7 +202,10 @@ function collect(result: UnitResult, mode: Mode, round: number): void {
   // As compareWithHistory: a failed unit's series are not judged (its failure is reported).
   if (result.status === 'failed') return;
   for (const series of result.series) {
-    const key = `${result.unitId} ${seriesKey(series)}`;
+    // Pooled init times carry `sandboxes: pooled` (see BenchContext.poolLabels); pair them with
+    // their unpooled twin, which is listed apart below anyway.
+    const { sandboxes: _pooled, ...labels } = series.labels;
+    const key = `${result.unitId} ${seriesKey({ ...series, labels })}`;
     let entry = collected.get(key);
     if (entry === undefined) {
       const empty = () => Array.from({ length: args.rounds }, (): number[] => []);
@@ -210,7 +213,7 @@ function collect(result: UnitResult, mode: Mode, round: number): void {
         unitId: result.unitId,
         name: series.name,
         unit: series.unit,
-        labels: series.labels,
+        labels,
         samples: { off: empty(), on: empty() },
       };
       collected.set(key, entry);

@@ -61,7 +61,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     'agent-count',
     'Agent count scaling',
     'Swarm initialization time and resident memory per agent at 1, 5 and 10 agents (init-ms, rss-per-agent-mb).',
-    'init-ms is measured as in swarm initialization, per swarm size. rss-per-agent-mb is the sandboxes\u2019 resident memory (from /proc locally, from the provider\u2019s metrics on E2B) divided by the agent count, read once the swarm is healthy.',
+    'init-ms is measured as in swarm initialization, per swarm size; in a pooled run (the default) the swarm starts in running sandboxes, so the series carries sandboxes=pooled and its time excludes sandbox creation, which the creation category measures. rss-per-agent-mb is the sandboxes\u2019 resident memory (from /proc locally, from the provider\u2019s metrics on E2B) divided by the agent count, read once the swarm is healthy.',
   ),
   entry(
     'scalability',
@@ -75,7 +75,7 @@ export const CATALOG: readonly CatalogEntry[] = Object.freeze([
     'topology-comparison',
     'Topology performance comparison',
     'Initialization, consensus and broadcast time of each topology at the same size (init-ms, consensus-ms, broadcast-ms).',
-    'init-ms as in swarm initialization; consensus-ms from proposal until a quorum of agents hold the decision; broadcast-ms from the send until every agent acknowledges the message over the topology route. All taken by the coordinator on the same swarm per topology.',
+    'init-ms as in agent count scaling (sandboxes=pooled: without sandbox creation); consensus-ms from proposal until a quorum of agents hold the decision; broadcast-ms from the send until every agent acknowledges the message over the topology route. All taken by the coordinator on the same swarm per topology.',
   ),
   entry(
     'trading',

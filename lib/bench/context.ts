@@ -147,6 +147,16 @@ export class BenchContext {
     this.faults.push(text);
   }
 
+  /**
+   * Labels for a series timed from the start of a swarm (init-ms) in this unit: with a pool, a
+   * benchmark that does not measure creation gets running sandboxes, so its swarm init spans agent
+   * start and wiring, not sandbox creation. `sandboxes: pooled` says so, in the report and in the
+   * series key, so history never compares it with an init time that included creation.
+   */
+  get poolLabels(): Labels {
+    return this.deps.pool !== undefined && !this.deps.freshSandboxes ? { sandboxes: 'pooled' } : {};
+  }
+
   /** Create a swarm that the context destroys at the end of the unit if the benchmark does not. */
   async createSwarm(
     topology: TopologyKind,

@@ -43,3 +43,36 @@ describe('pooled run', () => {
     await expectPidsDead([...on.pids, ...off.pids]);
   });
 });
+
+describe('init time in pooled sandboxes', () => {
+  it('is labelled sandboxes=pooled, so it is never compared with an init time that included creation', async () => {
+    // Prepare
+    const provider = new LocalSandboxProvider({ bundlePath });
+    const run = async (pooling: boolean) => {
+      const config = parseRunConfig({
+        profile: 'quick',
+        pooling,
+        scenarios: false,
+        tests: ['scalability/agent-count'],
+        agents: 2,
+      });
+      const { results } = await runUnits(buildPlan(config).units, { runId: 'pool-labels', config, provider });
+      return (
+        results[0]?.series.filter((series) => series.name === 'init-ms').map((series) => series.labels) ?? []
+      );
+    };
+    try {
+      // Act
+      const pooled = await run(true);
+      const unpooled = await run(false);
+
+      // Assess
+      expect(pooled.length).toBeGreaterThan(0);
+      expect(pooled.every((labels) => labels.sandboxes === 'pooled')).toBe(true);
+      expect(unpooled.length).toBe(pooled.length);
+      expect(unpooled.every((labels) => labels.sandboxes === undefined)).toBe(true);
+    } finally {
+      await provider.killAll();
+    }
+  });
+});

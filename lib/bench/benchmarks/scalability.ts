@@ -21,7 +21,7 @@ export const agentCount: BenchmarkDefinition = {
     const { agentCounts, warmup, initIterations } = ctx.params;
     const repeats = Math.max(2, Math.ceil(initIterations / 2));
     for (const n of agentCounts) {
-      const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n });
+      const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n, ...ctx.poolLabels });
       const rss = ctx.series('rss-per-agent-mb', 'MB', { topology: 'mesh', agents: n });
       for (let i = 0; i < warmup + repeats && !ctx.stopped; i++) {
         await ctx.withSwarm('mesh', n, async (swarm) => {
@@ -37,7 +37,11 @@ export const linearScaling: BenchmarkDefinition = {
   category: 'scalability',
   test: 'linear-scaling',
   title: 'Linear scaling',
-  swarms: (p) => p.sweep.flatMap((n) => times(p.sweepRepeats, { agents: n, workloadSeconds: 0.5 })),
+  // The warm-up swarm of the first size comes first, as run() starts it.
+  swarms: (p) => [
+    ...(p.sweep.length > 0 ? [{ agents: p.sweep[0] as number, workloadSeconds: 0 }] : []),
+    ...p.sweep.flatMap((n) => times(p.sweepRepeats, { agents: n, workloadSeconds: 0.5 })),
+  ],
   describe: (p) => ({ topology: 'mesh', sweep: p.sweep, repeats: p.sweepRepeats }),
   async run(ctx) {
     const { sweep, sweepRepeats } = ctx.params;
@@ -46,7 +50,7 @@ export const linearScaling: BenchmarkDefinition = {
     if (sweep.length > 0) await ctx.withSwarm('mesh', sweep[0] as number, async () => {});
     for (const n of sweep) {
       if (ctx.stopped) break;
-      const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n });
+      const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n, ...ctx.poolLabels });
       const rss = ctx.series('rss-per-agent-mb', 'MB', { topology: 'mesh', agents: n });
       for (let r = 0; r < sweepRepeats && !ctx.stopped; r++) {
         await ctx.withSwarm('mesh', n, async (swarm) => {
@@ -109,7 +113,7 @@ export const topologyComparison: BenchmarkDefinition = {
         return [
           t,
           {
-            init: ctx.series('init-ms', 'ms', labels),
+            init: ctx.series('init-ms', 'ms', { ...labels, ...ctx.poolLabels }),
             consensus: ctx.series('consensus-ms', 'ms', labels),
             broadcast: ctx.series('broadcast-ms', 'ms', labels),
           },
