@@ -118,7 +118,14 @@ export async function planStep(input: unknown, deps: PlanStepDeps): Promise<Plan
       pooled: { claimAll: pooled === 1, concurrency: pooled },
     },
     config,
-    estimate: { ...plan.totals, pipeline: { ...plan.totals.pipeline, ...schedule } },
+    estimate: {
+      ...plan.totals,
+      pipeline: {
+        sandboxes: schedule.sandboxes,
+        wallTimeMs: schedule.wallTimeMs,
+        concurrency: schedule.concurrency,
+      },
+    },
   };
 }
 
