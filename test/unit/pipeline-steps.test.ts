@@ -126,6 +126,42 @@ describe('planStep', () => {
       'creation/parallel-vs-sequential',
     ]);
   });
+
+  it('splits the units over the two Maps and sets their concurrency and pool settings', async () => {
+    // Prepare
+    const { store } = memoryStore();
+    const input = { provider: 'e2b', profile: 'quick', maxSandboxes: 100, scenarios: false };
+
+    // Act
+    const wide = await planStep(input, { store, now, environment, maxConcurrency: 5 });
+    const local = await planStep(
+      { ...input, provider: 'local' },
+      { store, now, environment, maxConcurrency: 5 },
+    );
+    const unpooled = await planStep(
+      { ...input, pooling: false },
+      { store, now, environment, maxConcurrency: 5 },
+    );
+
+    // Assess: creation units one at a time passing the whole pool on; pooled units side by side,
+    // each claiming what it needs.
+    expect(wide.creationUnits.map((item) => item.unitId)).toEqual([
+      'creation/swarm-init',
+      'creation/agent-deployment',
+      'creation/parallel-vs-sequential',
+    ]);
+    expect(wide.creationUnits.length + wide.pooledUnits.length).toBe(wide.units.length);
+    expect(wide.concurrency).toEqual({ creation: 1, pooled: 5 });
+    expect(wide.pool).toEqual({
+      creation: { claimAll: true, concurrency: 5 },
+      pooled: { claimAll: false, concurrency: 5 },
+    });
+    expect(wide.estimate.pipeline.sandboxes).toBe(wide.estimate.sandboxes);
+    expect(local.concurrency).toEqual({ creation: 1, pooled: 1 });
+    expect(local.pool.pooled.claimAll).toBe(true);
+    expect(unpooled.pooledUnits).toEqual([]);
+    expect(unpooled.creationUnits).toHaveLength(unpooled.units.length);
+  });
 });
 
 describe('unitStep', () => {
