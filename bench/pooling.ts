@@ -11,6 +11,13 @@
  * modes and Mann-Whitney on the raw samples gives p < 0.01 (comparePasses in
  * lib/history/compare.ts). Series whose meaning changes with pooling are listed apart.
  *
+ * That gate is wide when the machine drifts between rounds, so every series (those listed apart
+ * too) is also judged paired: per round the ratio on / off of the two back-to-back runs' medians,
+ * which share the machine's state, their geometric mean with a 95% t interval (comparePaired in
+ * lib/stats/paired.ts), and a sign test of those ratios across the compared series, which shows a
+ * systematic effect (everything 5% slower) that no single series can. With an even number of
+ * rounds each unit runs first as often in either mode.
+ *
  * Prints the table, a summary, and writes everything (per-pass samples included) to
  * bench/results/pooling-<timestamp>.json.
  */
@@ -18,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
+import { geometricMean } from 'simple-statistics';
 import type { Labels, MeasureUnit, UnitResult, UnitSpec } from '../lib/bench/model.ts';
 import { buildPlan, poolCapacityAfter } from '../lib/bench/plan.ts';
 import { definitionOf, runUnit, unitLifetimeMs } from '../lib/bench/runner.ts';
@@ -32,6 +40,12 @@ import {
 import { onShutdownSignals } from '../lib/sandbox/lifecycle.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { SandboxPool } from '../lib/sandbox/pool.ts';
+import {
+  comparePaired,
+  type PairedComparison,
+  type PairedVerdict,
+  ratioSignTest,
+} from '../lib/stats/paired.ts';
 
 type Mode = 'off' | 'on';
 
@@ -106,6 +120,10 @@ interface Row extends PassComparison {
   labels: Labels;
   group: 'compared' | 'by-design';
   reason?: string;
+  /** Same-round ratios on / off and their verdict. */
+  paired: PairedComparison;
+  /** Per round: whether the pooled run went first (null when the unit did not run in both modes). */
+  onFirst: (boolean | null)[];
   samplesOff: number[][];
   samplesOn: number[][];
 }
@@ -116,6 +134,14 @@ const VERDICT_TEXT: Record<PassVerdict, string> = {
   'large-but-not-significant': 'large, not significant',
   'too-few-passes': 'too few passes',
   'too-few-samples': 'too few samples',
+};
+
+const PAIRED_TEXT: Record<PairedVerdict, string> = {
+  moved: 'MOVED',
+  unchanged: 'within ±10%',
+  inconclusive: 'inconclusive',
+  'too-few-rounds': 'too few rounds',
+  'not-positive': 'no ratio',
 };
 
 function fmt(value: number | null, digits = 4): string {
@@ -136,10 +162,16 @@ function describeSeries(row: Pick<Row, 'name' | 'labels'>): string {
   return labels ? `${row.name} {${labels}}` : row.name;
 }
 
+function ratioText(value: number | null): string {
+  return value === null ? '-' : value.toFixed(3);
+}
+
 function tableLine(row: Row): string {
   const p =
     row.pValue === null ? '-' : row.pValue < 1e-4 ? row.pValue.toExponential(1) : row.pValue.toFixed(4);
   const change = row.fromZero ? 'from 0' : pct(row.delta);
+  const { paired } = row;
+  const ci = paired.ci === null ? '-' : `[${ratioText(paired.ci[0])}, ${ratioText(paired.ci[1])}]`;
   return [
     row.unitId.padEnd(32),
     describeSeries(row).slice(0, 58).padEnd(58),
@@ -149,8 +181,25 @@ function tableLine(row: Row): string {
     `gate ${(row.threshold * 100).toFixed(0).padStart(3)}%`,
     `p ${p.padStart(7)}`,
     `n ${row.countA}/${row.countB}`.padEnd(11),
-    VERDICT_TEXT[row.verdict],
+    VERDICT_TEXT[row.verdict].padEnd(22),
+    `| ratio ${ratioText(paired.ratio).padStart(5)} ${ci.padEnd(14)}`,
+    PAIRED_TEXT[paired.verdict],
   ].join('  ');
+}
+
+/** The per-round ratios of a row, with which mode ran first, and their geometric mean per order. */
+function roundsLine(row: Row): string {
+  const rounds = row.paired.ratios.map((ratio, round) => {
+    const first = row.onFirst[round];
+    return `${ratioText(ratio)}${first === null || first === undefined ? '' : first ? ' (on first)' : ' (off first)'}`;
+  });
+  const byOrder = [true, false].map((onFirst) => {
+    const ratios = row.paired.ratios.filter(
+      (ratio, round): ratio is number => ratio !== null && row.onFirst[round] === onFirst,
+    );
+    return `${onFirst ? 'on' : 'off'} first ${ratioText(ratios.length === 0 ? null : geometricMean(ratios))}`;
+  });
+  return `per round: ${rounds.join(', ')}; geometric mean when ${byOrder.join(', when ')}`;
 }
 
 function loadText(): string {
@@ -285,6 +334,14 @@ const options = {
   alpha: DEFAULT_HISTORY_OPTIONS.alpha,
   minPasses: DEFAULT_HISTORY_OPTIONS.minRuns,
 };
+/** Per round (index), whether the pooled run of the unit went first; null unless both modes ran. */
+function onFirstByRound(unitId: string): (boolean | null)[] {
+  return Array.from({ length: args.rounds }, (_, round) => {
+    const runs = unitRuns.filter((run) => run.unitId === unitId && run.round === round + 1);
+    const on = runs.find((run) => run.mode === 'on');
+    return runs.length === 2 && on !== undefined ? on.first : null;
+  });
+}
 const rows: Row[] = [...collected.values()].map((entry) => {
   const reason = differsByDesign(entry.unitId, entry.name);
   return {
@@ -295,6 +352,11 @@ const rows: Row[] = [...collected.values()].map((entry) => {
     group: reason === undefined ? 'compared' : 'by-design',
     ...(reason === undefined ? {} : { reason }),
     ...comparePasses(entry.samples.off, entry.samples.on, options),
+    paired: comparePaired(entry.samples.off, entry.samples.on, {
+      minChange: options.minChange,
+      minRounds: options.minPasses,
+    }),
+    onFirst: onFirstByRound(entry.unitId),
     samplesOff: entry.samples.off,
     samplesOn: entry.samples.on,
   };
@@ -305,6 +367,18 @@ const count = (list: Row[], verdict: PassVerdict) => list.filter((row) => row.ve
 const moved = compared.filter((row) => row.verdict === 'moved');
 const reasons = [...new Set(byDesign.map((row) => row.reason))];
 const failures = unitRuns.filter((run) => run.status !== 'ok');
+const pairedCount = (list: Row[], verdict: PairedVerdict) =>
+  list.filter((row) => row.paired.verdict === verdict).length;
+const pairedCounts = (list: Row[]) =>
+  Object.fromEntries(
+    Object.keys(PAIRED_TEXT).map((verdict) => [verdict, pairedCount(list, verdict as PairedVerdict)]),
+  );
+/** Rows with a ratio over enough rounds to be judged. */
+const judgedPaired = (list: Row[]) =>
+  list.filter((row) => row.paired.verdict !== 'too-few-rounds' && row.paired.verdict !== 'not-positive');
+const pairedMoved = compared.filter((row) => row.paired.verdict === 'moved');
+const signTest = ratioSignTest(judgedPaired(compared).map((row) => row.paired.meanLogRatio!));
+const byDesignSignTest = ratioSignTest(judgedPaired(byDesign).map((row) => row.paired.meanLogRatio!));
 
 const usage = (mode: Mode) => {
   const measured = providers[mode].usage();
@@ -336,7 +410,7 @@ const verdictCounts = (list: Row[]) =>
 const header = [
   'unit'.padEnd(32),
   'series'.padEnd(58),
-  'median of per-pass medians, change, noise gate, Mann-Whitney p, samples off/on, verdict',
+  'median of per-pass medians, change, noise gate, Mann-Whitney p, samples off/on, verdict | paired: geometric mean of same-round ratios on/off, 95% interval, verdict',
 ].join('  ');
 const lines = [
   `Pooling off vs on: ${args.rounds} round(s) of every unit in each mode, ABBA order; gate = max(${options.minChange * 100}%, 2 x upper 95% bound of the between-pass CV of either mode), p < ${options.alpha}`,
@@ -351,6 +425,13 @@ const lines = [
 ];
 if (moved.length > 0)
   lines.push('Moved beyond their noise:', ...moved.map((row) => `  ${tableLine(row)}`), '');
+if (pairedMoved.length > 0) {
+  lines.push(
+    'Moved, paired (95% interval of the same-round ratio excludes 1, ratio beyond ±10%):',
+    ...pairedMoved.flatMap((row) => [`  ${tableLine(row)}`, `    ${roundsLine(row)}`]),
+    '',
+  );
+}
 if (failures.length > 0) {
   lines.push(
     'Units not ok:',
@@ -362,10 +443,19 @@ if (failures.length > 0) {
 }
 const timestamp = startedAt.toISOString().replace(/[:.]/g, '-');
 const resultsPath = join(RESULTS_DIR, `pooling-${timestamp}.json`);
+const ratioRange = (list: Row[]) => {
+  const ratios = judgedPaired(list).map((row) => row.paired.ratio!);
+  return ratios.length === 0 ? '-' : `${ratioText(Math.min(...ratios))} to ${ratioText(Math.max(...ratios))}`;
+};
+const pValueText = (p: number) => (p < 1e-4 ? p.toExponential(2) : p.toPrecision(3));
 const summary = [
   `machine: ${machine.cpus} cpus (${machine.model}), node ${machine.node}, load average ${loadAtStart} at start, ${loadAtEnd} at end`,
   `profile ${args.profile}${args.tests.length > 0 ? ` (tests: ${args.tests.join(', ')})` : ''}, rounds ${args.rounds}, ${seconds.toFixed(0)} s`,
   `series compared: ${compared.length}, moved beyond their noise: ${moved.length} (within noise ${count(compared, 'within-noise')}, large but not significant ${count(compared, 'large-but-not-significant')}, too few passes ${count(compared, 'too-few-passes')}, too few samples ${count(compared, 'too-few-samples')}); differ by design, listed apart: ${byDesign.length}`,
+  `paired (same-round on/off ratios): ${signTest.count} series, moved ${pairedMoved.length}; median ratio ${ratioText(signTest.medianRatio)} across series, ${((signTest.fractionAbove ?? 0) * 100).toFixed(0)}% above 1, sign test p = ${pValueText(signTest.pValue)}`,
+  `  paired verdicts of the compared series: moved ${pairedMoved.length}, within ±10% (a 10% change ruled out) ${pairedCount(compared, 'unchanged')}, inconclusive ${pairedCount(compared, 'inconclusive')}, too few rounds ${pairedCount(compared, 'too-few-rounds')}, no ratio ${pairedCount(compared, 'not-positive')}; at 95% per series, about 1 in 20 noisy series that did not change is flagged by chance`,
+  `  sign test: ${signTest.above} of ${signTest.above + signTest.below} series above 1 (${signTest.ties} exactly 1, left out); if pooling changed nothing each would be as likely above 1 as below, and p is the chance of a lean at least this strong; series of one unit share its runs, so p is optimistic`,
+  `  differ by design, paired: ${byDesignSignTest.count} series, ratios ${ratioRange(byDesign)}, median ${ratioText(byDesignSignTest.medianRatio)}, ${byDesignSignTest.above} of ${byDesignSignTest.above + byDesignSignTest.below} above 1; moved ${pairedCount(byDesign, 'moved')}`,
   `pooling off: ${usageOff.created} sandboxes created (plan: ${usageOff.planPerRound} per round, ${usageOff.planPerRound * args.rounds} for ${args.rounds}), ${usageOff.sandboxSeconds.toFixed(0)} sandbox-seconds (plan: ${(usageOff.planSandboxSecondsPerRound * args.rounds).toFixed(0)})`,
   `pooling on:  ${usageOn.created} sandboxes created (plan: ${usageOn.planPerRound} per round, ${usageOn.planPerRound * args.rounds} for ${args.rounds}), ${usageOn.sandboxSeconds.toFixed(0)} sandbox-seconds (plan: ${(usageOn.planSandboxSecondsPerRound * args.rounds).toFixed(0)}; ${usageOn.unitSandboxSeconds.toFixed(0)} within its own units, the rest idle pool sandboxes waiting while the off mode ran); pool ${JSON.stringify(poolTotals)}`,
   `units not ok: ${failures.length === 0 ? 'none' : failures.length}${controller.signal.aborted ? ' (interrupted)' : ''}`,
@@ -394,7 +484,13 @@ writeFileSync(
         compared: compared.length,
         moved: moved.length,
         verdicts: verdictCounts(compared),
-        byDesign: { count: byDesign.length, reasons, verdicts: verdictCounts(byDesign) },
+        paired: { moved: pairedMoved.length, verdicts: pairedCounts(compared), signTest },
+        byDesign: {
+          count: byDesign.length,
+          reasons,
+          verdicts: verdictCounts(byDesign),
+          paired: { verdicts: pairedCounts(byDesign), signTest: byDesignSignTest },
+        },
         unitsNotOk: failures.length,
       },
       usage: { off: usageOff, on: { ...usageOn, pool: poolTotals } },
