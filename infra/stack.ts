@@ -35,8 +35,9 @@ import {
 import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type ProfileName } from '../lib/bench/model.ts';
 import { MAX_MAP_CONCURRENCY, STEP_LAMBDA_MEMORY_MB, UNIT_LAMBDA_MEMORY_MB } from '../lib/bench/plan.ts';
+import { STATE_NAMES } from '../lib/pipeline/events.ts';
 
-export { MAX_MAP_CONCURRENCY };
+export { MAX_MAP_CONCURRENCY, STATE_NAMES };
 
 import { parseRunConfig } from '../lib/config.ts';
 import { InvalidInputError } from '../lib/errors.ts';
@@ -51,24 +52,6 @@ export const METRICS_NAMESPACE = 'SwarmBench';
 export const METRICS_SERVICE = 'swarm-bench';
 /** The metric the cost alarm watches: E2B list price of measured sandbox-seconds, one datapoint per run. */
 export const E2B_COST_METRIC = 'EstimatedE2BCostUsd';
-/** Names of the Task states; the local interpreter binds its handlers by these. */
-export const STATE_NAMES = {
-  plan: 'Plan',
-  /** First Map: units with fresh (creation) swarms, or every unit without pooling. */
-  map: 'RunUnits',
-  unit: 'RunUnit',
-  recordFailure: 'RecordFailure',
-  /** Second Map: units that only take pooled sandboxes, as many at once as the pool serves. */
-  pooledMap: 'RunPooledUnits',
-  pooledUnit: 'RunPooledUnit',
-  pooledRecordFailure: 'RecordPooledFailure',
-  drainPool: 'DrainPool',
-  drainPoolAfterFailure: 'DrainPoolAfterFailure',
-  publish: 'Publish',
-  failRun: 'FailRun',
-  failed: 'RunFailed',
-  done: 'Done',
-} as const;
 /** Error names worth another attempt of a unit (thrown by lib/pipeline's unitStep). */
 export const UNIT_RETRY_ERRORS = ['SandboxStartError', 'TimeoutError'];
 /** Lambda service errors worth another attempt of any task. */

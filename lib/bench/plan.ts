@@ -100,13 +100,12 @@ export function pipelineSchedule(
   const isCreation = (unit: UnitSpec) => !config.pooling || (unit.estimate.fresh ?? 0) > 0;
   const creation = units.filter(isCreation);
   const pooled = units.filter((unit) => !isCreation(unit));
-  const need = (unit: UnitSpec) => unit.estimate.peakPooled ?? 0;
   // With pooling, creation units run one at a time wherever they run: each measures sandbox
   // creation, which side-by-side units would slow for each other (E2B's API and scheduler), and
   // one at a time they pass the whole pool on, as runUnits does.
   const c1 = local || config.pooling ? 1 : maxConcurrency;
   const created1 = creation.reduce((sum, unit) => sum + unit.estimate.sandboxes, 0);
-  const pooledNeeds = pooled.map(need);
+  const pooledNeeds = pooled.map((unit) => unit.estimate.peakPooled ?? 0);
   const capacity = Math.max(Math.max(0, ...pooledNeeds), Math.min(limit, created1));
   const c2 = local ? 1 : concurrencyFor(pooledNeeds, capacity, maxConcurrency);
   // The creation units hand on at most what c2 pooled units need at once (the pool shrinks to it).

@@ -7,6 +7,28 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.ts';
 
+/**
+ * Names of the state machine's states: infra/stack.ts names them so, the local interpreter binds
+ * its handlers and `status` counts progress by them.
+ */
+export const STATE_NAMES = {
+  plan: 'Plan',
+  /** First Map: units with fresh (creation) swarms, or every unit without pooling. */
+  map: 'RunUnits',
+  unit: 'RunUnit',
+  recordFailure: 'RecordFailure',
+  /** Second Map: units that only take pooled sandboxes, as many at once as the pool serves. */
+  pooledMap: 'RunPooledUnits',
+  pooledUnit: 'RunPooledUnit',
+  pooledRecordFailure: 'RecordPooledFailure',
+  drainPool: 'DrainPool',
+  drainPoolAfterFailure: 'DrainPoolAfterFailure',
+  publish: 'Publish',
+  failRun: 'FailRun',
+  failed: 'RunFailed',
+  done: 'Done',
+} as const;
+
 /** What a Task's Catch puts at `$.error`: the ASL error name and its cause (often JSON from Lambda). */
 export const stepErrorSchema = z.object({
   Error: z.string().max(512).default('Error'),

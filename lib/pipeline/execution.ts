@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { parseRunConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
+import { STATE_NAMES } from './events.ts';
 
 /**
  * Validate `input` exactly as Plan will (so a typo fails here, not in the cloud a minute later)
@@ -55,8 +56,8 @@ export interface ExecutionProgress {
   error?: { name: string; message: string };
 }
 
-/** The Task states a failed unit goes through, one per Map (infra/stack.ts STATE_NAMES). */
-const RECORD_FAILURE_STATES = new Set(['RecordFailure', 'RecordPooledFailure']);
+/** The Task states a failed unit goes through, one per Map. */
+const RECORD_FAILURE_STATES = new Set<string>([STATE_NAMES.recordFailure, STATE_NAMES.pooledRecordFailure]);
 
 /** Units planned, finished and failed so far, counted from an execution's history events. */
 export function mapProgress(

@@ -33,6 +33,7 @@ import {
   publishEventSchema,
   recordFailureEventSchema,
   runIdForExecution,
+  STATE_NAMES,
   unitEventSchema,
 } from './events.ts';
 import { startS3rver } from './s3rver.ts';
@@ -47,17 +48,17 @@ import {
   unitStep,
 } from './steps.ts';
 
-/** Task state names of the synthesized definition (infra/stack.ts STATE_NAMES). */
+/** The Task states bound to in-process handlers. */
 const TASKS = {
-  plan: 'Plan',
-  unit: 'RunUnit',
-  recordFailure: 'RecordFailure',
-  pooledUnit: 'RunPooledUnit',
-  pooledRecordFailure: 'RecordPooledFailure',
-  drainPool: 'DrainPool',
-  drainPoolAfterFailure: 'DrainPoolAfterFailure',
-  publish: 'Publish',
-  failRun: 'FailRun',
+  plan: STATE_NAMES.plan,
+  unit: STATE_NAMES.unit,
+  recordFailure: STATE_NAMES.recordFailure,
+  pooledUnit: STATE_NAMES.pooledUnit,
+  pooledRecordFailure: STATE_NAMES.pooledRecordFailure,
+  drainPool: STATE_NAMES.drainPool,
+  drainPoolAfterFailure: STATE_NAMES.drainPoolAfterFailure,
+  publish: STATE_NAMES.publish,
+  failRun: STATE_NAMES.failRun,
 } as const;
 
 /** How long a unit may measure locally before it stops itself, like the Lambda's 15 min minus a margin. */

@@ -27,7 +27,7 @@ import { analyzeRun } from '../report/analysis.ts';
 import type { StaleQuery } from '../sandbox/e2b.ts';
 import type { PoolLedger } from '../sandbox/ledger.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
-import { claimShared, drainShared, offerShared } from '../sandbox/shared-pool.ts';
+import { canShare, claimShared, drainShared, offerShared } from '../sandbox/shared-pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { StepError } from './events.ts';
@@ -192,21 +192,20 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
     ? new SandboxPool(deps.provider, { metadata: { ...deps.metadata, run: runId } })
     : undefined;
   const shared =
-    pool && deps.ledger && deps.provider.connect && deps.provider.detach
-      ? { ledger: deps.ledger, provider: deps.provider, runId, holder: spec.unitId }
+    pool && deps.ledger && canShare(deps.provider)
+      ? { pool, deps: { ledger: deps.ledger, provider: deps.provider, runId, holder: spec.unitId } }
       : undefined;
   const settings = input.pool ?? { claimAll: true, concurrency: 1 };
   try {
     // A ledger that cannot be read costs reuse, not the unit: it then creates what it needs.
-    const { idleSeconds } =
-      pool && shared
-        ? await claimShared(
-            pool,
-            shared,
-            settings.claimAll ? Number.MAX_SAFE_INTEGER : (spec.estimate.peakPooled ?? 0),
-            unitLifetimeMs(spec),
-          ).catch(() => ({ idleSeconds: 0 }))
-        : { idleSeconds: 0 };
+    const { idleSeconds } = shared
+      ? await claimShared(
+          shared.pool,
+          shared.deps,
+          settings.claimAll ? Number.MAX_SAFE_INTEGER : (spec.estimate.peakPooled ?? 0),
+          unitLifetimeMs(spec),
+        ).catch(() => ({ idleSeconds: 0 }))
+      : { idleSeconds: 0 };
     const result = await runUnit(spec, {
       runId,
       config,
@@ -233,11 +232,11 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
   } finally {
     // Handing on or killing must not hide the unit's outcome; the drain step and the reaper
     // remove what survives.
-    if (pool && shared) {
+    if (shared) {
       const handOn = await remainingNeeds(deps.store, run, spec.unitId).catch(() => undefined);
       if (handOn !== undefined) {
-        const keep = topSum(handOn.needs, Math.max(1, settings.concurrency));
-        await offerShared(pool, shared, keep, handOn.bridgeMs).catch(() => 0);
+        const keep = topSum(handOn.needs, settings.concurrency);
+        await offerShared(shared.pool, shared.deps, keep, handOn.bridgeMs).catch(() => 0);
       }
     }
     await pool?.drain().catch(() => 0);

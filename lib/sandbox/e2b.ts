@@ -166,11 +166,7 @@ export class E2BSandboxProvider implements SandboxProvider {
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
     const timeoutMs = positiveInt('timeoutMs', options?.timeoutMs);
-    if (this.#live.size + this.#pending >= this.maxConcurrent) {
-      throw new SandboxStartError(
-        `e2b provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
-      );
-    }
+    this.#assertRoom();
     this.#pending++;
     // Billing starts when E2B boots the VM, which is at most the request time: count from here.
     const createdAt = this.#clock();
@@ -204,11 +200,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     if (typeof sandboxId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(sandboxId)) {
       throw new InvalidInputError('sandboxId', 'an E2B sandbox id', sandboxId);
     }
-    if (this.#live.size + this.#pending >= this.maxConcurrent) {
-      throw new SandboxStartError(
-        `e2b provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
-      );
-    }
+    this.#assertRoom();
     this.#pending++;
     const connectedAt = this.#clock();
     let instance: E2BSandboxInstance;
@@ -237,6 +229,15 @@ export class E2BSandboxProvider implements SandboxProvider {
     }
     sandbox.detachNow();
     this.sandboxEnded(sandbox);
+  }
+
+  /** Refuse a sandbox beyond maxConcurrent without asking anyone. */
+  #assertRoom(): void {
+    if (this.#live.size + this.#pending >= this.maxConcurrent) {
+      throw new SandboxStartError(
+        `e2b provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
+      );
+    }
   }
 
   live(): Sandbox[] {

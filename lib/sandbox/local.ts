@@ -149,11 +149,7 @@ export class LocalSandboxProvider implements SandboxProvider {
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
     const timeoutMs = positiveInt('timeoutMs', options?.timeoutMs);
     const metadata = stringRecord('metadata', options.metadata ?? {});
-    if (this.#live.size + this.#pending >= this.maxConcurrent) {
-      throw new SandboxStartError(
-        `local provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
-      );
-    }
+    this.#assertRoom();
     this.#pending++;
     let dir: string | undefined;
     try {
@@ -197,11 +193,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (typeof sandboxId !== 'string' || !SANDBOX_ID_PATTERN.test(sandboxId)) {
       throw new InvalidInputError('sandboxId', 'a local sandbox id like local-0123456789ab', sandboxId);
     }
-    if (this.#live.size + this.#pending >= this.maxConcurrent) {
-      throw new SandboxStartError(
-        `local provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
-      );
-    }
+    this.#assertRoom();
     const dir = this.#dirOf(sandboxId);
     let record: DetachedRecord;
     try {
@@ -258,6 +250,15 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (created) this.#created++;
     this.#updateHooks();
     return sandbox;
+  }
+
+  /** Refuse a sandbox beyond maxConcurrent without asking anyone. */
+  #assertRoom(): void {
+    if (this.#live.size + this.#pending >= this.maxConcurrent) {
+      throw new SandboxStartError(
+        `local provider: ${this.maxConcurrent} sandboxes already alive (maxConcurrent); kill some first`,
+      );
+    }
   }
 
   live(): Sandbox[] {

@@ -10,10 +10,18 @@ import type { PoolLedger } from './ledger.ts';
 import type { SandboxPool } from './pool.ts';
 import type { Sandbox, SandboxProvider } from './types.ts';
 
+/** A provider that can hand sandboxes across instances (local and E2B both can). */
+export type SharingProvider = SandboxProvider & Required<Pick<SandboxProvider, 'connect' | 'detach'>>;
+
+/** True when `provider` can take part in a shared pool. */
+export function canShare(provider: SandboxProvider): provider is SharingProvider {
+  return provider.connect !== undefined && provider.detach !== undefined;
+}
+
 /** What the shared pool needs from its surroundings. */
 export interface SharedPoolDeps {
   ledger: PoolLedger;
-  provider: SandboxProvider;
+  provider: SharingProvider;
   runId: string;
   /** The unit claiming (for the ledger's holder field). */
   holder: string;
@@ -38,14 +46,14 @@ export async function claimShared(
 ): Promise<{ adopted: number; idleSeconds: number }> {
   const { ledger, provider, runId } = deps;
   const clock = deps.clock ?? Date.now;
-  if (provider.connect === undefined || max <= 0) return { adopted: 0, idleSeconds: 0 };
+  if (max <= 0) return { adopted: 0, idleSeconds: 0 };
   const now = clock();
   const entries = await ledger.claim(runId, { max, holder: deps.holder, provider: provider.name, now });
   const connected: Sandbox[] = [];
   let idleSeconds = 0;
   await mapLimit(entries, CONNECT_CONCURRENCY, async (entry) => {
     try {
-      const sandbox = await provider.connect!(entry.sandboxId, { timeoutMs });
+      const sandbox = await provider.connect(entry.sandboxId, { timeoutMs });
       connected.push(sandbox);
       idleSeconds += Math.max(0, now - entry.releasedAt) / 1000;
     } catch {
@@ -71,7 +79,7 @@ export async function offerShared(
   const { ledger, provider, runId } = deps;
   const clock = deps.clock ?? Date.now;
   const idle = pool.takeIdle();
-  const kept = provider.detach === undefined ? [] : idle.filter((sandbox) => sandbox.alive).slice(0, keep);
+  const kept = idle.filter((sandbox) => sandbox.alive).slice(0, keep);
   const extra = idle.filter((sandbox) => !kept.includes(sandbox));
   await Promise.allSettled(extra.map((sandbox) => sandbox.kill()));
   const offered: Array<{ sandboxId: string; expiresAt: number }> = [];
@@ -79,7 +87,7 @@ export async function offerShared(
     try {
       await sandbox.setLifetime?.(bridgeMs);
       const expiresAt = clock() + bridgeMs;
-      await provider.detach!(sandbox);
+      await provider.detach(sandbox);
       offered.push({ sandboxId: sandbox.id, expiresAt });
     } catch {
       await sandbox.kill().catch(() => false);

@@ -27,6 +27,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { RunMeta, RunStatus, UnitResult, UnitStatus } from '../bench/model.ts';
+import { PROVIDERS } from '../config.ts';
 import { InvalidInputError, StoreError } from '../errors.ts';
 import { isTransientError, RETRY_DEFAULTS, type RetryOptions, retry } from '../retry.ts';
 import type { ProviderName } from '../sandbox/types.ts';
@@ -69,7 +70,6 @@ export const INLINE_LIMIT_BYTES = 350_000;
 
 const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'partial', 'failed'];
 const UNIT_STATUSES: readonly UnitStatus[] = ['ok', 'partial', 'failed'];
-const PROVIDERS: readonly ProviderName[] = ['local', 'e2b'];
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIMIT = 1_000;
 
@@ -400,26 +400,10 @@ export class DynamoResultStore implements ResultStore {
     } while (startKey !== undefined);
   }
 
-  /**
-   * Sends one request with retries on transient errors. A conditional-check failure is passed
-   * through untouched (the callers map it); anything else becomes a StoreError.
-   */
+  /** Sends one request (sendWithRetry), refused once the store is closed. */
   async #send<T>(what: string, request: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) throw new StoreError(`${what}: the store is closed`);
-    let attempts = 0;
-    try {
-      return await retry((attempt) => {
-        attempts = attempt;
-        return request();
-      }, this.#retry);
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw error;
-      const transient = isTransientError(error) ? 'transient error, retries exhausted' : 'error';
-      throw new StoreError(
-        `${what} failed after ${attempts} attempt(s) on table ${this.tableName} (${transient}): ${messageOf(error)}`,
-        { cause: error },
-      );
-    }
+    return sendWithRetry(what, this.tableName, this.#retry, request);
   }
 
   async #decodeResult(item: Item): Promise<UnitResult> {
@@ -616,6 +600,33 @@ function configPartition(provider: ProviderName, configHash: string): string {
  */
 export function samplesBlobKey(runId: string, unitId: string, sha256: string): string {
   return `runs/${encodeURIComponent(runId)}/samples/${encodeURIComponent(unitId)}.${sha256.slice(0, 16)}.json`;
+}
+
+/**
+ * Sends one request to `tableName` with retries on transient errors. A conditional-check failure
+ * is passed through untouched (the callers map it); anything else becomes a StoreError naming
+ * `what`, the attempts made and whether the error was transient.
+ */
+export async function sendWithRetry<T>(
+  what: string,
+  tableName: string,
+  options: RetryOptions,
+  request: () => Promise<T>,
+): Promise<T> {
+  let attempts = 0;
+  try {
+    return await retry((attempt) => {
+      attempts = attempt;
+      return request();
+    }, options);
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) throw error;
+    const transient = isTransientError(error) ? 'transient error, retries exhausted' : 'error';
+    throw new StoreError(
+      `${what} failed after ${attempts} attempt(s) on table ${tableName} (${transient}): ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 export function isConditionalCheckFailed(error: unknown): boolean {

@@ -11,20 +11,20 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidInputError, StoreError } from '../errors.ts';
-import { isTransientError, RETRY_DEFAULTS, retry } from '../retry.ts';
+import { PROVIDERS } from '../config.ts';
+import { InvalidInputError } from '../errors.ts';
+import { isTransientError, RETRY_DEFAULTS, type RetryOptions } from '../retry.ts';
 import type { LedgerEntry, PoolLedger } from '../sandbox/ledger.ts';
 import type { ProviderName } from '../sandbox/types.ts';
-import { assertId, isConditionalCheckFailed, SCHEMA_VERSION } from './dynamo.ts';
+import { assertId, isConditionalCheckFailed, SCHEMA_VERSION, sendWithRetry } from './dynamo.ts';
 
-const PROVIDERS: readonly ProviderName[] = ['local', 'e2b'];
 /** A sandbox about to end is not worth connecting to. @default for claim's minRemainingMs */
 const DEFAULT_MIN_REMAINING_MS = 15_000;
 
 export class DynamoPoolLedger implements PoolLedger {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
-  readonly #sleep: ((ms: number) => Promise<void>) | undefined;
+  readonly #retry: RetryOptions;
 
   constructor(options: {
     client: DynamoDBDocumentClient;
@@ -33,7 +33,11 @@ export class DynamoPoolLedger implements PoolLedger {
   }) {
     this.#client = options.client;
     this.#tableName = options.tableName;
-    this.#sleep = options.sleep;
+    this.#retry = {
+      ...RETRY_DEFAULTS,
+      isRetryable: isTransientError,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    };
   }
 
   async offer(runId: string, entries: ReadonlyArray<Omit<LedgerEntry, 'state' | 'holder'>>): Promise<void> {
@@ -151,22 +155,8 @@ export class DynamoPoolLedger implements PoolLedger {
     }
   }
 
-  async #send<T>(what: string, request: () => Promise<T>): Promise<T> {
-    try {
-      return await retry(request, {
-        ...RETRY_DEFAULTS,
-        isRetryable: isTransientError,
-        ...(this.#sleep ? { sleep: this.#sleep } : {}),
-      });
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw error;
-      throw new StoreError(
-        `${what} failed on table ${this.#tableName}: ${(error as Error)?.message ?? error}`,
-        {
-          cause: error,
-        },
-      );
-    }
+  #send<T>(what: string, request: () => Promise<T>): Promise<T> {
+    return sendWithRetry(what, this.#tableName, this.#retry, request);
   }
 }
 
