@@ -3,8 +3,13 @@
  * Reads its launch contract from the environment, serves, prints its ready line and exits when
  * its parent goes away, its lifetime ends or it is told to stop.
  */
+import type { EmbeddedPlugins } from './bundle.ts';
 import { AGENT_ENV, type AgentReadyLine } from './launch.ts';
+import { AgentPlugins } from './plugin-host.ts';
 import { AgentServer } from './server.ts';
+
+/** Set by esbuild in a bundle built with plug-ins (lib/plugins/bundle.ts); absent otherwise. */
+declare const __SWARM_BENCH_PLUGINS__: EmbeddedPlugins | undefined;
 
 const env = process.env;
 const agentId = env[AGENT_ENV.id] ?? '';
@@ -22,7 +27,8 @@ if (!agentId || secret.length < 16 || !Number.isInteger(port) || port < 0) {
 // The secret has been read; keep it out of the environment any child or crash dump could see.
 delete env[AGENT_ENV.secret];
 
-const server = new AgentServer({ agentId, secret, host, port });
+const embedded = typeof __SWARM_BENCH_PLUGINS__ === 'undefined' ? undefined : __SWARM_BENCH_PLUGINS__;
+const server = new AgentServer({ agentId, secret, host, port, plugins: new AgentPlugins(embedded) });
 
 function stop(code: number): never {
   process.exit(code);
