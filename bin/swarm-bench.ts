@@ -67,6 +67,9 @@ run / plan flags:
   --agents <n>            largest swarm size
   --budget <usd>          refuse to start above this estimated cost (default 5)
   --scenario <file>...    add custom scenarios (default export of defineScenario)
+  --strategy <file>...    your strategy plug-ins (default export of defineStrategy), run beside the built-ins
+  --decision-rule <r>     plurality (default) or a module (default export of defineDecisionRule)
+  --market <m>            bars.csv, or gbm:seed=..,bars=..,drift=..,volatility=.. (default: the seeded generator)
   --out <dir>             report directory (default docs/e2b)
   --json                  machine-readable output
 

@@ -14,11 +14,8 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { buildAgentBundle, type EmbeddedPlugins } from '../agent/bundle.ts';
 import { InvalidInputError } from '../errors.ts';
+import { MAX_PLUGIN_BYTES, MAX_PLUGIN_MODULES } from './limits.ts';
 
-/** Largest plug-in worker program (user code and its dependencies, minified). */
-export const MAX_PLUGIN_BYTES = 4 * 1024 * 1024;
-/** Plug-in modules one run may bring. */
-export const MAX_PLUGIN_MODULES = 8;
 
 const MODULE_FILE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 
