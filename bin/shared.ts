@@ -8,8 +8,8 @@ import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../lib/config.ts';
 import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
-import { EXIT } from '../lib/run.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
+import { EXIT } from '../lib/run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
 

@@ -8,8 +8,8 @@ import { CATEGORIES, type CategoryId, EXTRA_UNITS, type ProfileName, TESTS } fro
 import { E2B_TEMPLATES } from './cost/prices.ts';
 import { InvalidInputError } from './errors.ts';
 import { MAX_PLUGIN_MODULES } from './plugins/limits.ts';
-import { parseMarketSpec } from './trading/feed.ts';
 import { TOPOLOGIES, type TopologyKind } from './swarm/topology.ts';
+import { parseMarketSpec } from './trading/feed.ts';
 
 export const PROFILES = ['quick', 'default', 'load'] as const satisfies readonly ProfileName[];
 export const PROVIDERS = ['local', 'e2b'] as const;
@@ -40,7 +40,7 @@ export const pluginManifestSchema = z
     decisionRule: z.string().regex(pluginName, 'a plug-in name').optional(),
     package: z
       .string()
-      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9!_.*'()\/-]{1,900}$/, 's3://bucket/key')
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9!_.*'()/-]{1,900}$/, 's3://bucket/key')
       .optional(),
   })
   .strict();

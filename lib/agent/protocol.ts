@@ -72,6 +72,8 @@ const requestBody = z.discriminatedUnion('op', [
         seed: z.number().int().min(0),
         bars: z.number().int().min(1).max(200_000),
         windowBars: z.number().int().min(1).max(5000),
+        /** The feed's bars themselves (a CSV or a generator with stated parameters), instead of the seed's. */
+        columns: window.optional(),
       })
       .optional(),
   }),

@@ -322,8 +322,8 @@ export class AgentServer {
     this.strategyName = request.strategy;
     this.decisionRule = request.decisionRule ?? BUILTIN_RULE;
     if (request.market) {
-      const { seed, bars, windowBars } = request.market;
-      this.market = { bars: generateBars({ bars, seed }), windowBars };
+      const { seed, bars, windowBars, columns } = request.market;
+      this.market = { bars: columns ? barsOf(columns) : generateBars({ bars, seed }), windowBars };
     }
     this.recomputeRoutes();
     // Each link is dialled by its lower-indexed end, so every pair shares exactly one socket.

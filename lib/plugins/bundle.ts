@@ -16,7 +16,6 @@ import { buildAgentBundle, type EmbeddedPlugins } from '../agent/bundle.ts';
 import { InvalidInputError } from '../errors.ts';
 import { MAX_PLUGIN_BYTES, MAX_PLUGIN_MODULES } from './limits.ts';
 
-
 const MODULE_FILE = /\.(?:ts|mts|cts|js|mjs|cjs)$/;
 
 /** A module the user named, and the flag that named it (for error messages). */

@@ -32,11 +32,18 @@ export async function validatePluginBundle(
   refs: readonly PluginModuleRef[],
   provider: SandboxProvider,
 ): Promise<{ manifest: PluginManifest; descriptions: PluginDescription[] }> {
-  const sandbox = await provider.create({ timeoutMs: VALIDATE_TIMEOUT_MS * 2, metadata: { purpose: 'plugin-validation' } });
+  const sandbox = await provider.create({
+    timeoutMs: VALIDATE_TIMEOUT_MS * 2,
+    metadata: { purpose: 'plugin-validation' },
+  });
   let descriptions: PluginDescription[];
   try {
     const secret = randomBytes(24).toString('base64url');
-    const endpoint = await sandbox.startAgent({ agentId: 'validate', secret, lifetimeMs: VALIDATE_TIMEOUT_MS * 2 });
+    const endpoint = await sandbox.startAgent({
+      agentId: 'validate',
+      secret,
+      lifetimeMs: VALIDATE_TIMEOUT_MS * 2,
+    });
     const client = await AgentClient.connect('validate', endpoint.url, secret);
     try {
       ({ plugins: descriptions } = await client.request({ op: 'plugins' }, VALIDATE_TIMEOUT_MS));
@@ -62,16 +69,30 @@ export function manifestOf(
     const found = descriptions.find((d) => d.module === module);
     if (found === undefined) throw new InvalidInputError(ref.flag, 'a module the agent could load', ref.path);
     if (found.error !== undefined) {
-      throw new InvalidInputError(ref.flag, `a module that loads and passes its dry run: ${found.error}`, ref.path);
+      throw new InvalidInputError(
+        ref.flag,
+        `a module that loads and passes its dry run: ${found.error}`,
+        ref.path,
+      );
     }
     if ((STRATEGY_NAMES as readonly string[]).includes(found.name) || found.name === 'plurality') {
-      throw new InvalidInputError(ref.flag, `a name other than the built-ins (${STRATEGY_NAMES.join(', ')}, plurality)`, found.name);
+      throw new InvalidInputError(
+        ref.flag,
+        `a name other than the built-ins (${STRATEGY_NAMES.join(', ')}, plurality)`,
+        found.name,
+      );
     }
     const other = seen.get(found.name);
-    if (other !== undefined) throw new InvalidInputError(ref.flag, `a name not already used by ${other}`, found.name);
+    if (other !== undefined)
+      throw new InvalidInputError(ref.flag, `a name not already used by ${other}`, found.name);
     seen.set(found.name, ref.path);
     if (found.kind === 'strategy') strategies.push(found.name);
     else decisionRule = found.name;
   }
-  return { sha256: bundle.sha256, bytes: bundle.bytes, strategies, ...(decisionRule ? { decisionRule } : {}) };
+  return {
+    sha256: bundle.sha256,
+    bytes: bundle.bytes,
+    strategies,
+    ...(decisionRule ? { decisionRule } : {}),
+  };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.ts';
 import { loadCsv } from './csv.ts';
-import { generateBars } from './market.ts';
+import { GBM_DEFAULTS, generateBars } from './market.ts';
 import type { Bar } from './types.ts';
 
 /** Where bars come from. */
@@ -45,7 +45,12 @@ export function parseMarketSpec(value: string): MarketSpec {
     for (const pair of rest === '' ? [] : rest.split(',')) {
       const [key, raw] = pair.split('=').map((part) => part.trim());
       const number = Number(raw);
-      if (!(GBM_KEYS as readonly string[]).includes(key ?? '') || raw === undefined || raw === '' || !Number.isFinite(number)) {
+      if (
+        !(GBM_KEYS as readonly string[]).includes(key ?? '') ||
+        raw === undefined ||
+        raw === '' ||
+        !Number.isFinite(number)
+      ) {
         throw new InvalidInputError(FLAG, ALLOWED, value);
       }
       spec[key as (typeof GBM_KEYS)[number]] = number;
@@ -57,20 +62,31 @@ export function parseMarketSpec(value: string): MarketSpec {
 }
 
 /** Load or generate a run's bars; the generator's unstated parameters come from `defaults`. */
-export async function loadMarket(spec: MarketSpec, defaults: { seed: number; bars: number }): Promise<MarketData> {
+export async function loadMarket(
+  spec: MarketSpec,
+  defaults: { seed: number; bars: number },
+): Promise<MarketData> {
   if (spec.kind === 'csv') {
     const bars = await loadCsv(spec.path);
     return { bars, source: `csv ${spec.path} (${bars.length} bars)`, sha256: hashBars(bars) };
   }
-  const stated = { seed: defaults.seed, bars: defaults.bars, ...withoutKind(spec) };
+  const { startTime: _startTime, ...generatorDefaults } = GBM_DEFAULTS;
+  const stated = { seed: defaults.seed, bars: defaults.bars, ...generatorDefaults, ...withoutKind(spec) };
   let bars: Bar[];
   try {
     bars = generateBars(stated);
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new InvalidInputError(`${FLAG} gbm ${error.field}`, error.allowed, (stated as Record<string, unknown>)[error.field]);
+    if (error instanceof InvalidInputError)
+      throw new InvalidInputError(
+        `${FLAG} gbm ${error.field}`,
+        error.allowed,
+        (stated as Record<string, unknown>)[error.field],
+      );
     throw error;
   }
-  const source = `gbm ${Object.entries(stated).map(([key, v]) => `${key}=${v}`).join(' ')}`;
+  const source = `gbm ${Object.entries(stated)
+    .map(([key, v]) => `${key}=${v}`)
+    .join(' ')}`;
   return { bars, source, sha256: hashBars(bars) };
 }
 
