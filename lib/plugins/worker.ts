@@ -112,7 +112,7 @@ function checkShape(value: unknown, expect: Plugin['kind']): Plugin {
       `name must be lower-case letters, digits and "-", at most 48 (got ${JSON.stringify(plugin.name)})`,
     );
   }
-  const kind = plugin.kind ?? (typeof plugin.signal === 'function' ? 'strategy' : 'decision-rule');
+  const kind = plugin.kind ?? expect;
   if (kind !== expect) throw new Error(`${plugin.name} is a ${kind}; needs ${what}`);
   if (expect === 'strategy') {
     if (typeof plugin.signal !== 'function') throw new Error(`${plugin.name}: signal must be a function`);
