@@ -2,11 +2,12 @@
  * Issue 4 "Done when", with real runs: real agent processes on the local provider, a real embedded
  * store on disk, real reports. One cheap unit (trading/strategy-execution, quick profile), five
  * runs in a row: the first has no baseline, the second is compared with the first, the fourth (after
- * three baseline runs) is compared with all three, the fifth carries an injected 50 ms slowdown and
+ * three baseline runs) is compared with all three, the fifth carries an injected 200 ms slowdown and
  * must be flagged. Then the CLI reads the same store.
  *
  * What is asserted holds whatever the machine does: bookkeeping, and that a slowdown far beyond any
- * run-to-run noise (strategy round trips are a few ms; 50 ms is added to each) is flagged. Whether an
+ * run-to-run noise (strategy round trips take a few ms, and still under 100 ms at a load average of 30 on two
+ * cores; 200 ms is added to each) is flagged. Whether an
  * *unchanged* real run stays unflagged depends on how busy the machine was between runs, so it is
  * not asserted here: the detector's false-positive rate is tested on seeded data
  * (test/unit/history-compare.test.ts) and measured on recorded noise in bench/.
@@ -33,7 +34,7 @@ import { expectPidsDead, killSurvivors } from '../helpers/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const UNIT = 'trading/strategy-execution';
-const SLOWDOWN_MS = 50;
+const SLOWDOWN_MS = 200;
 
 let base: string;
 let storeDir: string;
@@ -188,7 +189,7 @@ describe('results history with real local runs', () => {
     }
   });
 
-  it('then a 50 ms slowdown is a significant regression of strategy-rtt-ms', async () => {
+  it('then a 200 ms slowdown is a significant regression of strategy-rtt-ms', async () => {
     // Act
     const slowed = await run(true);
     const markdown = await readFile(slowed.report.markdown, 'utf8');
