@@ -13,7 +13,7 @@ import type { BenchmarkDefinition } from '../bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
 import type { RunStatus, UnitResult } from '../bench/model.ts';
 import type { RunEvent } from '../bench/runner.ts';
-import { describeError, SandboxStartError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import { MemoryNotifier, type SentNotification } from '../notify/local.ts';
 import type { Notifier } from '../notify/types.ts';
 import { DirReportSink } from '../publish/dir.ts';
@@ -40,6 +40,7 @@ import { startS3rver } from './s3rver.ts';
 import {
   drainPoolStep,
   failRunStep,
+  killPooledLocalSandbox,
   type PublishStepOutput,
   planStep,
   publishStep,
@@ -218,17 +219,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
       return output;
     });
     // Ends a sandbox some unit left in the pool: connect (it is a directory and a record) and kill.
-    const killPooled = async (sandboxId: string): Promise<boolean> => {
-      try {
-        const provider = makeProvider();
-        if (provider.connect === undefined) return false;
-        const sandbox = await provider.connect(sandboxId, { timeoutMs: 60_000 });
-        return await sandbox.kill();
-      } catch (error) {
-        if (error instanceof SandboxStartError) return false;
-        throw error;
-      }
-    };
+    const killPooled = (sandboxId: string) => killPooledLocalSandbox(sandboxId, makeProvider());
     const drainPoolTask = lambda(async (event) => {
       const { runId } = parseEvent(drainPoolEventSchema, event, TASKS.drainPool);
       if (ledger === undefined) return { runId, killed: 0, gone: 0 };
