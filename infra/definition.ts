@@ -4,9 +4,20 @@
  * deploys can run under a local ASL interpreter; optionally keep the cloud assembly with the
  * bundled functions, which the local pipeline runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stateMachineAsl, type TemplateContext } from '../lib/pipeline/template.ts';
@@ -78,4 +89,58 @@ export function synthesizeStack(options: SynthOptions = {}): SynthesizedStack {
   } finally {
     if (options.outdir === undefined) rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** The files a bundle is built from: a change to any of them makes a new cloud assembly. */
+const SOURCE_ROOTS = ['infra', 'functions', 'lib', 'scripts', 'package-lock.json', 'cdk.json', 'tsconfig.json'];
+
+/** A hash of the stack's sources and settings: the key of a cached cloud assembly. */
+export function sourceHash(root: string, props: SwarmBenchStackProps = {}): string {
+  const hash = createHash('sha256').update(JSON.stringify(props));
+  const files = SOURCE_ROOTS.flatMap((entry) => {
+    const path = join(root, entry);
+    if (!existsSync(path)) return [];
+    if (!statSync(path).isDirectory()) return [entry];
+    return readdirSync(path, { recursive: true, encoding: 'utf8' })
+      .map((name) => join(entry, name))
+      .filter((name) => statSync(join(root, name)).isFile());
+  });
+  for (const file of files.sort()) hash.update(file).update('\0').update(readFileSync(join(root, file)));
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The stack synthesized with its functions bundled, cached under `cacheDir` by the hash of the
+ * sources: the first call bundles (seconds per function), later ones with the same sources reuse
+ * the assembly. Built in a temporary directory and renamed into place, so concurrent callers
+ * never see half an assembly.
+ */
+export function bundledAssembly(options: { cacheDir: string; props?: SwarmBenchStackProps }): SynthesizedStack & {
+  assemblyDir: string;
+} {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = join(options.cacheDir, sourceHash(root, options.props));
+  const templatePath = join(dir, `${STACK_NAME}.template.json`);
+  if (!existsSync(templatePath)) {
+    mkdirSync(options.cacheDir, { recursive: true });
+    const building = mkdtempSync(join(options.cacheDir, 'building-'));
+    try {
+      synthesizeStack({ bundle: true, outdir: building, ...(options.props ? { props: options.props } : {}) });
+      try {
+        renameSync(building, dir);
+      } catch (error) {
+        // Another process finished the same assembly first: use theirs.
+        if (!existsSync(templatePath)) throw error;
+      }
+    } finally {
+      rmSync(building, { recursive: true, force: true });
+    }
+  }
+  const template = JSON.parse(readFileSync(templatePath, 'utf8')) as SynthesizedStack['template'];
+  return {
+    template,
+    definition: stateMachineAsl(template, STACK_CONTEXT),
+    scheduleInput: {},
+    assemblyDir: dir,
+  };
 }

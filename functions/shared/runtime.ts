@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { describeMachine, type RunEnvironment } from '../../lib/bench/meta.ts';
 import { describeError } from '../../lib/errors.ts';
 import { requireE2BKey } from '../../lib/pipeline/e2b-key.ts';
+import { STORE_BLOB_PREFIX } from '../../lib/pipeline/events.ts';
 import { S3BlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore } from '../../lib/store/dynamo.ts';
 import { DynamoPoolLedger } from '../../lib/store/pool-ledger.ts';
@@ -46,8 +47,6 @@ export const metrics = new Metrics({ namespace: 'SwarmBench', serviceName: 'swar
 /** Where the unit and DrainPool functions keep local-provider sandboxes (a Lambda's writable /tmp). */
 export const LOCAL_SANDBOX_ROOT = '/tmp';
 
-/** S3 keys of oversized samples live under this prefix of the bucket. */
-export const BLOB_PREFIX = 'store/';
 
 /** Clients and the result store for one function instance. */
 export function makeAws(env: z.output<typeof baseEnvSchema>) {
@@ -58,7 +57,7 @@ export function makeAws(env: z.output<typeof baseEnvSchema>) {
   const store = new DynamoResultStore({
     client: dynamo,
     tableName: env.TABLE_NAME,
-    blobs: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: BLOB_PREFIX }),
+    blobs: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: STORE_BLOB_PREFIX }),
   });
   // The run's shared sandbox pool lives in the same table, beside the run.
   const ledger = new DynamoPoolLedger({ client: dynamo, tableName: env.TABLE_NAME });

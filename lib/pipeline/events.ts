@@ -32,6 +32,9 @@ export const STATE_NAMES = {
   done: 'Done',
 } as const;
 
+/** S3 keys of samples too large for a table item live under this prefix of the bucket. */
+export const STORE_BLOB_PREFIX = 'store/';
+
 /** What a Task's Catch puts at `$.error`: the ASL error name and its cause (often JSON from Lambda). */
 export const stepErrorSchema = z.object({
   Error: z.string().max(512).default('Error'),
