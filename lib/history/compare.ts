@@ -160,7 +160,9 @@ export function compareWithHistory(
     }));
     for (const series of result.series) {
       if (series.samples.length === 0) continue;
-      const earlier = matchAll(indexed, (entry) => entry.series, series).filter((m) => m.item.samples.length > 0);
+      const earlier = matchAll(indexed, (entry) => entry.series, series).filter(
+        (m) => m.item.samples.length > 0,
+      );
       for (const match of earlier) used.set(match.run.runId, match.run.startedAt);
       rows.push(
         judge(
@@ -175,7 +177,9 @@ export function compareWithHistory(
     }
     for (const figure of result.figures) {
       if (!Number.isFinite(figure.value)) continue;
-      const earlier = matchAll(indexed, (entry) => entry.figures, figure).filter((m) => Number.isFinite(m.item.value));
+      const earlier = matchAll(indexed, (entry) => entry.figures, figure).filter((m) =>
+        Number.isFinite(m.item.value),
+      );
       for (const match of earlier) used.set(match.run.runId, match.run.startedAt);
       rows.push(
         judge(

@@ -5,8 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { formatLabels } from '../report/format.ts';
-import type { Change, SiteModel, Trend } from './model.ts';
-import { TOPOLOGY_METRICS } from './model.ts';
+import type { Change, SiteModel, TOPOLOGY_METRICS, Trend } from './model.ts';
 
 const WIDTH = 560;
 const HEIGHT = 220;
@@ -104,10 +103,12 @@ export function seriesTrendChart(trend: Trend, changes: readonly Change[]): Site
   const last = trend.points[trend.points.length - 1];
   const description =
     `${title} in ${trend.unit} over ${trend.points.length} runs` +
-    (first && last ? `: median ${round(first.median)} in the first run, ${round(last.median)} in the latest` : '') +
+    (first && last
+      ? `: median ${round(first.median)} in the first run, ${round(last.median)} in the latest`
+      : '') +
     `; ${marked.filter((p) => p.verdict === 'regression').length} regression(s) and ` +
     `${marked.filter((p) => p.verdict === 'improvement').length} improvement(s) flagged by the history detector` +
-    `${scale.hasOwnProperty('type') ? '; logarithmic value axis' : ''}.`;
+    `${'type' in scale ? '; logarithmic value axis' : ''}.`;
   const x = { field: 'date', type: 'temporal', axis: DATE_AXIS } as const;
   const y = (field: string) => ({
     field,
@@ -138,7 +139,14 @@ export function seriesTrendChart(trend: Trend, changes: readonly Change[]): Site
           strokeDash: {
             field: 'stat',
             type: 'nominal',
-            scale: { domain: ['median', 'p95', 'p99'], range: [[1, 0], [5, 3], [1, 2]] },
+            scale: {
+              domain: ['median', 'p95', 'p99'],
+              range: [
+                [1, 0],
+                [5, 3],
+                [1, 2],
+              ],
+            },
             legend: null,
           },
         },
@@ -192,7 +200,7 @@ export function figureTrendChart(
     data: { values },
     layer: [
       {
-        mark: { type: 'line', strokeWidth: 1.5, point: { size: 12 } },
+        mark: { type: 'line', strokeWidth: 1.5 },
         encoding: { x, y, color: { field: 'labels', type: 'nominal', title: 'labels', sort: null } },
       },
       ...(flagged.length > 0
@@ -200,7 +208,11 @@ export function figureTrendChart(
             {
               transform: [{ filter: "datum.verdict === 'regression' || datum.verdict === 'improvement'" }],
               mark: { type: 'point', shape: 'triangle', size: 70, filled: true },
-              encoding: { x, y, fill: { field: 'verdict', type: 'nominal', title: 'detector', scale: VERDICT_COLORS } },
+              encoding: {
+                x,
+                y,
+                fill: { field: 'verdict', type: 'nominal', title: 'detector', scale: VERDICT_COLORS },
+              },
             },
           ]
         : []),
@@ -228,7 +240,7 @@ export function costPerRunChart(model: SiteModel): SiteChart {
     spec: {
       ...base(title, description),
       data: { values },
-      mark: { type: 'bar', width: { band: 0.8 } },
+      mark: { type: 'bar', width: 6 },
       encoding: {
         x: { field: 'date', type: 'temporal', axis: DATE_AXIS },
         y: { field: 'costUsd', type: 'quantitative', title: 'cost per run (USD)' },
@@ -240,7 +252,11 @@ export function costPerRunChart(model: SiteModel): SiteChart {
 
 /** Summed E2B cost per calendar month. */
 export function costPerMonthChart(model: SiteModel): SiteChart {
-  const values = model.months.map((month) => ({ month: month.month, costUsd: month.costUsd, runs: month.runs }));
+  const values = model.months.map((month) => ({
+    month: month.month,
+    costUsd: month.costUsd,
+    runs: month.runs,
+  }));
   const title = 'E2B cost per month';
   const description = `Summed E2B cost of the runs of each of ${values.length} months, in US dollars.`;
   return {
@@ -271,7 +287,8 @@ export function rankingChart(model: SiteModel, metric: (typeof TOPOLOGY_METRICS)
   );
   const title = `Topology ranking by ${metric.title}`;
   const leaders = new Map<string, number>();
-  for (const value of values) if (value.rank === 1) leaders.set(value.topology, (leaders.get(value.topology) ?? 0) + 1);
+  for (const value of values)
+    if (value.rank === 1) leaders.set(value.topology, (leaders.get(value.topology) ?? 0) + 1);
   const description = `Rank of each topology by ${metric.title} (1 = lowest) in each run; ranked first: ${
     [...leaders.entries()].map(([topology, runs]) => `${topology} in ${runs} run(s)`).join(', ') || 'no data'
   }.`;
@@ -306,4 +323,25 @@ function round(value: number): string {
 
 function formatUsdPlain(value: number): string {
   return `$${value.toFixed(value >= 1 ? 2 : 4)}`;
+}
+
+const GEOMETRY_ATTRIBUTE = / (d|transform|x|y|x1|x2|y1|y2|dx|dy|width|height)="([^"]*)"/g;
+const NUMBER = /-?\d+\.\d+/g;
+
+/**
+ * Shrink Vega's SVG without changing what it shows: geometry rounded to 0.1 px (finer than any
+ * screen draws it) and attributes that restate defaults dropped. Text, titles and ARIA labels are
+ * left as they are. About a third of the site's bytes on 52 runs.
+ */
+export function compactSvg(svg: string): string {
+  return svg
+    .replace(GEOMETRY_ATTRIBUTE, (_all, name: string, value: string) => {
+      const rounded = value.replace(NUMBER, (number) => {
+        const fixed = Number(number).toFixed(1);
+        return fixed.endsWith('.0') ? fixed.slice(0, -2) : fixed;
+      });
+      return ` ${name}="${rounded.replace(/^-0$/, '0')}"`;
+    })
+    .replace(/ pointer-events="none"| opacity="1"/g, '')
+    .replace(/<path class="(?:background|foreground)" aria-hidden="true" d="(?:M0,0h0v0h0Z)?"[^>]*\/>/g, '');
 }

@@ -11,6 +11,7 @@ import { renderCharts, specToSvg } from '../report/charts.ts';
 import { renderHtml } from '../report/html.ts';
 import type { BlobStore, ResultStore } from '../store/types.ts';
 import {
+  compactSvg,
   costPerMonthChart,
   costPerRunChart,
   figureTrendChart,
@@ -18,7 +19,14 @@ import {
   type SiteChart,
   seriesTrendChart,
 } from './charts.ts';
-import { buildSiteModel, loadSiteRuns, runPage, type SiteModel, TOPOLOGY_METRICS, type Trend } from './model.ts';
+import {
+  buildSiteModel,
+  loadSiteRuns,
+  runPage,
+  type SiteModel,
+  TOPOLOGY_METRICS,
+  type Trend,
+} from './model.ts';
 import { benchmarkPageHtml, indexPage, topologiesPage, withSiteNav } from './pages.ts';
 
 /**
@@ -128,7 +136,7 @@ function inputHash(input: unknown): string {
 }
 
 async function rendered(chart: SiteChart): Promise<{ chart: SiteChart; svg: string }> {
-  return { chart, svg: await specToSvg(chart.spec) };
+  return { chart, svg: compactSvg(await specToSvg(chart.spec)) };
 }
 
 /** Every page of the site with its input (what its hash covers) and its renderer. */
@@ -198,7 +206,7 @@ function planPages(model: SiteModel): PagePlan[] {
       input: { run, history },
       render: async () => {
         // The run's own report, exactly as Publish renders it, with the site's navigation added.
-        const charts = await renderCharts(run);
+        const charts = (await renderCharts(run)).map((chart) => ({ ...chart, svg: compactSvg(chart.svg) }));
         return { html: withSiteNav(renderHtml(run, charts, { history }), '../../'), charts: charts.length };
       },
     });

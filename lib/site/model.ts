@@ -137,7 +137,9 @@ export async function loadSiteRuns(
   for (let start = 0; start < finished.length; start += 8) {
     const batch = finished.slice(start, start + 8);
     const results = await Promise.all(batch.map((meta) => store.getResults(meta.runId)));
-    batch.forEach((meta, index) => runs.push({ meta, results: results[index]! }));
+    batch.forEach((meta, index) => {
+      runs.push({ meta, results: results[index]! });
+    });
   }
   return runs;
 }
@@ -253,7 +255,9 @@ export function changesBetween(metas: readonly RunMeta[]): Change[] {
 function benchmarkModels(runs: readonly SiteRun[], changes: readonly Change[]): BenchmarkModel[] {
   const order = new Map<string, number>();
   CATEGORIES.forEach((category, c) => {
-    TESTS[category.id].forEach((test, t) => order.set(`${category.id}/${test}`, c * 10 + t));
+    TESTS[category.id].forEach((test, t) => {
+      order.set(`${category.id}/${test}`, c * 10 + t);
+    });
   });
   const byUnit = new Map<string, BenchmarkModel>();
   const trends = new Map<string, Trend>();
@@ -325,7 +329,8 @@ function pointStats(
 ): Pick<TrendPoint, 'median' | 'low' | 'high' | 'coverage' | 'p95' | 'p99' | 'count'> {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = median(sorted);
-  if (kind === 'figure') return { median: mid, low: mid, high: mid, coverage: 0, p95: mid, p99: mid, count: 1 };
+  if (kind === 'figure')
+    return { median: mid, low: mid, high: mid, coverage: 0, p95: mid, p99: mid, count: 1 };
   const { low, high, coverage } = medianInterval(sorted);
   return {
     median: mid,

@@ -3,7 +3,6 @@
  * topology rankings. Static HTML with inline SVG charts, no script: readable without JavaScript.
  * Each chart is a <figure> with a caption, the SVG's aria-label and a collapsible data table.
  */
-import type { MeasureUnit } from '../bench/model.ts';
 import type { HistoryVerdict } from '../history/compare.ts';
 import { formatLabels, formatNumber, formatUsd, formatValue } from '../report/format.ts';
 import { escapeHtml } from '../report/html.ts';
@@ -15,7 +14,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max
 nav.site{display:flex;gap:1.2rem;padding:.7rem 0;border-bottom:2px solid #d0d7de;margin-bottom:1rem}nav.site a{font-weight:600}
 a{color:#0969da}h1{font-size:1.6rem;margin:.6rem 0}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.75rem 0;font-size:.88rem}th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f6f8fa}table.num td+td{text-align:right;font-variant-numeric:tabular-nums}
 .regression{color:#cf222e;font-weight:600}.improvement{color:#1a7f37;font-weight:600}.failed{color:#cf222e}
 figure{margin:1.2rem 0}figcaption{font-size:.9rem;color:#57606a;max-width:48rem}svg{max-width:100%;height:auto}
 details{font-size:.85rem}ul.cols{columns:2;padding-left:1.2rem}
@@ -49,23 +48,26 @@ export function figure(chart: SiteChart, svg: string, table = ''): string {
   return `<figure id="${escapeHtml(chart.id)}">${svg}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
 }
 
-function htmlTable(columns: readonly string[], rows: readonly string[][], numeric: readonly boolean[] = []): string {
+/** A table; `numeric` right-aligns every column after the first (cells are already escaped HTML). */
+function htmlTable(columns: readonly string[], rows: readonly string[][], numeric = false): string {
   const head = columns.map((column) => `<th scope="col">${escapeHtml(column)}</th>`).join('');
-  const body = rows
-    .map((row) => `<tr>${row.map((cell, i) => `<td${numeric[i] ? ' class="num"' : ''}>${cell}</td>`).join('')}</tr>`)
-    .join('');
-  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  const body = rows.map((row) => `<tr><td>${row.join('</td><td>')}</td></tr>`).join('');
+  return `<table${numeric ? ' class="num"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 function verdictCell(verdict: HistoryVerdict): string {
-  if (verdict === 'regression' || verdict === 'improvement') return `<span class="${verdict}">${verdict}</span>`;
+  if (verdict === 'regression' || verdict === 'improvement')
+    return `<span class="${verdict}">${verdict}</span>`;
   return escapeHtml(verdict.replace(/-/g, ' '));
 }
 
 const day = (iso: string) => iso.slice(0, 10);
 
 /** The index: every run newest first, cost charts and the list of benchmarks. */
-export function indexPage(model: SiteModel, charts: ReadonlyArray<{ chart: SiteChart; svg: string }>): string {
+export function indexPage(
+  model: SiteModel,
+  charts: ReadonlyArray<{ chart: SiteChart; svg: string }>,
+): string {
   const runs = [...model.runs].reverse();
   const first = model.runs[0]?.run.meta.startedAt;
   const last = model.runs[model.runs.length - 1]?.run.meta.startedAt;
@@ -73,7 +75,9 @@ export function indexPage(model: SiteModel, charts: ReadonlyArray<{ chart: SiteC
     const { meta } = run;
     const flagged = [
       history.regressions > 0 ? `<span class="regression">${history.regressions} regression(s)</span>` : '',
-      history.improvements > 0 ? `<span class="improvement">${history.improvements} improvement(s)</span>` : '',
+      history.improvements > 0
+        ? `<span class="improvement">${history.improvements} improvement(s)</span>`
+        : '',
     ].filter(Boolean);
     return [
       escapeHtml(day(meta.startedAt)),
@@ -99,9 +103,14 @@ export function indexPage(model: SiteModel, charts: ReadonlyArray<{ chart: SiteC
     .map(([category, list]) => {
       const items = list.map((benchmark) => {
         const flagged = latest?.history.rows.filter(
-          (row) => row.unitId === benchmark.unitId && (row.verdict === 'regression' || row.verdict === 'improvement'),
+          (row) =>
+            row.unitId === benchmark.unitId &&
+            (row.verdict === 'regression' || row.verdict === 'improvement'),
         );
-        const note = flagged && flagged.length > 0 ? ` — latest run: ${flagged.map((row) => `<span class="${row.verdict}">${row.verdict}</span> ${escapeHtml(row.name)}`).join(', ')}` : '';
+        const note =
+          flagged && flagged.length > 0
+            ? ` — latest run: ${flagged.map((row) => `<span class="${row.verdict}">${row.verdict}</span> ${escapeHtml(row.name)}`).join(', ')}`
+            : '';
         return `<li><a href="${escapeHtml(benchmark.page)}">${escapeHtml(benchmark.title)}</a> <small>(${escapeHtml(benchmark.unitId)}, ${benchmark.trends.length} series and figures)</small>${note}</li>`;
       });
       return `<h3>${escapeHtml(category)}</h3><ul class="cols">${items.join('')}</ul>`;
@@ -114,7 +123,7 @@ export function indexPage(model: SiteModel, charts: ReadonlyArray<{ chart: SiteC
       String(month.runs),
       escapeHtml(`${formatUsd(month.costUsd)}${month.projected ? ' (projected)' : ''}`),
     ]),
-    [false, true, true],
+    true,
   );
   const body = [
     `<h1>swarm-bench: ${model.runs.length} run(s)${first && last ? `, ${day(first)} to ${day(last)}` : ''}</h1>`,
@@ -136,7 +145,6 @@ export function indexPage(model: SiteModel, charts: ReadonlyArray<{ chart: SiteC
         'E2B cost',
       ],
       rows,
-      [false, false, false, false, false, false, false, true, true, true, false, true],
     ),
     '</section>',
     '<section id="cost"><h2>Cost</h2>',
@@ -166,31 +174,44 @@ export function benchmarkPageHtml(
   const seriesTable = (trend: Trend) =>
     htmlTable(
       ['run', 'median', '~95% interval of the median', 'p95', 'p99', 'n', 'verdict', 'change'],
-      [...trend.points].reverse().map((point) => [
-        runLink(point.runId, day(point.date)),
-        escapeHtml(formatValue(point.median, trend.unit)),
-        escapeHtml(`${formatNumber(point.low)} – ${formatNumber(point.high)} (${Math.round(point.coverage * 100)}%)`),
-        escapeHtml(formatValue(point.p95, trend.unit)),
-        escapeHtml(formatValue(point.p99, trend.unit)),
-        String(point.count),
-        verdictCell(point.verdict),
-        point.delta === null ? '—' : escapeHtml(`${point.delta >= 0 ? '+' : ''}${(point.delta * 100).toFixed(1)}%`),
-      ]),
-      [false, true, true, true, true, true, false, true],
-    );
-  const figureTable = (trends: readonly Trend[]) =>
-    htmlTable(
-      ['run', 'labels', 'value', 'verdict'],
-      trends.flatMap((trend) =>
-        [...trend.points].reverse().map((point) => [
+      [...trend.points]
+        .reverse()
+        .map((point) => [
           runLink(point.runId, day(point.date)),
-          escapeHtml(formatLabels(trend.labels) || 'all'),
-          escapeHtml(formatValue(point.median, trend.unit as MeasureUnit)),
+          escapeHtml(formatValue(point.median, trend.unit)),
+          escapeHtml(
+            `${formatNumber(point.low)} – ${formatNumber(point.high)} (${Math.round(point.coverage * 100)}%)`,
+          ),
+          escapeHtml(formatValue(point.p95, trend.unit)),
+          escapeHtml(formatValue(point.p99, trend.unit)),
+          String(point.count),
           verdictCell(point.verdict),
+          point.delta === null
+            ? '—'
+            : escapeHtml(`${point.delta >= 0 ? '+' : ''}${(point.delta * 100).toFixed(1)}%`),
         ]),
-      ),
-      [false, false, true, false],
+      true,
     );
+  // One row per run, one column per label set: the verdict, when flagged, follows the value.
+  const figureTable = (trends: readonly Trend[]) => {
+    const runs = new Map<string, { date: string; cells: string[] }>();
+    trends.forEach((trend, column) => {
+      for (const point of trend.points) {
+        const row = runs.get(point.runId) ?? { date: point.date, cells: trends.map(() => '—') };
+        const flag =
+          point.verdict === 'regression' || point.verdict === 'improvement'
+            ? ` ${verdictCell(point.verdict)}`
+            : '';
+        row.cells[column] = `${escapeHtml(formatValue(point.median, trend.unit))}${flag}`;
+        runs.set(point.runId, row);
+      }
+    });
+    return htmlTable(
+      ['run', ...trends.map((trend) => formatLabels(trend.labels) || 'all')],
+      [...runs.entries()].reverse().map(([runId, row]) => [runLink(runId, day(row.date)), ...row.cells]),
+      true,
+    );
+  };
   const body = [
     `<h1>${escapeHtml(benchmark.title)} <small>(${escapeHtml(benchmark.unitId)})</small></h1>`,
     `<p>${escapeHtml(benchmark.category)}. Every series over all runs: the median with a distribution-free ~95% interval of the median (band), p95 and p99; triangles mark the runs the history detector flagged (red regression, green improvement). Dashed orange rules mark sandbox template changes; ticks at the top mark commit changes (${commits} in all). Values spread over more than 10x are drawn on a log axis.</p>`,
@@ -209,7 +230,10 @@ export function benchmarkPageHtml(
 }
 
 /** Topology rankings over time: one chart per metric and the latest ranking. */
-export function topologiesPage(model: SiteModel, charts: ReadonlyArray<{ chart: SiteChart; svg: string }>): string {
+export function topologiesPage(
+  model: SiteModel,
+  charts: ReadonlyArray<{ chart: SiteChart; svg: string }>,
+): string {
   const latest = model.runs[model.runs.length - 1];
   const firsts = TOPOLOGY_METRICS.map((metric) => {
     const counts = new Map<string, number>();

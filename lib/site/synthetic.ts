@@ -4,8 +4,9 @@
  * step changes, with the commit changing every few weeks and the sandbox template changing once.
  * Same seed, same runs, on every machine. Never used for anything a report presents as measured.
  */
-import type { RunMeta, RunResults, UnitResult } from '../bench/model.ts';
+
 import { newRunId } from '../bench/meta.ts';
+import type { RunMeta, RunResults, UnitResult } from '../bench/model.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ResultStore } from '../store/types.ts';
 
@@ -70,8 +71,7 @@ export function synthesizeWeeklyRuns(template: RunResults, options: WeeklyRunsOp
       factor: 0.6,
     },
   ];
-  const hex = (n: number) =>
-    Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
+  const hex = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
   let commit = hex(40);
   let drift = 1;
   const runs: RunResults[] = [];
