@@ -6,7 +6,13 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
-import { parseRunConfig, type RunConfig, type RunConfigInput } from '../lib/config.ts';
+import {
+  creationRate,
+  parseRunConfig,
+  type RunConfig,
+  type RunConfigInput,
+  sandboxLimit,
+} from '../lib/config.ts';
 import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
 import { EXIT } from '../lib/run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
@@ -34,6 +40,8 @@ export const RUN_FLAGS = {
   'no-scenarios': { type: 'boolean' },
   'no-pooling': { type: 'boolean' },
   'max-sandboxes': { type: 'string' },
+  'e2b-tier': { type: 'string' },
+  'e2b-creation-rate': { type: 'string' },
   slowdown: { type: 'string' },
   json: { type: 'boolean' },
   out: { type: 'string' },
@@ -91,6 +99,8 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
     scenarios: values['no-scenarios'] ? false : undefined,
     pooling: values['no-pooling'] ? false : undefined,
     maxSandboxes: numberFlag('max-sandboxes', values['max-sandboxes']),
+    e2bTier: values['e2b-tier'],
+    e2bCreationRate: numberFlag('e2b-creation-rate', values['e2b-creation-rate']),
     slowdown,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
@@ -181,7 +191,15 @@ export async function providerFor(config: RunConfig, env: NodeJS.ProcessEnv): Pr
       bundlePath: AGENT_BUNDLE,
       passthroughEnv: { ...(env.PATH ? { PATH: env.PATH } : {}), ...(env.LANG ? { LANG: env.LANG } : {}) },
     },
-    e2b: { apiKey: env.E2B_API_KEY, template: config.template, bundle },
+    // The SDK finds the service from E2B_API_URL / E2B_SANDBOX_URL / E2B_DOMAIN (swarm-bench e2b-local).
+    e2b: {
+      apiKey: env.E2B_API_KEY,
+      template: config.template,
+      bundle,
+      maxConcurrent: sandboxLimit(config),
+      tier: config.e2bTier,
+      creationRate: creationRate(config),
+    },
   });
 }
 
