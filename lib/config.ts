@@ -59,6 +59,13 @@ const runConfigSchema = z
     e2bTier: z.enum(E2B_TIERS as [E2BTier, ...E2BTier[]]).default('hobby'),
     /** Sandbox creations per second, when the team's share is not the tier's whole rate. */
     e2bCreationRate: z.number().gt(0, 'greater than 0').max(100).optional(),
+    /**
+     * Exit 1 also when a target is inconclusive (its 95% interval straddles the threshold, or the
+     * sample is too small for the deciding bound). By default only a Fail exits 1: an inconclusive
+     * verdict is reported, not failed. Not part of configHash (it judges, it does not measure).
+     * @default false
+     */
+    failOnInconclusive: z.boolean().default(false),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
       .object({ unitId: z.string().max(128), ms: z.number().min(0).max(10_000) })
