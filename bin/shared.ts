@@ -6,7 +6,13 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
-import { parseRunConfig, type RunConfig, type RunConfigInput } from '../lib/config.ts';
+import {
+  creationRate,
+  parseRunConfig,
+  type RunConfig,
+  type RunConfigInput,
+  sandboxLimit,
+} from '../lib/config.ts';
 import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
 import { EXIT } from '../lib/run.ts';
@@ -35,6 +41,8 @@ export const RUN_FLAGS = {
   'no-scenarios': { type: 'boolean' },
   'no-pooling': { type: 'boolean' },
   'max-sandboxes': { type: 'string' },
+  'e2b-tier': { type: 'string' },
+  'e2b-creation-rate': { type: 'string' },
   slowdown: { type: 'string' },
   strategy: { type: 'string', multiple: true },
   'decision-rule': { type: 'string' },
@@ -95,6 +103,8 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
     scenarios: values['no-scenarios'] ? false : undefined,
     pooling: values['no-pooling'] ? false : undefined,
     maxSandboxes: numberFlag('max-sandboxes', values['max-sandboxes']),
+    e2bTier: values['e2b-tier'],
+    e2bCreationRate: numberFlag('e2b-creation-rate', values['e2b-creation-rate']),
     slowdown,
     strategies: values.strategy,
     decisionRule: values['decision-rule'],
@@ -213,10 +223,14 @@ export async function providerFor(
       bundlePath,
       passthroughEnv: { ...(env.PATH ? { PATH: env.PATH } : {}), ...(env.LANG ? { LANG: env.LANG } : {}) },
     },
+    // The SDK finds the service from E2B_API_URL / E2B_SANDBOX_URL / E2B_DOMAIN (swarm-bench e2b-local).
     e2b: {
       apiKey: env.E2B_API_KEY,
       template: config.template,
       bundle,
+      maxConcurrent: sandboxLimit(config),
+      tier: config.e2bTier,
+      creationRate: creationRate(config),
     },
   });
 }

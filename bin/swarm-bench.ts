@@ -33,6 +33,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
     load: async () => (await import('./commands/status.ts')).statusCommand,
     help: 'progress and report link of an execution',
   },
+  'e2b-local': {
+    load: async () => (await import('./commands/e2b-local.ts')).e2bLocalCommand,
+    help: 'run an E2B-compatible service here and print the env for --provider e2b [--tier hobby|pro]',
+  },
   doctor: {
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
     help: 'check this machine and the E2B key',

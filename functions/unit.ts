@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { parseRunConfig, sandboxLimit, templateResources } from '../lib/config.ts';
+import { creationRate, parseRunConfig, sandboxLimit, templateResources } from '../lib/config.ts';
 import { parseEvent, unitEventSchema } from '../lib/pipeline/events.ts';
 import { unitStep } from '../lib/pipeline/steps.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
@@ -60,6 +60,8 @@ export const handler = (event: unknown, context: LambdaContext) =>
               bundle: env.E2B_TEMPLATE_HAS_BUNDLE ? '' : await agentBundle(),
               resources: templateResources(config),
               maxConcurrent: sandboxLimit(config),
+              tier: config.e2bTier,
+              creationRate: creationRate(config),
               metadata,
             },
           })

@@ -8,6 +8,7 @@ import { CATEGORIES, type CategoryId, EXTRA_UNITS, type ProfileName, TESTS } fro
 import { E2B_TEMPLATES } from './cost/prices.ts';
 import { InvalidInputError } from './errors.ts';
 import { MAX_PLUGIN_MODULES } from './plugins/limits.ts';
+import { E2B_PLANS, E2B_TIERS, type E2BTier } from './sandbox/e2b-plans.ts';
 import { TOPOLOGIES, type TopologyKind } from './swarm/topology.ts';
 import { parseMarketSpec } from './trading/feed.ts';
 
@@ -87,6 +88,10 @@ const runConfigSchema = z
     market: z.string().min(1).max(4096).optional(),
     /** The validated plug-in bundle (set by the CLI, or the pipeline's input with `package`). */
     plugins: pluginManifestSchema.optional(),
+    /** E2B plan tier: its creation rate paces the provider and its session maximum caps lifetimes. */
+    e2bTier: z.enum(E2B_TIERS as [E2BTier, ...E2BTier[]]).default('hobby'),
+    /** Sandbox creations per second, when the team's share is not the tier's whole rate. */
+    e2bCreationRate: z.number().gt(0, 'greater than 0').max(100).optional(),
     /**
      * Exit 1 also when a target is inconclusive (its 95% interval straddles the threshold, or the
      * sample is too small for the deciding bound). By default only a Fail exits 1: an inconclusive
@@ -252,8 +257,18 @@ export function configHash(config: RunConfig): string {
 export const DEFAULT_MAX_SANDBOXES = { e2b: 20, local: 64 } as const;
 
 /** Sandboxes that may be alive at once in a run of this config. */
-export function sandboxLimit(config: Pick<RunConfig, 'provider' | 'maxSandboxes'>): number {
-  return config.maxSandboxes ?? DEFAULT_MAX_SANDBOXES[config.provider];
+export function sandboxLimit(
+  config: Pick<RunConfig, 'provider' | 'maxSandboxes'> & { e2bTier?: E2BTier },
+): number {
+  if (config.maxSandboxes !== undefined) return config.maxSandboxes;
+  return config.provider === 'e2b' && config.e2bTier !== undefined
+    ? E2B_PLANS[config.e2bTier].concurrentSandboxes
+    : DEFAULT_MAX_SANDBOXES[config.provider];
+}
+
+/** Sandbox creations per second a run may make (E2B), for pacing and the plan's time estimate. */
+export function creationRate(config: Pick<RunConfig, 'e2bTier' | 'e2bCreationRate'>): number {
+  return config.e2bCreationRate ?? E2B_PLANS[config.e2bTier].creationsPerSecond;
 }
 
 /** Template resources of a config (the basis of projected cost). */

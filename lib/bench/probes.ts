@@ -8,20 +8,27 @@ import type { Swarm } from '../swarm/manager.ts';
 
 const MB = 1024 * 1024;
 
-/** RSS of each live agent in MB, from the OS/provider (not from the agent's own report). */
+/**
+ * RSS of each live agent in MB: from the OS where the provider sees processes (local); otherwise
+ * (E2B sees whole VMs) from the agents' own reports. A whole-sandbox figure is never divided into
+ * per-agent pseudo values: it includes the system and says nothing about one agent.
+ */
 export async function rssPerAgentMb(swarm: Swarm): Promise<number[]> {
   const live = swarm.agents.filter((a) => a.alive);
-  const perSandbox = new Map<string, number>();
-  for (const agent of live) perSandbox.set(agent.sandbox.id, (perSandbox.get(agent.sandbox.id) ?? 0) + 1);
-  return Promise.all(
-    live.map(async (agent) => {
-      const own = await agent.sandbox.agentMetrics?.(agent.id);
-      if (own) return own.rssBytes / MB;
-      // The provider sees only the whole sandbox: share it among the agents packed in it.
-      const whole = await agent.sandbox.metrics();
-      return whole.rssBytes / MB / (perSandbox.get(agent.sandbox.id) ?? 1);
-    }),
-  );
+  const own = await Promise.all(live.map((agent) => agent.sandbox.agentMetrics?.(agent.id)));
+  if (own.every((metrics) => metrics !== undefined)) return own.map((metrics) => metrics.rssBytes / MB);
+  return (await swarm.metrics()).map((report) => report.rssBytes / MB);
+}
+
+/** Whole-sandbox memory in MB, one figure per sandbox, as the provider reports it (E2B: the VM). */
+export async function sandboxRssMb(
+  swarm: Swarm,
+): Promise<{ mb: number[]; source: 'proc' | 'e2b' | undefined }> {
+  const sandboxes = [
+    ...new Map(swarm.agents.filter((a) => a.alive).map((a) => [a.sandbox.id, a.sandbox])).values(),
+  ];
+  const metrics = await Promise.all(sandboxes.map((sandbox) => sandbox.metrics()));
+  return { mb: metrics.map((m) => m.rssBytes / MB), source: metrics[0]?.source };
 }
 
 /** CPU time (ms) of each live agent from the OS where the provider can see processes. */

@@ -1,7 +1,7 @@
 /**
  * The guide's own entry point: `npm test -- test/e2b/swarm-benchmarks.test.ts -t "Creation Performance"`
  * runs that category through the test runner with the guide's targets as assertions. Quick profile
- * on the local provider by default; SWARM_BENCH_PROVIDER=e2b (with E2B_API_KEY) and
+ * on the local provider by default; SWARM_BENCH_PROVIDER=e2b (E2B with E2B_API_KEY, else the local E2B) and
  * SWARM_BENCH_PROFILE select others.
  *
  * Targets are asserted only when the run is filtered by name (`-t`, the guide's invocation) or
@@ -15,6 +15,7 @@
  * construction; on the local provider those two tests report themselves skipped with that reason.
  * The benchmark report still shows them, measured and failed, with the same explanation.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +27,13 @@ import { CATEGORIES, type CategoryId, type RunResults, TESTS } from '../../lib/b
 import { buildPlan } from '../../lib/bench/plan.ts';
 import { runUnits } from '../../lib/bench/runner.ts';
 import { evaluateTargets, GUIDE_TARGETS } from '../../lib/bench/targets.ts';
-import { parseRunConfig } from '../../lib/config.ts';
+import { parseRunConfig, sandboxLimit } from '../../lib/config.ts';
+import { type LocalE2B, startLocalE2B } from '../../lib/e2b-local/server.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
 import { writeReport } from '../../lib/report/write.ts';
 import { createProvider } from '../../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../../lib/sandbox/types.ts';
+import { LOCAL_E2B_KEY, trustLocalE2B } from '../helpers/e2b-local.ts';
 
 const providerName = process.env.SWARM_BENCH_PROVIDER === 'e2b' ? 'e2b' : 'local';
 const profile = (process.env.SWARM_BENCH_PROFILE ?? 'quick') as 'quick' | 'default' | 'load';
@@ -45,10 +48,16 @@ for (const { id: category, title } of CATEGORIES) {
   describe(title, () => {
     let provider: SandboxProvider;
     let run: RunResults;
+    // SWARM_BENCH_PROVIDER=e2b without a key: the real SDK against the local E2B (lib/e2b-local).
+    let localE2B: LocalE2B | undefined;
     let reportDir: string;
     let markdown: string;
 
     beforeAll(async () => {
+      if (providerName === 'e2b' && !process.env.E2B_API_KEY) {
+        localE2B = await startLocalE2B({ apiKey: LOCAL_E2B_KEY });
+        trustLocalE2B(localE2B);
+      }
       const config = parseRunConfig({
         profile,
         provider: providerName,
@@ -58,7 +67,21 @@ for (const { id: category, title } of CATEGORIES) {
       const plan = buildPlan(config);
       provider = createProvider(providerName, {
         local: { bundlePath, ...(process.env.PATH ? { passthroughEnv: { PATH: process.env.PATH } } : {}) },
-        e2b: { apiKey: process.env.E2B_API_KEY, bundle: '' },
+        e2b: {
+          apiKey: localE2B?.apiKey ?? process.env.E2B_API_KEY,
+          bundle: readFileSync(bundlePath, 'utf8'),
+          tier: config.e2bTier,
+          maxConcurrent: sandboxLimit(config),
+          ...(localE2B
+            ? {
+                connection: {
+                  apiUrl: localE2B.apiUrl,
+                  sandboxUrl: localE2B.sandboxUrl,
+                  domain: localE2B.domain,
+                },
+              }
+            : {}),
+        },
       });
       const runId = `guide-${category}`;
       const { results } = await runUnits(plan.units, { runId, config, provider });
@@ -81,6 +104,11 @@ for (const { id: category, title } of CATEGORIES) {
 
     afterAll(async () => {
       await provider?.killAll();
+      if (localE2B) {
+        // Zero live sandboxes once the run is over, then nothing left of the service.
+        expect(localE2B.live()).toEqual([]);
+        await localE2B.close();
+      }
       if (reportDir !== undefined) await rm(reportDir, { recursive: true, force: true });
     });
 

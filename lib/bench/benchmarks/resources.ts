@@ -4,7 +4,7 @@ import type { Swarm } from '../../swarm/manager.ts';
 import type { BenchContext } from '../context.ts';
 import { median } from '../context.ts';
 import { type BenchmarkDefinition, times } from '../definition.ts';
-import { osCpuMs, rssPerAgentMb, totals } from '../probes.ts';
+import { osCpuMs, rssPerAgentMb, sandboxRssMb, totals } from '../probes.ts';
 
 const MB = 1024 * 1024;
 
@@ -42,6 +42,12 @@ export const memoryPerAgent: BenchmarkDefinition = {
       for (const mb of await rssPerAgentMb(swarm)) load.add(mb);
       const self = ctx.series('rss-self-mb', 'MB', { phase: 'load', agents: swarm.size });
       for (const report of await swarm.metrics()) self.add(report.rssBytes / MB);
+      const whole = await sandboxRssMb(swarm);
+      if (whole.source === 'e2b') {
+        // E2B measures whole VMs: reported beside the per-agent figures, labelled, never divided.
+        const vm = ctx.series('sandbox-rss-mb', 'MB', { phase: 'load', scope: 'whole-sandbox' });
+        for (const mb of whole.mb) vm.add(mb);
+      }
       ctx.figure(
         'rss-crosscheck',
         median(self.samples) / median(load.samples),
