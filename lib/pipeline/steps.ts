@@ -456,7 +456,8 @@ export async function publishStep(
   let siteProblem = '';
   if (deps.site !== undefined) {
     try {
-      await publishSite(deps.store, deps.site.sink);
+      // The run is finished only after the notification; the site gets its final state now.
+      await publishSite(deps.store, deps.site.sink, { current: run });
       reportName = `${deps.site.prefix}${runPage(runId)}`;
     } catch (error) {
       siteProblem = `The trend site was not updated (${(error as Error).message}).`;
