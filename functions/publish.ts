@@ -6,6 +6,7 @@ import { SnsNotifier } from '../lib/notify/sns.ts';
 import { parseEvent, publishEventSchema } from '../lib/pipeline/events.ts';
 import { publishStep } from '../lib/pipeline/steps.ts';
 import { DEFAULT_PRESIGN_SECONDS, MAX_PRESIGN_SECONDS, S3ReportSink } from '../lib/publish/s3.ts';
+import { S3BlobStore } from '../lib/store/blobs.ts';
 import {
   baseEnvSchema,
   invocation,
@@ -29,6 +30,12 @@ const env = readEnv(
 );
 const { s3, store } = makeAws(env);
 const sink = new S3ReportSink({ client: s3, bucket: env.BUCKET });
+// The trend site lives beside the reports, under site/ (lib/site); its manifest makes it incremental.
+const SITE_PREFIX = 'site/';
+const site = {
+  sink: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: SITE_PREFIX }),
+  prefix: SITE_PREFIX,
+};
 const notifier = new SnsNotifier({
   client: new SNSClient({ region: env.AWS_REGION }),
   topicArn: env.TOPIC_ARN,
@@ -46,6 +53,7 @@ export const handler = (event: unknown, context: LambdaContext) =>
         presign: (name) => sink.presign(name, env.REPORT_EXPIRY_SECONDS),
         notifier,
         now: () => new Date(),
+        site,
       },
     );
     logger.info('published', { status: output.status, units: output.units, targets: output.targets });

@@ -29,6 +29,8 @@ import type { PoolLedger } from '../sandbox/ledger.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
 import { canShare, claimShared, drainShared, offerShared } from '../sandbox/shared-pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
+import { publishSite, type SiteSink } from '../site/generate.ts';
+import { runPage } from '../site/model.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { StepError } from './events.ts';
 
@@ -398,6 +400,12 @@ export interface PublishStepDeps {
   presign?: (name: string) => Promise<string>;
   notifier: Notifier;
   now: () => Date;
+  /**
+   * The trend site (lib/site), regenerated incrementally after the report; the notification then
+   * links to the run's page in it. `prefix` is where the site's sink sits in the report sink's
+   * namespace (S3: 'site/'), for the link. A site that fails to build leaves the link on the report.
+   */
+  site?: { sink: SiteSink; prefix: string };
 }
 
 export interface PublishStepOutput {
@@ -444,9 +452,20 @@ export async function publishStep(
     fanOutSink(deps.sink, prefixes),
     { basename: REPORT_BASENAME },
   );
-  const reportName = `runs/${runId}/${REPORT_BASENAME}.md`;
+  let reportName = `runs/${runId}/${REPORT_BASENAME}.md`;
+  let siteProblem = '';
+  if (deps.site !== undefined) {
+    try {
+      // The run is finished only after the notification; the site gets its final state now.
+      await publishSite(deps.store, deps.site.sink, { current: run });
+      reportName = `${deps.site.prefix}${runPage(runId)}`;
+    } catch (error) {
+      siteProblem = `The trend site was not updated (${(error as Error).message}).`;
+    }
+  }
   const reportUrl = deps.presign ? await deps.presign(reportName) : written.markdown;
   const facts = summarize(run, reportUrl, history);
+  if (siteProblem !== '') facts.summary = `${facts.summary} ${siteProblem}`;
 
   if (!alreadyFinished) {
     // Notify before recording the end: a retry after a failed notification sends it then.

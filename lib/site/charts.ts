@@ -155,7 +155,7 @@ export function seriesTrendChart(trend: Trend, changes: readonly Change[]): Site
         ? [
             {
               transform: [{ filter: "datum.verdict === 'regression' || datum.verdict === 'improvement'" }],
-              mark: { type: 'point', shape: 'triangle', size: 70, filled: true },
+              mark: { type: 'point', shape: 'triangle', size: 70, filled: true, opacity: 1 },
               encoding: {
                 x,
                 y: y('median'),
@@ -183,7 +183,7 @@ export function figureTrendChart(
     trend.points.map((point) => ({
       date: point.date,
       value: point.median,
-      labels: formatLabels(trend.labels) || 'all',
+      labels: Object.keys(trend.labels).length === 0 ? 'all' : formatLabels(trend.labels),
       verdict: point.verdict,
     })),
   );
@@ -207,7 +207,7 @@ export function figureTrendChart(
         ? [
             {
               transform: [{ filter: "datum.verdict === 'regression' || datum.verdict === 'improvement'" }],
-              mark: { type: 'point', shape: 'triangle', size: 70, filled: true },
+              mark: { type: 'point', shape: 'triangle', size: 70, filled: true, opacity: 1 },
               encoding: {
                 x,
                 y,

@@ -73,9 +73,18 @@ interface PagePlan {
 export async function publishSite(
   store: Pick<ResultStore, 'listRuns' | 'getResults'>,
   sink: SiteSink,
-  options: GenerateSiteOptions = {},
+  options: GenerateSiteOptions & {
+    /** A run being published: its final state, before the store records it (Publish). */
+    current?: RunResults;
+  } = {},
 ): Promise<SiteOutcome> {
-  return generateSite(await loadSiteRuns(store), sink, options);
+  const { current, ...rest } = options;
+  const stored = await loadSiteRuns(store);
+  const runs =
+    current === undefined
+      ? stored
+      : [...stored.filter((run) => run.meta.runId !== current.meta.runId), current];
+  return generateSite(runs, sink, rest);
 }
 
 /** Generate (incrementally) the site for these runs into the sink. */

@@ -18,6 +18,7 @@ import {
   seriesKey,
 } from '../history/compare.ts';
 import { analyzeRun } from '../report/analysis.ts';
+import { quantileInterval } from '../stats/intervals.ts';
 import type { ResultStore } from '../store/types.ts';
 
 /** One run with everything derived from it once. */
@@ -344,29 +345,18 @@ function pointStats(
 }
 
 /**
- * Distribution-free interval of the median from order statistics: [x(k), x(n+1-k)] with the
- * largest k whose coverage 1 - 2 P(Bin(n, 1/2) < k) is still >= 95%. With fewer than 6 samples no
- * k reaches 95%; the interval is then [min, max] and its coverage (1 - 2^(1-n)) is reported as is.
+ * Distribution-free ~95% interval of the median (lib/stats' order-statistic interval). Below 6
+ * samples no pair of order statistics reaches 95%; the interval is then [min, max] and its true
+ * coverage (1 - 2^(1-n)) is reported as is.
  */
 export function medianInterval(sorted: readonly number[]): { low: number; high: number; coverage: number } {
   const n = sorted.length;
   if (n === 0) return { low: Number.NaN, high: Number.NaN, coverage: 0 };
-  // cdf = P(Bin(n, 1/2) <= k - 1), summed in log space so large n does not overflow.
-  const logHalfN = n * Math.log(0.5);
-  let logChoose = 0;
-  let cdf = Math.exp(logHalfN);
-  let k = 1;
-  let coverage = 1 - 2 * cdf;
-  for (let candidate = 2; candidate <= Math.floor((n + 1) / 2); candidate++) {
-    // C(n, c - 1) = C(n, c - 2) * (n - c + 2) / (c - 1)
-    logChoose += Math.log((n - candidate + 2) / (candidate - 1));
-    cdf += Math.exp(logChoose + logHalfN);
-    const next = 1 - 2 * cdf;
-    if (next < 0.95) break;
-    k = candidate;
-    coverage = next;
+  const interval = n >= 2 ? quantileInterval(sorted, 0.5) : undefined;
+  if (interval?.low != null && interval.high != null && interval.coverage !== undefined) {
+    return { low: interval.low, high: interval.high, coverage: interval.coverage };
   }
-  return { low: sorted[k - 1]!, high: sorted[n - k]!, coverage: Math.max(0, coverage) };
+  return { low: sorted[0]!, high: sorted[n - 1]!, coverage: Math.max(0, 1 - 2 ** (1 - n)) };
 }
 
 /** Linear-interpolation quantile (R type 7, as lib/stats) of sorted values. */

@@ -45,7 +45,9 @@ export function layout(title: string, root: string, body: string): string {
 /** A chart as a figure: SVG, caption (its text alternative) and optionally its data as a table. */
 export function figure(chart: SiteChart, svg: string, table = ''): string {
   const data = table === '' ? '' : `<details><summary>Data of this chart</summary>${table}</details>`;
-  return `<figure id="${escapeHtml(chart.id)}">${svg}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
+  // The SVG itself is the image: its accessible name is the chart's text alternative.
+  const labelled = svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(chart.description)}" `);
+  return `<figure id="${escapeHtml(chart.id)}">${labelled}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
 }
 
 /** A table; `numeric` right-aligns every column after the first (cells are already escaped HTML). */
@@ -207,7 +209,7 @@ export function benchmarkPageHtml(
       }
     });
     return htmlTable(
-      ['run', ...trends.map((trend) => formatLabels(trend.labels) || 'all')],
+      ['run', ...trends.map((trend) => labelsText(trend.labels))],
       [...runs.entries()].reverse().map(([runId, row]) => [runLink(runId, day(row.date)), ...row.cells]),
       true,
     );
@@ -265,4 +267,9 @@ export function topologiesPage(
 export function withSiteNav(reportHtml: string, root: string): string {
   const nav = `<nav class="site" aria-label="site" style="display:flex;gap:1.2rem;font-weight:600"><a href="${root}index.html">All runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}topologies.html">Topologies</a></nav>`;
   return reportHtml.replace('<body>\n', `<body>\n${nav}\n`);
+}
+
+function labelsText(labels: Trend['labels']): string {
+  const text = formatLabels(labels);
+  return text === '—' ? 'all' : text;
 }

@@ -8,6 +8,7 @@
 import { newRunId } from '../bench/meta.ts';
 import type { RunMeta, RunResults, UnitResult } from '../bench/model.ts';
 import { InvalidInputError } from '../errors.ts';
+import { seededRandom } from '../stats/intervals.ts';
 import type { ResultStore } from '../store/types.ts';
 
 /** A lasting step change of one series from a week on (factor 1.4 = 40% higher values). */
@@ -33,18 +34,6 @@ export interface WeeklyRunsOptions {
   steps?: SyntheticStep[];
   /** Week whose run has one failed unit (status partial). @default 20% of the weeks */
   failedUnitWeek?: number;
-}
-
-/** Seeded uniform [0, 1): mulberry32, small and good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;

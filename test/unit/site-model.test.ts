@@ -138,7 +138,10 @@ describe('swarm-bench site', () => {
     await writeFile(file, 'x');
     const errors: string[] = [];
     const write = process.stderr.write;
-    process.stderr.write = ((text: string) => errors.push(text)) as typeof process.stderr.write;
+    process.stderr.write = ((text: string) => {
+      errors.push(text);
+      return true;
+    }) as typeof process.stderr.write;
     try {
       expect(await main(['site'], {})).toBe(2);
       expect(await main(['site', '--out', file, '--store', join(dir, 'store')], {})).toBe(2);
