@@ -3,7 +3,9 @@
  * Reads its launch contract from the environment, serves, prints its ready line and exits when
  * its parent goes away, its lifetime ends or it is told to stop.
  */
-import { AGENT_ENV, type AgentReadyLine } from './launch.ts';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { AGENT_ENV, AGENT_PROTOCOL_VERSION, type AgentReadyLine } from './launch.ts';
 import { AgentServer } from './server.ts';
 
 const env = process.env;
@@ -38,9 +40,27 @@ if (env[AGENT_ENV.watchStdin] === '1') {
   process.stdin.resume();
 }
 
+/** sha256 of the file this program runs from (the bundle), so a coordinator can tell a stale one. */
+function ownBundleSha256(): string | undefined {
+  try {
+    return createHash('sha256')
+      .update(readFileSync(process.argv[1] ?? ''))
+      .digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
 server.listen().then(
   (boundPort) => {
-    const ready: AgentReadyLine = { event: 'ready', agentId, port: boundPort, pid: process.pid };
+    const ready: AgentReadyLine = {
+      event: 'ready',
+      agentId,
+      port: boundPort,
+      pid: process.pid,
+      protocol: AGENT_PROTOCOL_VERSION,
+      bundleSha256: ownBundleSha256(),
+    };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
   },
   (error: Error) => {
