@@ -92,7 +92,15 @@ export function synthesizeStack(options: SynthOptions = {}): SynthesizedStack {
 }
 
 /** The files a bundle is built from: a change to any of them makes a new cloud assembly. */
-const SOURCE_ROOTS = ['infra', 'functions', 'lib', 'scripts', 'package-lock.json', 'cdk.json', 'tsconfig.json'];
+const SOURCE_ROOTS = [
+  'infra',
+  'functions',
+  'lib',
+  'scripts',
+  'package-lock.json',
+  'cdk.json',
+  'tsconfig.json',
+];
 
 /** A hash of the stack's sources and settings: the key of a cached cloud assembly. */
 export function sourceHash(root: string, props: SwarmBenchStackProps = {}): string {
@@ -105,7 +113,11 @@ export function sourceHash(root: string, props: SwarmBenchStackProps = {}): stri
       .map((name) => join(entry, name))
       .filter((name) => statSync(join(root, name)).isFile());
   });
-  for (const file of files.sort()) hash.update(file).update('\0').update(readFileSync(join(root, file)));
+  for (const file of files.sort())
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(root, file)));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -115,7 +127,10 @@ export function sourceHash(root: string, props: SwarmBenchStackProps = {}): stri
  * the assembly. Built in a temporary directory and renamed into place, so concurrent callers
  * never see half an assembly.
  */
-export function bundledAssembly(options: { cacheDir: string; props?: SwarmBenchStackProps }): SynthesizedStack & {
+export function bundledAssembly(options: {
+  cacheDir: string;
+  props?: SwarmBenchStackProps;
+}): SynthesizedStack & {
   assemblyDir: string;
 } {
   const root = fileURLToPath(new URL('..', import.meta.url));

@@ -608,7 +608,10 @@ export class SwarmBenchStack extends Stack {
     publish.next(new sfn.Succeed(this, STATE_NAMES.done, { outputPath: '$.report' }));
     // Whatever the execution input is (null, a list, a number), the state is an object from here
     // on, so a Catch can add $.error and FailRun records and notifies the typed error.
-    const readInput = new sfn.Pass(this, STATE_NAMES.readInput, { parameters: { 'input.$': '$' } });
+    // (The execution input from the context object: `$` on a null input points to no value.)
+    const readInput = new sfn.Pass(this, STATE_NAMES.readInput, {
+      parameters: { 'input.$': '$$.Execution.Input' },
+    });
     const definition = readInput
       .next(plan)
       .next(creationUnits)

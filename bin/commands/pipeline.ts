@@ -1,7 +1,9 @@
 /**
  * swarm-bench pipeline --local: the serverless pipeline on this machine. The CDK stack is
- * synthesized, its state machine definition run by an ASL interpreter with each Lambda task bound
- * to the same step code in-process, the embedded store and an S3-compatible server as stand-ins.
+ * synthesized with its functions bundled, its state machine definition run by an ASL interpreter
+ * with each Lambda task invoking the bundled function in its own Node process, against local
+ * stand-ins of DynamoDB, S3, SNS and Secrets Manager that check every call against the function's
+ * IAM policy. `--source` binds the tasks to the step code in-process instead (faster, development).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +24,7 @@ import {
 export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...RUN_FLAGS, local: { type: 'boolean' } },
+    options: { ...RUN_FLAGS, local: { type: 'boolean' }, source: { type: 'boolean' } },
     strict: true,
     allowPositionals: false,
   });
@@ -38,6 +40,12 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       config.provider,
     );
   }
+  if (!values.source && values.scenario?.length) {
+    throw new InvalidInputError(
+      '--scenario',
+      'only with --source: the bundled functions run the built-in benchmarks, as on AWS',
+    );
+  }
   ensureAgentBundle();
   const progress = progressReporter(process.stderr);
   const { slowdown, categories, tests, ...rest } = config;
@@ -49,6 +57,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
   };
   try {
     const result = await runLocalPipeline({
+      mode: values.source ? 'source' : 'artifacts',
       input,
       bundlePath: AGENT_BUNDLE,
       passthroughEnv: { PATH: env.PATH, LANG: env.LANG },
@@ -67,6 +76,12 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       summary: result.summary,
       error: result.error,
       sandboxesCreated: result.sandboxesCreated,
+      ...(result.calls
+        ? {
+            awsCalls: result.calls.length,
+            iamDenials: result.calls.filter((call) => call.decision !== 'allowed').length,
+          }
+        : {}),
     };
     if (values.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     else {

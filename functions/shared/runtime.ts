@@ -47,7 +47,6 @@ export const metrics = new Metrics({ namespace: 'SwarmBench', serviceName: 'swar
 /** Where the unit and DrainPool functions keep local-provider sandboxes (a Lambda's writable /tmp). */
 export const LOCAL_SANDBOX_ROOT = '/tmp';
 
-
 /** Clients and the result store for one function instance. */
 export function makeAws(env: z.output<typeof baseEnvSchema>) {
   const s3 = new S3Client({ region: env.AWS_REGION });

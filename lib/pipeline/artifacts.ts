@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type RecordedCall, startLocalAws } from './aws-local.ts';
+import type { PolicyStatement } from './iam.ts';
 import { LambdaFunction, LambdaInvocationError, type LambdaStats } from './lambda-host.ts';
 import {
   functionSpecs,
@@ -52,7 +53,10 @@ export interface ArtifactRuntime {
   invoke(functionArn: string, payload: unknown): Promise<unknown>;
   /** The resolved ASL to run. */
   definition: Record<string, unknown>;
+  standIns: StandIns;
   calls(): readonly RecordedCall[];
+  /** The IAM statements of a function (by name), as the local endpoint checks them. */
+  policyOf(name: string): readonly PolicyStatement[] | undefined;
   published(): ReadonlyArray<{ topicArn: string; subject: string | undefined; message: string }>;
   functions(): ReadonlyArray<{ name: string; logicalId: string; stats: LambdaStats; logTail: () => string }>;
   putSecret(arn: string, value: string): void;
@@ -142,6 +146,7 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
 
   return {
     definition: JSON.parse(text) as Record<string, unknown>,
+    standIns: options.standIns,
     endpoint: aws.endpoint,
     async invoke(functionArn, payload) {
       const host = hosts.get(functionArn);
@@ -153,6 +158,7 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
       return host.invoke(payload);
     },
     calls: () => aws.calls,
+    policyOf: (name) => [...hosts.values()].find((host) => host.spec.name === name)?.spec.policy,
     published: () => aws.published,
     functions: () =>
       [...hosts.values()].map((host) => ({

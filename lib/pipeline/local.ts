@@ -97,8 +97,13 @@ export interface LocalPipelineOptions {
   enforceIam?: boolean;
   /** Artifacts mode: environment variables replaced per function logical-id prefix (tests). */
   environmentOverrides?: Record<string, Record<string, string>>;
-  /** Artifacts mode: called with the runtime once it is up (tests set secrets through it). */
+  /** Artifacts mode: called with the runtime once it is up. */
   onRuntime?: (runtime: ArtifactRuntime) => void;
+  /**
+   * Artifacts mode: a deployment started by the caller (startArtifactRuntime), kept warm across
+   * executions like Lambda instances; `store` must read its stand-ins. @default one per execution
+   */
+  runtime?: ArtifactRuntime;
   /** The execution input: a RunConfig as the schedule or `start` would send it. @default {} */
   input?: unknown;
   /** The agent bundle for local sandboxes. @default dist/agent.cjs under the working directory */
@@ -189,42 +194,53 @@ export async function localBundledStack(cacheDir = '.swarm-bench/cdk.out'): Prom
   return { template, assemblyDir, context: STACK_CONTEXT };
 }
 
-const SDK_DIR = dirname(dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-s3/package.json')));
+/** The `@aws-sdk` packages offered to the functions, as Lambda's Node.js runtime offers its SDK. */
+export const LAMBDA_SDK_DIR = dirname(
+  dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-s3/package.json')),
+);
 
 async function runArtifactPipeline(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
   const cleanup: Array<() => Promise<void>> = [];
   try {
-    const stack = options.stack ?? (await localBundledStack(options.assemblyCacheDir));
-    let standIns = options.standIns;
+    let runtime = options.runtime;
     let store = options.store;
-    if (standIns === undefined) {
-      const owned = await ownStore(options.storeDir, cleanup);
-      const s3 = await ownS3(cleanup, options.storeDir ? join(resolve(options.storeDir), 's3') : undefined);
-      const endpoint = await owned.client.config.endpoint?.();
-      if (!endpoint) throw new Error('the embedded store has no endpoint');
-      standIns = {
-        dynamodb: {
-          endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`,
+    if (runtime === undefined) {
+      const stack = options.stack ?? (await localBundledStack(options.assemblyCacheDir));
+      let standIns = options.standIns;
+      if (standIns === undefined) {
+        const owned = await ownStore(options.storeDir, cleanup);
+        const s3 = await ownS3(cleanup, options.storeDir ? join(resolve(options.storeDir), 's3') : undefined);
+        const endpoint = await owned.client.config.endpoint?.();
+        if (!endpoint) throw new Error('the embedded store has no endpoint');
+        standIns = {
+          dynamodb: {
+            endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`,
+            tableName: owned.tableName,
+          },
+          s3,
+        };
+        store = new DynamoResultStore({
+          client: owned.client,
           tableName: owned.tableName,
-        },
-        s3,
-      };
-      store = new DynamoResultStore({
-        client: owned.client,
-        tableName: owned.tableName,
-        blobs: new S3BlobStore({ client: s3.client, bucket: s3.bucket, prefix: STORE_BLOB_PREFIX }),
+          blobs: new S3BlobStore({ client: s3.client, bucket: s3.bucket, prefix: STORE_BLOB_PREFIX }),
+        });
+      }
+      const started = await startArtifactRuntime({
+        stack,
+        standIns,
+        nodePath: process.execPath,
+        sdkDir: LAMBDA_SDK_DIR,
+        ...(options.enforceIam === undefined ? {} : { enforceIam: options.enforceIam }),
+        ...(options.environmentOverrides ? { environmentOverrides: options.environmentOverrides } : {}),
       });
+      cleanup.push(() => started.close());
+      runtime = started;
     }
     if (store === undefined) throw new InvalidInputError('store', 'a store reading the given stand-ins');
-    const runtime = await startArtifactRuntime({
-      stack,
-      standIns,
-      nodePath: process.execPath,
-      sdkDir: SDK_DIR,
-      ...(options.enforceIam === undefined ? {} : { enforceIam: options.enforceIam }),
-      ...(options.environmentOverrides ? { environmentOverrides: options.environmentOverrides } : {}),
-    });
-    cleanup.push(() => runtime.close());
+    const { standIns } = runtime;
+    // A caller's runtime serves several executions: this result holds this execution's calls.
+    const callsBefore = runtime.calls().length;
+    const publishedBefore = runtime.published().length;
     options.onRuntime?.(runtime);
 
     const progress = { total: 0, done: 0, spentUsd: 0 };
@@ -319,9 +335,12 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
         : {}),
       ...(error ? { error } : {}),
       results,
-      notifications: runtime.published().map(({ subject, message }) => ({ subject: subject ?? '', message })),
+      notifications: runtime
+        .published()
+        .slice(publishedBefore)
+        .map(({ subject, message }) => ({ subject: subject ?? '', message })),
       sandboxesCreated: results.reduce((sum, result) => sum + result.usage.sandboxesCreated, 0),
-      calls: [...runtime.calls()],
+      calls: runtime.calls().slice(callsBefore),
       functions: runtime.functions().map(({ name, logicalId, stats }) => ({ name, logicalId, stats })),
     };
   } finally {

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeStack } from '../../infra/definition.ts';
 import { resolveProps, SwarmBenchStack } from '../../infra/stack.ts';
 import { UNIT_LAMBDA_MEMORY_MB } from '../../lib/bench/plan.ts';
+import { E2B_KEY_PLACEHOLDER } from '../../lib/pipeline/e2b-key.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation and ASL documents are untyped JSON.
 type Json = Record<string, any>;
@@ -64,6 +65,22 @@ describe('SwarmBenchStack', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MAP_MAX_CONCURRENCY: '7' }) },
     });
+  });
+
+  it('deploys the E2B key secret as the placeholder units refuse, never a random generated value', () => {
+    const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Json[];
+    expect(secret?.Properties.SecretString).toBe(E2B_KEY_PLACEHOLDER);
+    expect(secret?.Properties.GenerateSecretString).toBeUndefined();
+  });
+
+  it('starts by wrapping the execution input, so any input (null, a list, a number) reaches Plan and its Catch', () => {
+    expect(definition.StartAt).toBe('ReadInput');
+    expect(definition.States.ReadInput).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'input.$': '$$.Execution.Input' },
+      Next: 'Plan',
+    });
+    expect(definition.States.Plan.Parameters.Payload['input.$']).toBe('$.input');
   });
 
   it('retries transient unit errors with backoff and full jitter', () => {

@@ -1,171 +1,166 @@
+/**
+ * The deployed artifacts run locally: the synthesized state machine with every Task invoking the
+ * bundled function from the cloud assembly, each in its own Node 22 process, their AWS calls going
+ * to the local endpoint (dynalite, s3rver, SNS and Secrets Manager stand-ins) that checks each
+ * against the function's IAM policy. The only fake is E2B's API (a loopback server answering 429),
+ * since E2B cannot be reached from here.
+ */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlan } from '../../lib/bench/plan.ts';
 import { parseRunConfig } from '../../lib/config.ts';
-import { SandboxStartError } from '../../lib/errors.ts';
-import { MemoryNotifier } from '../../lib/notify/local.ts';
-import { type LocalPipelineResult, localDefinition, runLocalPipeline } from '../../lib/pipeline/local.ts';
+import * as errors from '../../lib/errors.ts';
+import {
+  type ArtifactRuntime,
+  type BundledStack,
+  startArtifactRuntime,
+} from '../../lib/pipeline/artifacts.ts';
+import { E2B_KEY_PLACEHOLDER } from '../../lib/pipeline/e2b-key.ts';
+import { STORE_BLOB_PREFIX } from '../../lib/pipeline/events.ts';
+import { deniedCalls, type PolicyStatement } from '../../lib/pipeline/iam.ts';
+import {
+  LAMBDA_SDK_DIR,
+  type LocalPipelineResult,
+  localBundledStack,
+  runLocalPipeline,
+} from '../../lib/pipeline/local.ts';
 import { type LocalS3, startS3rver } from '../../lib/pipeline/s3rver.ts';
-import { publishStep } from '../../lib/pipeline/steps.ts';
-import { S3ReportSink } from '../../lib/publish/s3.ts';
-import { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
-import type { SandboxProvider } from '../../lib/sandbox/types.ts';
-import { DirBlobStore } from '../../lib/store/blobs.ts';
+import { functionSpecs, resourcesOfType } from '../../lib/pipeline/template.ts';
+import { S3BlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore, ensureTable } from '../../lib/store/dynamo.ts';
 import { DynamoPoolLedger } from '../../lib/store/pool-ledger.ts';
 import { startMemoryDynalite } from './store-contract.ts';
 
-const FAILING_UNIT = 'creation/agent-deployment';
-const INPUT = {
-  profile: 'quick',
-  categories: ['creation'],
-  tests: ['swarm-init', 'agent-deployment'],
-  scenarios: false,
-};
+const TABLE = 'pipeline-results';
+const E2B_UNIT = { profile: 'quick', provider: 'e2b', tests: ['creation/swarm-init'], scenarios: false };
 
-describe('the synthesized state machine, run locally end to end', () => {
+describe('the bundled artifacts, run locally by the synthesized state machine', () => {
   let dir: string;
   let dynamo: Awaited<ReturnType<typeof startMemoryDynalite>>;
-  let store: DynamoResultStore;
   let s3: LocalS3;
-  let definition: Record<string, unknown>;
-  const creates = new Map<string, number>();
-  /** Unit invocations (one provider each) that tried to start a sandbox of FAILING_UNIT. */
-  let failingAttempts = 0;
-
-  /** Local sandboxes, except that every sandbox of FAILING_UNIT fails to start. */
-  const createProvider = (): SandboxProvider => {
-    const inner = new LocalSandboxProvider({
-      bundlePath: resolve('dist/agent.cjs'),
-      passthroughEnv: { PATH: process.env.PATH },
-    });
-    let counted = false;
-    return Object.assign(Object.create(inner) as SandboxProvider, {
-      create: async (options: Parameters<SandboxProvider['create']>[0]) => {
-        const unit = options.metadata.unit ?? '?';
-        creates.set(unit, (creates.get(unit) ?? 0) + 1);
-        if (unit === FAILING_UNIT) {
-          if (!counted) failingAttempts++;
-          counted = true;
-          throw new SandboxStartError('injected: sandbox image missing');
-        }
-        return inner.create(options);
-      },
-      usage: () => inner.usage(),
-      killAll: () => inner.killAll(),
-      live: () => inner.live(),
-      connect: (sandboxId: string, options: { timeoutMs: number }) => inner.connect(sandboxId, options),
-      detach: (sandbox: Parameters<LocalSandboxProvider['detach']>[0]) => inner.detach(sandbox),
-    });
-  };
+  let store: DynamoResultStore;
+  let stack: BundledStack;
+  let runtime: ArtifactRuntime;
+  /** Stands in for E2B's API: every request is refused with 429 (rate limited). */
+  let e2b: Server;
+  let e2bRequests = 0;
+  const invocations = (prefix: string) =>
+    runtime.functions().find((f) => f.logicalId.startsWith(prefix))?.stats.invocations ?? 0;
+  const arnOf = (prefix: string) =>
+    functionSpecs(stack.template, stack.context, undefined).find((f) => f.logicalId.startsWith(prefix))!.arn;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'swarm-bench-pipeline-'));
+    stack = await localBundledStack();
     dynamo = await startMemoryDynalite();
-    await ensureTable(dynamo.raw, 'pipeline-results');
+    await ensureTable(dynamo.raw, TABLE);
+    s3 = await startS3rver({ directory: join(dir, 's3'), bucket: 'reports' });
     store = new DynamoResultStore({
       client: dynamo.client,
-      tableName: 'pipeline-results',
-      blobs: new DirBlobStore({ dir: join(dir, 'blobs') }),
+      tableName: TABLE,
+      blobs: new S3BlobStore({ client: s3.client, bucket: 'reports', prefix: STORE_BLOB_PREFIX }),
     });
-    s3 = await startS3rver({ directory: join(dir, 's3'), bucket: 'reports' });
-    definition = await localDefinition();
-  });
+    e2b = createServer((req, res) => {
+      e2bRequests++;
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json' }).end('{"code":429,"message":"rate limited"}');
+    });
+    await new Promise<void>((resolve) => e2b.listen(0, '127.0.0.1', resolve));
+    const e2bUrl = `http://127.0.0.1:${(e2b.address() as AddressInfo).port}`;
+    const endpoint = await dynamo.raw.config.endpoint!();
+    runtime = await startArtifactRuntime({
+      stack,
+      standIns: {
+        dynamodb: { endpoint: `http://127.0.0.1:${endpoint.port}`, tableName: TABLE },
+        s3,
+      },
+      nodePath: process.execPath,
+      sdkDir: LAMBDA_SDK_DIR,
+      environmentOverrides: {
+        UnitFunction: { E2B_API_URL: e2bUrl },
+        DrainPoolFunction: { E2B_API_URL: e2bUrl },
+      },
+    });
+    // Bundling the seven functions takes a while the first time; the assembly is cached by source hash.
+  }, 600_000);
 
   afterAll(async () => {
+    await runtime?.close();
     await s3?.close();
     await dynamo?.stop();
+    await new Promise((resolve) => e2b?.close(resolve));
     await rm(dir, { recursive: true, force: true });
   });
 
-  const run = (input: unknown, notifier = new MemoryNotifier()) =>
-    runLocalPipeline({
-      input,
-      definition,
-      store,
-      ledger: new DynamoPoolLedger({ client: dynamo.client, tableName: 'pipeline-results' }),
-      s3,
-      createProvider,
-      outDir: join(dir, 'docs'),
-      notifier,
-      retryIntervalMs: 0,
-    });
+  const run = (input: unknown) =>
+    runLocalPipeline({ input, runtime, store, outDir: join(dir, 'docs'), retryIntervalMs: 0 });
 
-  describe('a run with one unit whose sandboxes never start', () => {
+  describe('a quick run of three local units (one creates swarms, two take pooled sandboxes)', () => {
+    const input = {
+      profile: 'quick',
+      tests: ['creation/swarm-init', 'trading/strategy-execution', 'communication/state-sync'],
+      scenarios: false,
+    };
     let outcome: LocalPipelineResult;
-    const notifier = new MemoryNotifier();
 
     beforeAll(async () => {
-      outcome = await run(INPUT, notifier);
-    });
+      outcome = await run(input);
+    }, 300_000);
 
-    it('succeeds as an execution, records the run as partial and every unit in the store', async () => {
-      // Act
-      const items = await dynamo.client.send(
-        new QueryCommand({
-          TableName: 'pipeline-results',
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `RUN#${outcome.runId}` },
-        }),
-      );
+    it('completes, stores every unit and creates exactly the sandboxes the plan says, draining the pool', async () => {
+      const plan = buildPlan(parseRunConfig(input));
+      const ledger = new DynamoPoolLedger({ client: dynamo.client, tableName: TABLE });
 
-      // Assess
+      expect(outcome.error).toBeUndefined();
       expect(outcome.status).toBe('SUCCEEDED');
-      expect(outcome.runStatus).toBe('partial');
-      expect(items.Items?.map((item) => item.sk).sort()).toEqual([
-        'META',
-        'UNIT#creation/agent-deployment',
-        'UNIT#creation/swarm-init',
-      ]);
-      const byUnit = Object.fromEntries(outcome.results.map((r) => [r.unitId, r]));
-      expect(byUnit['creation/swarm-init']?.status).toBe('ok');
-      expect(byUnit['creation/swarm-init']?.series.length).toBeGreaterThan(0);
-      expect(byUnit[FAILING_UNIT]).toMatchObject({
-        status: 'failed',
-        error: {
-          name: 'SandboxStartError',
-          message: expect.stringContaining('injected: sandbox image missing'),
-        },
-      });
-      expect(byUnit[FAILING_UNIT]?.error?.message).not.toMatch(/\n|at .*\.ts:\d+/);
+      expect(outcome.runStatus).toBe('completed');
+      expect(outcome.results.map((r) => [r.unitId, r.status]).sort()).toEqual(
+        input.tests.map((t) => [t, 'ok']).sort(),
+      );
+      expect(outcome.sandboxesCreated).toBe(plan.totals.pipeline.sandboxes);
+      const created = Object.fromEntries(outcome.results.map((r) => [r.unitId, r.usage.sandboxesCreated]));
+      expect(created['trading/strategy-execution']).toBe(0);
+      expect(created['communication/state-sync']).toBe(0);
+      expect(await ledger.entries(outcome.runId!)).toEqual([]);
     });
 
-    it('retried the failing unit before the Catch inside the iteration recorded it', () => {
-      // One try and two retries (MaxAttempts 2 on SandboxStartError), then RecordFailure.
-      expect(failingAttempts).toBe(3);
-      expect(creates.get('creation/swarm-init')).toBeGreaterThan(0);
+    it('ran each function in one warm process: three unit invocations, one cold start', () => {
+      const unit = outcome.functions?.find((f) => f.logicalId.startsWith('UnitFunction'));
+      expect(unit?.stats.invocations).toBe(3);
+      expect(unit?.stats.coldStarts).toBe(1);
+      expect(unit?.stats.firstResponseMs).toHaveLength(1);
     });
 
-    it('puts a Markdown report in the bucket behind a working presigned link, and in the local directory', async () => {
-      // Act
+    it('made only calls its IAM policies allow, through every stand-in', () => {
+      const calls = outcome.calls ?? [];
+      expect(calls.filter((c) => c.decision !== 'allowed')).toEqual([]);
+      const services = new Set(calls.map((c) => c.service));
+      expect([...services].sort()).toEqual(['dynamodb', 's3', 'sns']);
+      // Local units never ask for the E2B key, and nothing reached E2B.
+      expect(calls.some((c) => c.action.startsWith('secretsmanager:'))).toBe(false);
+      expect(e2bRequests).toBe(0);
+    });
+
+    it('puts the report in the bucket behind a working presigned link, mirrors it locally and notifies once', async () => {
       const response = await fetch(outcome.reportUrl!);
       const markdown = await response.text();
-      const local = await readFile(outcome.reportLocation!, 'utf8');
 
-      // Assess
       expect(response.status).toBe(200);
       expect(outcome.reportUrl).toContain(`/reports/runs/${outcome.runId}/SWARM_BENCHMARKS_REPORT.md?`);
       expect(markdown).toMatch(/^# /m);
-      expect(markdown).toContain(FAILING_UNIT);
-      expect(markdown).toContain('injected: sandbox image missing');
-      expect(local).toBe(markdown);
+      expect(await readFile(outcome.reportLocation!, 'utf8')).toBe(markdown);
+      expect(outcome.notifications).toHaveLength(1);
+      expect(outcome.notifications[0]?.subject).toContain('completed');
+      expect(outcome.notifications[0]?.message).toContain(outcome.reportUrl);
     });
 
-    it('sends one notification naming the failed unit and the link', () => {
-      expect(notifier.sent).toHaveLength(1);
-      const [sent] = notifier.sent;
-      expect(sent?.subject).toContain('partial');
-      expect(sent?.message).toContain('1 failed');
-      expect(sent?.message).toContain(`${FAILING_UNIT} (`);
-      expect(sent?.message).toContain(outcome.reportUrl);
-    });
-
-    it('yields the same report and no duplicates when Publish runs again', async () => {
-      // Prepare
+    it('yields the same report and no duplicate when the bundled Publish runs again', async () => {
       const list = async () =>
         (
           await s3.client.send(
@@ -174,73 +169,125 @@ describe('the synthesized state machine, run locally end to end', () => {
         ).Contents?.map((object) => object.Key).sort();
       const before = await list();
       const first = await (await fetch(outcome.reportUrl!)).text();
-      const again = new MemoryNotifier();
-      const sink = new S3ReportSink({ client: s3.client, bucket: 'reports' });
+      const published = runtime.published().length;
 
-      // Act
-      const output = await publishStep(
-        { runId: outcome.runId! },
-        { store, sink, presign: (name) => sink.presign(name, 3600), notifier: again, now: () => new Date() },
-      );
+      const output = (await runtime.invoke(arnOf('PublishFunction'), { runId: outcome.runId })) as {
+        notified: boolean;
+        reportUrl: string;
+      };
 
-      // Assess
       expect(output.notified).toBe(false);
-      expect(output.status).toBe('partial');
-      expect(again.sent).toEqual([]);
+      expect(runtime.published()).toHaveLength(published);
       expect(await list()).toEqual(before);
       expect(await (await fetch(output.reportUrl)).text()).toBe(first);
-      expect(await store.getResults(outcome.runId!)).toHaveLength(2);
     });
   });
 
-  it('hands idle sandboxes from unit Lambda to unit Lambda and drains the pool: it creates what the plan says', async () => {
-    // Prepare: a creation unit (fresh swarms, donated to the pool) and two pooled units.
-    const input = {
-      profile: 'quick',
-      tests: ['creation/swarm-init', 'trading/strategy-execution', 'communication/state-sync'],
-      scenarios: false,
-    };
-    const plan = buildPlan(parseRunConfig(input));
-    const ledger = new DynamoPoolLedger({ client: dynamo.client, tableName: 'pipeline-results' });
+  describe('an E2B run', () => {
+    it('with the key secret as deployed (the placeholder): the unit refuses, nothing reaches E2B, the unit is recorded failed', async () => {
+      const before = invocations('UnitFunction');
 
-    // Act
-    const outcome = await run(input);
+      const outcome = await run(E2B_UNIT);
 
-    // Assess
-    expect(outcome.status).toBe('SUCCEEDED');
-    expect(outcome.runStatus).toBe('completed');
-    expect(outcome.sandboxesCreated).toBe(plan.totals.pipeline.sandboxes);
-    // One unit at a time locally, so the pipeline creates exactly what the one-process runner would.
-    expect(plan.totals.pipeline.sandboxes).toBe(plan.totals.sandboxes);
-    const created = Object.fromEntries(outcome.results.map((r) => [r.unitId, r.usage.sandboxesCreated]));
-    expect(created['trading/strategy-execution']).toBe(0);
-    expect(created['communication/state-sync']).toBe(0);
-    expect(await ledger.entries(outcome.runId!)).toEqual([]);
+      expect(outcome.status).toBe('SUCCEEDED');
+      expect(outcome.runStatus).toBe('partial');
+      expect(outcome.results[0]?.error).toMatchObject({
+        name: 'ProviderUnavailableError',
+        message: expect.stringContaining('set the E2B API key'),
+      });
+      // Not a transient error: no retry.
+      expect(invocations('UnitFunction') - before).toBe(1);
+      expect(e2bRequests).toBe(0);
+      expect(outcome.notifications[0]?.subject).toContain('partial');
+    });
+
+    it('with a key but E2B refusing: SandboxStartError keeps its name through the bundle, the Retry matches it, RecordFailure records it', async () => {
+      const secret = resourcesOfType(stack.template, 'AWS::SecretsManager::Secret')[0]!;
+      const secretArn = `arn:aws:secretsmanager:${stack.context.region}:${stack.context.account}:secret:${secret}-AbCdEf`;
+      runtime.putSecret(secretArn, 'e2b_local_test_key');
+      const before = { unit: invocations('UnitFunction'), record: invocations('RecordFailureFunction') };
+
+      const outcome = await run(E2B_UNIT);
+
+      expect(outcome.status).toBe('SUCCEEDED');
+      expect(outcome.results[0]?.error?.name).toBe('SandboxStartError');
+      // One try and two retries (MaxAttempts 2 on SandboxStartError), then RecordFailure once.
+      expect(invocations('UnitFunction') - before.unit).toBe(3);
+      expect(invocations('RecordFailureFunction') - before.record).toBe(1);
+      expect(e2bRequests).toBeGreaterThan(0);
+      expect(outcome.calls?.filter((c) => c.decision !== 'allowed')).toEqual([]);
+      runtime.putSecret(secretArn, E2B_KEY_PLACEHOLDER);
+    });
   });
 
   it.each([
-    [{ ...INPUT, bogus: true }, /bogus: unknown field/],
-    [{ ...INPUT, budgetUsd: 0 }, /^budgetUsd: /],
+    [null, /^input: /],
+    [[], /^input: /],
+    ['a string', /^input: /],
+    [42, /^input: /],
+    [{ categories: [] }, /^categories: /],
+    [{ ...E2B_UNIT, provider: 'local', bogus: true }, /bogus: unknown field/],
+    [{ ...E2B_UNIT, provider: 'local', budgetUsd: 0 }, /^budgetUsd: /],
   ])(
-    'fails the execution at Plan for bad input %j, naming the field, before any sandbox',
+    'fails the execution through FailRun for input %j: typed error recorded and notified, no run, no sandbox',
     async (input, message) => {
-      // Prepare
       const runsBefore = (await store.listRuns({ limit: 100 })).length;
-      const createsBefore = [...creates.values()].reduce((a, b) => a + b, 0);
-      const notifier = new MemoryNotifier();
+      const failRuns = invocations('FailRunFunction');
 
-      // Act
-      const outcome = await run(input, notifier);
+      const outcome = await run(input);
 
-      // Assess
       expect(outcome.status).toBe('FAILED');
       expect(outcome.error?.name).toBe('InvalidInputError');
       expect(outcome.error?.message).toMatch(message);
       expect(outcome.runId).toBeUndefined();
       expect(outcome.sandboxesCreated).toBe(0);
-      expect([...creates.values()].reduce((a, b) => a + b, 0)).toBe(createsBefore);
+      expect(invocations('FailRunFunction') - failRuns).toBe(1);
       expect((await store.listRuns({ limit: 100 })).length).toBe(runsBefore);
-      expect(notifier.sent[0]?.subject).toContain('FAILED');
+      expect(outcome.notifications).toHaveLength(1);
+      expect(outcome.notifications[0]?.subject).toContain('FAILED');
+      expect(outcome.notifications[0]?.message).toContain('InvalidInputError');
     },
   );
+
+  it('reports errors by class name from every bundled handler (minified with keepNames)', async () => {
+    const failure = async (prefix: string, event: unknown) =>
+      runtime.invoke(arnOf(prefix), event).then(
+        () => 'no error',
+        (error: Error) => error.name,
+      );
+
+    expect(await failure('PlanFunction', { input: { budgetUsd: -1 } })).toBe('InvalidInputError');
+    expect(await failure('PublishFunction', { runId: '20200101T000000Z-abcdef' })).toBe('StoreError');
+    expect(await failure('RecordFailureFunction', {})).toBe('InvalidInputError');
+    expect(await failure('DrainPoolFunction', { runId: 'not a run id' })).toBe('InvalidInputError');
+    expect(await failure('FailRunFunction', null)).toBe('InvalidInputError');
+    // Every project error class keeps its name in the bundles that carry it.
+    const names = Object.values(errors)
+      .filter((value) => typeof value === 'function' && value.prototype instanceof Error)
+      .map((value) => (value as { name: string }).name);
+    const unit = readFileSync(
+      join(
+        functionSpecs(stack.template, stack.context, stack.assemblyDir).find((f) =>
+          f.logicalId.startsWith('UnitFunction'),
+        )!.assetDir!,
+        'index.mjs',
+      ),
+      'utf8',
+    );
+    for (const name of names) expect(unit, name).toContain(`"${name}"`);
+  });
+
+  it('would deny a call the run made if one permission were missing (the IAM check can fail)', () => {
+    const policyOf = (name: string) => runtime.policyOf(name);
+    const calls = runtime.calls();
+    const publish = runtime.functions().find((f) => f.logicalId.startsWith('PublishFunction'))!;
+    const withoutPublish: PolicyStatement[] = (policyOf(publish.name) ?? []).filter(
+      (statement) => ![statement.Action].flat().includes('sns:Publish'),
+    );
+
+    expect(deniedCalls(calls, policyOf)).toEqual([]);
+    const denied = deniedCalls(calls, (name) => (name === publish.name ? withoutPublish : policyOf(name)));
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.every((c) => c.principal === publish.name && c.action === 'sns:Publish')).toBe(true);
+  });
 });
