@@ -7,7 +7,7 @@ import type { BenchmarkDefinition } from './bench/definition.ts';
 import { buildRunMeta, newRunId, type RunEnvironment } from './bench/meta.ts';
 import type { RunMeta, RunResults, RunStatus, UnitResult } from './bench/model.ts';
 import { assertWithinBudget, buildPlan, type Plan } from './bench/plan.ts';
-import { type RunEvent, runUnits } from './bench/runner.ts';
+import { loadRunMarket, type RunEvent, runUnits } from './bench/runner.ts';
 import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
 import type { RunConfig } from './config.ts';
 import type { HistoryComparison } from './history/compare.ts';
@@ -69,9 +69,23 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const { config, store } = options;
   const plan = buildPlan(config, options.scenarios);
   assertWithinBudget(plan, config.budgetUsd);
+  // Loaded before anything starts: a bad CSV is bad input, not a failed run.
+  const market = await loadRunMarket(config);
   const runId = options.runId ?? newRunId(now());
   options.onPlan?.(plan, runId);
-  const meta = buildRunMeta(runId, config, plan, options.environment, now());
+  const meta: RunMeta = {
+    ...buildRunMeta(runId, config, plan, options.environment, now()),
+    market: { source: market.source, sha256: market.sha256, bars: market.bars.length },
+    ...(config.plugins
+      ? {
+          plugins: {
+            strategies: config.plugins.strategies,
+            ...(config.plugins.decisionRule ? { decisionRule: config.plugins.decisionRule } : {}),
+            sha256: config.plugins.sha256,
+          },
+        }
+      : {}),
+  };
   await store.createRun(meta);
 
   const { results, stoppedBy } = await runUnits(plan.units, {
@@ -82,6 +96,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+    ...(config.market === undefined ? {} : { market }),
     persist: async (result) => {
       await store.putResult(result);
     },

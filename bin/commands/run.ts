@@ -17,6 +17,7 @@ import {
   loadScenarios,
   providerFor,
   RUN_FLAGS,
+  withPlugins,
 } from '../shared.ts';
 
 /** How long an interrupted run may take to store what completed and write its partial report. */
@@ -24,9 +25,9 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
-  const config = configFromFlags(values, env);
+  const { config, bundlePath } = await withPlugins(configFromFlags(values, env));
   const scenarios = await loadScenarios(values.scenario);
-  const provider = await providerFor(config, env);
+  const provider = await providerFor(config, env, bundlePath);
   const reportDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
   const opened = await openEmbeddedStore({ dir: storeDir });

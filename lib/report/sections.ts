@@ -196,6 +196,17 @@ function headerSection(run: RunResults): Section {
       ['Node version', meta.nodeVersion],
       ['Machine', machine],
       ['Config hash', meta.configHash],
+      ...(meta.market
+        ? [['Market data', `${meta.market.source}, sha256 ${meta.market.sha256.slice(0, 16)}`]]
+        : []),
+      ...(meta.plugins
+        ? [
+            [
+              'Plug-ins',
+              `strategies ${meta.plugins.strategies.join(', ') || 'none'}; decision rule ${meta.plugins.decisionRule ?? 'plurality'}; bundle sha256 ${meta.plugins.sha256.slice(0, 16)}`,
+            ],
+          ]
+        : []),
       ['Duration', formatDurationMs(durationMs)],
       ['Status', meta.status],
     ],
