@@ -1,5 +1,10 @@
 /** The "Compared with history" section and summary line, built from a HistoryComparison. */
-import type { HistoryComparison, HistoryRow, HistoryVerdict } from '../history/compare.ts';
+import {
+  HISTORY_ALPHA,
+  type HistoryComparison,
+  type HistoryRow,
+  type HistoryVerdict,
+} from '../history/compare.ts';
 import { formatExact, formatLabels, formatNumber, formatValue } from './format.ts';
 import type { Block, Section } from './sections.ts';
 
@@ -7,8 +12,11 @@ const SPARK = '▁▂▃▄▅▆▇█';
 
 /** The regression detector's rule in one paragraph (the "How measured" appendix). */
 export const DETECTOR_RULE =
-  'a series is compared with up to 8 earlier runs of the same configuration (at least 3). Baseline = median of the per-run medians; noise = CV of the per-run medians. ' +
-  "A row is flagged when |Δ| >= max(10 %, 2 x the upper 95% bound of that noise) and the two-sided Mann-Whitney U of this run's samples against the pooled earlier samples gives p < 0.01 in the same direction.";
+  'each series (and figure) is compared with up to 8 earlier completed runs of the same configuration and needs 3. The run is the unit of replication: ' +
+  "t = (ln current median - mean of ln per-run medians) / (s x sqrt(1 + 1/k)) for k earlier runs, s the sd of the ln per-run medians (at least the sampling error of one run's median), against Student t with k - 1 degrees of freedom. " +
+  `A row is flagged when the two-sided p < ${HISTORY_ALPHA} and |Δ| >= 10 %. ` +
+  "Why: on a shared machine whole runs drift (replayed on 19 recorded runs of the 2-core development machine, a run's median latency moved 14-90% from run to run with nothing changed), so a test of this run's samples against the pooled earlier samples flags drift; the former rule did so for 1.2-2.6% of unchanged latency rows. " +
+  'npm run bench:detector replays the rule on those runs and prints the false-positive rate per kind of series and the power against 10/20/50% slowdowns; its power is high only where the between-run noise is low (bytes, memory), and a 20% slowdown of a series that drifts 30% from run to run cannot be told from noise at a 1% false-positive rate by any rule. Each row is tested on its own (no correction across series).';
 
 /** Order of the detailed rows: what needs attention first. */
 const VERDICT_ORDER: readonly HistoryVerdict[] = [
@@ -107,10 +115,10 @@ export function historySection(history: HistoryComparison): Section {
     {
       kind: 'paragraph',
       text:
-        `Baseline = median of the per-run medians; Δ = (value - baseline) / baseline; p = two-sided Mann-Whitney U of this run's samples against the pooled samples of the window; ` +
-        `noise = CV of the per-run medians. A row is flagged when |Δ| ≥ max(${percent(history.minChange)}, 2 × the noise's upper 95% bound over the window's runs) and p < ${formatExact(history.alpha)}; ` +
+        `Baseline = median of the per-run medians; Δ = (value - baseline) / baseline; p = two-sided prediction test of this run's median among the per-run medians (Student t on the log scale, see "How measured"); ` +
+        `noise = CV of the per-run medians. A row is flagged when p < ${formatExact(history.alpha)} and |Δ| ≥ ${percent(history.minChange)}; ` +
         `a row needs ${history.minRuns} earlier runs to be judged. Latency, time, bytes, memory, CPU and cost: higher is worse; throughput: higher is better; counts and ratios are not judged. ` +
-        'Figures (derived numbers) have no significance test. Trend: per-run medians, oldest to newest, then this run.',
+        'Figures (one value per run) are judged the same way. Trend: per-run medians, oldest to newest, then this run.',
     },
   );
   const byVerdict = (verdict: HistoryVerdict) => history.rows.filter((row) => row.verdict === verdict);

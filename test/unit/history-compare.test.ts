@@ -14,10 +14,12 @@ import {
   compareRuns,
   compareWithHistory,
   directionOf,
+  HISTORY_ALPHA,
   type HistoryOptions,
   median,
+  predictionTest,
 } from '../../lib/history/compare.ts';
-import { chiSquareQuantile } from '../../lib/stats/distributions.ts';
+import { studentTTwoSidedP } from '../../lib/stats/distributions.ts';
 import { samples } from '../helpers/samples.ts';
 
 const UNIT = 'trading/strategy-execution';
@@ -158,7 +160,8 @@ describe('compareWithHistory', () => {
     expect(row?.verdict).toBe('not-enough-history');
     expect(row?.baselineRuns).toBe(2);
     expect(row?.delta).toBeGreaterThan(0.25);
-    expect(row?.pValue).toBeLessThan(0.01);
+    expect(row?.pValue).toBeGreaterThan(0);
+    expect(row?.rankPValue).toBeLessThan(0.01);
     expect(comparison.regressions).toBe(0);
   });
 
@@ -169,8 +172,9 @@ describe('compareWithHistory', () => {
     const comparison = compareWithHistory(current([series(samples(9, 20, 13, 0.03))]), history, {
       minRuns: 2,
     });
-    // Assess
-    expect(comparison.rows[0]?.verdict).toBe('regression');
+    // Assess: judged, but with one degree of freedom for the between-run noise a +30% is not enough
+    expect(comparison.rows[0]?.verdict).toBe('large-but-not-significant');
+    expect(comparison.rows[0]?.pValue).toBeGreaterThan(HISTORY_ALPHA);
   });
 
   it('no history at all: every row is not enough history, without baseline numbers', () => {
@@ -190,8 +194,7 @@ describe('compareWithHistory', () => {
   });
 
   it('run-to-run noise raises the bar: the same +30% shift is not flagged when per-run medians vary by ~20%', () => {
-    // Prepare: runs centred at 8, 10, 12, 10 (CV of medians ~0.16; its upper 95% bound from four
-    // runs is ~2.9x that, so the threshold is ~0.95); tight within.
+    // Prepare: runs centred at 8, 10, 12, 10 (sd of log medians ~0.17), tight within.
     const noisy = baselines(
       [8, 10, 12, 10].map((center, run) => ({ series: [series(samples(run + 1, 20, center, 0.02))] })),
     );
@@ -202,20 +205,29 @@ describe('compareWithHistory', () => {
     // Act
     const gated = compareWithHistory(current(now), noisy).rows[0];
     const flagged = compareWithHistory(current(now), quiet).rows[0];
-    // Assess
+    // Assess: the samples differ clearly (rank p tiny), the run does not stand out among runs
     expect(gated?.noise).toBeGreaterThan(0.15);
-    expect(gated?.threshold).toBeCloseTo(
-      2 * (gated?.noise ?? 0) * Math.sqrt(3 / chiSquareQuantile(0.05, 3)),
-      10,
-    );
-    expect(gated?.threshold).toBeGreaterThan(gated?.delta ?? 1);
-    expect(gated?.pValue).toBeLessThan(0.01);
-    expect(gated?.verdict).toBe('unchanged');
-    expect(flagged?.threshold).toBe(0.1);
+    expect(gated?.rankPValue).toBeLessThan(0.001);
+    expect(gated?.pValue).toBeGreaterThan(0.1);
+    expect(gated?.verdict).toBe('large-but-not-significant');
+    expect(flagged?.pValue).toBeLessThan(HISTORY_ALPHA);
     expect(flagged?.verdict).toBe('regression');
   });
 
-  it('three tight runs do not make a 33% drift a regression: the noise bound widens for few runs', () => {
+  it('the prediction test is the t of the current log median among the per-run log medians', () => {
+    // Prepare: logs of 10, 20, 40 are equally spaced: mean ln 20, sd ln 2
+    const perRun = [10, 20, 40];
+    // Act
+    const test = predictionTest(80, perRun)!;
+    // Assess: t = ln 4 / (ln 2 x sqrt(1 + 1/3)) = 2 / sqrt(4/3) = sqrt 3, df 2
+    expect(test.z).toBeCloseTo(Math.sqrt(3), 12);
+    expect(test.pValue).toBeCloseTo(studentTTwoSidedP(Math.sqrt(3), 2), 12);
+    expect(predictionTest(20, [20, 20, 20])).toEqual({ pValue: 1, z: 0 });
+    expect(predictionTest(21, [20, 20, 20])?.pValue).toBe(0);
+    expect(predictionTest(20, [20])).toBeNull();
+  });
+
+  it('three tight runs do not make a 33% drift a regression: with 2 degrees of freedom the bar is high', () => {
     // Prepare: what the integration test met on a shared machine: three back-to-back runs with
     // medians within ~5%, then an unchanged run a third slower.
     const tight = baselines(
@@ -226,10 +238,10 @@ describe('compareWithHistory', () => {
     const row = compareWithHistory(current(now), tight).rows[0];
     // Assess
     expect(row?.noise).toBeLessThan(0.06);
-    expect(row?.pValue).toBeLessThan(0.01);
+    expect(row?.rankPValue).toBeLessThan(0.01);
     expect(row?.delta).toBeGreaterThan(0.3);
-    expect(row?.threshold).toBeGreaterThan(row?.delta ?? 1);
-    expect(row?.verdict).toBe('unchanged');
+    expect(row?.pValue).toBeGreaterThan(HISTORY_ALPHA);
+    expect(row?.verdict).toBe('large-but-not-significant');
   });
 
   it('minChange: a significant but small shift (+5%) is unchanged', () => {
@@ -251,7 +263,7 @@ describe('compareWithHistory', () => {
     expect(row?.verdict).toBe('unchanged');
   });
 
-  it('figures get a delta and a trend but no test: a large change is at most not significant', () => {
+  it('figures are judged like series, one value per run: a halved steady throughput is a regression', () => {
     // Prepare
     const figure = (value: number): Figure => ({
       name: 'throughput',
@@ -266,9 +278,10 @@ describe('compareWithHistory', () => {
     const dropped = compareWithHistory(current([], [figure(50)]), history).rows[0];
     const steady = compareWithHistory(current([], [figure(101)]), history).rows[0];
     // Assess
-    expect(dropped).toMatchObject({ kind: 'figure', baseline: 100, delta: -0.5, pValue: null });
+    expect(dropped).toMatchObject({ kind: 'figure', baseline: 100, delta: -0.5, rankPValue: null });
     expect(dropped?.trend).toEqual([100, 102, 98, 50]);
-    expect(dropped?.verdict).toBe('large-but-not-significant');
+    expect(dropped?.pValue).toBeLessThan(HISTORY_ALPHA);
+    expect(dropped?.verdict).toBe('regression');
     expect(steady?.verdict).toBe('unchanged');
   });
 

@@ -3,6 +3,9 @@ import { CATALOG } from '../../lib/bench/catalog.ts';
 import { TESTS } from '../../lib/bench/model.ts';
 import { evaluateTargets, GUIDE_TARGETS } from '../../lib/bench/targets.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
+import { median } from '../../lib/history/compare.ts';
+import { targetExitCode } from '../../lib/run.ts';
+import { samples } from '../helpers/samples.ts';
 import { loadFixture } from './report-helpers.ts';
 
 describe('GUIDE_TARGETS', () => {
@@ -32,30 +35,47 @@ describe('GUIDE_TARGETS', () => {
 });
 
 describe('evaluateTargets', () => {
-  it('takes the worst matching series statistic', () => {
+  it('takes the worst matching series statistic; a small sample can fail a p95 target by its lower bound', () => {
     // Prepare
     const run = loadFixture('clean');
     const unit = run.results.find((result) => result.unitId === 'trading/consensus')!;
-    // Sorted 150, 180, 190, 260: p95 (type 7) = 190 + 0.85 * 70 = 249.5.
-    unit.series[1]!.samples = [150, 190, 260, 180];
+    // Sorted 250, 260, 280, 300: p95 (type 7) = 280 + 0.85 * 20 = 297; lower bound X(3) = 280.
+    unit.series[1]!.samples = [250, 280, 300, 260];
     // Act
     const outcome = evaluateTargets(run).find((candidate) => candidate.target.id === 'consensus')!;
     // Assess
     expect(outcome.status).toBe('fail');
     expect(outcome.measuredLabels).toEqual({ topology: 'hierarchical', agents: 5 });
-    expect(outcome.measured).toBeCloseTo(249.5, 9);
+    expect(outcome.measured).toBeCloseTo(297, 9);
     expect(outcome.sampleCount).toBe(4);
+    expect(outcome.interval).toMatchObject({ low: 280, high: null, method: 'order-statistic' });
+    expect(outcome.intervalNote).toBe('n too small for a p95 interval (needs n >= 72)');
   });
 
-  it('for a > target the smallest figure decides', () => {
-    // Prepare
+  it('for a > target the smallest figure decides; a speed-up gets a bootstrap interval from its series', () => {
+    // Prepare: a second pair of series at 10 agents whose medians give a 1.2 speed-up
     const run = loadFixture('clean');
     const unit = run.results.find((result) => result.unitId === 'creation/parallel-vs-sequential')!;
-    unit.figures.push({ ...unit.figures[0]!, value: 1.2, labels: { agents: 10 } });
+    const parallel = samples(3, 12, 1000, 0.02);
+    const sequential = parallel.map((value) => value * 1.2);
+    unit.series.push(
+      { name: 'parallel-ms', unit: 'ms', labels: { agents: 10 }, samples: parallel, warmup: [] },
+      { name: 'sequential-ms', unit: 'ms', labels: { agents: 10 }, samples: sequential, warmup: [] },
+    );
+    unit.figures.push({
+      ...unit.figures[0]!,
+      value: median(sequential) / median(parallel),
+      labels: { agents: 10 },
+    });
     // Act
     const outcome = evaluateTargets(run).find((candidate) => candidate.target.id === 'parallel-speedup')!;
     // Assess
-    expect(outcome).toMatchObject({ status: 'fail', measured: 1.2, measuredLabels: { agents: 10 } });
+    expect(outcome).toMatchObject({ status: 'fail', measuredLabels: { agents: 10 }, sampleCount: 12 });
+    expect(outcome.measured).toBeCloseTo(1.2, 9);
+    expect(outcome.interval?.method).toBe('bootstrap');
+    expect(outcome.interval!.low!).toBeLessThan(1.2);
+    expect(outcome.interval!.high!).toBeGreaterThan(1.2);
+    expect(outcome.interval!.high!).toBeLessThan(1.5);
   });
 
   it('is pending with the reason when the unit is not planned, failed or has no matching series', () => {
@@ -75,7 +95,7 @@ describe('evaluateTargets', () => {
       status: 'pending',
       reason: 'no matching series',
     });
-    expect(outcomes.get('swarm-init')?.status).toBe('pass');
+    expect(outcomes.get('swarm-init')?.status).toBe('inconclusive');
   });
 
   it('adds the custom targets declared by planned units', () => {
@@ -100,5 +120,70 @@ describe('evaluateTargets', () => {
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]!.status).toBe('fail');
     expect(() => evaluateTargets(run, [{ ...target, figure: 'speedup' }])).toThrow(InvalidInputError);
+  });
+});
+
+describe('three-way verdicts', () => {
+  const target = { ...GUIDE_TARGETS.find((t) => t.id === 'strategy-execution')! };
+  function runWith(values: number[]) {
+    const run = loadFixture('clean');
+    const unit = run.results.find((result) => result.unitId === 'trading/strategy-execution')!;
+    unit.series = [{ name: 'strategy-rtt-ms', unit: 'ms', labels: {}, samples: values, warmup: [] }];
+    return evaluateTargets(run, [target])[0]!;
+  }
+
+  it('passes only when the whole p95 interval is below the target', () => {
+    // Act: 100 samples in 20-60 ms: the upper bound of p95 is an observed value below 100 ms
+    const outcome = runWith(samples(11, 100, 40, 0.5));
+    // Assess
+    expect(outcome.status).toBe('pass');
+    expect(outcome.interval!.high!).toBeLessThan(100);
+    expect(outcome.interval!.low!).toBeGreaterThan(0);
+    expect(outcome.samplesNeeded).toBeUndefined();
+  });
+
+  it('fails when the whole interval is above, and is inconclusive when it straddles, with n to decide', () => {
+    // Act
+    const fail = runWith(samples(12, 100, 200, 0.2));
+    const straddle = runWith(samples(13, 100, 80, 0.3));
+    // Assess
+    expect(fail.status).toBe('fail');
+    expect(fail.interval!.low!).toBeGreaterThan(100);
+    expect(straddle.status).toBe('inconclusive');
+    expect(straddle.interval!.low!).toBeLessThan(100);
+    expect(straddle.interval!.high!).toBeGreaterThan(100);
+    expect(straddle.samplesNeeded).toBeGreaterThan(100);
+  });
+
+  it('one sample: no interval and inconclusive, never a pass', () => {
+    // Act
+    const outcome = runWith([5]);
+    // Assess
+    expect(outcome).toMatchObject({
+      status: 'inconclusive',
+      intervalNote: 'n = 1: no interval',
+      sampleCount: 1,
+    });
+    expect(outcome.samplesNeeded).toBe(72);
+  });
+
+  it('negative samples of a time are not judged: pending, never a pass', () => {
+    // Act
+    const outcome = runWith([-967.1, -900, -950]);
+    // Assess
+    expect(outcome.status).toBe('pending');
+    expect(outcome.reason).toMatch(/below 0, impossible for ms/);
+  });
+
+  it('exit code: 1 only for a Fail; inconclusive fails only with failOnInconclusive', () => {
+    // Prepare
+    const pass = runWith(samples(11, 100, 40, 0.5));
+    const undecided = runWith(samples(13, 100, 80, 0.3));
+    const fail = runWith(samples(12, 100, 200, 0.2));
+    // Assess
+    expect(targetExitCode([pass, undecided])).toBe(0);
+    expect(targetExitCode([pass, undecided], true)).toBe(1);
+    expect(targetExitCode([pass, fail])).toBe(1);
+    expect(targetExitCode([pass])).toBe(0);
   });
 });
