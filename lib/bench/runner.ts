@@ -11,10 +11,12 @@ import type { SandboxProvider } from '../sandbox/types.ts';
 import { SwarmManager } from '../swarm/manager.ts';
 import { BenchContext } from './context.ts';
 import type { BenchmarkDefinition } from './definition.ts';
+import type { ContentionProbe } from './machine.ts';
 import type { UnitResult, UnitSpec } from './model.ts';
 import { poolCapacityAfter } from './plan.ts';
 import { profileParams } from './profiles.ts';
 import { BENCHMARKS, BUILTIN_SCENARIOS, unitIdOf } from './registry.ts';
+import { shardParams } from './shards.ts';
 
 /** Progress events; reporters (terminal, logs, metrics) only listen. */
 export type RunEvent =
@@ -41,6 +43,8 @@ export interface UnitDeps {
   pool?: SandboxPool;
   /** Measured spend of the run before this unit (USD); with the unit's own spend it caps new sandboxes at config.budgetUsd. @default 0 */
   spentUsd?: number;
+  /** A probe of machine contention per unit (local provider: lib/bench/machine.ts); none: not measured. */
+  contention?: () => ContentionProbe;
 }
 
 /** Find the benchmark behind a planned unit. */
@@ -77,7 +81,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
       throw new BudgetExceededError(text);
     }
   };
-  const def = definitionOf(spec.unitId, deps.scenarios);
+  const def = definitionOf(spec.shard?.of ?? spec.unitId, deps.scenarios);
   const sandboxTimeoutMs = unitLifetimeMs(spec);
   const manager = new SwarmManager({
     provider: deps.provider,
@@ -89,10 +93,13 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   const ctx = new BenchContext({
     runId: deps.runId,
     unitId: spec.unitId,
-    params: profileParams(config.profile, {
-      ...(config.topologies ? { topologies: config.topologies } : {}),
-      ...(config.agents === undefined ? {} : { agents: config.agents }),
-    }),
+    params: shardParams(
+      profileParams(config.profile, {
+        ...(config.topologies ? { topologies: config.topologies } : {}),
+        ...(config.agents === undefined ? {} : { agents: config.agents }),
+      }),
+      spec,
+    ),
     seed: config.seed,
     manager,
     provider: deps.provider,
@@ -109,6 +116,8 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     sandboxTimeoutMs,
   });
   let error: { name: string; message: string } | undefined;
+  const probe = deps.contention?.();
+  await probe?.start();
   try {
     if (!def) throw new Error(`no benchmark is registered for unit ${spec.unitId}`);
     await def.run(ctx);
@@ -118,6 +127,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     await ctx.cleanup();
     await manager.destroyAll();
   }
+  const contention = await probe?.stop();
   const usageAfter = deps.provider.usage();
   const { series, figures } = ctx.collect();
   // An interrupt kills the agents under a running benchmark; what it measured until then stands.
@@ -148,6 +158,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
       operations: ctx.operations,
     },
     faults: [...faults, ...ctx.faults],
+    ...(contention ? { contention } : {}),
   };
 }
 
