@@ -36,6 +36,7 @@ export const RUN_FLAGS = {
   'max-sandboxes': { type: 'string' },
   slowdown: { type: 'string' },
   json: { type: 'boolean' },
+  strict: { type: 'boolean' },
   out: { type: 'string' },
   store: { type: 'string' },
 } as const;

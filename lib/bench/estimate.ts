@@ -42,8 +42,11 @@ export type Coefficients = Record<Exclude<keyof UnitWork, 'largestSwarm' | 'fixe
  * refit on two quick runs on a 2-core machine shared with other work (2026-12-02, 1-minute load
  * average 30-40, i.e. 15-20 per core), rounded, with pooled agents and links kept above zero;
  * on an idle machine units run several times faster, so the model errs long (safe for budgets
- * and Lambda fits). E2B: not measured from here (no network); a sandbox create is about 1 s
- * behind E2B's API, messages cross its TLS edge. History replaces both after the first run.
+ * and Lambda fits). E2B: not measured from here (no network): a swarm's creation and wiring
+ * about 0.8 s (API calls at concurrency 10, TLS WebSockets through E2B's edge), an agent start
+ * 150 ms, a round's messages slower than on one host (edge round trips) but agents compute on
+ * their own vCPUs, so tasks and bulk messages cost less than on a shared 2-core machine.
+ * History replaces both after the first run on the provider.
  */
 export const PARAMETRIC_MS: Record<ProviderName, Coefficients> = {
   local: {
@@ -57,14 +60,14 @@ export const PARAMETRIC_MS: Record<ProviderName, Coefficients> = {
     probes: 25,
   },
   e2b: {
-    swarms: 1500,
-    freshAgents: 400,
-    pooledAgents: 150,
-    links: 8,
-    roundMessages: 0.6,
-    messages: 0.05,
-    tasks: 4,
-    probes: 250,
+    swarms: 800,
+    freshAgents: 150,
+    pooledAgents: 50,
+    links: 5,
+    roundMessages: 0.1,
+    messages: 0.005,
+    tasks: 1.5,
+    probes: 60,
   },
 };
 

@@ -4,6 +4,7 @@
  * largest swarm with the cores, the memory and the agents' measured footprint; during a run a
  * probe reads /proc so the report can say how contended each unit was.
  */
+import { readFile } from 'node:fs/promises';
 import type { RunConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ResultStore } from '../store/types.ts';
@@ -263,3 +264,12 @@ export function planForMachine(
   }
   return { config, plan, check, note: `warning: ${check.message}`, warning: true };
 }
+
+/** Reads /proc files from this machine; undefined where there are none. */
+export const readProc: ProcReader = async (path) => {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};

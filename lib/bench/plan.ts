@@ -206,11 +206,12 @@ export function buildPlan(
       options.history,
     );
     // Paced creation: a unit cannot create sandboxes faster than the provider allows. Measured
-    // durations of the same parameters already include the wait; the model adds it.
-    const created = swarms
-      .filter((swarm) => source(swarm) === 'fresh')
-      .reduce((sum, swarm) => sum + Math.ceil(swarm.agents / perSandbox), 0);
-    const waitMs = Number.isFinite(rate) && rate > 0 ? (created / rate) * 1000 : 0;
+    // durations of the same parameters already include the wait; the model adds what creating at
+    // the provider's rate takes beyond the modelled time of the swarms that create sandboxes.
+    const fresh = swarms.filter((swarm) => source(swarm) === 'fresh');
+    const created = fresh.reduce((sum, swarm) => sum + Math.ceil(swarm.agents / perSandbox), 0);
+    const freshMs = parametricMs(workOf(fresh, source), coefficients);
+    const waitMs = Number.isFinite(rate) && rate > 0 ? Math.max(0, (created / rate) * 1000 - freshMs) : 0;
     const duration: UnitDuration = {
       estimate,
       creationWaitMs: estimate.basis.source === 'history' ? 0 : waitMs,

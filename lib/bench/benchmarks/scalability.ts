@@ -3,12 +3,22 @@ import { fitPowerLaw } from '../../stats/scaling.ts';
 import { median } from '../context.ts';
 import { type BenchmarkDefinition, times } from '../definition.ts';
 import { rssPerAgentMb } from '../probes.ts';
+import type { ProfileParams } from '../profiles.ts';
+
+/**
+ * Swarms at one agent count: the full count at the largest (the size a target judges), half of it
+ * below, where the series only shows the trend.
+ */
+function countRepeatsAt(p: ProfileParams, n: number): number {
+  return n === Math.max(...p.agentCounts) ? p.countRepeats : Math.max(2, Math.ceil(p.countRepeats / 2));
+}
 
 export const agentCount: BenchmarkDefinition = {
   category: 'scalability',
   test: 'agent-count',
   title: 'Agent count scaling',
-  swarms: (p) => p.agentCounts.flatMap((n) => times(p.warmup + p.countRepeats, { agents: n, probes: n })),
+  swarms: (p) =>
+    p.agentCounts.flatMap((n) => times(p.warmup + countRepeatsAt(p, n), { agents: n, probes: n })),
   samples: (p) => [
     {
       series: 'init-ms',
@@ -20,11 +30,12 @@ export const agentCount: BenchmarkDefinition = {
   describe: (p) => ({
     topology: 'mesh',
     agents: p.agentCounts,
-    repeats: p.countRepeats,
+    repeats: p.agentCounts.map((n) => countRepeatsAt(p, n)),
   }),
   async run(ctx) {
-    const { agentCounts, warmup, countRepeats: repeats } = ctx.params;
+    const { agentCounts, warmup } = ctx.params;
     for (const n of agentCounts) {
+      const repeats = countRepeatsAt(ctx.params, n);
       const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n, ...ctx.poolLabels });
       const rss = ctx.series('rss-per-agent-mb', 'MB', { topology: 'mesh', agents: n });
       for (let i = 0; i < warmup + repeats && !ctx.stopped; i++) {
@@ -51,6 +62,11 @@ export const linearScaling: BenchmarkDefinition = {
       series: 'init-ms',
       n: p.sweep.length * p.sweepRepeats,
       why: `${p.sweepRepeats} swarm(s) at each of ${p.sweep.length} sizes; the exponent is fitted to the ${p.sweep.length} per-size medians`,
+    },
+    {
+      series: 'rss-per-agent-mb',
+      n: Math.min(...p.sweep) * p.sweepRepeats,
+      why: 'one sample per agent of each swarm, per size (fewest at the smallest size); the spread compares per-size medians',
     },
   ],
   describe: (p) => ({ topology: 'mesh', sweep: p.sweep, repeats: p.sweepRepeats }),
