@@ -65,8 +65,8 @@ export const linearScaling: BenchmarkDefinition = {
     },
     {
       series: 'rss-per-agent-mb',
-      n: Math.min(...p.sweep) * p.sweepRepeats,
-      why: 'one sample per agent of each swarm, per size (fewest at the smallest size); the spread compares per-size medians',
+      n: p.sweep.reduce((sum, n) => sum + n, 0) * p.sweepRepeats,
+      why: 'one sample per agent of each swarm, over all sizes; the spread compares per-size medians',
     },
   ],
   describe: (p) => ({ topology: 'mesh', sweep: p.sweep, repeats: p.sweepRepeats }),
