@@ -8,6 +8,7 @@ import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../lib/config.ts';
 import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
+import { preparePlugins } from '../lib/plugins/prepare.ts';
 import { EXIT } from '../lib/run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
@@ -35,6 +36,9 @@ export const RUN_FLAGS = {
   'no-pooling': { type: 'boolean' },
   'max-sandboxes': { type: 'string' },
   slowdown: { type: 'string' },
+  strategy: { type: 'string', multiple: true },
+  'decision-rule': { type: 'string' },
+  market: { type: 'string' },
   json: { type: 'boolean' },
   strict: { type: 'boolean' },
   out: { type: 'string' },
@@ -93,6 +97,9 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
     pooling: values['no-pooling'] ? false : undefined,
     maxSandboxes: numberFlag('max-sandboxes', values['max-sandboxes']),
     slowdown,
+    strategies: values.strategy,
+    decisionRule: values['decision-rule'],
+    market: values.market,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
   const config = parseRunConfig(input);
@@ -173,16 +180,45 @@ export function ensureAgentBundle(): void {
   });
 }
 
-/** The sandbox provider a config asks for; E2B without a key fails here, before anything starts. */
-export async function providerFor(config: RunConfig, env: NodeJS.ProcessEnv): Promise<SandboxProvider> {
+/** Where agent bundles with user plug-ins are built (named by their hash). */
+export const PLUGIN_BUNDLE_DIR = resolve(ROOT, '.swarm-bench/plugins');
+
+/**
+ * Bundle and validate the plug-ins a config names (--strategy, --decision-rule) in a local
+ * sandbox; the config comes back with their manifest and the agent bundle to run.
+ */
+export async function withPlugins(config: RunConfig): Promise<{ config: RunConfig; bundlePath: string }> {
+  ensureAgentBundle();
+  const prepared = await preparePlugins(config, {
+    root: ROOT,
+    outDir: PLUGIN_BUNDLE_DIR,
+    sandboxes: (bundlePath) => createProvider('local', { local: { bundlePath } }),
+  });
+  return { config: prepared.config, bundlePath: prepared.bundle?.path ?? AGENT_BUNDLE };
+}
+
+/**
+ * The sandbox provider a config asks for; E2B without a key fails here, before anything starts.
+ * With plug-ins, `bundlePath` is the agent bundle that carries them (uploaded to E2B sandboxes per
+ * run, since the template's baked-in agent has none).
+ */
+export async function providerFor(
+  config: RunConfig,
+  env: NodeJS.ProcessEnv,
+  bundlePath = AGENT_BUNDLE,
+): Promise<SandboxProvider> {
   if (config.provider === 'local') ensureAgentBundle();
-  const bundle = config.provider === 'e2b' ? await readFile(AGENT_BUNDLE, 'utf8').catch(() => '') : '';
+  const bundle = config.provider === 'e2b' ? await readFile(bundlePath, 'utf8').catch(() => '') : '';
   return createProvider(config.provider, {
     local: {
-      bundlePath: AGENT_BUNDLE,
+      bundlePath,
       passthroughEnv: { ...(env.PATH ? { PATH: env.PATH } : {}), ...(env.LANG ? { LANG: env.LANG } : {}) },
     },
-    e2b: { apiKey: env.E2B_API_KEY, template: config.template, bundle },
+    e2b: {
+      apiKey: env.E2B_API_KEY,
+      template: config.template,
+      bundle,
+    },
   });
 }
 

@@ -45,6 +45,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
     load: async () => (await import('./commands/recommend.ts')).recommendCommand,
     help: 'cost-optimal topology and agents per sandbox for a workload, from the latest run: [--agents n] [--ops n] [--latency-ms n] [--budget-hourly usd] [--budget-monthly usd] [--run id] [--json]',
   },
+  site: {
+    load: async () => (await import('./commands/site.ts')).siteCommand,
+    help: 'static trend site of every stored run: site --out <dir> [--store dir] [--force] [--json]',
+  },
   compare: {
     load: async () => (await import('./commands/compare.ts')).compareCommand,
     help: 'compare two stored runs series by series: compare <runA> <runB> [--json] [--store dir]',
@@ -67,6 +71,9 @@ run / plan flags:
   --agents <n>            largest swarm size
   --budget <usd>          refuse to start above this estimated cost (default 5)
   --scenario <file>...    add custom scenarios (default export of defineScenario)
+  --strategy <file>...    your strategy plug-ins (default export of defineStrategy), run beside the built-ins
+  --decision-rule <r>     plurality (default) or a module (default export of defineDecisionRule)
+  --market <m>            bars.csv, or gbm:seed=..,bars=..,drift=..,volatility=.. (default: the seeded generator)
   --out <dir>             report directory (default docs/e2b)
   --json                  machine-readable output
 

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { CATEGORIES, type CategoryId, EXTRA_UNITS, type ProfileName, TESTS } from './bench/model.ts';
 import { E2B_TEMPLATES } from './cost/prices.ts';
 import { InvalidInputError } from './errors.ts';
+import { MAX_PLUGIN_MODULES } from './plugins/limits.ts';
 import { TOPOLOGIES, type TopologyKind } from './swarm/topology.ts';
+import { parseMarketSpec } from './trading/feed.ts';
 
 export const PROFILES = ['quick', 'default', 'load'] as const satisfies readonly ProfileName[];
 export const PROVIDERS = ['local', 'e2b'] as const;
@@ -19,6 +21,29 @@ export const MAX_AGENTS = 100;
 export const MAX_BUDGET_USD = 1_000;
 
 const safeName = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const pluginName = /^[a-z0-9][a-z0-9-]{0,47}$/;
+const modulePath = z
+  .string()
+  .max(4096)
+  .regex(/^[^\0]+\.(?:ts|mts|cts|js|mjs|cjs)$/, 'a .ts, .mts, .js or .mjs file');
+
+/**
+ * What a run knows of its plug-ins once they are bundled and validated (lib/plugins/validate.ts):
+ * their names and the bundle's identity, never their code. The CLI sets it; the pipeline's
+ * execution input carries it with `package`, the S3 object unit Lambdas fetch.
+ */
+export const pluginManifestSchema = z
+  .object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex'),
+    bytes: z.number().int().min(1),
+    strategies: z.array(z.string().regex(pluginName, 'a plug-in name')).max(MAX_PLUGIN_MODULES),
+    decisionRule: z.string().regex(pluginName, 'a plug-in name').optional(),
+    package: z
+      .string()
+      .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[A-Za-z0-9!_.*'()/-]{1,900}$/, 's3://bucket/key')
+      .optional(),
+  })
+  .strict();
 
 const runConfigSchema = z
   .object({
@@ -54,6 +79,21 @@ const runConfigSchema = z
      * @default 20 on e2b, 64 locally. Not part of configHash (it changes scheduling, not measuring).
      */
     maxSandboxes: z.number().int().min(1).max(1000).optional(),
+    /** Strategy plug-in modules (`--strategy`, repeatable); bundled and validated before the run. */
+    strategies: z.array(modulePath).min(1).max(MAX_PLUGIN_MODULES).optional(),
+    /** Consensus decision rule (`--decision-rule`): "plurality" (built in) or a plug-in module. */
+    decisionRule: z.union([z.literal('plurality'), modulePath]).optional(),
+    /** Market data (`--market`): a .csv file, or gbm:seed=..,bars=..,drift=..,volatility=.. */
+    market: z.string().min(1).max(4096).optional(),
+    /** The validated plug-in bundle (set by the CLI, or the pipeline's input with `package`). */
+    plugins: pluginManifestSchema.optional(),
+    /**
+     * Exit 1 also when a target is inconclusive (its 95% interval straddles the threshold, or the
+     * sample is too small for the deciding bound). By default only a Fail exits 1: an inconclusive
+     * verdict is reported, not failed. Not part of configHash (it judges, it does not measure).
+     * @default false
+     */
+    failOnInconclusive: z.boolean().default(false),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
       .object({ unitId: z.string().max(128), ms: z.number().min(0).max(10_000) })
@@ -123,12 +163,21 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
+/** The CLI flag behind a field, named in its errors next to the field. */
+const PLUGIN_FLAGS: Record<string, string> = {
+  strategies: '--strategy',
+  decisionRule: '--decision-rule',
+  market: '--market',
+};
+
 /** Validate raw input (CLI flags or execution input) into a RunConfig, or throw InvalidInputError. */
 export function parseRunConfig(input: unknown): RunConfig {
   const parsed = runConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const field = issue?.path.length ? issue.path.join('.') : 'input';
+    const path = issue?.path.length ? issue.path.join('.') : 'input';
+    const flag = PLUGIN_FLAGS[String(issue?.path[0])];
+    const field = flag === undefined ? path : `${path} (${flag})`;
     if (issue?.code === 'unrecognized_keys') {
       throw new InvalidInputError(
         issue.keys.join(', '),
@@ -151,6 +200,7 @@ export function parseRunConfig(input: unknown): RunConfig {
     }
     return pattern.toLowerCase();
   });
+  if (config.market !== undefined) parseMarketSpec(config.market);
   return { ...config, categories: [...new Set(categories)], ...(tests ? { tests } : {}) };
 }
 
@@ -189,6 +239,11 @@ export function configHash(config: RunConfig): string {
     topologies: config.topologies ?? null,
     agents: config.agents ?? null,
     seed: config.seed,
+    // Present only when used, so the hashes of runs without them do not move.
+    ...(config.market === undefined ? {} : { market: config.market }),
+    ...(config.plugins === undefined
+      ? {}
+      : { plugins: config.plugins.sha256, decisionRule: config.plugins.decisionRule ?? null }),
   };
   return createHash('sha256').update(JSON.stringify(comparable)).digest('hex').slice(0, 16);
 }

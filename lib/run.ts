@@ -8,7 +8,7 @@ import type { ContentionProbe } from './bench/machine.ts';
 import { buildRunMeta, newRunId, type RunEnvironment } from './bench/meta.ts';
 import type { RunMeta, RunResults, RunStatus, UnitResult } from './bench/model.ts';
 import { assertWithinBudget, buildPlan, type Plan, type PlanOptions } from './bench/plan.ts';
-import { type RunEvent, runUnits } from './bench/runner.ts';
+import { loadRunMarket, type RunEvent, runUnits } from './bench/runner.ts';
 import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
 import type { RunConfig } from './config.ts';
 import type { HistoryComparison } from './history/compare.ts';
@@ -47,12 +47,26 @@ export interface RunOutcome {
   report: WrittenReport;
   /** This run compared with earlier completed runs of the same configHash and provider. */
   history: HistoryComparison;
-  /** 0 all targets pass, 1 a target failed, 3 a unit could not run (or the run stopped early). */
+  /**
+   * 0 no target failed, 1 a target failed (or, with config.failOnInconclusive, is inconclusive),
+   * 3 a unit could not run (or the run stopped early).
+   */
   exitCode: 0 | 1 | 3;
 }
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, targetFailed: 1, usage: 2, unitFailed: 3 } as const;
+
+/**
+ * The exit code of a run's targets: 1 for a Fail; an Inconclusive target (interval straddling the
+ * threshold) is reported, not failed, unless `failOnInconclusive`. Pending targets never fail a run
+ * (their unit's failure already gives exit 3).
+ */
+export function targetExitCode(targets: readonly TargetOutcome[], failOnInconclusive = false): 0 | 1 {
+  const failing = (t: TargetOutcome) =>
+    t.status === 'fail' || (failOnInconclusive && t.status === 'inconclusive');
+  return targets.some(failing) ? EXIT.targetFailed : EXIT.ok;
+}
 
 /** Run a plan end to end and write its report. Throws before anything starts on bad config or budget. */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
@@ -60,9 +74,23 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const { config, store } = options;
   const plan = buildPlan(config, options.scenarios, options.planOptions);
   assertWithinBudget(plan, config.budgetUsd);
+  // Loaded before anything starts: a bad CSV is bad input, not a failed run.
+  const market = await loadRunMarket(config);
   const runId = options.runId ?? newRunId(now());
   options.onPlan?.(plan, runId);
-  const meta = buildRunMeta(runId, config, plan, options.environment, now());
+  const meta: RunMeta = {
+    ...buildRunMeta(runId, config, plan, options.environment, now()),
+    market: { source: market.source, sha256: market.sha256, bars: market.bars.length },
+    ...(config.plugins
+      ? {
+          plugins: {
+            strategies: config.plugins.strategies,
+            ...(config.plugins.decisionRule ? { decisionRule: config.plugins.decisionRule } : {}),
+            sha256: config.plugins.sha256,
+          },
+        }
+      : {}),
+  };
   await store.createRun(meta);
 
   const { results, stoppedBy } = await runUnits(plan.units, {
@@ -74,6 +102,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.scenarios ? { scenarios: options.scenarios } : {}),
     ...(options.contention ? { contention: options.contention } : {}),
+    ...(config.market === undefined ? {} : { market }),
     persist: async (result) => {
       await store.putResult(result);
     },
@@ -96,11 +125,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const run: RunResults = { meta: finished, results: await store.getResults(runId) };
   const { report, history } = await writeReportWithHistory(run, store, options.sink);
   const targets = evaluateTargets(run);
-  const exitCode =
-    failed || partial
-      ? EXIT.unitFailed
-      : targets.some((t) => t.status === 'fail')
-        ? EXIT.targetFailed
-        : EXIT.ok;
+  const exitCode = failed || partial ? EXIT.unitFailed : targetExitCode(targets, config.failOnInconclusive);
   return { runId, meta: finished, results: run.results, targets, report, history, exitCode };
 }

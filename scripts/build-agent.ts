@@ -1,23 +1,16 @@
-/** Bundle the agent program into one file (dist/agent.cjs) that every sandbox provider starts. */
+/**
+ * Bundle the agent program into one file that every sandbox provider starts: dist/agent.cjs by
+ * default, or `--outfile <path>` (the CDK stack builds the unit Lambda's copy this way at synth).
+ * The esbuild settings live in lib/agent/bundle.ts, shared with agents built with plug-ins.
+ */
 
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { parseArgs } from 'node:util';
+import { buildAgentBundle } from '../lib/agent/bundle.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const result = await build({
-  entryPoints: [`${root}/lib/agent/main.ts`],
-  outfile: `${root}/dist/agent.cjs`,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
-  // ws optionally uses these native addons for speed; the pure-JS paths are used without them.
-  external: ['bufferutil', 'utf-8-validate'],
-});
-const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
-process.stdout.write(`agent bundle: dist/agent.cjs (${(bytes / 1024).toFixed(0)} KiB)\n`);
+const { values } = parseArgs({ options: { outfile: { type: 'string' } }, strict: true });
+const outfile = resolve(values.outfile ?? `${root}/dist/agent.cjs`);
+const bytes = await buildAgentBundle({ root, outfile });
+process.stdout.write(`agent bundle: ${outfile} (${(bytes / 1024).toFixed(0)} KiB)\n`);

@@ -20,6 +20,7 @@ import {
   loadScenarios,
   providerFor,
   RUN_FLAGS,
+  withPlugins,
 } from '../shared.ts';
 
 /** How long an interrupted run may take to store what completed and write its partial report. */
@@ -27,7 +28,7 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
-  const requested = configFromFlags(values, env);
+  const { config: requested, bundlePath } = await withPlugins(configFromFlags(values, env));
   const scenarios = await loadScenarios(values.scenario);
   const reportDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
@@ -50,7 +51,7 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   }
   const { config } = fitted;
   if (fitted.note) process.stderr.write(`${fitted.note}\n`);
-  const provider = await providerFor(config, env).catch(async (error: unknown) => {
+  const provider = await providerFor(config, env, bundlePath).catch(async (error: unknown) => {
     await opened.close();
     throw error;
   });

@@ -8,6 +8,8 @@
  * broadcast tree of their origin; `m`/`fl`/`fa` are neighbour-only throughput frames.
  */
 import { z } from 'zod';
+import type { PluginStats } from '../plugins/host.ts';
+import type { PluginDescription } from '../plugins/types.ts';
 
 /** Largest frame an agent accepts; larger ones close the connection (ws code 1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -57,6 +59,8 @@ const requestBody = z.discriminatedUnion('op', [
     topology: topologySchema,
     quorum: z.number().int().min(1),
     strategy: z.string().max(64),
+    /** Decision rule of the consensus vote: "plurality" (built in) or a plug-in's name. @default plurality */
+    decisionRule: z.string().max(64).optional(),
     /**
      * True when every agent of the swarm reads the same monotonic clock (one host: the local
      * provider), so an agent's commit receipt time can be compared with the proposal's start.
@@ -68,6 +72,8 @@ const requestBody = z.discriminatedUnion('op', [
         seed: z.number().int().min(0),
         bars: z.number().int().min(1).max(200_000),
         windowBars: z.number().int().min(1).max(5000),
+        /** The feed's bars themselves (a CSV or a generator with stated parameters), instead of the seed's. */
+        columns: window.optional(),
       })
       .optional(),
   }),
@@ -110,6 +116,8 @@ const requestBody = z.discriminatedUnion('op', [
       .default(16),
   }),
   z.object({ op: z.literal('metrics') }),
+  /** Load and describe the agent's plug-ins (shape, dry run on a seeded window). */
+  z.object({ op: z.literal('plugins') }),
   z.object({ op: z.literal('reset'), secret: z.string().min(16).max(256) }),
 ]);
 
@@ -148,6 +156,8 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     dst: index,
     pid: z.number(),
     action: z.enum(['buy', 'sell', 'hold']),
+    /** The voter's confidence, sent only when a plug-in decision rule may weigh it. */
+    c: z.number().min(0).max(1).optional(),
     hops: z.number().int(),
     dn: down,
   }),
@@ -207,6 +217,8 @@ export interface AgentMetricsReport {
   rejected: { auth: number; malformed: number; oversize: number; unknown: number; shed: number };
   links: number;
   uptimeMs: number;
+  /** Calls and failures per plug-in (agents built with plug-ins only). */
+  plugins?: Record<string, PluginStats>;
 }
 
 export interface HealthReport {
@@ -239,6 +251,8 @@ export interface ProposeResult {
   heldRttUs: number;
   /** Total hops travelled by votes and commit acks. */
   hops: number;
+  /** The plug-in decision rule that decided: its time in its worker, or why it failed (the decision is then hold). */
+  rule?: { name: string; decision: 'buy' | 'sell' | 'hold'; ruleUs?: number; error?: string };
 }
 
 export interface SyncResult {
@@ -257,6 +271,8 @@ export interface ExecuteResult {
   confidence: number;
   size: number;
   computeUs: number;
+  /** A plug-in's own numbers about this signal. */
+  diagnostics?: Record<string, number>;
 }
 
 export interface ConfigureResult {
@@ -274,6 +290,7 @@ export interface OpResults {
   blast: BlastResult;
   metrics: AgentMetricsReport;
   reset: { ok: true };
+  plugins: { plugins: PluginDescription[] };
 }
 
 export interface ErrorReply {

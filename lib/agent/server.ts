@@ -10,8 +10,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { broadcastChildren, nextHops, type Topology } from '../swarm/topology.ts';
 import { fromColumns, toColumns } from '../trading/columns.ts';
 import { generateBars } from '../trading/market.ts';
-import { createStrategy } from '../trading/strategies.ts';
-import type { Bar, Strategy } from '../trading/types.ts';
+import type { Bar } from '../trading/types.ts';
+import { AgentPlugins, type AgentVote, BUILTIN_RULE, plurality, type RuleOutcome } from './plugin-host.ts';
 import {
   type AgentMetricsReport,
   MAX_FRAME_BYTES,
@@ -31,6 +31,8 @@ export interface AgentServerOptions {
   secret: string;
   host: string;
   port: number;
+  /** Strategy and decision-rule plug-ins (lib/agent/plugin-host.ts). @default built-ins only */
+  plugins?: AgentPlugins;
 }
 
 /** Buffered bytes on one socket above which throughput senders wait for the socket to drain. */
@@ -44,7 +46,10 @@ interface Proposal {
   pid: number;
   started: bigint;
   quorum: number;
-  votes: Map<number, Action>;
+  votes: Map<number, AgentVote>;
+  /** Set while a plug-in decision rule decides (votes arriving meanwhile are not counted). */
+  deciding?: boolean;
+  rule?: RuleOutcome;
   acks: Set<number>;
   /** Latest commit receipt time among the acknowledging agents (shared clock only). */
   heldAt: bigint;
@@ -87,7 +92,7 @@ export class AgentServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly started = Date.now();
-  private readonly strategies = new Map<string, Strategy>();
+  private readonly plugins: AgentPlugins;
 
   // Topology state, set by configure.
   private self = -1;
@@ -95,6 +100,7 @@ export class AgentServer {
   private urls: string[] = [];
   private quorum = 1;
   private strategyName = 'momentum';
+  private decisionRule = BUILTIN_RULE;
   private sharedClock = false;
   private market: { bars: Bar[]; windowBars: number } | undefined;
   private readonly links = new Map<number, WebSocket>();
@@ -125,6 +131,7 @@ export class AgentServer {
 
   constructor(private readonly options: AgentServerOptions) {
     this.secret = options.secret;
+    this.plugins = options.plugins ?? new AgentPlugins(undefined);
     this.http = createServer((_req, res) => {
       res.writeHead(426).end();
     });
@@ -149,6 +156,7 @@ export class AgentServer {
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await this.plugins.close();
   }
 
   private onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -269,7 +277,9 @@ export class AgentServer {
       case 'configure':
         return this.configure(request);
       case 'execute':
-        return this.execute(barsOf(request.window), request.strategy ?? this.strategyName);
+        return this.execute(request.window, request.strategy ?? this.strategyName);
+      case 'plugins':
+        return { plugins: await this.plugins.describe() } satisfies OpResults['plugins'];
       case 'ping':
         return this.pingPeer(request.to, request.count, request.warmup, request.payloadBytes);
       case 'propose':
@@ -298,6 +308,11 @@ export class AgentServer {
       throw new RequestError('configure: self and urls must match the topology size');
     }
     if (this.topology) throw new RequestError('configure: already configured; reset first');
+    // Fail early on an unknown strategy or decision rule.
+    await this.plugins.check(request.strategy, request.decisionRule).catch((error: Error) => {
+      throw new RequestError(`configure: ${error.message}`);
+    });
+    if (this.topology) throw new RequestError('configure: already configured; reset first');
     // Links that lower-indexed peers opened before this request arrived are kept.
     this.self = request.self;
     this.topology = topology;
@@ -305,10 +320,10 @@ export class AgentServer {
     this.quorum = request.quorum;
     this.sharedClock = request.sharedClock === true;
     this.strategyName = request.strategy;
-    this.strategyFor(request.strategy); // fail early on an unknown strategy
+    this.decisionRule = request.decisionRule ?? BUILTIN_RULE;
     if (request.market) {
-      const { seed, bars, windowBars } = request.market;
-      this.market = { bars: generateBars({ bars, seed }), windowBars };
+      const { seed, bars, windowBars, columns } = request.market;
+      this.market = { bars: columns ? barsOf(columns) : generateBars({ bars, seed }), windowBars };
     }
     this.recomputeRoutes();
     // Each link is dialled by its lower-indexed end, so every pair shares exactly one socket.
@@ -548,7 +563,13 @@ export class AgentServer {
         return;
       case 'vote':
         if (frame.dst !== this.self) this.forward({ ...frame, hops: frame.hops + 1 });
-        else this.onVote(frame.pid, frame.src, frame.action, frame.hops + 1);
+        else
+          this.onVote(
+            frame.pid,
+            frame.src,
+            { action: frame.action, confidence: frame.c ?? 0 },
+            frame.hops + 1,
+          );
         return;
       case 'commit':
         this.onCommit(frame);
@@ -575,19 +596,22 @@ export class AgentServer {
 
   // ---- strategy execution -------------------------------------------------------------------
 
-  private strategyFor(name: string): Strategy {
-    let strategy = this.strategies.get(name);
-    if (!strategy) {
-      strategy = createStrategy(name);
-      this.strategies.set(name, strategy);
-    }
-    return strategy;
+  private execute(wire: WireWindow, name: string): OpResults['execute'] | Promise<OpResults['execute']> {
+    if (this.plugins.isPlugin(name)) return this.plugins.execute(name, wire);
+    const window = barsOf(wire);
+    const start = process.hrtime.bigint();
+    const signal = this.plugins.builtin(name).signal(window);
+    return { ...signal, computeUs: microsSince(start) };
   }
 
-  private execute(window: Bar[], name: string): OpResults['execute'] {
-    const start = process.hrtime.bigint();
-    const signal = this.strategyFor(name).signal(window);
-    return { ...signal, computeUs: microsSince(start) };
+  /** This agent's vote on a window: at once for a built-in strategy, from its worker for a plug-in. */
+  private castVote(window: Bar[], cast: (vote: AgentVote) => void): void {
+    if (!this.plugins.isPlugin(this.strategyName)) {
+      const { action, confidence } = this.plugins.builtin(this.strategyName).signal(window);
+      cast({ action, confidence });
+      return;
+    }
+    this.plugins.vote(this.strategyName, window).then(cast, () => cast({ action: 'hold', confidence: 0 }));
   }
 
   // ---- latency ------------------------------------------------------------------------------
@@ -692,7 +716,7 @@ export class AgentServer {
         pid,
         ...(subject.window ? { window: toWire(subject.window) } : { at: subject.at as number }),
       });
-      this.onVote(pid, this.self, this.strategyFor(this.strategyName).signal(window).action, 0);
+      this.castVote(window, (vote) => this.onVote(pid, this.self, vote, 0));
     });
   }
 
@@ -701,28 +725,59 @@ export class AgentServer {
     if (this.seen.has(key)) return;
     this.seen.add(key);
     this.flood(frame);
-    let action: Action = 'hold';
+    const send = ({ action, confidence }: AgentVote): void => {
+      // The confidence travels only when a decision rule may weigh it (plurality does not).
+      const c = this.decisionRule === BUILTIN_RULE ? {} : { c: confidence };
+      this.forward({ t: 'vote', src: this.self, dst: frame.origin, pid: frame.pid, action, hops: 0, ...c });
+    };
+    let window: Bar[];
     try {
-      action = this.strategyFor(this.strategyName).signal(
-        this.proposalWindow({
-          window: frame.window === undefined ? undefined : barsOf(frame.window),
-          at: frame.at,
-        }),
-      ).action;
+      window = this.proposalWindow({
+        window: frame.window === undefined ? undefined : barsOf(frame.window),
+        at: frame.at,
+      });
     } catch {
       // No window and no feed: abstain by voting hold rather than stalling the quorum.
+      send({ action: 'hold', confidence: 0 });
+      return;
     }
-    this.forward({ t: 'vote', src: this.self, dst: frame.origin, pid: frame.pid, action, hops: 0 });
+    try {
+      this.castVote(window, send);
+    } catch {
+      send({ action: 'hold', confidence: 0 });
+    }
   }
 
-  private onVote(pid: number, voter: number, action: Action, hops: number): void {
+  private onVote(pid: number, voter: number, vote: AgentVote, hops: number): void {
     const proposal = this.proposals.get(pid);
-    if (!proposal || proposal.votes.has(voter) || proposal.decision) return;
-    proposal.votes.set(voter, action);
+    if (!proposal || proposal.votes.has(voter) || proposal.decision || proposal.deciding) return;
+    proposal.votes.set(voter, vote);
     proposal.hops += hops;
     if (proposal.votes.size < proposal.quorum) return;
+    if (this.decisionRule === BUILTIN_RULE) {
+      this.commit(proposal, plurality(proposal.votes));
+      return;
+    }
+    // A plug-in rule decides in its worker; its time is part of the decision's latency.
+    proposal.deciding = true;
+    const context = { agents: this.topology?.size ?? proposal.quorum, quorum: proposal.quorum };
+    this.plugins.decide(this.decisionRule, proposal.votes, context).then(
+      (outcome) => {
+        proposal.rule = outcome;
+        this.commit(proposal, outcome.decision);
+      },
+      (error: Error) => {
+        proposal.rule = { decision: 'hold', error: error.message };
+        this.commit(proposal, 'hold');
+      },
+    );
+  }
+
+  private commit(proposal: Proposal, decision: Action): void {
+    const { pid } = proposal;
+    if (!this.proposals.has(pid)) return; // timed out meanwhile
     proposal.commitUs = microsSince(proposal.started);
-    proposal.decision = plurality(proposal.votes);
+    proposal.decision = decision;
     this.seen.add(`c${pid}`);
     this.flood({ t: 'commit', origin: this.self, pid, decision: proposal.decision });
     this.onCommitAck(pid, this.self, 0, process.hrtime.bigint());
@@ -764,6 +819,7 @@ export class AgentServer {
           : microsSince(proposal.started),
       heldRttUs: microsSince(proposal.started),
       hops: proposal.hops,
+      ...(proposal.rule === undefined ? {} : { rule: { name: this.decisionRule, ...proposal.rule } }),
     });
   }
 
@@ -892,6 +948,7 @@ export class AgentServer {
       rejected: { ...this.rejected },
       links: this.openLinks(),
       uptimeMs: Date.now() - this.started,
+      ...(this.plugins.host === undefined ? {} : { plugins: this.plugins.host.stats() }),
     };
   }
 }
@@ -929,12 +986,5 @@ const KNOWN_OPS = new Set([
   'blast',
   'metrics',
   'reset',
+  'plugins',
 ]);
-
-/** The most voted action; ties resolve to the safer action (hold, then sell, then buy). */
-function plurality(votes: Map<number, Action>): Action {
-  const counts: Record<Action, number> = { buy: 0, sell: 0, hold: 0 };
-  for (const action of votes.values()) counts[action]++;
-  const order: Action[] = ['hold', 'sell', 'buy'];
-  return order.reduce((best, action) => (counts[action] > counts[best] ? action : best), 'hold');
-}

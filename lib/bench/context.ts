@@ -3,11 +3,16 @@
  * raw samples, market windows, the clock, and a stop flag for interrupts and deadlines. A
  * benchmark only measures; the runner turns what it recorded into a UnitResult.
  */
+
+import type { PluginManifest } from '../plugins/validate.ts';
 import type { SandboxPool } from '../sandbox/pool.ts';
 import type { Sandbox, SandboxProvider } from '../sandbox/types.ts';
 import type { CreateSwarmOptions, Swarm, SwarmManager } from '../swarm/manager.ts';
 import type { TopologyKind } from '../swarm/topology.ts';
+import { toColumns } from '../trading/columns.ts';
+import type { MarketData } from '../trading/feed.ts';
 import { generateBars } from '../trading/market.ts';
+import { STRATEGY_NAMES } from '../trading/strategies.ts';
 import type { Bar } from '../trading/types.ts';
 import type { Figure, Labels, MeasureUnit, Series } from './model.ts';
 import type { ProfileParams } from './profiles.ts';
@@ -62,6 +67,10 @@ export interface ContextDeps {
   freshSandboxes?: boolean;
   /** Lifetime of the unit's sandboxes, from its estimate plus a margin. @default the manager's */
   sandboxTimeoutMs?: number;
+  /** The run's market data (--market); without it, the seeded generator with the run's seed. */
+  market?: MarketData;
+  /** The user's plug-ins the agents carry (RunConfig.plugins). */
+  plugins?: PluginManifest;
 }
 
 /** Options of BenchContext.createSwarm: the manager's, plus where the sandboxes come from. */
@@ -179,6 +188,7 @@ export class BenchContext {
     if (pool !== undefined && borrowed === undefined && swarmOptions.sandboxes === undefined) {
       await pool.makeRoom(Math.ceil(agents / perSandbox));
     }
+    const { plugins } = this.deps;
     let swarm: Swarm;
     try {
       swarm = await this.deps.manager.createSwarm(topology, agents, {
@@ -187,7 +197,9 @@ export class BenchContext {
           seed: this.deps.seed,
           bars: this.params.windowBars + MARKET_SPAN,
           windowBars: this.params.windowBars,
+          ...(this.deps.market === undefined ? {} : { columns: toColumns(this.feed()) }),
         },
+        ...(plugins === undefined ? {} : { pluginStrategies: plugins.strategies }),
         ...(this.deps.sandboxTimeoutMs === undefined ? {} : { sandboxTimeoutMs: this.deps.sandboxTimeoutMs }),
         ...swarmOptions,
         ...(borrowed === undefined ? {} : { sandboxes: borrowed }),
@@ -244,8 +256,13 @@ export class BenchContext {
     return this.now() - start;
   }
 
-  /** A deterministic market window of `bars` bars, the i-th of a seeded series. */
+  /** A deterministic market window of `bars` bars, the i-th of the run's market (seeded by default). */
   window(i: number, bars = this.params.windowBars): Bar[] {
+    if (this.deps.market !== undefined) {
+      const feed = this.feed();
+      const offset = i % Math.max(1, feed.length - bars + 1);
+      return feed.slice(offset, offset + bars);
+    }
     this.bars ??= generateBars({ bars: bars + MARKET_SPAN, seed: this.deps.seed });
     const offset = i % MARKET_SPAN;
     return this.bars.slice(offset, offset + bars);
@@ -253,7 +270,24 @@ export class BenchContext {
 
   /** Index of the i-th decision bar of the swarm's market feed (agents cut the window themselves). */
   bar(i: number): number {
-    return this.params.windowBars + (i % MARKET_SPAN);
+    const span = this.deps.market === undefined ? MARKET_SPAN : this.feed().length - this.params.windowBars;
+    return this.params.windowBars + (i % Math.max(1, span));
+  }
+
+  /** The bars agents get as their feed with a user market: at most windowBars + 2000, from the start. */
+  private feed(): Bar[] {
+    this.bars ??= (this.deps.market?.bars ?? []).slice(0, this.params.windowBars + MARKET_SPAN);
+    return this.bars;
+  }
+
+  /** Strategies a benchmark runs side by side: the built-ins, then the user's plug-ins. */
+  get strategies(): string[] {
+    return [...STRATEGY_NAMES, ...(this.deps.plugins?.strategies ?? [])];
+  }
+
+  /** The user's plug-ins (names, decision rule), when the run has any. */
+  get plugins(): PluginManifest | undefined {
+    return this.deps.plugins;
   }
 
   /** @internal Everything recorded, for the runner. */

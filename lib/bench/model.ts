@@ -220,6 +220,10 @@ export interface RunMeta {
   configHash: string;
   /** Why a run is partial or failed. */
   reason?: string;
+  /** The market data the strategies ran on: where it came from and a SHA-256 of the bars. */
+  market?: { source: string; sha256: string; bars: number };
+  /** The user's plug-ins the agents carried: names and the agent bundle's SHA-256. */
+  plugins?: { strategies: string[]; decisionRule?: string; sha256: string };
   /** The units planned for this run. */
   units: UnitSpec[];
 }

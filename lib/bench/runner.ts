@@ -5,10 +5,11 @@
  */
 import { type RunConfig, templateResources } from '../config.ts';
 import { e2bCostUsd } from '../cost/model.ts';
-import { BudgetExceededError, describeError, InterruptedError } from '../errors.ts';
+import { BudgetExceededError, describeError, InterruptedError, InvalidInputError } from '../errors.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { SwarmManager } from '../swarm/manager.ts';
+import { loadMarket, type MarketData, parseMarketSpec } from '../trading/feed.ts';
 import { BenchContext } from './context.ts';
 import type { BenchmarkDefinition } from './definition.ts';
 import type { ContentionProbe } from './machine.ts';
@@ -17,6 +18,24 @@ import { poolCapacityAfter } from './plan.ts';
 import { profileParams } from './profiles.ts';
 import { BENCHMARKS, BUILTIN_SCENARIOS, unitIdOf } from './registry.ts';
 import { shardParams } from './shards.ts';
+
+/** Bars agents' feeds and windows draw from beyond the window itself (BenchContext's span). */
+const MARKET_SPAN = 2_000;
+
+/** The market a config names (--market), or the seeded generator the benchmarks use by default. */
+export async function loadRunMarket(config: RunConfig): Promise<MarketData> {
+  const windowBars = profileParams(config.profile).windowBars;
+  const spec = config.market === undefined ? { kind: 'gbm' as const } : parseMarketSpec(config.market);
+  const market = await loadMarket(spec, { seed: config.seed, bars: windowBars + MARKET_SPAN });
+  if (market.bars.length <= windowBars) {
+    throw new InvalidInputError(
+      'market (--market)',
+      `at least ${windowBars + 1} bars (the window is ${windowBars})`,
+      market.bars.length,
+    );
+  }
+  return market;
+}
 
 /** Progress events; reporters (terminal, logs, metrics) only listen. */
 export type RunEvent =
@@ -45,6 +64,8 @@ export interface UnitDeps {
   spentUsd?: number;
   /** A probe of machine contention per unit (local provider: lib/bench/machine.ts); none: not measured. */
   contention?: () => ContentionProbe;
+  /** The run's market data, loaded once; without it a unit loads config.market itself. */
+  market?: MarketData;
 }
 
 /** Find the benchmark behind a planned unit. */
@@ -82,6 +103,14 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     }
   };
   const def = definitionOf(spec.shard?.of ?? spec.unitId, deps.scenarios);
+  let market = deps.market;
+  let marketError: { name: string; message: string } | undefined;
+  if (market === undefined && config.market !== undefined) {
+    market = await loadRunMarket(config).catch((caught: unknown) => {
+      marketError = describeError(caught);
+      return undefined;
+    });
+  }
   const sandboxTimeoutMs = unitLifetimeMs(spec);
   const manager = new SwarmManager({
     provider: deps.provider,
@@ -114,13 +143,16 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     ...(deps.pool ? { pool: deps.pool } : {}),
     freshSandboxes: def?.freshSandboxes === true,
     sandboxTimeoutMs,
+    ...(market ? { market } : {}),
+    ...(config.plugins ? { plugins: config.plugins } : {}),
   });
-  let error: { name: string; message: string } | undefined;
+  let error: { name: string; message: string } | undefined = marketError;
   const probe = deps.contention?.();
   await probe?.start();
   try {
     if (!def) throw new Error(`no benchmark is registered for unit ${spec.unitId}`);
-    await def.run(ctx);
+    // A market that cannot be loaded here (a CSV path a unit Lambda does not have) fails the unit.
+    if (error === undefined) await def.run(ctx);
   } catch (caught) {
     error = describeError(caught);
   } finally {

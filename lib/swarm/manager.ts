@@ -15,7 +15,7 @@ import type {
 import { InvalidInputError, SandboxStartError, TimeoutError } from '../errors.ts';
 import { type RetryOptions, retry } from '../retry.ts';
 import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
-import { toColumns } from '../trading/columns.ts';
+import { type BarColumns, toColumns } from '../trading/columns.ts';
 import { isStrategyName, STRATEGY_NAMES } from '../trading/strategies.ts';
 import type { Bar } from '../trading/types.ts';
 import { AgentClient } from './client.ts';
@@ -43,12 +43,16 @@ export interface CreateSwarmOptions {
   quorum?: number;
   /** Strategies assigned round-robin to agents. @default every built-in strategy */
   strategies?: readonly string[];
+  /** Plug-in strategies the agents' bundle carries (names `strategies` may use besides the built-ins). */
+  pluginStrategies?: readonly string[];
+  /** Decision rule of the consensus vote: a plug-in's name. @default plurality (built in) */
+  decisionRule?: string;
   /** Agents packed into one sandbox (separate processes). @default 1 */
   agentsPerSandbox?: number;
   /** Sandbox lifetime. @default the manager's sandboxTimeoutMs */
   sandboxTimeoutMs?: number;
   /** Market feed agents generate locally so proposals can name a bar (`consensus(at)`). */
-  market?: { seed: number; bars: number; windowBars: number };
+  market?: { seed: number; bars: number; windowBars: number; columns?: BarColumns };
   /** Reuse these sandboxes instead of creating new ones (pooling); they must be empty. */
   sandboxes?: Sandbox[];
 }
@@ -151,9 +155,10 @@ export class SwarmManager {
     const strategies = options.strategies ?? STRATEGY_NAMES;
     if (strategies.length === 0)
       throw new InvalidInputError('strategies', 'at least one strategy name', strategies);
-    const unknownStrategy = strategies.find((name) => !isStrategyName(name));
+    const known = [...STRATEGY_NAMES, ...(options.pluginStrategies ?? [])];
+    const unknownStrategy = strategies.find((name) => !isStrategyName(name) && !known.includes(name));
     if (unknownStrategy !== undefined) {
-      throw new InvalidInputError('strategies', `names from ${STRATEGY_NAMES.join(', ')}`, unknownStrategy);
+      throw new InvalidInputError('strategies', `names from ${known.join(', ')}`, unknownStrategy);
     }
     const graph = buildTopology(kind, agentCount, options.fanOut ?? DEFAULT_FAN_OUT);
     const quorum = options.quorum ?? defaultQuorum(agentCount);
@@ -212,7 +217,7 @@ export class SwarmManager {
       const agents = deployed.flat().sort((a, b) => a.index - b.index);
       const deployMs = this.now() - start;
       swarm.setAgents(agents);
-      await swarm.configure(options.market);
+      await swarm.configure(options.market, options.decisionRule);
       swarm.timings = {
         initMs: this.now() - start,
         deployMs,
@@ -358,20 +363,25 @@ export class Swarm {
   }
 
   /** @internal Send each agent its place in the topology and wait until every link is up. */
-  async configure(market?: CreateSwarmOptions['market']): Promise<void> {
-    const urls = this.agents.map((a) => a.endpoint.url);
+  async configure(market?: CreateSwarmOptions['market'], decisionRule?: string): Promise<void> {
     await Promise.all(
       this.agents.map((agent) =>
         agent.client.request({
           op: 'configure',
           self: agent.index,
-          urls,
+          // Agents packed in one sandbox reach each other on its loopback, not through the provider's edge.
+          urls: this.agents.map((peer) =>
+            peer.sandbox.id === agent.sandbox.id && peer.endpoint.localUrl !== undefined
+              ? peer.endpoint.localUrl
+              : peer.endpoint.url,
+          ),
           topology: this.topology,
           quorum: this.quorum,
           strategy: agent.strategy,
           // Local sandboxes are processes on one host: they read one monotonic clock.
           sharedClock: this.sharedClock,
           ...(market ? { market } : {}),
+          ...(decisionRule === undefined ? {} : { decisionRule }),
         }),
       ),
     );

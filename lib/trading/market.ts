@@ -29,7 +29,8 @@ export interface MarketOptions extends BarOptions {
   symbols: readonly string[] | number;
 }
 
-const DEFAULTS = {
+/** The generator's parameters when a caller states none. */
+export const GBM_DEFAULTS = {
   startPrice: 100,
   drift: 0.0002,
   volatility: 0.01,
@@ -93,11 +94,11 @@ function resolve(options: BarOptions): Resolved {
   const r: Resolved = {
     bars: options.bars,
     seed: options.seed,
-    startPrice: options.startPrice ?? DEFAULTS.startPrice,
-    drift: options.drift ?? DEFAULTS.drift,
-    volatility: options.volatility ?? DEFAULTS.volatility,
-    intervalMs: options.intervalMs ?? DEFAULTS.intervalMs,
-    startTime: options.startTime ?? DEFAULTS.startTime,
+    startPrice: options.startPrice ?? GBM_DEFAULTS.startPrice,
+    drift: options.drift ?? GBM_DEFAULTS.drift,
+    volatility: options.volatility ?? GBM_DEFAULTS.volatility,
+    intervalMs: options.intervalMs ?? GBM_DEFAULTS.intervalMs,
+    startTime: options.startTime ?? GBM_DEFAULTS.startTime,
   };
   if (!Number.isInteger(r.bars) || r.bars < 1 || r.bars > MAX_BARS) {
     throw new InvalidInputError('bars', `an integer 1..${MAX_BARS}`, r.bars);

@@ -1,11 +1,31 @@
 /** Trading Operations: strategy execution, task distribution, consensus decisions. */
 import { STRATEGY_NAMES } from '../../trading/strategies.ts';
-import { median } from '../context.ts';
+import { type BenchContext, median } from '../context.ts';
 import type { BenchmarkDefinition } from '../definition.ts';
 
 /** Executions in one throughput batch: enough to keep every agent busy for several waves. */
 function throughputBatch(agents: number, iterations: number, batches: number): number {
   return Math.max(agents * 4, Math.ceil((iterations * 2) / Math.max(1, batches)));
+}
+
+/**
+ * Why a plug-in call failed ("timeout", "memory", ...), from the agent's error; undefined for any
+ * other error, which still fails the unit. A plug-in's failure costs its own series only.
+ */
+export function pluginFailure(error: unknown): string | undefined {
+  const match = /PluginError: [a-z0-9-]+: ([a-z]+): (.*)$/s.exec((error as Error)?.message ?? '');
+  return match ? `${match[1]}: ${match[2]}` : undefined;
+}
+
+/** Count a plug-in failure in its series and note each distinct reason once among the unit's faults. */
+function notePluginFailure(ctx: BenchContext, strategy: string, reason: string, seen: Set<string>): void {
+  ctx.record('strategy-failures', 1, 'count', { strategy });
+  const kind = reason.split(':')[0] ?? reason;
+  if (seen.has(`${strategy}|${kind}`)) return;
+  seen.add(`${strategy}|${kind}`);
+  ctx.fault(
+    `plug-in ${strategy} failed (${reason.slice(0, 200)}); its calls are counted in strategy-failures`,
+  );
 }
 
 export const strategyExecution: BenchmarkDefinition = {
@@ -42,15 +62,25 @@ export const strategyExecution: BenchmarkDefinition = {
     const { swarmSize, strategyIterations, warmup, windowBars } = ctx.params;
     await ctx.withSwarm('mesh', swarmSize, async (swarm) => {
       const warmups = Math.max(5, warmup * 5);
-      for (const strategy of STRATEGY_NAMES) {
+      const failures = new Set<string>();
+      // The user's plug-ins run beside the built-ins, on the same windows, under their own names.
+      for (const strategy of ctx.strategies) {
         const rtt = ctx.series('strategy-rtt-ms', 'ms', { strategy, windowBars });
         const compute = ctx.series('strategy-compute-ms', 'ms', { strategy, windowBars });
         for (let i = 0; i < warmups + strategyIterations && !ctx.stopped; i++) {
           const window = ctx.window(i);
           let computeUs = 0;
-          const ms = await ctx.time(async () => {
-            computeUs = (await swarm.execute(i % swarm.size, window, strategy)).computeUs;
-          });
+          let ms: number;
+          try {
+            ms = await ctx.time(async () => {
+              computeUs = (await swarm.execute(i % swarm.size, window, strategy)).computeUs;
+            });
+          } catch (error) {
+            const reason = pluginFailure(error);
+            if (reason === undefined) throw error;
+            notePluginFailure(ctx, strategy, reason, failures);
+            continue;
+          }
           rtt.record(ms, i < warmups);
           compute.record(computeUs / 1000, i < warmups);
           if (i >= warmups) ctx.operations++;
@@ -158,6 +188,56 @@ export const consensus: BenchmarkDefinition = {
         }
       });
     }
+    const { plugins } = ctx;
+    if (plugins === undefined || ctx.stopped) return;
+    // The user's swarm: agents run the plug-in strategies (round-robin) and vote by the plug-in
+    // rule, so the decision latency includes both. Faults cost this series, not the others.
+    const topology = topologies[0] ?? 'mesh';
+    const strategies = plugins.strategies.length > 0 ? plugins.strategies : [...STRATEGY_NAMES];
+    await ctx.withSwarm(
+      topology,
+      swarmSize,
+      async (swarm) => {
+        const labels = {
+          topology,
+          agents: swarm.size,
+          strategies: strategies.join('+'),
+          rule: plugins.decisionRule ?? 'plurality',
+        };
+        const held = ctx.series('consensus-ms', 'ms', labels);
+        const commit = ctx.series('commit-ms', 'ms', labels);
+        const rule = ctx.series('rule-compute-ms', 'ms', labels);
+        const seen = new Set<string>();
+        for (let r = 0; r < warmups + consensusRounds && !ctx.stopped; r++) {
+          let result: Awaited<ReturnType<typeof swarm.consensus>>;
+          try {
+            result = await swarm.consensus(ctx.bar(r));
+          } catch (error) {
+            ctx.record('consensus-failures', 1, 'count', labels);
+            const text = (error as Error).message.slice(0, 200);
+            if (!seen.has(text)) ctx.fault(`plug-in consensus round failed: ${text}`);
+            seen.add(text);
+            continue;
+          }
+          held.record(result.heldUs / 1000, r < warmups);
+          commit.record(result.commitUs / 1000, r < warmups);
+          if (result.rule?.ruleUs !== undefined) rule.record(result.rule.ruleUs / 1000, r < warmups);
+          if (result.rule?.error !== undefined) {
+            ctx.record('rule-failures', 1, 'count', labels);
+            if (!seen.has('rule'))
+              ctx.fault(
+                `decision rule ${result.rule.name} failed (${result.rule.error.slice(0, 200)}); decided hold`,
+              );
+            seen.add('rule');
+          }
+          if (r >= warmups) ctx.operations++;
+        }
+      },
+      {
+        strategies,
+        ...(plugins.decisionRule === undefined ? {} : { decisionRule: plugins.decisionRule }),
+      },
+    );
   },
 };
 

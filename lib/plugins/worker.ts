@@ -1,0 +1,227 @@
+/**
+ * The inside of a plug-in worker thread: loads one user module, checks its shape, runs it once on
+ * a seeded window (the dry run), then answers calls from the agent's PluginHost. Every answer is
+ * checked here, so a malformed signal is that plug-in's error, never the agent's.
+ *
+ * Bundled by lib/plugins/bundle.ts together with the user's modules; it never runs in the
+ * coordinator, only in an agent's worker thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { generateBars } from '../trading/market.ts';
+import type {
+  ColumnarWindow,
+  DecisionRulePlugin,
+  Plugin,
+  PluginAction,
+  PluginDescription,
+  PluginParams,
+  PluginSignal,
+  PluginVote,
+  StrategyPlugin,
+} from './types.ts';
+
+/** Messages from the host. */
+export type ToWorker =
+  | { t: 'signal'; id: number; window: ColumnarWindow; params?: PluginParams }
+  | { t: 'decide'; id: number; votes: PluginVote[]; context: { agents: number; quorum: number } };
+
+/** Messages to the host. */
+export type FromWorker =
+  | { t: 'ready'; description: PluginDescription }
+  | { t: 'ok'; id: number; signal?: PluginSignal; decision?: PluginAction; computeUs: number }
+  | { t: 'err'; id: number; error: string };
+
+/** What the worker is started with. */
+export interface PluginWorkerData {
+  kind: 'swarm-bench-plugin';
+  module: number;
+  expect: Plugin['kind'];
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,47}$/;
+const ACTIONS = new Set<PluginAction>(['buy', 'sell', 'hold']);
+const DRY_RUN_BARS = 300;
+const DRY_RUN_SEED = 20_261_202;
+const MAX_DIAGNOSTICS = 32;
+
+/** Serve one module of `loaders` (the one workerData names) until the host terminates the thread. */
+export async function runPluginWorker(loaders: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  const port = parentPort;
+  const data = workerData as PluginWorkerData;
+  if (port === null || data?.kind !== 'swarm-bench-plugin') return;
+  const description: PluginDescription = { module: data.module, kind: data.expect, name: '', minBars: 1 };
+  let plugin: Plugin | undefined;
+  try {
+    const loader = loaders[data.module];
+    if (loader === undefined) throw new Error(`no module ${data.module} in this bundle`);
+    plugin = checkShape(exportOf(await loader()), data.expect);
+    description.name = plugin.name;
+    if (plugin.kind === 'strategy') description.minBars = plugin.minBars ?? 1;
+    description.dryRun = dryRun(plugin);
+  } catch (error) {
+    description.error = messageOf(error);
+  }
+  port.postMessage({ t: 'ready', description } satisfies FromWorker);
+  if (description.error !== undefined || plugin === undefined) return;
+  const ready = plugin;
+  port.on('message', (message: ToWorker) => {
+    try {
+      port.postMessage(answer(ready, message));
+    } catch (error) {
+      port.postMessage({ t: 'err', id: message.id, error: messageOf(error) } satisfies FromWorker);
+    }
+  });
+}
+
+function answer(plugin: Plugin, message: ToWorker): FromWorker {
+  const start = performance.now();
+  if (message.t === 'signal') {
+    if (plugin.kind !== 'strategy') throw new Error(`${plugin.name} is a decision rule, not a strategy`);
+    const signal = runSignal(plugin, message.window, message.params);
+    return { t: 'ok', id: message.id, signal, computeUs: (performance.now() - start) * 1000 };
+  }
+  if (plugin.kind !== 'decision-rule') throw new Error(`${plugin.name} is a strategy, not a decision rule`);
+  const decision = runDecide(plugin, message.votes, message.context);
+  return { t: 'ok', id: message.id, decision, computeUs: (performance.now() - start) * 1000 };
+}
+
+function exportOf(module: unknown): unknown {
+  const value = (module as { default?: unknown } | null)?.default ?? module;
+  // A CommonJS module bundled as ESM arrives as { default: { default: ... } }.
+  const inner = (value as { default?: unknown } | null)?.default;
+  return inner !== undefined && typeof inner === 'object' ? inner : value;
+}
+
+/** The module's default export, checked against the interface; the message says what is wrong. */
+function checkShape(value: unknown, expect: Plugin['kind']): Plugin {
+  const what =
+    expect === 'strategy'
+      ? 'a default export defineStrategy({ name, signal })'
+      : 'a default export defineDecisionRule({ name, decide })';
+  if (value === null || typeof value !== 'object') throw new Error(`needs ${what}`);
+  const plugin = value as {
+    kind?: string;
+    name?: unknown;
+    minBars?: unknown;
+    params?: unknown;
+    signal?: unknown;
+    decide?: unknown;
+  };
+  if (typeof plugin.name !== 'string' || !NAME.test(plugin.name)) {
+    throw new Error(
+      `name must be lower-case letters, digits and "-", at most 48 (got ${JSON.stringify(plugin.name)})`,
+    );
+  }
+  const kind = plugin.kind ?? expect;
+  if (kind !== expect) throw new Error(`${plugin.name} is a ${kind}; needs ${what}`);
+  if (expect === 'strategy') {
+    if (typeof plugin.signal !== 'function') throw new Error(`${plugin.name}: signal must be a function`);
+    const { minBars } = plugin;
+    if (
+      minBars !== undefined &&
+      !(typeof minBars === 'number' && Number.isInteger(minBars) && minBars >= 1 && minBars <= 5000)
+    ) {
+      throw new Error(`${plugin.name}: minBars must be an integer 1..5000`);
+    }
+    if (plugin.params !== undefined) checkParams(plugin.name, plugin.params);
+    return { ...(plugin as unknown as StrategyPlugin), kind: 'strategy' };
+  }
+  if (typeof plugin.decide !== 'function') throw new Error(`${plugin.name}: decide must be a function`);
+  return { ...(plugin as unknown as DecisionRulePlugin), kind: 'decision-rule' };
+}
+
+function checkParams(name: string, params: unknown): void {
+  if (params === null || typeof params !== 'object')
+    throw new Error(`${name}: params must be an object of numbers`);
+  for (const [key, value] of Object.entries(params)) {
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new Error(`${name}: params.${key} must be a finite number`);
+  }
+}
+
+function runSignal(
+  plugin: StrategyPlugin,
+  window: ColumnarWindow,
+  params: PluginParams | undefined,
+): PluginSignal {
+  if (window.length < (plugin.minBars ?? 1)) return { action: 'hold', confidence: 0, size: 0 };
+  const merged = { ...plugin.params, ...params };
+  return checkSignal(plugin.name, plugin.signal(window, merged));
+}
+
+/** A signal as the agent may pass it on: known action, confidence and size in 0..1, few numeric diagnostics. */
+function checkSignal(name: string, value: unknown): PluginSignal {
+  const signal = value as Partial<PluginSignal> | null;
+  if (signal === null || typeof signal !== 'object')
+    throw new Error(`${name}: signal returned ${typeof value}, not { action, confidence }`);
+  if (!ACTIONS.has(signal.action as PluginAction))
+    throw new Error(`${name}: action must be buy, sell or hold (got ${JSON.stringify(signal.action)})`);
+  const action = signal.action as PluginAction;
+  const confidence = signal.confidence;
+  if (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1)) {
+    throw new Error(`${name}: confidence must be a number in 0..1 (got ${String(confidence)})`);
+  }
+  const size = signal.size ?? (action === 'hold' ? 0 : 0.25 * confidence);
+  if (typeof size !== 'number' || !(size >= 0 && size <= 1))
+    throw new Error(`${name}: size must be a number in 0..1 (got ${String(size)})`);
+  const out: PluginSignal = { action, confidence, size };
+  if (signal.diagnostics !== undefined) {
+    const entries = Object.entries(signal.diagnostics ?? {});
+    if (entries.length > MAX_DIAGNOSTICS || entries.some(([, v]) => typeof v !== 'number')) {
+      throw new Error(`${name}: diagnostics must be at most ${MAX_DIAGNOSTICS} numbers`);
+    }
+    out.diagnostics = Object.fromEntries(entries) as Record<string, number>;
+  }
+  return out;
+}
+
+function runDecide(
+  plugin: DecisionRulePlugin,
+  votes: PluginVote[],
+  context: { agents: number; quorum: number },
+): PluginAction {
+  const decision = plugin.decide(votes, context);
+  if (!ACTIONS.has(decision))
+    throw new Error(`${plugin.name}: decide must return buy, sell or hold (got ${JSON.stringify(decision)})`);
+  return decision;
+}
+
+/** The module's first call, on a seeded window (strategies) or a split vote (rules). */
+function dryRun(plugin: Plugin): PluginDescription['dryRun'] {
+  const start = performance.now();
+  if (plugin.kind === 'strategy') {
+    const window = seededWindow(Math.max(DRY_RUN_BARS, plugin.minBars ?? 1));
+    const signal = runSignal(plugin, window, undefined);
+    return { signal, computeUs: (performance.now() - start) * 1000 };
+  }
+  const votes: PluginVote[] = [
+    { agent: 0, action: 'buy', confidence: 0.9 },
+    { agent: 1, action: 'sell', confidence: 0.4 },
+    { agent: 2, action: 'hold', confidence: 0.6 },
+  ];
+  const decision = runDecide(plugin, votes, { agents: 3, quorum: 3 });
+  return { decision, computeUs: (performance.now() - start) * 1000 };
+}
+
+/** The dry run's window: seeded, so every agent and every validation sees the same bars. */
+export function seededWindow(bars: number): ColumnarWindow {
+  const generated = generateBars({ bars, seed: DRY_RUN_SEED });
+  const column = (pick: (i: number) => number) => Float64Array.from(generated, (_, i) => pick(i));
+  return {
+    length: bars,
+    t: column((i) => generated[i]!.t),
+    open: column((i) => generated[i]!.open),
+    high: column((i) => generated[i]!.high),
+    low: column((i) => generated[i]!.low),
+    close: column((i) => generated[i]!.close),
+    volume: column((i) => generated[i]!.volume),
+  };
+}
+
+function messageOf(error: unknown): string {
+  const text =
+    error instanceof Error
+      ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`
+      : String(error);
+  return text.slice(0, 500);
+}

@@ -1,0 +1,77 @@
+/**
+ * The plug-in host's fault isolation, on worker threads (no processes, no sockets): a throw, a
+ * hang and a memory blow-up each fail their own plug-in's calls, and the host and the other
+ * plug-ins go on. Deadlines here are generous so a loaded machine cannot change the outcome.
+ */
+import { resolve } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildPluginWorker } from '../../lib/plugins/bundle.ts';
+import { PluginError, PluginHost } from '../../lib/plugins/host.ts';
+import { seededWindow } from '../../lib/plugins/worker.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const modules = [
+  { path: resolve(ROOT, 'examples/strategies/volume-breakout.ts'), kind: 'strategy' as const },
+  { path: resolve(ROOT, 'test/fixtures/plugins/hog.ts'), kind: 'strategy' as const },
+  { path: resolve(ROOT, 'test/fixtures/plugins/hangs.ts'), kind: 'strategy' as const },
+  { path: resolve(ROOT, 'test/fixtures/plugins/external-hog.ts'), kind: 'strategy' as const },
+];
+let source: string;
+let host: PluginHost | undefined;
+
+beforeAll(async () => {
+  source = await buildPluginWorker(
+    ROOT,
+    modules.map((m) => ({ ...m, flag: '--strategy' })),
+  );
+});
+
+afterEach(async () => {
+  await host?.close();
+});
+
+async function failureOf(call: Promise<unknown>): Promise<PluginError> {
+  const error = await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(PluginError);
+  return error as PluginError;
+}
+
+describe('PluginHost', () => {
+  it('ends a worker that passes its heap limit, and the other plug-ins answer on', async () => {
+    host = new PluginHost({ source, modules, callTimeoutMs: 60_000, heapMb: 64 });
+    await host.describe();
+    const error = await failureOf(host.signal('faulty-hog', seededWindow(50)));
+    expect(error.reason).toBe('memory');
+    expect(error.message).toMatch(/heap limit of 64 MB/);
+    const { signal } = await host.signal('volume-breakout', seededWindow(50));
+    expect(['buy', 'sell', 'hold']).toContain(signal.action);
+    expect(host.stats()['faulty-hog']?.memory).toBe(1);
+  });
+
+  it('ends a worker whose memory outside the heap (a Buffer) grows past the limit', async () => {
+    host = new PluginHost({ source, modules, callTimeoutMs: 60_000, externalMb: 128 });
+    await host.describe();
+    const error = await failureOf(host.signal('faulty-external-hog', seededWindow(50)));
+    expect(error.reason).toBe('memory');
+    expect(error.message).toMatch(/resident memory grew by more than 128 MB/);
+  });
+
+  it('ends a hung call at its deadline, restarts the worker, and quarantines a repeat offender', async () => {
+    host = new PluginHost({ source, modules, callTimeoutMs: 300, quarantineAfter: 2 });
+    await host.describe();
+    expect((await failureOf(host.signal('faulty-hangs', seededWindow(50)))).reason).toBe('timeout');
+    expect((await failureOf(host.signal('faulty-hangs', seededWindow(50)))).reason).toBe('timeout');
+    expect((await failureOf(host.signal('faulty-hangs', seededWindow(50)))).reason).toBe('quarantined');
+    expect(host.stats()['faulty-hangs']).toMatchObject({ timeouts: 2, restarts: 1, quarantined: true });
+    const { signal } = await host.signal('volume-breakout', seededWindow(50));
+    expect(signal.confidence).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a name it does not carry', async () => {
+    host = new PluginHost({ source, modules });
+    expect((await failureOf(host.signal('momentum', seededWindow(50)))).reason).toBe('invalid');
+  });
+});
