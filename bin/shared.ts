@@ -48,6 +48,7 @@ export const RUN_FLAGS = {
   'decision-rule': { type: 'string' },
   market: { type: 'string' },
   json: { type: 'boolean' },
+  strict: { type: 'boolean' },
   out: { type: 'string' },
   store: { type: 'string' },
 } as const;

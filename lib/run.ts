@@ -4,9 +4,10 @@
  * steps (lib/pipeline). Every collaborator is passed in.
  */
 import type { BenchmarkDefinition } from './bench/definition.ts';
+import type { ContentionProbe } from './bench/machine.ts';
 import { buildRunMeta, newRunId, type RunEnvironment } from './bench/meta.ts';
 import type { RunMeta, RunResults, RunStatus, UnitResult } from './bench/model.ts';
-import { assertWithinBudget, buildPlan, type Plan } from './bench/plan.ts';
+import { assertWithinBudget, buildPlan, type Plan, type PlanOptions } from './bench/plan.ts';
 import { loadRunMarket, type RunEvent, runUnits } from './bench/runner.ts';
 import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
 import type { RunConfig } from './config.ts';
@@ -32,6 +33,10 @@ export interface ExecuteRunOptions {
   runId?: string;
   /** Stack/run tags for sandboxes. */
   metadata?: Record<string, string>;
+  /** Unit history and creation rate for the plan's estimates (lib/bench/estimate.ts). */
+  planOptions?: PlanOptions;
+  /** Machine contention probe per unit (local provider). */
+  contention?: () => ContentionProbe;
 }
 
 export interface RunOutcome {
@@ -67,7 +72,7 @@ export function targetExitCode(targets: readonly TargetOutcome[], failOnInconclu
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const now = options.now ?? (() => new Date());
   const { config, store } = options;
-  const plan = buildPlan(config, options.scenarios);
+  const plan = buildPlan(config, options.scenarios, options.planOptions);
   assertWithinBudget(plan, config.budgetUsd);
   // Loaded before anything starts: a bad CSV is bad input, not a failed run.
   const market = await loadRunMarket(config);
@@ -96,6 +101,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.scenarios ? { scenarios: options.scenarios } : {}),
+    ...(options.contention ? { contention: options.contention } : {}),
     ...(config.market === undefined ? {} : { market }),
     persist: async (result) => {
       await store.putResult(result);

@@ -1,11 +1,14 @@
 /** swarm-bench run: the benchmark on this machine (or E2B), results stored, report written. */
 
 import { parseArgs } from 'node:util';
+import { ContentionProbe, planForMachine, readProc } from '../../lib/bench/machine.ts';
+import { buildPlan } from '../../lib/bench/plan.ts';
 import type { TargetOutcome } from '../../lib/bench/targets.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
 import { executeRun } from '../../lib/run.ts';
 import { onShutdownSignals } from '../../lib/sandbox/lifecycle.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
+import { readPlanInputs } from '../plan-inputs.ts';
 import { progressReporter } from '../progress.ts';
 import {
   configFromFlags,
@@ -25,12 +28,33 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
-  const { config, bundlePath } = await withPlugins(configFromFlags(values, env));
+  const { config: requested, bundlePath } = await withPlugins(configFromFlags(values, env));
   const scenarios = await loadScenarios(values.scenario);
-  const provider = await providerFor(config, env, bundlePath);
   const reportDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
   const opened = await openEmbeddedStore({ dir: storeDir });
+  // Estimates from this store's earlier runs; a local plan checked against this machine (the load
+  // profile sized to it, a swarm too large warned about or, with --strict, refused: exit 2).
+  const inputs = await readPlanInputs(opened.store, requested.provider);
+  let fitted: ReturnType<typeof planForMachine>;
+  try {
+    fitted = planForMachine(
+      requested,
+      (config) => buildPlan(config, scenarios, { history: inputs.history }),
+      inputs.machine,
+      inputs.footprint,
+      { strict: values.strict === true },
+    );
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  const { config } = fitted;
+  if (fitted.note) process.stderr.write(`${fitted.note}\n`);
+  const provider = await providerFor(config, env, bundlePath).catch(async (error: unknown) => {
+    await opened.close();
+    throw error;
+  });
   const controller = new AbortController();
   let runEnded = (): void => {};
   const ended = new Promise<void>((resolveEnded) => {
@@ -53,6 +77,10 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
       environment: environment(),
       signal: controller.signal,
       scenarios,
+      planOptions: { history: inputs.history },
+      ...(config.provider === 'local'
+        ? { contention: () => new ContentionProbe(readProc, { cores: inputs.machine.cores }) }
+        : {}),
       onEvent: (event) => progress.onEvent(event),
       onPlan: (plan, runId) =>
         process.stderr.write(

@@ -1,14 +1,43 @@
 /** The shape of one benchmark: what it runs under a profile, what it expects to use, how it measures. */
+import { buildTopology, edges, type TopologyKind } from '../swarm/topology.ts';
 import type { BenchContext } from './context.ts';
-import type { CategoryId, Target } from './model.ts';
+import type { CategoryId, Labels, Target } from './model.ts';
 import type { ProfileParams } from './profiles.ts';
 
-/** A swarm a benchmark will create: its size and roughly how long it lives after deployment. */
+/**
+ * A swarm a benchmark will create and the work it does once deployed. The plan's duration model
+ * (lib/bench/estimate.ts) is fitted on these quantities, so they describe what really happens.
+ */
 export interface PlannedSwarm {
   agents: number;
-  workloadSeconds: number;
+  /** Seconds of work that no count below describes (custom scenarios). @default 0 */
+  workloadSeconds?: number;
   /** Where its sandboxes come from when the run pools them. @default 'fresh' if the benchmark has freshSandboxes, else 'pool' */
   source?: 'fresh' | 'pool';
+  /** @default 'mesh' */
+  topology?: TopologyKind;
+  /** Rounds that cross the whole topology (consensus, broadcast, state sync): each sends a message over every link. */
+  rounds?: number;
+  /** Point-to-point messages beyond rounds (throughput bursts, ping round trips x hops). */
+  messages?: number;
+  /** Strategy executions (each computes indicators over a market window in an agent). */
+  tasks?: number;
+  /** Resource probes (per-agent /proc or provider metric reads). */
+  probes?: number;
+}
+
+/**
+ * A series a benchmark will record under a profile and how many samples it gets: what the plan
+ * states per series, and what lets a target's statistic exist (a p95 needs about 20 samples).
+ */
+export interface PlannedSeries {
+  series: string;
+  /** Labels that single out the series (one entry can stand for several series, e.g. per topology). */
+  labels?: Labels;
+  /** Measured samples (warm-ups excluded) in each matching series. */
+  n: number;
+  /** Why this many: what one sample is and what the count supports. */
+  why: string;
 }
 
 export interface BenchmarkDefinition {
@@ -20,6 +49,8 @@ export interface BenchmarkDefinition {
   /** Parameters worth recording with the result. */
   describe(params: ProfileParams): Record<string, unknown>;
   run(ctx: BenchContext): Promise<void>;
+  /** Samples per series under a profile, for the series targets are judged on. */
+  samples?(params: ProfileParams): PlannedSeries[];
   /** Targets of a custom scenario. */
   targets?: Target[];
   /**
@@ -32,22 +63,10 @@ export interface BenchmarkDefinition {
 /** Seconds a sandbox is expected to live before its workload starts (create, start, wire). */
 export const EXPECTED_DEPLOY_SECONDS = 2;
 
-/** Sandboxes, sandbox-seconds and wall time a list of planned swarms should take. */
-export function estimateSwarms(
-  swarms: PlannedSwarm[],
-  agentsPerSandbox: number,
-): { sandboxes: number; sandboxSeconds: number; durationMs: number } {
-  let sandboxes = 0;
-  let sandboxSeconds = 0;
-  let durationMs = 0;
-  for (const swarm of swarms) {
-    const count = Math.ceil(swarm.agents / agentsPerSandbox);
-    const life = EXPECTED_DEPLOY_SECONDS + swarm.workloadSeconds;
-    sandboxes += count;
-    sandboxSeconds += count * life;
-    durationMs += life * 1000;
-  }
-  return { sandboxes, sandboxSeconds, durationMs };
+/** Messages one topology-wide round sends: one per direction of every link. */
+export function messagesPerRound(topology: TopologyKind, agents: number): number {
+  if (agents < 2) return 0;
+  return 2 * edges(buildTopology(topology, agents)).length;
 }
 
 /** Sandboxes the largest of these swarms occupies at once: what a pool must hold for the unit. */

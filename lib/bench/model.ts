@@ -4,6 +4,8 @@
  * store as is and merges across workers.
  */
 import type { ProviderName } from '../sandbox/types.ts';
+import type { PlannedSeries } from './definition.ts';
+import type { EstimateBasis, UnitWork } from './estimate.ts';
 
 /** The guide's six categories, in report order, with the guide's spelling as title. */
 export const CATEGORIES = [
@@ -121,7 +123,45 @@ export interface UnitSpec {
     fresh?: number;
     /** Sandboxes the unit's pooled swarms hold at once (what the run's pool must keep for it). */
     peakPooled?: number;
+    /** What the unit does: the inputs of the duration model, stored so later plans can scale it. */
+    work?: UnitWork;
+    /** Where durationMs came from: earlier runs of the unit, or the parametric model. */
+    basis?: EstimateBasis;
+    /** Of durationMs, time spent waiting for the provider's creation rate (E2B: 1 sandbox/s on Hobby). */
+    creationWaitMs?: number;
   };
+  /** Samples the unit records per series that a target is judged on, and why that many. */
+  samples?: PlannedSeries[];
+  /** Set when the unit is one shard of a larger one (see lib/bench/shards.ts). */
+  shard?: ShardSpec;
+}
+
+/** One shard of a unit split to fit a unit Lambda: the parameters it covers. */
+export interface ShardSpec {
+  /** The unit it is part of; results of all shards merge into one result of this id. */
+  of: string;
+  index: number;
+  count: number;
+  /** Profile parameters this shard overrides (a subset of topologies, sizes or rounds). */
+  params: Record<string, unknown>;
+}
+
+/** Contention the machine showed while a unit ran (local provider), read from /proc. */
+export interface UnitContention {
+  /** Highest 1-minute load average seen, and the machine's cores. */
+  loadAvgMax: number;
+  cores: number;
+  /** Highest count of runnable tasks (procs_running) seen. */
+  runQueueMax: number;
+  /** CPU time stolen by the hypervisor over the unit, percent of all CPU time. */
+  stealPercent: number;
+  /** Share of CPU time busy (not idle/iowait) over the unit, percent. */
+  busyPercent: number;
+  samples: number;
+  /** True when load per core exceeded the stated threshold: results measured contention too. */
+  contended: boolean;
+  /** The threshold applied: 1-minute load average per core. */
+  thresholdLoadPerCore: number;
 }
 
 export type UnitStatus = 'ok' | 'partial' | 'failed';
@@ -151,6 +191,8 @@ export interface UnitResult {
   };
   /** Faults injected or observed (agent crash, retried creation), in plain words. */
   faults: string[];
+  /** Machine contention measured during the unit (local provider). */
+  contention?: UnitContention;
 }
 
 export type RunStatus = 'running' | 'completed' | 'partial' | 'failed';

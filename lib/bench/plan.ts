@@ -5,15 +5,21 @@
 import { type RunConfig, sandboxLimit, templateResources } from '../config.ts';
 import { awsRunCostUsd, e2bCostUsd } from '../cost/model.ts';
 import { BudgetExceededError } from '../errors.ts';
+import type { BenchmarkDefinition, PlannedSwarm } from './definition.ts';
 import {
-  type BenchmarkDefinition,
-  EXPECTED_DEPLOY_SECONDS,
-  estimateSwarms,
-  type PlannedSwarm,
-} from './definition.ts';
+  type Coefficients,
+  DEFAULT_CREATION_RATE_PER_S,
+  type DurationEstimate,
+  estimateDuration,
+  PARAMETRIC_MS,
+  parametricMs,
+  type UnitHistory,
+  workOf,
+} from './estimate.ts';
 import type { UnitSpec } from './model.ts';
-import { profileParams } from './profiles.ts';
+import { type ProfileParams, profileParams } from './profiles.ts';
 import { selectBenchmarks, unitIdOf } from './registry.ts';
+import { shardUnit } from './shards.ts';
 
 /** Memory of the unit Lambda (MB); the infra stack uses the same figure. */
 export const UNIT_LAMBDA_MEMORY_MB = 2048;
@@ -134,6 +140,10 @@ export interface PlanTotals {
   sandboxSeconds: number;
   /** Sum of unit durations: the wall time when units run one after another (locally). */
   durationMs: number;
+  /** Of durationMs, waiting for the provider's sandbox creation rate. */
+  creationWaitMs: number;
+  /** Units estimated from earlier runs with the same parameters, scaled from other parameters, or modelled. */
+  basis: { history: number; scaled: number; parametric: number };
   /** E2B cost of the planned sandbox-seconds at the configured template size. */
   e2bCostUsd: number;
   /** Modelled AWS-side cost of running the plan through the serverless pipeline once. */
@@ -148,8 +158,33 @@ export interface Plan {
   totals: PlanTotals;
 }
 
+/** What a plan is built from besides the config. */
+export interface PlanOptions {
+  /** Earlier measurements of units on this provider (loadUnitHistory); none: the parametric model. */
+  history?: UnitHistory;
+  /** Fresh sandboxes the provider creates per second (E2B Hobby 1/s, Pro 5/s). @default 1 on e2b, unlimited locally */
+  creationRatePerS?: number;
+  /** Parametric model coefficients. @default PARAMETRIC_MS[provider] */
+  coefficients?: Coefficients;
+  /**
+   * Split units that would not fit a unit Lambda into shards (lib/bench/shards.ts): the serverless
+   * pipeline's Plan step sets it, each shard becomes a Map item. @default false
+   */
+  shardForLambda?: boolean;
+}
+
+interface UnitDuration {
+  estimate: DurationEstimate;
+  /** Waiting for the provider's creation rate, added to the estimate. */
+  creationWaitMs: number;
+}
+
 /** Plan a run: select benchmarks, size them under the profile, estimate usage and cost. */
-export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkDefinition[] = []): Plan {
+export function buildPlan(
+  config: RunConfig,
+  extraScenarios: readonly BenchmarkDefinition[] = [],
+  options: PlanOptions = {},
+): Plan {
   const params = profileParams(config.profile, {
     ...(config.topologies ? { topologies: config.topologies } : {}),
     ...(config.agents === undefined ? {} : { agents: config.agents }),
@@ -157,24 +192,70 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
   const defs = selectBenchmarks(config, extraScenarios);
   const perSandbox = config.agentsPerSandbox;
   const planned = defs.map((def) => def.swarms(params));
+  const coefficients = options.coefficients ?? PARAMETRIC_MS[config.provider];
+  const rate = options.creationRatePerS ?? DEFAULT_CREATION_RATE_PER_S[config.provider];
+  const units0 = defs.map((def, i) => {
+    const swarms = planned[i] ?? [];
+    const source = (swarm: PlannedSwarm) => (config.pooling ? sourceOf(def, swarm) : 'fresh');
+    const work = workOf(swarms, source);
+    const unitParams = unitParamsOf(def, params, config.pooling);
+    const estimate = estimateDuration(
+      { unitId: unitIdOf(def), params: unitParams },
+      work,
+      coefficients,
+      options.history,
+    );
+    // Paced creation: a unit cannot create sandboxes faster than the provider allows. Measured
+    // durations of the same parameters already include the wait; the model adds what creating at
+    // the provider's rate takes beyond the modelled time of the swarms that create sandboxes.
+    const fresh = swarms.filter((swarm) => source(swarm) === 'fresh');
+    const created = fresh.reduce((sum, swarm) => sum + Math.ceil(swarm.agents / perSandbox), 0);
+    const freshMs = parametricMs(workOf(fresh, source), coefficients);
+    const waitMs = Number.isFinite(rate) && rate > 0 ? Math.max(0, (created / rate) * 1000 - freshMs) : 0;
+    const duration: UnitDuration = {
+      estimate,
+      creationWaitMs: estimate.basis.source === 'history' ? 0 : waitMs,
+    };
+    const swarmMs = swarms.map((swarm) => parametricMs(workOf([swarm], source), coefficients));
+    return { work, unitParams, duration, swarmMs };
+  });
+  const durations = units0.map((u) => u.duration);
+  // A swarm lives for its modelled share of the unit's estimated duration.
+  const lifeOf = (i: number) => {
+    const u = units0[i];
+    const total = u ? u.swarmMs.reduce((sum, ms) => sum + ms, 0) : 0;
+    const scale = u && total > 0 ? u.duration.estimate.durationMs / total : 0;
+    return (k: number) => ((u?.swarmMs[k] ?? 0) * scale) / 1000;
+  };
   const estimates = config.pooling
-    ? estimatePooled(defs, planned, perSandbox)
-    : planned.map((swarms) => estimateSwarms(swarms, perSandbox));
-  const units = defs.map((def, i): UnitSpec => {
-    const estimate = estimates[i] as UnitSpec['estimate'];
-    return {
+    ? estimatePooled(defs, planned, perSandbox, durations, lifeOf)
+    : planned.map((swarms, i) => estimateUnpooled(swarms, perSandbox, durations[i], lifeOf(i)));
+  const units = defs.flatMap((def, i): UnitSpec[] => {
+    const u = units0[i] as (typeof units0)[number];
+    const samples = def.samples?.(params);
+    const unit: UnitSpec = {
       unitId: unitIdOf(def),
       category: def.category,
       test: def.test,
       title: def.title,
-      params: {
-        profile: params.name,
-        ...def.describe(params),
-        pooled: config.pooling && !def.freshSandboxes,
-      },
+      params: u.unitParams,
       ...(def.targets && def.targets.length > 0 ? { targets: def.targets } : {}),
-      estimate,
+      estimate: {
+        ...(estimates[i] as UnitSpec['estimate']),
+        work: u.work,
+        basis: u.duration.estimate.basis,
+        ...(u.duration.creationWaitMs > 0 ? { creationWaitMs: u.duration.creationWaitMs } : {}),
+      },
+      ...(samples && samples.length > 0 ? { samples } : {}),
     };
+    if (!options.shardForLambda) return [unit];
+    const source = (swarm: PlannedSwarm) => (config.pooling ? sourceOf(def, swarm) : 'fresh');
+    const whole = parametricMs(workOf(planned[i] ?? [], source), coefficients);
+    const shareOf = (overrides: Partial<ProfileParams>) =>
+      whole > 0
+        ? parametricMs(workOf(def.swarms({ ...params, ...overrides }), source), coefficients) / whole
+        : 1;
+    return shardUnit(unit, params, shareOf);
   });
   const sandboxes = units.reduce((sum, u) => sum + u.estimate.sandboxes, 0);
   const sandboxSeconds = units.reduce((sum, u) => sum + u.estimate.sandboxSeconds, 0);
@@ -183,6 +264,7 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
   const reusedSandboxes = units.reduce((sum, u) => sum + (u.estimate.reused ?? 0), 0);
   const aws = awsRunCostUsd(awsUsageOf(units));
   const schedule = pipelineSchedule(units, config);
+  const basisCount = (source: string) => units.filter((u) => u.estimate.basis?.source === source).length;
   return {
     units,
     totals: {
@@ -193,6 +275,12 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
       pooling: config.pooling,
       sandboxSeconds,
       durationMs,
+      creationWaitMs: units.reduce((sum, u) => sum + (u.estimate.creationWaitMs ?? 0), 0),
+      basis: {
+        history: basisCount('history'),
+        scaled: basisCount('history-scaled'),
+        parametric: basisCount('parametric'),
+      },
       e2bCostUsd: e2bCostUsd(sandboxSeconds, templateResources(config)),
       awsCostUsd: aws.totalUsd,
       awsBreakdown: aws.breakdown,
@@ -202,6 +290,34 @@ export function buildPlan(config: RunConfig, extraScenarios: readonly BenchmarkD
         concurrency: schedule.concurrency,
       },
     },
+  };
+}
+
+/** The parameters recorded with a unit: what history matches on. */
+function unitParamsOf(
+  def: BenchmarkDefinition,
+  params: ProfileParams,
+  pooling: boolean,
+): Record<string, unknown> {
+  return { profile: params.name, ...def.describe(params), pooled: pooling && !def.freshSandboxes };
+}
+
+/** Without a pool: every swarm creates its sandboxes, alive for that swarm's share of the unit. */
+function estimateUnpooled(
+  swarms: readonly PlannedSwarm[],
+  agentsPerSandbox: number,
+  duration: UnitDuration | undefined,
+  lifeSeconds: (k: number) => number,
+): UnitSpec['estimate'] {
+  const sandboxes = swarms.reduce((sum, swarm) => sum + Math.ceil(swarm.agents / agentsPerSandbox), 0);
+  const modelledSeconds = swarms.reduce(
+    (sum, swarm, k) => sum + Math.ceil(swarm.agents / agentsPerSandbox) * lifeSeconds(k),
+    0,
+  );
+  return {
+    sandboxes,
+    sandboxSeconds: duration?.estimate.sandboxSeconds ?? modelledSeconds,
+    durationMs: (duration?.estimate.durationMs ?? 0) + (duration?.creationWaitMs ?? 0),
   };
 }
 
@@ -238,34 +354,35 @@ function estimatePooled(
   defs: readonly BenchmarkDefinition[],
   planned: readonly PlannedSwarm[][],
   agentsPerSandbox: number,
+  durations: readonly UnitDuration[],
+  lifeOf: (i: number) => (k: number) => number,
 ): Array<UnitSpec['estimate']> {
   const needs = poolNeeds(defs, planned, agentsPerSandbox);
   let idle = 0;
   return defs.map((def, i) => {
     const swarms = planned[i] ?? [];
-    const fresh = swarms.filter((swarm) => sourceOf(def, swarm) === 'fresh');
+    const life = lifeOf(i);
+    const sandboxesOf = (k: number) => Math.ceil((swarms[k]?.agents ?? 0) / agentsPerSandbox);
+    const freshIndexes = swarms.flatMap((swarm, k) => (sourceOf(def, swarm) === 'fresh' ? [k] : []));
     const pooled = swarms.filter((swarm) => sourceOf(def, swarm) === 'pool');
-    const freshEstimate = estimateSwarms(fresh, agentsPerSandbox);
+    const freshSandboxes = freshIndexes.reduce((sum, k) => sum + sandboxesOf(k), 0);
+    const freshSeconds = freshIndexes.reduce((sum, k) => sum + sandboxesOf(k) * life(k), 0);
     const need = needs[i] ?? 0;
     const capacity = Math.max(need, poolCapacityAfter(needs, i));
     const created = Math.max(0, need - idle);
     const held = Math.max(idle, need);
-    // Reused swarms skip creation: only the workload and an agent start (a fraction of a deploy).
-    const pooledDurationMs = pooled.reduce(
-      (sum, swarm) => sum + (swarm.workloadSeconds + EXPECTED_DEPLOY_SECONDS / 4) * 1000,
-      0,
-    );
-    const durationMs = freshEstimate.durationMs + pooledDurationMs;
+    const duration = durations[i];
+    const durationMs = (duration?.estimate.durationMs ?? 0) + (duration?.creationWaitMs ?? 0);
     const reused =
       pooled.reduce((sum, swarm) => sum + Math.ceil(swarm.agents / agentsPerSandbox), 0) - created;
-    idle = Math.min(capacity, held + freshEstimate.sandboxes);
+    idle = Math.min(capacity, held + freshSandboxes);
     idle = Math.min(idle, poolCapacityAfter(needs, i));
     return {
-      sandboxes: freshEstimate.sandboxes + created,
-      fresh: freshEstimate.sandboxes,
+      sandboxes: freshSandboxes + created,
+      fresh: freshSandboxes,
       reused: Math.max(0, reused),
       peakPooled: need,
-      sandboxSeconds: freshEstimate.sandboxSeconds + (held * durationMs) / 1000,
+      sandboxSeconds: duration?.estimate.sandboxSeconds ?? freshSeconds + (held * durationMs) / 1000,
       durationMs,
     };
   });

@@ -12,10 +12,12 @@ import { SwarmManager } from '../swarm/manager.ts';
 import { loadMarket, type MarketData, parseMarketSpec } from '../trading/feed.ts';
 import { BenchContext } from './context.ts';
 import type { BenchmarkDefinition } from './definition.ts';
+import type { ContentionProbe } from './machine.ts';
 import type { UnitResult, UnitSpec } from './model.ts';
 import { poolCapacityAfter } from './plan.ts';
 import { profileParams } from './profiles.ts';
 import { BENCHMARKS, BUILTIN_SCENARIOS, unitIdOf } from './registry.ts';
+import { shardParams } from './shards.ts';
 
 /** Bars agents' feeds and windows draw from beyond the window itself (BenchContext's span). */
 const MARKET_SPAN = 2_000;
@@ -60,6 +62,8 @@ export interface UnitDeps {
   pool?: SandboxPool;
   /** Measured spend of the run before this unit (USD); with the unit's own spend it caps new sandboxes at config.budgetUsd. @default 0 */
   spentUsd?: number;
+  /** A probe of machine contention per unit (local provider: lib/bench/machine.ts); none: not measured. */
+  contention?: () => ContentionProbe;
   /** The run's market data, loaded once; without it a unit loads config.market itself. */
   market?: MarketData;
 }
@@ -98,7 +102,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
       throw new BudgetExceededError(text);
     }
   };
-  const def = definitionOf(spec.unitId, deps.scenarios);
+  const def = definitionOf(spec.shard?.of ?? spec.unitId, deps.scenarios);
   let market = deps.market;
   let marketError: { name: string; message: string } | undefined;
   if (market === undefined && config.market !== undefined) {
@@ -118,10 +122,13 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   const ctx = new BenchContext({
     runId: deps.runId,
     unitId: spec.unitId,
-    params: profileParams(config.profile, {
-      ...(config.topologies ? { topologies: config.topologies } : {}),
-      ...(config.agents === undefined ? {} : { agents: config.agents }),
-    }),
+    params: shardParams(
+      profileParams(config.profile, {
+        ...(config.topologies ? { topologies: config.topologies } : {}),
+        ...(config.agents === undefined ? {} : { agents: config.agents }),
+      }),
+      spec,
+    ),
     seed: config.seed,
     manager,
     provider: deps.provider,
@@ -140,6 +147,8 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     ...(config.plugins ? { plugins: config.plugins } : {}),
   });
   let error: { name: string; message: string } | undefined = marketError;
+  const probe = deps.contention?.();
+  await probe?.start();
   try {
     if (!def) throw new Error(`no benchmark is registered for unit ${spec.unitId}`);
     // A market that cannot be loaded here (a CSV path a unit Lambda does not have) fails the unit.
@@ -150,6 +159,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     await ctx.cleanup();
     await manager.destroyAll();
   }
+  const contention = await probe?.stop();
   const usageAfter = deps.provider.usage();
   const { series, figures } = ctx.collect();
   // An interrupt kills the agents under a running benchmark; what it measured until then stands.
@@ -180,6 +190,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
       operations: ctx.operations,
     },
     faults: [...faults, ...ctx.faults],
+    ...(contention ? { contention } : {}),
   };
 }
 

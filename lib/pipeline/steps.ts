@@ -15,6 +15,7 @@ import {
   topSum,
 } from '../bench/plan.ts';
 import { type RunEvent, runUnit, unitLifetimeMs } from '../bench/runner.ts';
+import { mergeShardedRun } from '../bench/shards.ts';
 import { evaluateTargets } from '../bench/targets.ts';
 import { parseRunConfig, type RunConfig, templateResources } from '../config.ts';
 import { e2bCostUsd } from '../cost/model.ts';
@@ -99,7 +100,8 @@ export async function planStep(input: unknown, deps: PlanStepDeps): Promise<Plan
     );
   }
   const config = parseRunConfig(input);
-  const plan = buildPlan(config, deps.scenarios);
+  // Units too long for one unit Lambda are split into shards, each its own Map item.
+  const plan = buildPlan(config, deps.scenarios, { shardForLambda: true });
   if (plan.units.length === 0) {
     throw new InvalidInputError(
       'tests',
@@ -440,7 +442,8 @@ export async function publishStep(
   const finished: RunMeta = alreadyFinished
     ? meta
     : { ...meta, ...finalStatus(meta, results), endedAt: deps.now().toISOString() };
-  const run: RunResults = { meta: finished, results };
+  // Shards of a unit split to fit a Lambda are reported as the one unit they are.
+  const run: RunResults = mergeShardedRun({ meta: finished, results });
 
   // Rendered once (charts are the slow part), stored under the run's prefix and, when this is the
   // newest run, under latest/ as well.

@@ -66,6 +66,7 @@ export function renderJson(
       usage: result.usage,
       costUsd: costByUnit.get(result.unitId),
       faults: result.faults,
+      ...(result.contention ? { contention: result.contention } : {}),
     })),
     cost: {
       projected: analysis.cost.projected,

@@ -34,6 +34,7 @@ const unit = z.object({
   figures: z.array(figure),
   usage: z.object({ sandboxesCreated: z.number(), sandboxSeconds: z.number(), operations: z.number() }),
   faults: z.array(z.string()).default([]),
+  contention: z.object({ loadAvgMax: z.number(), cores: z.number() }).passthrough().optional(),
 });
 const meta = z
   .object({

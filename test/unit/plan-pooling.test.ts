@@ -10,14 +10,15 @@ describe('plan with a sandbox pool', () => {
     const off = buildPlan(parseRunConfig({ profile: 'default', pooling: false }));
     // Assess
     const creation = on.units.filter((u) => u.category === 'creation');
-    expect(creation.map((u) => u.estimate.fresh)).toEqual([20, 10, 8]);
-    expect(on.totals.freshSandboxes).toBe(38);
+    // 20 fresh 10-agent swarms, 2 x 10 deploys, 10 pairs of 4 + 4 (issue 13: samples behind targets).
+    expect(creation.map((u) => u.estimate.fresh)).toEqual([200, 20, 80]);
+    expect(on.totals.freshSandboxes).toBe(300);
     // The one pooled sandbox is the first warm-up's; fresh ones donated later cover the sweep's 20.
-    expect(on.totals.sandboxes).toBe(39);
+    expect(on.totals.sandboxes).toBe(301);
     expect(on.units.filter((u) => u.category !== 'creation').every((u) => u.estimate.sandboxes === 0)).toBe(
       true,
     );
-    expect(off.totals.sandboxes).toBeGreaterThan(10 * on.totals.sandboxes);
+    expect(off.totals.sandboxes).toBeGreaterThan(3 * on.totals.sandboxes);
     expect(on.units.find((u) => u.unitId === 'scalability/linear-scaling')?.params.pooled).toBe(true);
     expect(on.units.find((u) => u.unitId === 'creation/swarm-init')?.params.pooled).toBe(false);
   });
@@ -48,7 +49,7 @@ describe('plan with a sandbox pool', () => {
 });
 
 describe('the pipeline schedule (pool handed from unit Lambda to unit Lambda)', () => {
-  it('runs the default profile on E2B with at most 40 sandboxes: creation units first, then pooled units', () => {
+  it('runs the default profile on E2B: creation units first, then pooled units, the pool created once', () => {
     // Prepare
     const plan = buildPlan(parseRunConfig({ provider: 'e2b' }));
 
@@ -64,10 +65,10 @@ describe('the pipeline schedule (pool handed from unit Lambda to unit Lambda)', 
     expect(schedule.pooledUnits).toHaveLength(plan.units.length - 3);
     // The largest pooled need (20) fills E2B Hobby's 20 sandboxes: one pooled unit at a time.
     expect(schedule.concurrency).toEqual({ creation: 1, pooled: 1 });
-    expect(schedule.sandboxes).toBe(39);
-    expect(schedule.sandboxes).toBeLessThanOrEqual(40);
+    // Only the creation units' fresh sandboxes and the first warm-up's: pooled units create none.
+    expect(schedule.sandboxes).toBe(301);
     expect(plan.totals.pipeline.sandboxes).toBe(schedule.sandboxes);
-    expect(schedule.wallTimeMs).toBeLessThan(10 * 60_000);
+    expect(schedule.wallTimeMs).toBeLessThan(15 * 60_000);
   });
 
   it('lets pooled units run side by side when the pool holds enough, without creating more than one at a time would', () => {

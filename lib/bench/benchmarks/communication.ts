@@ -1,14 +1,26 @@
 /** Communication: agent-to-agent latency, state synchronization, message passing throughput. */
-import { eccentricity, shortestPath } from '../../swarm/topology.ts';
+import { buildTopology, eccentricity, shortestPath } from '../../swarm/topology.ts';
 import { median } from '../context.ts';
-import type { BenchmarkDefinition } from '../definition.ts';
+import { type BenchmarkDefinition, messagesPerRound } from '../definition.ts';
 
 export const interAgentLatency: BenchmarkDefinition = {
   category: 'communication',
   test: 'inter-agent-latency',
   title: 'Inter-agent communication latency',
+  // Pings to the adjacent and to the farthest agent, each hop forwarded both ways.
   swarms: (p) =>
-    p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 1 + p.pingSamples * 0.001 })),
+    p.topologies.map((topology) => {
+      const far = p.swarmSize > 1 ? eccentricity(buildTopology(topology, p.swarmSize), 0) : 0;
+      const pings = p.pingSamples + Math.max(20, Math.ceil(p.pingSamples / 10));
+      return { agents: p.swarmSize, topology, messages: 2 * pings * (1 + (far > 1 ? far : 0)) };
+    }),
+  samples: (p) => [
+    {
+      series: 'rtt-ms',
+      n: p.pingSamples,
+      why: 'agent-measured round trips per topology and hop count; its p95 target needs about 20',
+    },
+  ],
   describe: (p) => ({
     topologies: p.topologies,
     agents: p.swarmSize,
@@ -58,7 +70,14 @@ export const stateSync: BenchmarkDefinition = {
   category: 'communication',
   test: 'state-sync',
   title: 'State synchronization overhead',
-  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 1 + p.stateSizes.length * p.syncRounds * 0.01 }],
+  swarms: (p) => [{ agents: p.swarmSize, rounds: p.stateSizes.length * (p.syncRounds + 3) }],
+  samples: (p) => [
+    {
+      series: 'sync-ms',
+      n: p.syncRounds,
+      why: 'one sample per state version, per state size; its p95 target needs about 20',
+    },
+  ],
   describe: (p) => ({
     topology: 'mesh',
     agents: p.swarmSize,
@@ -104,7 +123,20 @@ export const messageThroughput: BenchmarkDefinition = {
   category: 'communication',
   test: 'message-throughput',
   title: 'Message passing throughput',
-  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 1 + p.blastTrials * 2 }],
+  swarms: (p) => [
+    {
+      agents: p.swarmSize,
+      messages:
+        (Math.ceil(p.blastCount / 5) + p.blastTrials * p.blastCount) * messagesPerRound('mesh', p.swarmSize),
+    },
+  ],
+  samples: (p) => [
+    {
+      series: 'throughput-msg-s',
+      n: p.blastTrials,
+      why: 'one sample per burst trial (after a discarded one); the throughput figure is their median',
+    },
+  ],
   describe: (p) => ({
     topology: 'mesh',
     agents: p.swarmSize,

@@ -6,12 +6,13 @@
 import { e2bCostUsd, e2bHourlyUsd } from '../../cost/model.ts';
 import { fitPowerLaw } from '../../stats/scaling.ts';
 import type { Swarm } from '../../swarm/manager.ts';
-import type { BenchContext } from '../context.ts';
+import { type BenchContext, median, type SeriesRecorder } from '../context.ts';
 import type { BenchmarkDefinition } from '../definition.ts';
+import type { ProfileParams } from '../profiles.ts';
 
 /** Run `tasks` strategy executions; returns the sandbox-seconds and ops of the workload window. */
-async function workload(ctx: BenchContext, swarm: Swarm, tasks: number) {
-  const windows = Array.from({ length: tasks }, (_, i) => ctx.window(i));
+async function workload(ctx: BenchContext, swarm: Swarm, tasks: number, offset = 0) {
+  const windows = Array.from({ length: tasks }, (_, i) => ctx.window(offset + i));
   const run = await swarm.distribute(windows, { inflight: 2 });
   ctx.operations += tasks;
   const sandboxes = swarm.sandboxes.length;
@@ -23,40 +24,75 @@ async function workload(ctx: BenchContext, swarm: Swarm, tasks: number) {
   };
 }
 
+/**
+ * `tasks` executions in `batches` batches, each one sample of sandbox-seconds in `series`: the cost
+ * figures are medians over batches, so each rests on several samples. Returns per-batch results.
+ */
+async function batchedWorkload(
+  ctx: BenchContext,
+  swarm: Swarm,
+  tasks: number,
+  series: SeriesRecorder,
+): Promise<Array<Awaited<ReturnType<typeof workload>>>> {
+  const { batches } = ctx.params;
+  const perBatch = Math.max(swarm.size * 2, Math.ceil(tasks / batches));
+  const done: Array<Awaited<ReturnType<typeof workload>>> = [];
+  for (let b = 0; b < batches && !ctx.stopped; b++) {
+    const w = await workload(ctx, swarm, perBatch, b * perBatch);
+    series.add(w.sandboxSeconds);
+    done.push(w);
+  }
+  return done;
+}
+
+/** Executions of a batched cost workload in a swarm of `agents` (warm-up included). */
+function costTasksOf(p: ProfileParams, agents: number): number {
+  return agents * 2 + p.batches * Math.max(agents * 2, Math.ceil(p.costTasks / p.batches));
+}
+
 export const costPerOperation: BenchmarkDefinition = {
   category: 'cost',
   test: 'cost-per-operation',
   title: 'Cost per trading operation',
-  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 1 + p.costTasks * 0.003 }],
-  describe: (p) => ({ topology: 'mesh', agents: p.swarmSize, tasks: p.costTasks }),
+  swarms: (p) => [{ agents: p.swarmSize, tasks: costTasksOf(p, p.swarmSize) }],
+  samples: (p) => [
+    {
+      series: 'workload-sandbox-seconds',
+      n: p.batches,
+      why: 'one sample per batch of strategy executions; cost per operation is the median batch cost / its operations',
+    },
+  ],
+  describe: (p) => ({ topology: 'mesh', agents: p.swarmSize, tasks: p.costTasks, batches: p.batches }),
   async run(ctx) {
     const { swarmSize, costTasks } = ctx.params;
     await ctx.withSwarm('mesh', swarmSize, async (swarm) => {
       await workload(ctx, swarm, swarm.size * 2); // warm-up
       const series = ctx.series('workload-sandbox-seconds', 's', { agents: swarm.size });
-      const w = await workload(ctx, swarm, costTasks);
-      series.add(w.sandboxSeconds);
-      const usd = e2bCostUsd(w.sandboxSeconds, ctx.resources);
+      const done = await batchedWorkload(ctx, swarm, costTasks, series);
+      if (done.length === 0) return;
+      const sandboxSeconds = done.reduce((sum, w) => sum + w.sandboxSeconds, 0);
+      const ops = done.reduce((sum, w) => sum + w.ops, 0);
+      const perOp = median(done.map((w) => e2bCostUsd(w.sandboxSeconds, ctx.resources) / w.ops));
       ctx.figure(
         'sandbox-seconds',
-        w.sandboxSeconds,
+        sandboxSeconds,
         's',
         ['workload-sandbox-seconds'],
-        `${w.sandboxes} sandboxes x ${(w.elapsedMs / 1000).toFixed(2)} s measured workload time`,
+        `${done[0]?.sandboxes} sandboxes x ${((sandboxSeconds / (done[0]?.sandboxes ?? 1)) as number).toFixed(2)} s measured workload time over ${done.length} batches`,
       );
       ctx.figure(
         'cost-per-op',
-        usd / w.ops,
+        perOp,
         'usd',
         ['workload-sandbox-seconds'],
-        `E2B price of the measured sandbox-seconds (${ctx.resources.vcpu} vCPU, ${ctx.resources.memoryMb} MiB) / ${w.ops} strategy executions`,
+        `median over ${done.length} batches of the E2B price of the batch's measured sandbox-seconds (${ctx.resources.vcpu} vCPU, ${ctx.resources.memoryMb} MiB) / its ${done[0]?.ops} strategy executions`,
       );
       ctx.figure(
         'ops-per-usd',
-        w.ops / usd,
+        1 / perOp,
         'ops/usd',
         ['workload-sandbox-seconds'],
-        'strategy executions per dollar of sandbox time',
+        `strategy executions per dollar of sandbox time (1 / median cost per operation; ${ops} executions in all)`,
       );
     });
   },
@@ -67,28 +103,44 @@ export const costPerTopology: BenchmarkDefinition = {
   test: 'cost-per-topology',
   title: 'Cost comparison across topologies',
   swarms: (p) =>
-    p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 1 + p.consensusRounds * 0.01 })),
-  describe: (p) => ({ topologies: p.topologies, agents: p.swarmSize, decisions: p.consensusRounds }),
+    p.topologies.map((topology) => ({ agents: p.swarmSize, topology, rounds: p.consensusRounds + 1 })),
+  samples: (p) => [
+    {
+      series: 'decision-sandbox-seconds',
+      n: p.batches,
+      why: 'one sample per batch of back-to-back decisions, per topology; cost per decision is the median batch cost / its decisions',
+    },
+  ],
+  describe: (p) => ({
+    topologies: p.topologies,
+    agents: p.swarmSize,
+    decisions: p.consensusRounds,
+    batches: p.batches,
+  }),
   async run(ctx) {
-    const { topologies, swarmSize, consensusRounds } = ctx.params;
+    const { topologies, swarmSize, consensusRounds, batches } = ctx.params;
+    const perBatch = Math.max(1, Math.floor(consensusRounds / batches));
     for (const topology of topologies) {
       if (ctx.stopped) break;
       await ctx.withSwarm(topology, swarmSize, async (swarm) => {
         const labels = { topology, agents: swarm.size };
         await swarm.consensus(ctx.bar(0));
-        const start = ctx.now();
+        const sandboxes = swarm.sandboxes.length;
+        const series = ctx.series('decision-sandbox-seconds', 's', labels);
+        const perDecision: number[] = [];
         let decisions = 0;
-        for (let r = 0; r < consensusRounds && !ctx.stopped; r++) {
-          await swarm.consensus(ctx.bar(r + 1));
-          decisions++;
+        let sandboxSeconds = 0;
+        for (let b = 0; b < batches && !ctx.stopped; b++) {
+          const start = ctx.now();
+          for (let r = 0; r < perBatch; r++) await swarm.consensus(ctx.bar(b * perBatch + r + 1));
+          const batchSeconds = (sandboxes * (ctx.now() - start)) / 1000;
+          series.add(batchSeconds);
+          perDecision.push(e2bCostUsd(batchSeconds, ctx.resources) / perBatch);
+          decisions += perBatch;
+          sandboxSeconds += batchSeconds;
         }
-        const elapsedMs = ctx.now() - start;
         if (decisions === 0) return;
         ctx.operations += decisions;
-        const sandboxes = swarm.sandboxes.length;
-        const sandboxSeconds = (sandboxes * elapsedMs) / 1000;
-        const series = ctx.series('decision-sandbox-seconds', 's', labels);
-        series.add(sandboxSeconds);
         ctx.figure(
           'hourly-usd',
           e2bHourlyUsd(ctx.resources, sandboxes),
@@ -99,10 +151,10 @@ export const costPerTopology: BenchmarkDefinition = {
         );
         ctx.figure(
           'cost-per-op',
-          e2bCostUsd(sandboxSeconds, ctx.resources) / decisions,
+          median(perDecision),
           'usd',
           ['decision-sandbox-seconds'],
-          `measured sandbox-seconds of ${decisions} back-to-back consensus decisions x price / decisions`,
+          `median over ${perDecision.length} batches of (measured sandbox-seconds of ${perBatch} back-to-back consensus decisions x price / decisions); ${formatSeconds(sandboxSeconds)} in all`,
           labels,
         );
       });
@@ -114,8 +166,15 @@ export const costScaling: BenchmarkDefinition = {
   category: 'cost',
   test: 'cost-scaling',
   title: 'Scalability cost efficiency',
-  swarms: (p) => p.costScalingSizes.map((n) => ({ agents: n, workloadSeconds: 1 + p.costTasks * 0.003 })),
-  describe: (p) => ({ topology: 'mesh', agents: p.costScalingSizes, tasks: p.costTasks }),
+  swarms: (p) => p.costScalingSizes.map((n) => ({ agents: n, tasks: costTasksOf(p, n) })),
+  samples: (p) => [
+    {
+      series: 'workload-sandbox-seconds',
+      n: p.batches,
+      why: 'one sample per batch, per swarm size; the exponent is fitted to the per-size median batch costs',
+    },
+  ],
+  describe: (p) => ({ topology: 'mesh', agents: p.costScalingSizes, tasks: p.costTasks, batches: p.batches }),
   async run(ctx) {
     const { costScalingSizes, costTasks } = ctx.params;
     const points: Array<{ x: number; y: number }> = [];
@@ -123,24 +182,30 @@ export const costScaling: BenchmarkDefinition = {
       if (ctx.stopped) break;
       await ctx.withSwarm('mesh', n, async (swarm) => {
         await workload(ctx, swarm, swarm.size * 2);
-        const w = await workload(ctx, swarm, costTasks);
-        const usd = e2bCostUsd(w.sandboxSeconds, ctx.resources);
         const labels = { agents: n };
-        ctx.series('workload-sandbox-seconds', 's', labels).add(w.sandboxSeconds);
+        const done = await batchedWorkload(
+          ctx,
+          swarm,
+          costTasks,
+          ctx.series('workload-sandbox-seconds', 's', labels),
+        );
+        if (done.length === 0) return;
+        const ops = done[0]?.ops ?? 1;
+        const usd = median(done.map((w) => e2bCostUsd(w.sandboxSeconds, ctx.resources)));
         ctx.figure(
           'cost-per-op',
-          usd / w.ops,
+          usd / ops,
           'usd',
           ['workload-sandbox-seconds'],
-          `sandbox-seconds of ${w.ops} tasks on ${n} agents x price / tasks`,
+          `median over ${done.length} batches of (sandbox-seconds of ${ops} tasks on ${n} agents x price) / tasks`,
           labels,
         );
         ctx.figure(
           'ops-per-usd',
-          w.ops / usd,
+          ops / usd,
           'ops/usd',
           ['workload-sandbox-seconds'],
-          'tasks per dollar',
+          'tasks per dollar (median batch)',
           labels,
         );
         points.push({ x: n, y: usd });
@@ -153,10 +218,14 @@ export const costScaling: BenchmarkDefinition = {
         fit.exponent,
         'ratio',
         ['workload-sandbox-seconds'],
-        `log-log slope of the cost of the same ${costTasks}-task workload vs agents (r2 ${fit.r2.toFixed(3)}); < 1 is sub-linear`,
+        `log-log slope of the median batch cost of the same workload vs agents (r2 ${fit.r2.toFixed(3)}); < 1 is sub-linear`,
       );
     }
   },
 };
+
+function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(2)} sandbox-s`;
+}
 
 export const COST = [costPerOperation, costPerTopology, costScaling];

@@ -9,16 +9,21 @@ import { median } from '../context.ts';
 import { type BenchmarkDefinition, type PlannedSwarm, times } from '../definition.ts';
 
 /** The warm-up swarms of a creation benchmark: one agent, pooled, workload none. */
-const warmups = (n: number): PlannedSwarm[] => times(n, { agents: 1, workloadSeconds: 0, source: 'pool' });
+const warmups = (n: number): PlannedSwarm[] => times(n, { agents: 1, source: 'pool' });
 
 export const swarmInit: BenchmarkDefinition = {
   category: 'creation',
   test: 'swarm-init',
   title: 'Swarm initialization time',
   freshSandboxes: true,
-  swarms: (p) => [
-    ...warmups(p.warmup),
-    ...times(p.freshInitSwarms, { agents: p.swarmSize, workloadSeconds: 0 }),
+  swarms: (p) => [...warmups(p.warmup), ...times(p.freshInitSwarms, { agents: p.swarmSize })],
+  samples: (p) => [
+    {
+      series: 'init-ms',
+      labels: { agents: p.swarmSize },
+      n: p.freshInitSwarms,
+      why: 'one sample per fresh swarm; its p95 target needs about 20 to exist',
+    },
   ],
   describe: (p) => ({
     topology: 'mesh',
@@ -48,9 +53,13 @@ export const agentDeployment: BenchmarkDefinition = {
   test: 'agent-deployment',
   title: 'Agent deployment latency',
   freshSandboxes: true,
-  swarms: (p) => [
-    ...warmups(p.warmup),
-    ...times(p.freshDeploySwarms, { agents: p.swarmSize, workloadSeconds: 0 }),
+  swarms: (p) => [...warmups(p.warmup), ...times(p.freshDeploySwarms, { agents: p.swarmSize })],
+  samples: (p) => [
+    {
+      series: 'deploy-ms',
+      n: p.freshDeploySwarms * p.swarmSize,
+      why: `one sample per fresh sandbox (${p.freshDeploySwarms} swarms of ${p.swarmSize}); its p95 target needs about 20`,
+    },
   ],
   describe: (p) => ({
     agents: p.swarmSize,
@@ -80,10 +89,13 @@ export const parallelVsSequential: BenchmarkDefinition = {
   test: 'parallel-vs-sequential',
   title: 'Parallel vs sequential deployment',
   freshSandboxes: true,
-  swarms: (p) => [
-    ...warmups(p.warmup),
-    ...times(2 * p.freshPairs, { agents: p.pairAgents, workloadSeconds: 0 }),
-  ],
+  swarms: (p) => [...warmups(p.warmup), ...times(2 * p.freshPairs, { agents: p.pairAgents })],
+  samples: (p) =>
+    ['parallel-ms', 'sequential-ms'].map((series) => ({
+      series,
+      n: p.freshPairs,
+      why: 'one sample per parallel/sequential pair, alternated; the speed-up is the ratio of their medians',
+    })),
   describe: (p) => ({
     agents: p.pairAgents,
     pairs: p.freshPairs,

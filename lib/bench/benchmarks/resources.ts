@@ -3,10 +3,23 @@ import { e2bCostUsd } from '../../cost/model.ts';
 import type { Swarm } from '../../swarm/manager.ts';
 import type { BenchContext } from '../context.ts';
 import { median } from '../context.ts';
-import { type BenchmarkDefinition, times } from '../definition.ts';
+import { type BenchmarkDefinition, messagesPerRound, type PlannedSwarm, times } from '../definition.ts';
 import { osCpuMs, rssPerAgentMb, sandboxRssMb, totals } from '../probes.ts';
+import type { ProfileParams } from '../profiles.ts';
 
 const MB = 1024 * 1024;
+
+/** The work of tradingLoad on one swarm, for the plan. */
+function tradingLoadWork(p: ProfileParams, topology: PlannedSwarm['topology'], probes: number): PlannedSwarm {
+  return {
+    agents: p.swarmSize,
+    topology: topology ?? 'mesh',
+    rounds: Math.max(10, Math.ceil(p.consensusRounds / 2)),
+    tasks: p.swarmSize * 4,
+    messages: Math.max(100, Math.ceil(p.blastCount / 3)) * messagesPerRound(topology ?? 'mesh', p.swarmSize),
+    probes: probes * p.swarmSize,
+  };
+}
 
 /** A mixed trading workload: consensus rounds, strategy tasks and neighbour traffic. */
 async function tradingLoad(ctx: BenchContext, swarm: Swarm, rounds: number): Promise<number> {
@@ -26,7 +39,14 @@ export const memoryPerAgent: BenchmarkDefinition = {
   category: 'resources',
   test: 'memory-per-agent',
   title: 'Memory usage per agent',
-  swarms: (p) => [{ agents: p.swarmSize, workloadSeconds: 3 }],
+  swarms: (p) => [tradingLoadWork(p, 'mesh', 3)],
+  samples: (p) => [
+    {
+      series: 'rss-mb',
+      n: p.swarmSize,
+      why: 'one sample per agent and phase (idle, load); the target is the max',
+    },
+  ],
   describe: (p) => ({
     topology: 'mesh',
     agents: p.swarmSize,
@@ -63,7 +83,14 @@ export const cpuPerTopology: BenchmarkDefinition = {
   category: 'resources',
   test: 'cpu-per-topology',
   title: 'CPU utilization per topology',
-  swarms: (p) => p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 3 })),
+  swarms: (p) => p.topologies.map((topology) => tradingLoadWork(p, topology, 4)),
+  samples: (p) => [
+    {
+      series: 'cpu-percent',
+      n: p.swarmSize,
+      why: 'one sample per agent, per topology; the target is the max',
+    },
+  ],
   describe: (p) => ({
     topologies: p.topologies,
     agents: p.swarmSize,
@@ -99,7 +126,13 @@ export const networkBandwidth: BenchmarkDefinition = {
   category: 'resources',
   test: 'network-bandwidth',
   title: 'Network bandwidth usage',
-  swarms: (p) => p.topologies.map(() => ({ agents: p.swarmSize, workloadSeconds: 2 })),
+  swarms: (p) =>
+    p.topologies.map((topology) => ({
+      agents: p.swarmSize,
+      topology,
+      rounds: 1 + 5 * Math.max(3, Math.ceil(p.consensusRounds / 10)),
+      probes: 10 * p.swarmSize,
+    })),
   describe: (p) => ({
     topologies: p.topologies,
     agents: p.swarmSize,
@@ -152,7 +185,12 @@ export const agentPacking: BenchmarkDefinition = {
   // Sandboxes, not agents, are what a pool holds: k=1 needs n sandboxes, k=5 needs n/5.
   swarms: (p) =>
     PACKINGS.flatMap((k) =>
-      times(2, { agents: Math.ceil(p.swarmSize / k), workloadSeconds: 2 + p.consensusRounds * 0.005 }),
+      times(2, {
+        agents: Math.ceil(p.swarmSize / k),
+        rounds: 1 + Math.max(10, Math.ceil(p.consensusRounds / 2)),
+        tasks: p.swarmSize * 6,
+        probes: 2 * p.swarmSize,
+      }),
     ),
   describe: (p) => ({
     topology: 'mesh',

@@ -3,24 +3,39 @@ import { fitPowerLaw } from '../../stats/scaling.ts';
 import { median } from '../context.ts';
 import { type BenchmarkDefinition, times } from '../definition.ts';
 import { rssPerAgentMb } from '../probes.ts';
+import type { ProfileParams } from '../profiles.ts';
+
+/**
+ * Swarms at one agent count: the full count at the largest (the size a target judges), half of it
+ * below, where the series only shows the trend.
+ */
+function countRepeatsAt(p: ProfileParams, n: number): number {
+  return n === Math.max(...p.agentCounts) ? p.countRepeats : Math.max(2, Math.ceil(p.countRepeats / 2));
+}
 
 export const agentCount: BenchmarkDefinition = {
   category: 'scalability',
   test: 'agent-count',
   title: 'Agent count scaling',
   swarms: (p) =>
-    p.agentCounts.flatMap((n) =>
-      times(p.warmup + Math.max(2, Math.ceil(p.initIterations / 2)), { agents: n, workloadSeconds: 0.5 }),
-    ),
+    p.agentCounts.flatMap((n) => times(p.warmup + countRepeatsAt(p, n), { agents: n, probes: n })),
+  samples: (p) => [
+    {
+      series: 'init-ms',
+      labels: { agents: Math.max(...p.agentCounts) },
+      n: p.countRepeats,
+      why: 'one sample per swarm at the largest count; the 10-agent p95 target needs about 20',
+    },
+  ],
   describe: (p) => ({
     topology: 'mesh',
     agents: p.agentCounts,
-    repeats: Math.max(2, Math.ceil(p.initIterations / 2)),
+    repeats: p.agentCounts.map((n) => countRepeatsAt(p, n)),
   }),
   async run(ctx) {
-    const { agentCounts, warmup, initIterations } = ctx.params;
-    const repeats = Math.max(2, Math.ceil(initIterations / 2));
+    const { agentCounts, warmup } = ctx.params;
     for (const n of agentCounts) {
+      const repeats = countRepeatsAt(ctx.params, n);
       const init = ctx.series('init-ms', 'ms', { topology: 'mesh', agents: n, ...ctx.poolLabels });
       const rss = ctx.series('rss-per-agent-mb', 'MB', { topology: 'mesh', agents: n });
       for (let i = 0; i < warmup + repeats && !ctx.stopped; i++) {
@@ -39,8 +54,20 @@ export const linearScaling: BenchmarkDefinition = {
   title: 'Linear scaling',
   // The warm-up swarm of the first size comes first, as run() starts it.
   swarms: (p) => [
-    ...(p.sweep.length > 0 ? [{ agents: p.sweep[0] as number, workloadSeconds: 0 }] : []),
-    ...p.sweep.flatMap((n) => times(p.sweepRepeats, { agents: n, workloadSeconds: 0.5 })),
+    ...(p.sweep.length > 0 ? [{ agents: p.sweep[0] as number }] : []),
+    ...p.sweep.flatMap((n) => times(p.sweepRepeats, { agents: n, probes: n })),
+  ],
+  samples: (p) => [
+    {
+      series: 'init-ms',
+      n: p.sweep.length * p.sweepRepeats,
+      why: `${p.sweepRepeats} swarm(s) at each of ${p.sweep.length} sizes; the exponent is fitted to the ${p.sweep.length} per-size medians`,
+    },
+    {
+      series: 'rss-per-agent-mb',
+      n: p.sweep.reduce((sum, n) => sum + n, 0) * p.sweepRepeats,
+      why: 'one sample per agent of each swarm, over all sizes; the spread compares per-size medians',
+    },
   ],
   describe: (p) => ({ topology: 'mesh', sweep: p.sweep, repeats: p.sweepRepeats }),
   async run(ctx) {
@@ -93,9 +120,14 @@ export const topologyComparison: BenchmarkDefinition = {
   category: 'scalability',
   test: 'topology-comparison',
   title: 'Topology performance comparison',
+  // Each round is a consensus decision and a broadcast over the topology, two warm-up rounds first.
   swarms: (p) =>
-    p.topologies.flatMap(() =>
-      times(Math.max(2, Math.ceil(p.initIterations / 2)), { agents: p.swarmSize, workloadSeconds: 1 }),
+    p.topologies.flatMap((topology) =>
+      times(Math.max(2, Math.ceil(p.initIterations / 2)), {
+        agents: p.swarmSize,
+        topology,
+        rounds: 2 * (Math.max(5, Math.ceil(p.consensusRounds / 3)) + 2),
+      }),
     ),
   describe: (p) => ({
     topologies: p.topologies,

@@ -1,0 +1,35 @@
+/** What `plan` and `run` read before planning: unit history and the agents' measured footprint. */
+import os from 'node:os';
+import { loadUnitHistory, type UnitHistory } from '../lib/bench/estimate.ts';
+import {
+  type AgentFootprint,
+  DEFAULT_FOOTPRINT,
+  type MachineInfo,
+  measuredFootprint,
+} from '../lib/bench/machine.ts';
+import type { ProviderName } from '../lib/sandbox/types.ts';
+import type { ResultStore } from '../lib/store/types.ts';
+
+export interface PlanInputs {
+  history: UnitHistory;
+  footprint: AgentFootprint;
+  machine: MachineInfo;
+}
+
+/** Read history and footprint from an open store; an unreadable store means none (the model's defaults). */
+export async function readPlanInputs(
+  store: Pick<ResultStore, 'listRuns' | 'getResults'> | undefined,
+  provider: ProviderName,
+): Promise<PlanInputs> {
+  const machine = { cores: os.cpus().length, memoryMb: os.totalmem() / 1024 ** 2 };
+  if (store === undefined) return { history: new Map(), footprint: DEFAULT_FOOTPRINT, machine };
+  try {
+    const [history, footprint] = await Promise.all([
+      loadUnitHistory(store, provider),
+      measuredFootprint(store),
+    ]);
+    return { history, footprint: footprint ?? DEFAULT_FOOTPRINT, machine };
+  } catch {
+    return { history: new Map(), footprint: DEFAULT_FOOTPRINT, machine };
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Enough samples behind every target: the plan states, per series a target is judged on, how many
+ * samples the unit will record and whether that supports the target's statistic.
+ */
+import type { PlannedSeries } from './definition.ts';
+import type { Target, UnitSpec } from './model.ts';
+import { labelsMatch } from './targets.ts';
+
+/**
+ * Samples a statistic needs to exist: a p95 is an order statistic that needs about 20 samples
+ * (with fewer it is the maximum), a p99 about 100; a median, mean, extreme or a figure taken as a
+ * median of batches needs at least 10 for an interval worth printing.
+ */
+export function samplesNeeded(stat: Target['stat'] | undefined): number {
+  if (stat === 'p99') return 100;
+  if (stat === 'p95') return 20;
+  return 10;
+}
+
+/** One target's planned sample count. */
+export interface SampleCheck {
+  targetId: string;
+  unitId: string;
+  /** The series behind it (for a figure, the series the figure is computed from). */
+  series: string;
+  n: number;
+  needed: number;
+  ok: boolean;
+  why: string;
+}
+
+/**
+ * For each target whose unit is planned: the fewest samples any series behind it gets, against
+ * what its statistic needs. Targets of units that declare no sample plan are skipped.
+ */
+export function checkSamples(units: readonly UnitSpec[], targets: readonly Target[]): SampleCheck[] {
+  return targets.flatMap((target) => {
+    const unit = units.find((u) => (u.shard?.of ?? u.unitId) === target.unitId);
+    const plan = unit?.samples ?? [];
+    const behind: PlannedSeries[] =
+      target.series !== undefined
+        ? plan.filter(
+            (entry) =>
+              entry.series === target.series &&
+              (target.labels === undefined ||
+                entry.labels === undefined ||
+                labelsMatch(entry.labels, target.labels) ||
+                labelsMatch(target.labels, entry.labels)),
+          )
+        : plan;
+    if (unit === undefined || behind.length === 0) return [];
+    const weakest = behind.reduce((min, entry) => (entry.n < min.n ? entry : min));
+    const needed = samplesNeeded(target.stat);
+    return [
+      {
+        targetId: target.id,
+        unitId: target.unitId,
+        series: weakest.series,
+        n: weakest.n,
+        needed,
+        ok: weakest.n >= needed,
+        why: weakest.why,
+      },
+    ];
+  });
+}
