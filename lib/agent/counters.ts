@@ -9,7 +9,16 @@ export class AgentCounters {
   messagesIn = 0;
   messagesOut = 0;
   blastReceived = 0;
-  readonly rejected = { auth: 0, malformed: 0, oversize: 0, unknown: 0, shed: 0 };
+  readonly rejected = {
+    auth: 0,
+    malformed: 0,
+    oversize: 0,
+    unknown: 0,
+    shed: 0,
+    outsider: 0,
+    duplicate: 0,
+    handshake: 0,
+  };
   private readonly sockets = new Map<Socket, SocketKind>();
   private readonly closedBytes = { peerIn: 0, peerOut: 0, controlIn: 0, controlOut: 0 };
   private readonly started = Date.now();

@@ -1,50 +1,100 @@
 /**
  * Entry point of the agent program (bundled to dist/agent.cjs and started inside a sandbox).
- * Reads its launch contract from the environment, serves, prints its ready line and exits when
- * its parent goes away, its lifetime ends or it is told to stop.
+ * Reads its launch contract from the environment and its secret from stdin or a one-time file,
+ * serves, prints its ready line and exits when its parent goes away, its lifetime ends or it is
+ * told to stop.
  */
+import { readFileSync, unlinkSync } from 'node:fs';
 import { AGENT_ENV, type AgentReadyLine } from './launch.ts';
 import { AgentServer } from './server.ts';
 
 const env = process.env;
 const agentId = env[AGENT_ENV.id] ?? '';
-const secret = env[AGENT_ENV.secret] ?? '';
+const secretFrom = env[AGENT_ENV.secretFrom] ?? '';
 const host = env[AGENT_ENV.host] ?? '127.0.0.1';
 const port = Number(env[AGENT_ENV.port] ?? '0');
 const lifetimeMs = Number(env[AGENT_ENV.lifetimeMs] ?? '300000');
-
-if (!agentId || secret.length < 16 || !Number.isInteger(port) || port < 0) {
-  process.stderr.write(
-    `agent: ${AGENT_ENV.id}, ${AGENT_ENV.secret} (>= 16 chars) and a valid ${AGENT_ENV.port} are required\n`,
-  );
-  process.exit(2);
-}
-// The secret has been read; keep it out of the environment any child or crash dump could see.
-delete env[AGENT_ENV.secret];
-
-const server = new AgentServer({ agentId, secret, host, port });
 
 function stop(code: number): never {
   process.exit(code);
 }
 
-process.on('SIGTERM', () => stop(0));
-process.on('SIGINT', () => stop(0));
-if (Number.isFinite(lifetimeMs) && lifetimeMs > 0) setTimeout(() => stop(0), lifetimeMs).unref();
-if (env[AGENT_ENV.watchStdin] === '1') {
-  // The parent holds our stdin open; when it dies for any reason the pipe closes.
-  process.stdin.on('end', () => stop(0));
-  process.stdin.on('error', () => stop(0));
-  process.stdin.resume();
+function fail(message: string): never {
+  process.stderr.write(`agent: ${message}\n`);
+  stop(2);
 }
 
-server.listen().then(
-  (boundPort) => {
+if (
+  !agentId ||
+  !Number.isInteger(port) ||
+  port < 0 ||
+  !(secretFrom === 'stdin' || secretFrom.startsWith('/'))
+) {
+  fail(
+    `${AGENT_ENV.id}, a valid ${AGENT_ENV.port} and ${AGENT_ENV.secretFrom} (stdin or an absolute path) are required`,
+  );
+}
+
+/** The first line on stdin; the rest of stdin stays for the parent watch. */
+function firstLine(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString('utf8');
+      const newline = buffered.indexOf('\n');
+      if (newline >= 0) {
+        process.stdin.off('data', onData);
+        process.stdin.pause();
+        resolve(buffered.slice(0, newline));
+      } else if (buffered.length > 4096) reject(new Error('no secret line on stdin'));
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', () => reject(new Error('stdin closed before the secret')));
+  });
+}
+
+/** Read the secret from its channel; a file is deleted as soon as it is read. */
+async function readSecret(): Promise<string> {
+  if (secretFrom === 'stdin') return firstLine();
+  try {
+    return readFileSync(secretFrom, 'utf8').trim();
+  } finally {
+    try {
+      unlinkSync(secretFrom);
+    } catch {
+      // already gone: nothing left to remove
+    }
+  }
+}
+
+async function start(): Promise<void> {
+  let secret: string;
+  try {
+    secret = (await readSecret()).trim();
+  } catch (error) {
+    fail(`cannot read the secret from ${AGENT_ENV.secretFrom}: ${(error as Error).message}`);
+  }
+  if (secret.length < 16) fail('the secret must have at least 16 characters');
+
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+  if (Number.isFinite(lifetimeMs) && lifetimeMs > 0) setTimeout(() => stop(0), lifetimeMs).unref();
+  if (env[AGENT_ENV.watchStdin] === '1') {
+    // The parent holds our stdin open; when it dies for any reason the pipe closes.
+    process.stdin.on('end', () => stop(0));
+    process.stdin.on('error', () => stop(0));
+    process.stdin.resume();
+  }
+
+  const server = new AgentServer({ agentId, secret, host, port });
+  try {
+    const boundPort = await server.listen();
     const ready: AgentReadyLine = { event: 'ready', agentId, port: boundPort, pid: process.pid };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
-  },
-  (error: Error) => {
-    process.stderr.write(`agent: cannot listen on ${host}:${port}: ${error.message}\n`);
+  } catch (error) {
+    process.stderr.write(`agent: cannot listen on ${host}:${port}: ${(error as Error).message}\n`);
     stop(1);
-  },
-);
+  }
+}
+
+void start();

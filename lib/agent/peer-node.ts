@@ -98,6 +98,11 @@ export class PeerNode {
       this.counters.rejected.malformed++;
       return;
     }
+    const size = this.config?.topology.size;
+    if (size !== undefined && !namesOnlyMembers(frame, size)) {
+      this.counters.rejected.outsider++;
+      return;
+    }
     this.handle(from, frame);
   }
 
@@ -142,4 +147,12 @@ export class PeerNode {
         return;
     }
   }
+}
+
+/** Whether every agent index a frame names (sender, destination, origin, path, dead list) is below `size`. */
+function namesOnlyMembers(frame: PeerFrame, size: number): boolean {
+  const f = frame as { src?: number; dst?: number; origin?: number; path?: number[]; dn?: number[] };
+  if ((f.src ?? 0) >= size || (f.dst ?? 0) >= size || (f.origin ?? 0) >= size) return false;
+  if (f.path?.some((i) => i >= size)) return false;
+  return !f.dn?.some((i) => i >= size);
 }

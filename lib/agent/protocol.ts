@@ -12,7 +12,7 @@ import { z } from 'zod';
 /** Largest frame an agent accepts; larger ones close the connection (ws code 1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** Header carrying the per-swarm secret on every connection. */
+/** Header carrying the connection's credential, derived from the swarm secret for its role (auth.ts). */
 export const SECRET_HEADER = 'x-swarm-secret';
 /** Header naming who connects: `coordinator` or `peer:<index>`. */
 export const ROLE_HEADER = 'x-swarm-role';
@@ -110,7 +110,6 @@ const requestBody = z.discriminatedUnion('op', [
       .default(16),
   }),
   z.object({ op: z.literal('metrics') }),
-  z.object({ op: z.literal('reset'), secret: z.string().min(16).max(256) }),
 ]);
 
 export const requestSchema = z.intersection(
@@ -204,7 +203,22 @@ export interface AgentMetricsReport {
   messagesOut: number;
   /** Throughput frames received from neighbours (what `blast` delivered here). */
   blastReceived: number;
-  rejected: { auth: number; malformed: number; oversize: number; unknown: number; shed: number };
+  /**
+   * Refusals: `auth` bad or missing credential; `malformed`/`oversize`/`unknown` frames;
+   * `shed` frames dropped under backpressure; `outsider` peer indices or frames naming agents
+   * outside the swarm; `duplicate` a second connection for a peer whose link is healthy;
+   * `handshake` connections closed for not completing an upgrade within the deadline.
+   */
+  rejected: {
+    auth: number;
+    malformed: number;
+    oversize: number;
+    unknown: number;
+    shed: number;
+    outsider: number;
+    duplicate: number;
+    handshake: number;
+  };
   links: number;
   uptimeMs: number;
 }
@@ -273,7 +287,6 @@ export interface OpResults {
   sync: SyncResult;
   blast: BlastResult;
   metrics: AgentMetricsReport;
-  reset: { ok: true };
 }
 
 export interface ErrorReply {

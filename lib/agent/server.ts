@@ -3,9 +3,9 @@
  * authentication), the peer links, and the replicated logic of a `PeerNode` (routing, consensus,
  * state sync, probes, workload), and answers the coordinator's requests.
  */
-import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { Topology } from '../swarm/topology.ts';
+import { credentialFor } from './auth.ts';
 import { AgentCounters, countErrors } from './counters.ts';
 import { PeerLinks } from './links.ts';
 import { RequestError } from './peer-net.ts';
@@ -27,22 +27,11 @@ export interface AgentServerOptions {
 /** Time `configure` waits for every neighbour link. */
 const LINK_WAIT_MS = 10_000;
 
-const KNOWN_OPS = new Set([
-  'health',
-  'configure',
-  'execute',
-  'ping',
-  'propose',
-  'sync',
-  'blast',
-  'metrics',
-  'reset',
-]);
+const KNOWN_OPS = new Set(['health', 'configure', 'execute', 'ping', 'propose', 'sync', 'blast', 'metrics']);
 
 /** A running agent. `listen()` starts it; `close()` stops it and drops every connection. */
 export class AgentServer {
-  private secret: string;
-  private urls: string[] = [];
+  private readonly secret: string;
   private readonly counters = new AgentCounters();
   private readonly transport: AgentTransport;
   private readonly links: PeerLinks;
@@ -57,6 +46,7 @@ export class AgentServer {
     });
     this.node = new PeerNode(this.links, this.counters, options.strategies ?? new StrategyRegistry());
     this.transport = new AgentTransport(() => this.secret, this.counters, {
+      admitPeer: (index) => this.links.admit(index),
       control: (ws) => this.adoptController(ws),
       peer: (index, ws) => this.links.attach(index, ws),
     });
@@ -175,9 +165,6 @@ export class AgentServer {
         return this.node.workload.blast(request.count, request.payloadBytes);
       case 'metrics':
         return this.counters.report(this.options.agentId, this.links.openCount);
-      case 'reset':
-        this.reset(request.secret);
-        return { ok: true };
     }
   }
 
@@ -195,12 +182,15 @@ export class AgentServer {
       sharedClock: request.sharedClock === true,
       market: request.market,
     });
-    this.urls = request.urls;
     // Each link is dialled by its lower-indexed end, so every pair shares exactly one socket.
-    const dials = (topology.neighbors[request.self] ?? [])
-      .filter((peer) => peer > request.self)
-      .map((peer) => this.links.dial(peer, this.urls[peer] as string, request.self, this.secret));
-    await Promise.all(dials);
+    const neighbours = topology.neighbors[request.self] ?? [];
+    await this.links.follow({
+      self: request.self,
+      urls: request.urls,
+      dials: neighbours.filter((peer) => peer > request.self),
+      neighbours: new Set(neighbours),
+      credential: credentialFor(this.secret, `peer:${request.self}`),
+    });
     await this.links.waitFor(this.expectedLinks(), LINK_WAIT_MS);
     return { links: this.links.openCount };
   }
@@ -208,15 +198,5 @@ export class AgentServer {
   private expectedLinks(): number {
     const config = this.node.configured;
     return config?.topology.neighbors[config.self]?.length ?? 0;
-  }
-
-  private reset(secret: string): void {
-    this.links.dropAll();
-    for (const ws of this.transport.clients) {
-      if (this.counters.kindOf((ws as unknown as { _socket: Socket })._socket) === 'peer') ws.terminate();
-    }
-    this.secret = secret;
-    this.urls = [];
-    this.node.clear();
   }
 }

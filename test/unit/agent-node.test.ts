@@ -145,4 +145,19 @@ describe('routing, probes and state sync over an in-memory network', () => {
     // Assess
     expect(counters[0]?.rejected.malformed).toBe(3);
   });
+
+  it('refuses and counts frames naming agents outside the swarm, and never routes around them', async () => {
+    // Prepare
+    const { nodes, counters } = swarm('ring', 4);
+    const ping = { t: 'ping', src: 1, dst: 0, id: 1, path: [1] };
+    // Act: fake dead agents 50 and 60, a fake source, a fake hop on the path
+    nodes[0]?.receive(1, JSON.stringify({ ...ping, dn: [50, 60] }));
+    nodes[0]?.receive(1, JSON.stringify({ ...ping, src: 9 }));
+    nodes[0]?.receive(1, JSON.stringify({ ...ping, path: [1, 77] }));
+    const probe = await (nodes[0] as PeerNode).prober.ping(2, 1, 0, 0);
+    // Assess
+    expect(counters[0]?.rejected.outsider).toBe(3);
+    expect([...(nodes[0]?.router.down ?? [])]).toEqual([]);
+    expect(probe.hops).toBe(2);
+  });
 });
