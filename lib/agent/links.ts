@@ -15,8 +15,9 @@ import type { PeerRefusal } from './transport.ts';
 const HIGH_WATER_BYTES = 1024 * 1024;
 /** Buffered bytes above which frames are shed rather than queued. */
 const SHED_BYTES = 16 * 1024 * 1024;
-/** Interval of the link heartbeat; a link silent for two of them is closed. */
-export const HEARTBEAT_MS = 2_000;
+/** Interval of the link heartbeat; a link silent for MISSED_BEATS of them is closed. */
+export const HEARTBEAT_MS = 5_000;
+const MISSED_BEATS = 2;
 /** Re-dial backoff: first delay and cap (full jitter). */
 const REDIAL_BASE_MS = 50;
 const REDIAL_CAP_MS = 2_000;
@@ -44,8 +45,8 @@ export interface DialPlan {
 
 interface Link {
   ws: WebSocket;
-  /** Heard from since the last heartbeat. */
-  alive: boolean;
+  /** Heartbeats since the peer was last heard from. */
+  silent: number;
 }
 
 export class PeerLinks implements PeerNet {
@@ -93,8 +94,8 @@ export class PeerLinks implements PeerNet {
 
   drained(peer: number): Promise<void> {
     const ws = this.links.get(peer)?.ws;
-    if (!ws) return Promise.resolve();
-    const socket = (ws as unknown as { _socket: Socket })._socket;
+    const socket = (ws as unknown as { _socket: Socket | null } | undefined)?._socket;
+    if (!ws || !socket || ws.readyState !== WebSocket.OPEN) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         socket.off('drain', done);
@@ -152,12 +153,12 @@ export class PeerLinks implements PeerNet {
   /** Take an open connection as the link to `peer`. */
   attach(peer: number, ws: WebSocket): void {
     countErrors(ws, this.counters);
-    const link: Link = { ws, alive: true };
+    const link: Link = { ws, silent: 0 };
     this.links.set(peer, link);
     this.redials.delete(peer);
     this.events.up(peer);
     ws.on('message', (data, isBinary) => {
-      link.alive = true;
+      link.silent = 0;
       this.counters.messagesIn++;
       if (isBinary) {
         this.counters.rejected.malformed++;
@@ -166,7 +167,7 @@ export class PeerLinks implements PeerNet {
       this.events.frame(peer, (data as Buffer).toString());
     });
     ws.on('pong', () => {
-      link.alive = true;
+      link.silent = 0;
     });
     ws.once('close', () => {
       if (this.links.get(peer) !== link) return;
@@ -237,14 +238,13 @@ export class PeerLinks implements PeerNet {
     redial.timer.unref();
   }
 
-  /** Close links that stayed silent for a whole heartbeat (their peer froze or vanished). */
+  /** Close links silent for MISSED_BEATS heartbeats (their peer froze or vanished), so it can reconnect. */
   private beat(): void {
     for (const link of this.links.values()) {
-      if (!link.alive) {
+      if (link.silent++ >= MISSED_BEATS) {
         link.ws.terminate();
         continue;
       }
-      link.alive = false;
       if (link.ws.readyState === WebSocket.OPEN) link.ws.ping();
     }
   }
