@@ -45,6 +45,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
     load: async () => (await import('./commands/recommend.ts')).recommendCommand,
     help: 'cost-optimal topology and agents per sandbox for a workload, from the latest run: [--agents n] [--ops n] [--latency-ms n] [--budget-hourly usd] [--budget-monthly usd] [--run id] [--json]',
   },
+  site: {
+    load: async () => (await import('./commands/site.ts')).siteCommand,
+    help: 'static trend site of every stored run: site --out <dir> [--store dir] [--force] [--json]',
+  },
   compare: {
     load: async () => (await import('./commands/compare.ts')).compareCommand,
     help: 'compare two stored runs series by series: compare <runA> <runB> [--json] [--store dir]',

@@ -1,18 +1,21 @@
 /**
- * DrainPool step: kill the E2B sandboxes a run's units left idle in the shared pool, after the last
- * unit and when the run fails. Sandboxes already gone count as such; the reaper sweeps the rest.
+ * DrainPool step: kill the sandboxes a run's units left idle in the shared pool, after the last
+ * unit and when the run fails (a local run's pool holds local sandboxes: no key is fetched, E2B is
+ * never called). Sandboxes already gone count as such; the reaper sweeps the rest.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { drainPoolEventSchema, parseEvent } from '../lib/pipeline/events.ts';
-import { drainPoolStep } from '../lib/pipeline/steps.ts';
+import { drainPoolStep, killPooledLocalSandbox } from '../lib/pipeline/steps.ts';
 import { killSandboxById } from '../lib/sandbox/e2b.ts';
+import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import {
   baseEnvSchema,
-  cachedSecret,
+  cachedE2BKey,
   invocation,
   type LambdaContext,
+  LOCAL_SANDBOX_ROOT,
   logger,
   makeAws,
   metrics,
@@ -21,14 +24,22 @@ import {
 
 const env = readEnv(baseEnvSchema.extend({ E2B_SECRET_ARN: z.string().startsWith('arn:') }));
 const { ledger } = makeAws(env);
-const e2bApiKey = cachedSecret(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
+const e2bApiKey = cachedE2BKey(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
 
 export const handler = (event: unknown, context: LambdaContext) =>
   invocation(context, 'drain-pool', async (appendKeys) => {
-    const { runId } = parseEvent(drainPoolEventSchema, event, 'DrainPool');
+    const { runId, provider } = parseEvent(drainPoolEventSchema, event, 'DrainPool');
     appendKeys({ runId });
-    const apiKey = await e2bApiKey();
-    const output = await drainPoolStep({ runId }, { ledger, kill: (id) => killSandboxById({ apiKey }, id) });
+    const kill =
+      provider === 'e2b'
+        ? async (id: string) => killSandboxById({ apiKey: await e2bApiKey() }, id)
+        : (id: string) =>
+            // Nothing is started here: the provider only connects to pooled sandboxes and kills them.
+            killPooledLocalSandbox(
+              id,
+              new LocalSandboxProvider({ bundlePath: '/nonexistent/agent.cjs', tmpRoot: LOCAL_SANDBOX_ROOT }),
+            );
+    const output = await drainPoolStep({ runId }, { ledger, kill });
     logger.info('pool drained', { killed: output.killed, gone: output.gone });
     metrics.addMetric('PooledSandboxesDrained', MetricUnit.Count, output.killed);
     return output;

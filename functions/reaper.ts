@@ -2,9 +2,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { ProviderUnavailableError } from '../lib/errors.ts';
 import { reapStep } from '../lib/pipeline/steps.ts';
 import { killStaleSandboxes } from '../lib/sandbox/e2b.ts';
-import { cachedSecret, invocation, type LambdaContext, logger, metrics, readEnv } from './shared/runtime.ts';
+import { cachedE2BKey, invocation, type LambdaContext, logger, metrics, readEnv } from './shared/runtime.ts';
 
 const env = readEnv(
   z.object({
@@ -18,11 +19,21 @@ const env = readEnv(
       .default(30 * 60_000),
   }),
 );
-const e2bApiKey = cachedSecret(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
+const e2bApiKey = cachedE2BKey(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
 
 export const handler = (_event: unknown, context: LambdaContext) =>
   invocation(context, 'reaper', async () => {
-    const apiKey = await e2bApiKey();
+    let apiKey: string;
+    try {
+      apiKey = await e2bApiKey();
+    } catch (error) {
+      // No key set: this stack cannot have started an E2B sandbox, so there is nothing to reap.
+      if (error instanceof ProviderUnavailableError) {
+        logger.warn('E2B API key not set; nothing to reap', { error: error.message });
+        return { killed: 0 };
+      }
+      throw error;
+    }
     const { killed } = await reapStep({
       listAndKill: (query) => killStaleSandboxes({ apiKey }, query),
       stack: env.STACK_ID,

@@ -13,9 +13,10 @@ import { unitStep } from '../lib/pipeline/steps.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import {
   baseEnvSchema,
-  cachedSecret,
+  cachedE2BKey,
   invocation,
   type LambdaContext,
+  LOCAL_SANDBOX_ROOT,
   logger,
   makeAws,
   metrics,
@@ -33,7 +34,7 @@ const env = readEnv(
   }),
 );
 const { store, ledger } = makeAws(env);
-const e2bApiKey = cachedSecret(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
+const e2bApiKey = cachedE2BKey(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
 // Copied next to the handler at bundling (infra/stack.ts), for templates without the agent baked in.
 const BUNDLE_PATH = fileURLToPath(new URL('./agent.cjs', import.meta.url));
 let bundle: Promise<string> | undefined;
@@ -62,7 +63,7 @@ export const handler = (event: unknown, context: LambdaContext) =>
               metadata,
             },
           })
-        : createProvider('local', { local: { bundlePath: BUNDLE_PATH, tmpRoot: '/tmp' } });
+        : createProvider('local', { local: { bundlePath: BUNDLE_PATH, tmpRoot: LOCAL_SANDBOX_ROOT } });
     const output = await unitStep(input, {
       store,
       ledger,

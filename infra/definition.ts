@@ -1,17 +1,31 @@
 /**
  * Synthesize the stack in-process and return its template and the state machine's ASL with the
- * CloudFormation intrinsics resolved to placeholder ARNs, so the exact definition CDK deploys can
- * run under a local ASL interpreter.
+ * CloudFormation intrinsics resolved (lib/pipeline/template.ts), so the exact definition CDK
+ * deploys can run under a local ASL interpreter; optionally keep the cloud assembly with the
+ * bundled functions, which the local pipeline runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { stateMachineAsl, type TemplateContext } from '../lib/pipeline/template.ts';
 import { SwarmBenchStack, type SwarmBenchStackProps } from './stack.ts';
 
 export const PLACEHOLDER_ACCOUNT = '123456789012';
 export const PLACEHOLDER_REGION = 'us-east-1';
+export const STACK_NAME = 'SwarmBench';
 
 export interface SynthOptions {
   props?: SwarmBenchStackProps;
@@ -21,6 +35,8 @@ export interface SynthOptions {
   validate?: boolean;
   /** cdk-nag AwsSolutionsChecks as a validation plugin; a finding throws. @default false */
   nag?: boolean;
+  /** Keep the cloud assembly in this directory. @default a temporary directory, removed */
+  outdir?: string;
 }
 
 export interface SynthesizedStack {
@@ -30,81 +46,101 @@ export interface SynthesizedStack {
   definition: Record<string, unknown>;
   /** The input the weekly schedule starts executions with. */
   scheduleInput: Record<string, unknown>;
+  /** The kept cloud assembly (only with `outdir`). */
+  assemblyDir?: string;
 }
 
-/** Synthesize the stack into a temporary directory (removed afterwards). */
+/** Where the synthesized stack's resources resolve (placeholder account and region). */
+export const STACK_CONTEXT: TemplateContext = {
+  account: PLACEHOLDER_ACCOUNT,
+  region: PLACEHOLDER_REGION,
+  stackName: STACK_NAME,
+};
+
+/**
+ * Synthesize the stack. Into a temporary directory removed afterwards, or into `outdir`, kept
+ * (the cloud assembly, with the bundled function code when `bundle` is set).
+ */
 export function synthesizeStack(options: SynthOptions = {}): SynthesizedStack {
-  const outdir = mkdtempSync(join(tmpdir(), 'swarm-bench-cdk-'));
+  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), 'swarm-bench-cdk-'));
   try {
     const app = new App({
       outdir,
       builtinCloudFormationValidation: options.validate ?? false,
       // An empty list skips asset bundling for every stack (the definition does not need code).
-      context: options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] },
+      context: {
+        'aws:cdk:enable-asset-metadata': true,
+        ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      },
     });
     if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    const stack = new SwarmBenchStack(app, 'SwarmBench', {
+    const stack = new SwarmBenchStack(app, STACK_NAME, {
       env: { account: PLACEHOLDER_ACCOUNT, region: PLACEHOLDER_REGION },
       ...options.props,
     });
     const assembly = app.synth();
     const template = assembly.getStackArtifact(stack.artifactId).template;
-    return { template, definition: stateMachineDefinition(template), scheduleInput: stack.scheduleInput };
+    return {
+      template,
+      definition: stateMachineAsl(template, STACK_CONTEXT),
+      scheduleInput: stack.scheduleInput,
+      ...(options.outdir ? { assemblyDir: options.outdir } : {}),
+    };
   } finally {
-    rmSync(outdir, { recursive: true, force: true });
+    if (options.outdir === undefined) rmSync(outdir, { recursive: true, force: true });
   }
 }
 
-/** The one state machine's DefinitionString, resolved and parsed. */
-// biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template is untyped JSON.
-export function stateMachineDefinition(template: Record<string, any>): Record<string, unknown> {
-  const machines = Object.values(template.Resources ?? {}).filter(
-    // biome-ignore lint/suspicious/noExplicitAny: untyped template resource.
-    (resource: any) => resource?.Type === 'AWS::StepFunctions::StateMachine',
-  );
-  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
-  // biome-ignore lint/suspicious/noExplicitAny: untyped template resource.
-  const text = resolveIntrinsics((machines[0] as any).Properties.DefinitionString);
-  if (typeof text !== 'string') throw new Error('the state machine definition did not resolve to a string');
-  return JSON.parse(text) as Record<string, unknown>;
+/** The files a bundle is built from: a change to any of them makes a new cloud assembly. */
+const SOURCE_ROOTS = ['infra', 'functions', 'lib', 'scripts', 'package-lock.json', 'cdk.json', 'tsconfig.json'];
+
+/** A hash of the stack's sources and settings: the key of a cached cloud assembly. */
+export function sourceHash(root: string, props: SwarmBenchStackProps = {}): string {
+  const hash = createHash('sha256').update(JSON.stringify(props));
+  const files = SOURCE_ROOTS.flatMap((entry) => {
+    const path = join(root, entry);
+    if (!existsSync(path)) return [];
+    if (!statSync(path).isDirectory()) return [entry];
+    return readdirSync(path, { recursive: true, encoding: 'utf8' })
+      .map((name) => join(entry, name))
+      .filter((name) => statSync(join(root, name)).isFile());
+  });
+  for (const file of files.sort()) hash.update(file).update('\0').update(readFileSync(join(root, file)));
+  return hash.digest('hex').slice(0, 16);
 }
 
-/** Resolve Fn::Join, Ref and Fn::GetAtt to placeholder values; anything else is an error. */
-export function resolveIntrinsics(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(resolveIntrinsics);
-  if (value === null || typeof value !== 'object') return value;
-  const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length === 1) {
-    const [[key, argument]] = entries as [[string, unknown]];
-    if (key === 'Fn::Join') {
-      const [separator, parts] = argument as [string, unknown[]];
-      return parts.map((part) => String(resolveIntrinsics(part))).join(separator);
+/**
+ * The stack synthesized with its functions bundled, cached under `cacheDir` by the hash of the
+ * sources: the first call bundles (seconds per function), later ones with the same sources reuse
+ * the assembly. Built in a temporary directory and renamed into place, so concurrent callers
+ * never see half an assembly.
+ */
+export function bundledAssembly(options: { cacheDir: string; props?: SwarmBenchStackProps }): SynthesizedStack & {
+  assemblyDir: string;
+} {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = join(options.cacheDir, sourceHash(root, options.props));
+  const templatePath = join(dir, `${STACK_NAME}.template.json`);
+  if (!existsSync(templatePath)) {
+    mkdirSync(options.cacheDir, { recursive: true });
+    const building = mkdtempSync(join(options.cacheDir, 'building-'));
+    try {
+      synthesizeStack({ bundle: true, outdir: building, ...(options.props ? { props: options.props } : {}) });
+      try {
+        renameSync(building, dir);
+      } catch (error) {
+        // Another process finished the same assembly first: use theirs.
+        if (!existsSync(templatePath)) throw error;
+      }
+    } finally {
+      rmSync(building, { recursive: true, force: true });
     }
-    if (key === 'Ref') return pseudo(String(argument)) ?? placeholderArn(String(argument));
-    if (key === 'Fn::GetAtt') {
-      const [logicalId, attribute] = argument as [string, string];
-      return attribute === 'Arn' ? placeholderArn(logicalId) : `${logicalId}.${attribute}`;
-    }
-    if (key.startsWith('Fn::')) throw new Error(`cannot resolve ${key} locally`);
   }
-  return Object.fromEntries(entries.map(([key, inner]) => [key, resolveIntrinsics(inner)]));
-}
-
-function pseudo(name: string): string | undefined {
-  switch (name) {
-    case 'AWS::Partition':
-      return 'aws';
-    case 'AWS::Region':
-      return PLACEHOLDER_REGION;
-    case 'AWS::AccountId':
-      return PLACEHOLDER_ACCOUNT;
-    case 'AWS::URLSuffix':
-      return 'amazonaws.com';
-    default:
-      return undefined;
-  }
-}
-
-function placeholderArn(logicalId: string): string {
-  return `arn:aws:lambda:${PLACEHOLDER_REGION}:${PLACEHOLDER_ACCOUNT}:function:${logicalId}`;
+  const template = JSON.parse(readFileSync(templatePath, 'utf8')) as SynthesizedStack['template'];
+  return {
+    template,
+    definition: stateMachineAsl(template, STACK_CONTEXT),
+    scheduleInput: {},
+    assemblyDir: dir,
+  };
 }

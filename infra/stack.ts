@@ -18,6 +18,7 @@ import {
   aws_logs as logs,
   aws_lambda_nodejs as nodejs,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   aws_s3 as s3,
@@ -35,6 +36,7 @@ import {
 import type { Construct, IConstruct } from 'constructs';
 import { CATEGORIES, type ProfileName } from '../lib/bench/model.ts';
 import { MAX_MAP_CONCURRENCY, STEP_LAMBDA_MEMORY_MB, UNIT_LAMBDA_MEMORY_MB } from '../lib/bench/plan.ts';
+import { E2B_KEY_PLACEHOLDER } from '../lib/pipeline/e2b-key.ts';
 import { STATE_NAMES } from '../lib/pipeline/events.ts';
 
 export { MAX_MAP_CONCURRENCY, STATE_NAMES };
@@ -190,8 +192,11 @@ export class SwarmBenchStack extends Stack {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
 
+    // Starts as a fixed placeholder, not a generated random string: the units recognise it and
+    // refuse with "set the E2B API key", instead of sending a random key to E2B.
     const e2bSecret = new secretsmanager.Secret(this, 'E2BApiKey', {
       description: 'E2B API key used by the swarm-bench unit and reaper Lambdas (set it after deploying)',
+      secretStringValue: SecretValue.unsafePlainText(E2B_KEY_PLACEHOLDER),
       removalPolicy: settings.removalPolicy,
     });
 
@@ -270,6 +275,16 @@ export class SwarmBenchStack extends Stack {
         }),
       );
     objects(unitFn, ['s3:GetObject', 's3:PutObject'], ['store']);
+    // RecordFailure reads a unit's stored result (its large series live under store/) before
+    // recording the failure over it.
+    objects(recordFailureFn, ['s3:GetObject'], ['store']);
+    // Without s3:ListBucket, S3 answers a missing key with 403 instead of 404, and the blob store's
+    // not-found path never matches. The bucket holds only reports and samples.
+    for (const f of [unitFn, recordFailureFn, publishFn]) {
+      f.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+      );
+    }
     // A presigned link carries the signer's permissions: the publisher must be able to read reports.
     objects(publishFn, ['s3:GetObject'], ['store', 'runs', 'latest']);
     objects(publishFn, ['s3:PutObject'], ['runs', 'latest']);
@@ -401,6 +416,9 @@ export class SwarmBenchStack extends Stack {
         format: nodejs.OutputFormat.ESM,
         target: 'node22',
         minify: true,
+        // Error names are what Step Functions' Retry/Catch match and what the store records:
+        // minified class names ('St', 'fe') would match nothing.
+        keepNames: true,
         sourceMap: true,
         mainFields: ['module', 'main'],
         // Some dependencies still call require(); ESM output needs it defined.
@@ -413,8 +431,9 @@ export class SwarmBenchStack extends Stack {
               commandHooks: {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
+                // Built from the checked-out source at every synth: no manual step, never a stale copy.
                 afterBundling: (inputDir: string, outputDir: string) => [
-                  `cp "${inputDir}/dist/agent.cjs" "${outputDir}/agent.cjs"`,
+                  `cd "${inputDir}" && "${process.execPath}" --import tsx scripts/build-agent.ts --outfile "${outputDir}/agent.cjs"`,
                 ],
               },
             }
@@ -478,7 +497,11 @@ export class SwarmBenchStack extends Stack {
       const task = invoke(
         name,
         fns.drainPoolFn,
-        sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.plan.runId') }),
+        sfn.TaskInput.fromObject({
+          runId: sfn.JsonPath.stringAt('$.plan.runId'),
+          // Local sandboxes are drained locally; only E2B runs fetch the key and call E2B.
+          provider: sfn.JsonPath.stringAt('$.plan.config.provider'),
+        }),
         { killed: '$.Payload.killed' },
         '$.drain',
       );
@@ -493,7 +516,7 @@ export class SwarmBenchStack extends Stack {
     const plan = new tasks.LambdaInvoke(this, STATE_NAMES.plan, {
       lambdaFunction: fns.planFn,
       payload: sfn.TaskInput.fromObject({
-        input: sfn.JsonPath.entirePayload,
+        input: sfn.JsonPath.objectAt('$.input'),
         executionId: sfn.JsonPath.executionId,
         startTime: sfn.JsonPath.executionStartTime,
       }),
@@ -583,7 +606,14 @@ export class SwarmBenchStack extends Stack {
     );
     publish.addCatch(failRun, onRunError);
     publish.next(new sfn.Succeed(this, STATE_NAMES.done, { outputPath: '$.report' }));
-    const definition = plan.next(creationUnits).next(pooledUnits).next(drain(STATE_NAMES.drainPool, publish));
+    // Whatever the execution input is (null, a list, a number), the state is an object from here
+    // on, so a Catch can add $.error and FailRun records and notifies the typed error.
+    const readInput = new sfn.Pass(this, STATE_NAMES.readInput, { parameters: { 'input.$': '$' } });
+    const definition = readInput
+      .next(plan)
+      .next(creationUnits)
+      .next(pooledUnits)
+      .next(drain(STATE_NAMES.drainPool, publish));
 
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: settings.logRetention,
@@ -634,7 +664,7 @@ export class SwarmBenchStack extends Stack {
           'Queries the run indexes (byConfig, byStartedAt) of its own table.',
         );
       }
-      if (name === 'unitFn' || name === 'publishFn') {
+      if (name === 'unitFn' || name === 'publishFn' || name === 'recordFailureFn') {
         iam5(
           role,
           `Resource::<${bucket}.Arn>/store/*`,

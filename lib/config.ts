@@ -54,6 +54,13 @@ const runConfigSchema = z
      * @default 20 on e2b, 64 locally. Not part of configHash (it changes scheduling, not measuring).
      */
     maxSandboxes: z.number().int().min(1).max(1000).optional(),
+    /**
+     * Exit 1 also when a target is inconclusive (its 95% interval straddles the threshold, or the
+     * sample is too small for the deciding bound). By default only a Fail exits 1: an inconclusive
+     * verdict is reported, not failed. Not part of configHash (it judges, it does not measure).
+     * @default false
+     */
+    failOnInconclusive: z.boolean().default(false),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
       .object({ unitId: z.string().max(128), ms: z.number().min(0).max(10_000) })

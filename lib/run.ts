@@ -42,12 +42,26 @@ export interface RunOutcome {
   report: WrittenReport;
   /** This run compared with earlier completed runs of the same configHash and provider. */
   history: HistoryComparison;
-  /** 0 all targets pass, 1 a target failed, 3 a unit could not run (or the run stopped early). */
+  /**
+   * 0 no target failed, 1 a target failed (or, with config.failOnInconclusive, is inconclusive),
+   * 3 a unit could not run (or the run stopped early).
+   */
   exitCode: 0 | 1 | 3;
 }
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, targetFailed: 1, usage: 2, unitFailed: 3 } as const;
+
+/**
+ * The exit code of a run's targets: 1 for a Fail; an Inconclusive target (interval straddling the
+ * threshold) is reported, not failed, unless `failOnInconclusive`. Pending targets never fail a run
+ * (their unit's failure already gives exit 3).
+ */
+export function targetExitCode(targets: readonly TargetOutcome[], failOnInconclusive = false): 0 | 1 {
+  const failing = (t: TargetOutcome) =>
+    t.status === 'fail' || (failOnInconclusive && t.status === 'inconclusive');
+  return targets.some(failing) ? EXIT.targetFailed : EXIT.ok;
+}
 
 /** Run a plan end to end and write its report. Throws before anything starts on bad config or budget. */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
@@ -90,11 +104,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const run: RunResults = { meta: finished, results: await store.getResults(runId) };
   const { report, history } = await writeReportWithHistory(run, store, options.sink);
   const targets = evaluateTargets(run);
-  const exitCode =
-    failed || partial
-      ? EXIT.unitFailed
-      : targets.some((t) => t.status === 'fail')
-        ? EXIT.targetFailed
-        : EXIT.ok;
+  const exitCode = failed || partial ? EXIT.unitFailed : targetExitCode(targets, config.failOnInconclusive);
   return { runId, meta: finished, results: run.results, targets, report, history, exitCode };
 }

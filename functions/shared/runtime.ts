@@ -10,7 +10,9 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { describeMachine, type RunEnvironment } from '../../lib/bench/meta.ts';
-import { describeError, ProviderUnavailableError } from '../../lib/errors.ts';
+import { describeError } from '../../lib/errors.ts';
+import { requireE2BKey } from '../../lib/pipeline/e2b-key.ts';
+import { STORE_BLOB_PREFIX } from '../../lib/pipeline/events.ts';
 import { S3BlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore } from '../../lib/store/dynamo.ts';
 import { DynamoPoolLedger } from '../../lib/store/pool-ledger.ts';
@@ -42,8 +44,9 @@ export function readEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv =
 export const logger = new Logger({ serviceName: 'swarm-bench' });
 export const metrics = new Metrics({ namespace: 'SwarmBench', serviceName: 'swarm-bench' });
 
-/** S3 keys of oversized samples live under this prefix of the bucket. */
-export const BLOB_PREFIX = 'store/';
+/** Where the unit and DrainPool functions keep local-provider sandboxes (a Lambda's writable /tmp). */
+export const LOCAL_SANDBOX_ROOT = '/tmp';
+
 
 /** Clients and the result store for one function instance. */
 export function makeAws(env: z.output<typeof baseEnvSchema>) {
@@ -54,7 +57,7 @@ export function makeAws(env: z.output<typeof baseEnvSchema>) {
   const store = new DynamoResultStore({
     client: dynamo,
     tableName: env.TABLE_NAME,
-    blobs: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: BLOB_PREFIX }),
+    blobs: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: STORE_BLOB_PREFIX }),
   });
   // The run's shared sandbox pool lives in the same table, beside the run.
   const ledger = new DynamoPoolLedger({ client: dynamo, tableName: env.TABLE_NAME });
@@ -67,25 +70,21 @@ export function makeAws(env: z.output<typeof baseEnvSchema>) {
 }
 
 /**
- * A secret fetched once per instance and cached; a failed fetch is retried by the next invocation.
+ * The E2B key, fetched by the first invocation that needs it (a local run never asks) and cached;
+ * a failed fetch, an empty secret or the stack's placeholder is retried by the next invocation.
  * The value is never logged.
  */
-export function cachedSecret(client: SecretsManagerClient, secretArn: string): () => Promise<string> {
+export function cachedE2BKey(client: SecretsManagerClient, secretArn: string): () => Promise<string> {
   let value: Promise<string> | undefined;
   const load = (): Promise<string> => {
-    const pending = client.send(new GetSecretValueCommand({ SecretId: secretArn })).then((output) => {
-      const secret = output.SecretString?.trim();
-      if (!secret)
-        throw new ProviderUnavailableError('the E2B API key secret is empty; set it after deploying');
-      return secret;
-    });
+    const pending = client
+      .send(new GetSecretValueCommand({ SecretId: secretArn }))
+      .then((output) => requireE2BKey(output.SecretString, secretArn));
     pending.catch(() => {
       value = undefined;
     });
     return pending;
   };
-  // Started at cold start, awaited by the first invocation that needs it.
-  value = load();
   return () => (value ??= load());
 }
 

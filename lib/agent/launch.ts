@@ -19,12 +19,23 @@ export const AGENT_ENV = {
   watchStdin: 'SWARM_AGENT_WATCH_STDIN',
 } as const;
 
+/**
+ * Version of the coordinator-agent protocol: bump it with any change an older agent would
+ * misunderstand. A provider refuses an agent that reports another (a stale template).
+ * 2: per-role credentials instead of the swarm secret, the secret on stdin or in a one-time file.
+ */
+export const AGENT_PROTOCOL_VERSION = 2;
+
 /** The line an agent prints when it is ready. */
 export interface AgentReadyLine {
   event: 'ready';
   agentId: string;
   port: number;
   pid: number;
+  /** AGENT_PROTOCOL_VERSION of the agent program. */
+  protocol?: number;
+  /** sha256 (hex) of the agent's own bundle file, to tell a stale template from the current bundle. */
+  bundleSha256?: string;
 }
 
 /** Fixed port agents listen on inside E2B sandboxes (reached via getHost(port)). */

@@ -4,8 +4,9 @@
  * serves, prints its ready line and exits when its parent goes away, its lifetime ends or it is
  * told to stop.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { AGENT_ENV, type AgentReadyLine } from './launch.ts';
+import { AGENT_ENV, AGENT_PROTOCOL_VERSION, type AgentReadyLine } from './launch.ts';
 import { AgentServer } from './server.ts';
 
 const env = process.env;
@@ -67,6 +68,17 @@ async function readSecret(): Promise<string> {
   }
 }
 
+/** sha256 of the file this program runs from (the bundle), so a coordinator can tell a stale one. */
+function ownBundleSha256(): string | undefined {
+  try {
+    return createHash('sha256')
+      .update(readFileSync(process.argv[1] ?? ''))
+      .digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
 async function start(): Promise<void> {
   let secret: string;
   try {
@@ -89,7 +101,14 @@ async function start(): Promise<void> {
   const server = new AgentServer({ agentId, secret, host, port });
   try {
     const boundPort = await server.listen();
-    const ready: AgentReadyLine = { event: 'ready', agentId, port: boundPort, pid: process.pid };
+    const ready: AgentReadyLine = {
+      event: 'ready',
+      agentId,
+      port: boundPort,
+      pid: process.pid,
+      protocol: AGENT_PROTOCOL_VERSION,
+      bundleSha256: ownBundleSha256(),
+    };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
   } catch (error) {
     process.stderr.write(`agent: cannot listen on ${host}:${port}: ${(error as Error).message}\n`);

@@ -152,9 +152,17 @@ export function compareWithHistory(
     const window = (baselines.get(result.unitId) ?? [])
       .filter((entry) => entry.run.runId !== current.meta.runId)
       .slice(0, settings.window);
+    // Keyed once per earlier result: matching by key is then a lookup, not a scan per series.
+    const indexed = window.map((entry) => ({
+      run: entry.run,
+      series: byKey(entry.result.series),
+      figures: byKey(entry.result.figures),
+    }));
     for (const series of result.series) {
       if (series.samples.length === 0) continue;
-      const earlier = matchAll(window, (r) => r.series, series).filter((m) => m.item.samples.length > 0);
+      const earlier = matchAll(indexed, (entry) => entry.series, series).filter(
+        (m) => m.item.samples.length > 0,
+      );
       for (const match of earlier) used.set(match.run.runId, match.run.startedAt);
       rows.push(
         judge(
@@ -169,7 +177,9 @@ export function compareWithHistory(
     }
     for (const figure of result.figures) {
       if (!Number.isFinite(figure.value)) continue;
-      const earlier = matchAll(window, (r) => r.figures, figure).filter((m) => Number.isFinite(m.item.value));
+      const earlier = matchAll(indexed, (entry) => entry.figures, figure).filter((m) =>
+        Number.isFinite(m.item.value),
+      );
       for (const match of earlier) used.set(match.run.runId, match.run.startedAt);
       rows.push(
         judge(
@@ -399,15 +409,25 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
 }
 
-function matchAll<T extends Series | Figure>(
-  window: readonly BaselineEntry[],
-  pick: (result: UnitResult) => readonly T[],
+/** Items by seriesKey; the first of equal keys wins, as a scan with find() would. */
+function byKey<T extends Series | Figure>(items: readonly T[]): Map<string, T> {
+  const map = new Map<string, T>();
+  for (const item of items) {
+    const key = seriesKey(item);
+    if (!map.has(key)) map.set(key, item);
+  }
+  return map;
+}
+
+function matchAll<E extends { run: RunMeta }, T extends Series | Figure>(
+  window: readonly E[],
+  pick: (entry: E) => ReadonlyMap<string, T>,
   wanted: T,
 ): Array<{ run: RunMeta; item: T }> {
   const key = seriesKey(wanted);
   const found: Array<{ run: RunMeta; item: T }> = [];
   for (const entry of window) {
-    const item = pick(entry.result).find((candidate) => seriesKey(candidate) === key);
+    const item = pick(entry).get(key);
     if (item !== undefined) found.push({ run: entry.run, item });
   }
   return found;

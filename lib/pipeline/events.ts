@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { PROVIDERS } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 
 /**
@@ -12,6 +13,8 @@ import { InvalidInputError } from '../errors.ts';
  * its handlers and `status` counts progress by them.
  */
 export const STATE_NAMES = {
+  /** Wraps the execution input as `{input}`, so any JSON value reaches Plan and its Catch. */
+  readInput: 'ReadInput',
   plan: 'Plan',
   /** First Map: units with fresh (creation) swarms, or every unit without pooling. */
   map: 'RunUnits',
@@ -28,6 +31,9 @@ export const STATE_NAMES = {
   failed: 'RunFailed',
   done: 'Done',
 } as const;
+
+/** S3 keys of samples too large for a table item live under this prefix of the bucket. */
+export const STORE_BLOB_PREFIX = 'store/';
 
 /** What a Task's Catch puts at `$.error`: the ASL error name and its cause (often JSON from Lambda). */
 export const stepErrorSchema = z.object({
@@ -67,7 +73,11 @@ export const unitEventSchema = z.object({
 });
 
 /** DrainPool: the run whose shared pool is emptied. */
-export const drainPoolEventSchema = z.object({ runId: z.string().max(64) });
+export const drainPoolEventSchema = z.object({
+  runId: z.string().max(64),
+  /** The run's sandbox provider: a local run's pool holds local sandboxes, never E2B ones. */
+  provider: z.enum(PROVIDERS).default('e2b'),
+});
 
 /** The Map iteration's Catch target: the item plus the error that ended it. */
 export const recordFailureEventSchema = z.object({

@@ -5,15 +5,16 @@
  * S3-compatible server (s3rver) for the report, and local sandboxes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { BenchmarkDefinition } from '../bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
 import type { RunStatus, UnitResult } from '../bench/model.ts';
 import type { RunEvent } from '../bench/runner.ts';
-import { describeError, SandboxStartError } from '../errors.ts';
+import { describeError, InvalidInputError } from '../errors.ts';
 import { MemoryNotifier, type SentNotification } from '../notify/local.ts';
 import type { Notifier } from '../notify/types.ts';
 import { DirReportSink } from '../publish/dir.ts';
@@ -22,9 +23,20 @@ import type { ReportSink } from '../publish/types.ts';
 import type { PoolLedger } from '../sandbox/ledger.ts';
 import { LocalSandboxProvider } from '../sandbox/local.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
+import { S3BlobStore } from '../store/blobs.ts';
+import { DynamoResultStore } from '../store/dynamo.ts';
 import { openEmbeddedStore } from '../store/embedded.ts';
 import { DynamoPoolLedger } from '../store/pool-ledger.ts';
 import type { ResultStore } from '../store/types.ts';
+import {
+  type ArtifactRuntime,
+  type BundledStack,
+  copyPrefix,
+  type StandIns,
+  startArtifactRuntime,
+  taskStateNames,
+} from './artifacts.ts';
+import type { RecordedCall } from './aws-local.ts';
 import {
   drainPoolEventSchema,
   failRunEventSchema,
@@ -34,12 +46,15 @@ import {
   recordFailureEventSchema,
   runIdForExecution,
   STATE_NAMES,
+  STORE_BLOB_PREFIX,
   unitEventSchema,
 } from './events.ts';
+import { LambdaInvocationError, type LambdaStats } from './lambda-host.ts';
 import { startS3rver } from './s3rver.ts';
 import {
   drainPoolStep,
   failRunStep,
+  killPooledLocalSandbox,
   type PublishStepOutput,
   planStep,
   publishStep,
@@ -66,6 +81,24 @@ export const LOCAL_UNIT_BUDGET_MS = 14 * 60_000;
 
 /** Options of runLocalPipeline; everything has a local default. */
 export interface LocalPipelineOptions {
+  /**
+   * What the Tasks run: the bundled functions from the cloud assembly, each in its own Node process
+   * as Lambda runs it ('artifacts'), or the step code bound in-process ('source', faster, for
+   * development). @default 'artifacts'
+   */
+  mode?: 'artifacts' | 'source';
+  /** Artifacts mode: the bundled stack. @default the stack bundled and cached under `assemblyCacheDir` */
+  stack?: BundledStack;
+  /** Artifacts mode: where bundled assemblies are cached by source hash. @default '.swarm-bench/cdk.out' */
+  assemblyCacheDir?: string;
+  /** Artifacts mode: the table and bucket stand-ins (their owner stops them). @default started for this run */
+  standIns?: StandIns;
+  /** Artifacts mode: refuse AWS calls the function's IAM policy denies. @default true */
+  enforceIam?: boolean;
+  /** Artifacts mode: environment variables replaced per function logical-id prefix (tests). */
+  environmentOverrides?: Record<string, Record<string, string>>;
+  /** Artifacts mode: called with the runtime once it is up (tests set secrets through it). */
+  onRuntime?: (runtime: ArtifactRuntime) => void;
   /** The execution input: a RunConfig as the schedule or `start` would send it. @default {} */
   input?: unknown;
   /** The agent bundle for local sandboxes. @default dist/agent.cjs under the working directory */
@@ -124,6 +157,10 @@ export interface LocalPipelineResult {
   notifications: SentNotification[];
   /** Sandboxes created by all unit invocations. */
   sandboxesCreated: number;
+  /** Artifacts mode: every AWS call the functions made, with its IAM decision. */
+  calls?: RecordedCall[];
+  /** Artifacts mode: per function, invocations and cold starts. */
+  functions?: Array<{ name: string; logicalId: string; stats: LambdaStats }>;
 }
 
 /** Synthesize the stack (once per process) for local execution: units run one at a time. */
@@ -137,6 +174,193 @@ export function localDefinition(): Promise<Record<string, unknown>> {
 
 /** Run the synthesized state machine locally, end to end, and clean up what it started. */
 export async function runLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipelineResult> {
+  return (options.mode ?? 'artifacts') === 'artifacts'
+    ? runArtifactPipeline(options)
+    : runSourcePipeline(options);
+}
+
+/** The bundled stack for local runs: units one at a time, cached by source hash. */
+export async function localBundledStack(cacheDir = '.swarm-bench/cdk.out'): Promise<BundledStack> {
+  const { bundledAssembly, STACK_CONTEXT } = await import('../../infra/definition.ts');
+  const { template, assemblyDir } = bundledAssembly({
+    cacheDir: resolve(cacheDir),
+    props: { mapMaxConcurrency: 1 },
+  });
+  return { template, assemblyDir, context: STACK_CONTEXT };
+}
+
+const SDK_DIR = dirname(dirname(createRequire(import.meta.url).resolve('@aws-sdk/client-s3/package.json')));
+
+async function runArtifactPipeline(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
+  const cleanup: Array<() => Promise<void>> = [];
+  try {
+    const stack = options.stack ?? (await localBundledStack(options.assemblyCacheDir));
+    let standIns = options.standIns;
+    let store = options.store;
+    if (standIns === undefined) {
+      const owned = await ownStore(options.storeDir, cleanup);
+      const s3 = await ownS3(cleanup, options.storeDir ? join(resolve(options.storeDir), 's3') : undefined);
+      const endpoint = await owned.client.config.endpoint?.();
+      if (!endpoint) throw new Error('the embedded store has no endpoint');
+      standIns = {
+        dynamodb: {
+          endpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`,
+          tableName: owned.tableName,
+        },
+        s3,
+      };
+      store = new DynamoResultStore({
+        client: owned.client,
+        tableName: owned.tableName,
+        blobs: new S3BlobStore({ client: s3.client, bucket: s3.bucket, prefix: STORE_BLOB_PREFIX }),
+      });
+    }
+    if (store === undefined) throw new InvalidInputError('store', 'a store reading the given stand-ins');
+    const runtime = await startArtifactRuntime({
+      stack,
+      standIns,
+      nodePath: process.execPath,
+      sdkDir: SDK_DIR,
+      ...(options.enforceIam === undefined ? {} : { enforceIam: options.enforceIam }),
+      ...(options.environmentOverrides ? { environmentOverrides: options.environmentOverrides } : {}),
+    });
+    cleanup.push(() => runtime.close());
+    options.onRuntime?.(runtime);
+
+    const progress = { total: 0, done: 0, spentUsd: 0 };
+    let plannedRunId: string | undefined;
+    let published: PublishStepOutput | undefined;
+    const unitStates = new Set<string>([TASKS.unit, TASKS.pooledUnit]);
+    const unitEndStates = new Set<string>([
+      TASKS.unit,
+      TASKS.pooledUnit,
+      TASKS.recordFailure,
+      TASKS.pooledRecordFailure,
+    ]);
+    const handlers = Object.fromEntries(
+      taskStateNames(runtime.definition).map((state) => [
+        state,
+        async (input: { FunctionName: string; Payload?: unknown }) => {
+          const payload = input.Payload as { runId?: string; unitId?: string } | undefined;
+          if (unitStates.has(state) && payload?.unitId) {
+            options.onEvent?.({
+              type: 'unit-start',
+              unitId: payload.unitId,
+              index: progress.done,
+              total: progress.total,
+            });
+          }
+          let output: unknown;
+          try {
+            output = await runtime.invoke(input.FunctionName, input.Payload);
+          } catch (caught) {
+            // Step Functions' view of a failed invocation: Error = errorType, Cause = Lambda's JSON.
+            const failure =
+              caught instanceof LambdaInvocationError
+                ? caught
+                : new LambdaInvocationError('Error', String(caught));
+            const error = new Error(failure.causeJson);
+            error.name = failure.errorType;
+            throw error;
+          }
+          if (state === TASKS.plan) {
+            const planned = output as { runId: string; units: unknown[] };
+            plannedRunId = planned.runId;
+            progress.total = planned.units.length;
+          } else if (state === TASKS.publish) {
+            published = output as PublishStepOutput;
+          } else if (unitEndStates.has(state) && payload?.runId && payload.unitId) {
+            const { spentUsd } = { spentUsd: (output as { e2bCostUsd?: number }).e2bCostUsd ?? 0 };
+            progress.spentUsd += spentUsd;
+            if (options.onEvent) {
+              const result = (await store.getResults(payload.runId)).find((r) => r.unitId === payload.unitId);
+              if (result) {
+                options.onEvent({
+                  type: 'unit-end',
+                  result,
+                  index: progress.done,
+                  total: progress.total,
+                  spentUsd: progress.spentUsd,
+                });
+              }
+            }
+            progress.done++;
+          }
+          return { Payload: output };
+        },
+      ]),
+    );
+
+    const error = await execute(runtime.definition, handlers, options, options.now ?? (() => new Date()));
+    const runId = plannedRunId;
+    const meta = runId ? await store.getRun(runId) : undefined;
+    const results = runId ? await store.getResults(runId) : [];
+    const outDir = options.outDir === undefined ? 'docs/e2b' : options.outDir;
+    let reportLocation: string | undefined;
+    if (published !== undefined) {
+      const key = `runs/${published.runId}/${REPORT_BASENAME}.md`;
+      reportLocation = `s3://${standIns.s3.bucket}/${key}`;
+      // The newest run's files are under latest/: the local copy is what docs/e2b holds.
+      if (outDir !== null) {
+        const mirror = new DirReportSink(outDir);
+        await copyPrefix(standIns.s3.client, standIns.s3.bucket, 'latest/', (name, body, type) =>
+          mirror.put(name, body, type),
+        );
+        reportLocation = mirror.resolveName(`${REPORT_BASENAME}.md`);
+      }
+    }
+    return {
+      runId,
+      status: error ? 'FAILED' : 'SUCCEEDED',
+      ...(meta ? { runStatus: meta.status } : {}),
+      ...(reportLocation ? { reportLocation } : {}),
+      ...(published
+        ? { reportUrl: published.reportUrl, summary: published.summary, targets: published.targets }
+        : {}),
+      ...(error ? { error } : {}),
+      results,
+      notifications: runtime.published().map(({ subject, message }) => ({ subject: subject ?? '', message })),
+      sandboxesCreated: results.reduce((sum, result) => sum + result.usage.sandboxesCreated, 0),
+      calls: [...runtime.calls()],
+      functions: runtime.functions().map(({ name, logicalId, stats }) => ({ name, logicalId, stats })),
+    };
+  } finally {
+    for (const release of cleanup.reverse()) await release().catch(() => undefined);
+  }
+}
+
+/** Run a definition with `handlers` bound to its Tasks; the execution's error, if it failed. */
+async function execute(
+  definition: Record<string, unknown>,
+  handlers: Record<string, (input: never) => Promise<unknown>>,
+  options: LocalPipelineOptions,
+  now: () => Date,
+): Promise<{ name: string; message: string } | undefined> {
+  const startedAt = now();
+  const executionId = `arn:aws:states:local:000000000000:execution:swarm-bench:${startedAt.getTime()}-${Math.random().toString(16).slice(2, 10)}`;
+  const machine = new StateMachine(definition as never);
+  const execution = machine.run((options.input === undefined ? {} : options.input) as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      ...(options.retryIntervalMs === undefined
+        ? {}
+        : {
+            retryIntervalOverrides: Object.fromEntries(
+              Object.keys(handlers).map((name) => [name, options.retryIntervalMs!]),
+            ),
+          }),
+    },
+    context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } },
+  });
+  try {
+    await execution.result;
+    return undefined;
+  } catch (caught) {
+    return executionFailure(caught);
+  }
+}
+
+async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
   const now = options.now ?? (() => new Date());
   const cleanup: Array<() => Promise<void>> = [];
   try {
@@ -218,17 +442,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
       return output;
     });
     // Ends a sandbox some unit left in the pool: connect (it is a directory and a record) and kill.
-    const killPooled = async (sandboxId: string): Promise<boolean> => {
-      try {
-        const provider = makeProvider();
-        if (provider.connect === undefined) return false;
-        const sandbox = await provider.connect(sandboxId, { timeoutMs: 60_000 });
-        return await sandbox.kill();
-      } catch (error) {
-        if (error instanceof SandboxStartError) return false;
-        throw error;
-      }
-    };
+    const killPooled = (sandboxId: string) => killPooledLocalSandbox(sandboxId, makeProvider());
     const drainPoolTask = lambda(async (event) => {
       const { runId } = parseEvent(drainPoolEventSchema, event, TASKS.drainPool);
       if (ledger === undefined) return { runId, killed: 0, gone: 0 };
@@ -270,29 +484,7 @@ export async function runLocalPipeline(options: LocalPipelineOptions = {}): Prom
       }),
     };
 
-    const startedAt = now();
-    const executionId = `arn:aws:states:local:000000000000:execution:swarm-bench:${startedAt.getTime()}-${Math.random().toString(16).slice(2, 10)}`;
-    const machine = new StateMachine(definition as never);
-    const execution = machine.run((options.input ?? {}) as never, {
-      overrides: {
-        taskResourceLocalHandlers: handlers,
-        ...(options.retryIntervalMs === undefined
-          ? {}
-          : {
-              retryIntervalOverrides: Object.fromEntries(
-                Object.values(TASKS).map((name) => [name, options.retryIntervalMs!]),
-              ),
-            }),
-      },
-      context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } },
-    });
-
-    let error: { name: string; message: string } | undefined;
-    try {
-      await execution.result;
-    } catch (caught) {
-      error = executionFailure(caught);
-    }
+    const error = await execute(definition, handlers, options, now);
     const runId = plannedRunId;
     const meta = runId ? await store.getRun(runId) : undefined;
     const results = runId ? await store.getResults(runId) : [];
@@ -377,9 +569,13 @@ async function ownStore(storeDir: string | undefined, cleanup: Array<() => Promi
   return embedded;
 }
 
-async function ownS3(cleanup: Array<() => Promise<void>>) {
-  const directory = await mkdtemp(join(tmpdir(), 'swarm-bench-pipeline-s3-'));
-  cleanup.push(() => rm(directory, { recursive: true, force: true }));
+async function ownS3(cleanup: Array<() => Promise<void>>, kept?: string) {
+  let directory = kept;
+  if (directory === undefined) {
+    const temporary = await mkdtemp(join(tmpdir(), 'swarm-bench-pipeline-s3-'));
+    cleanup.push(() => rm(temporary, { recursive: true, force: true }));
+    directory = temporary;
+  }
   const server = await startS3rver({ directory, bucket: 'swarm-bench-reports' });
   cleanup.push(() => server.close());
   return server;

@@ -83,6 +83,19 @@ export interface PlanStepOutput {
 
 /** Validate the input, plan, check the budget and record the run (idempotent for the same run id). */
 export async function planStep(input: unknown, deps: PlanStepDeps): Promise<PlanStepOutput> {
+  // An execution input is a run request: null, a list or a scalar is refused, not read as {}.
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidInputError('input', 'a JSON object of run settings, e.g. {"profile":"quick"}', input);
+  }
+  // An empty list would leave only custom scenarios: a pipeline run names what it measures.
+  const { categories } = input as { categories?: unknown };
+  if (Array.isArray(categories) && categories.length === 0) {
+    throw new InvalidInputError(
+      'categories',
+      'at least one category (or leave it out for all six)',
+      categories,
+    );
+  }
   const config = parseRunConfig(input);
   const plan = buildPlan(config, deps.scenarios);
   if (plan.units.length === 0) {
@@ -273,6 +286,24 @@ export async function drainPoolStep(
   const runId = parseRunId(input.runId);
   const { killed, gone } = await drainShared({ ledger: deps.ledger, runId, kill: deps.kill });
   return { runId, killed, gone };
+}
+
+/**
+ * Kill a local sandbox a unit left in the pool (a directory and a record under `tmpRoot`): what
+ * DrainPool does on a local run. False when it is already gone or expired.
+ */
+export async function killPooledLocalSandbox(
+  sandboxId: string,
+  provider: Pick<SandboxProvider, 'connect'>,
+): Promise<boolean> {
+  if (provider.connect === undefined) return false;
+  try {
+    const sandbox = await provider.connect(sandboxId, { timeoutMs: 60_000 });
+    return await sandbox.kill();
+  } catch (error) {
+    if (error instanceof SandboxStartError) return false;
+    throw error;
+  }
 }
 
 function isRetryable(name: string | undefined): boolean {

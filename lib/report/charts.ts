@@ -42,7 +42,7 @@ export async function renderCharts(run: RunResults): Promise<RenderedChart[]> {
   const specs = chartSpecs(run);
   const rendered: RenderedChart[] = [];
   for (const chart of specs)
-    rendered.push({ name: chart.name, title: chart.title, svg: await toSvg(chart.spec) });
+    rendered.push({ name: chart.name, title: chart.title, svg: await specToSvg(chart.spec) });
   return rendered;
 }
 
@@ -56,7 +56,8 @@ export function chartSpecs(run: RunResults): ChartSpec[] {
   ].filter((chart): chart is ChartSpec => chart !== undefined);
 }
 
-async function toSvg(spec: TopLevelSpec): Promise<string> {
+/** Compile a Vega-Lite spec and render it headless to SVG (no canvas, no clock: deterministic). */
+export async function specToSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = vegaLite.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

@@ -5,6 +5,11 @@ import type { Block, Section } from './sections.ts';
 
 const SPARK = '▁▂▃▄▅▆▇█';
 
+/** The regression detector's rule in one paragraph (the "How measured" appendix). */
+export const DETECTOR_RULE =
+  'a series is compared with up to 8 earlier runs of the same configuration (at least 3). Baseline = median of the per-run medians; noise = CV of the per-run medians. ' +
+  "A row is flagged when |Δ| >= max(10 %, 2 x the upper 95% bound of that noise) and the two-sided Mann-Whitney U of this run's samples against the pooled earlier samples gives p < 0.01 in the same direction.";
+
 /** Order of the detailed rows: what needs attention first. */
 const VERDICT_ORDER: readonly HistoryVerdict[] = [
   'regression',

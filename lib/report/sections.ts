@@ -16,6 +16,8 @@ import type { TargetOutcome } from '../bench/targets.ts';
 import { E2B_PRICES } from '../cost/prices.ts';
 import type { HistoryComparison } from '../history/compare.ts';
 import { DEFAULT_BUDGET, DEFAULT_WORKLOAD, recommend } from '../recommend/index.ts';
+import { MAX_PROJECTED_SAMPLES } from '../stats/intervals.ts';
+import { MEDIAN_INTERVAL_MIN_COUNT } from '../stats/summary.ts';
 import { analyzeRun, findResult, type Priority, type RunAnalysis } from './analysis.ts';
 import {
   formatDurationMs,
@@ -26,7 +28,7 @@ import {
   formatUsd,
   formatValue,
 } from './format.ts';
-import { historySection, historySummaryLine } from './history.ts';
+import { DETECTOR_RULE, historySection, historySummaryLine } from './history.ts';
 
 export type Block =
   | { kind: 'paragraph'; text: string; strong?: boolean }
@@ -67,6 +69,7 @@ export const CHART_CATEGORY: Readonly<Record<string, CategoryId>> = Object.freez
 const STATUS_TEXT: Record<TargetOutcome['status'], string> = {
   pass: '✅ Pass',
   fail: '❌ Fail',
+  inconclusive: '❔ Inconclusive',
   pending: '⏳ Pending',
 };
 const PRIORITIES: Priority[] = ['High', 'Medium', 'Low'];
@@ -206,6 +209,7 @@ function summarySection(analysis: RunAnalysis, history: HistoryComparison | unde
     outcomes.filter((outcome) => outcome.status === status).length;
   const passed = count('pass');
   const failed = count('fail');
+  const inconclusive = count('inconclusive');
   const pendingCount = count('pending');
   const unitCount = (status: UnitResult['status']) =>
     run.results.filter((result) => result.status === status).length;
@@ -225,10 +229,17 @@ function summarySection(analysis: RunAnalysis, history: HistoryComparison | unde
       .filter((outcome) => outcome.status === 'fail')
       .map((outcome) => outcome.target.label);
     verdict = `${failed} of ${outcomes.length} targets failed: ${names.join(', ')}.`;
+    if (inconclusive > 0) verdict += ` ${inconclusive} more ${isAre(inconclusive)} inconclusive.`;
     if (pendingCount > 0) verdict += ` ${pendingCount} more could not be evaluated.`;
-  } else if (pendingCount > 0) {
-    verdict = `No evaluated target failed, but ${pendingCount} of ${outcomes.length} targets ${pendingCount === 1 ? 'is' : 'are'} pending, so this run does not show that every target is met.`;
-  } else verdict = `All ${outcomes.length} targets passed in this run.`;
+  } else if (inconclusive + pendingCount > 0) {
+    const open = [
+      inconclusive > 0
+        ? `${inconclusive} ${isAre(inconclusive)} inconclusive (the interval straddles the target)`
+        : '',
+      pendingCount > 0 ? `${pendingCount} ${isAre(pendingCount)} pending` : '',
+    ].filter(Boolean);
+    verdict = `No target failed, but of ${outcomes.length} targets ${open.join(' and ')}, so this run does not show that every target is met.`;
+  } else verdict = `All ${outcomes.length} targets passed in this run, each with its whole 95% interval.`;
   return {
     id: 'summary',
     title: 'Executive Summary',
@@ -237,7 +248,7 @@ function summarySection(analysis: RunAnalysis, history: HistoryComparison | unde
       {
         kind: 'list',
         items: [
-          `Targets: ${passed} passed, ${failed} failed, ${pendingCount} pending (of ${outcomes.length}).`,
+          `Targets: ${passed} passed, ${failed} failed, ${inconclusive} inconclusive, ${pendingCount} pending (of ${outcomes.length}).`,
           units,
           costLine,
           ...(history === undefined ? [] : [historySummaryLine(history)]),
@@ -261,15 +272,13 @@ function targetsSection(outcomes: TargetOutcome[]): Section {
               ? ` (${formatLabels(outcome.measuredLabels)})`
               : ''
           }`;
-    const status =
-      outcome.status === 'pending'
-        ? `${STATUS_TEXT.pending} (${outcome.reason})`
-        : STATUS_TEXT[outcome.status];
     return [
       `${target.label}${target.source === 'custom' ? ' (custom)' : ''}`,
       `${what} ${target.op} ${formatValue(target.value, target.unit, true)} (${target.unitId}${scope})`,
       measured,
-      status,
+      targetInterval(outcome),
+      outcome.sampleCount === undefined ? '—' : String(outcome.sampleCount),
+      targetStatus(outcome),
       target.importance,
     ];
   });
@@ -279,12 +288,51 @@ function targetsSection(outcomes: TargetOutcome[]): Section {
     blocks: [
       {
         kind: 'paragraph',
-        text: 'Where several series or figures match a target (one per topology or size), the worst one decides and is shown.',
+        text:
+          'Each target is judged on the 95% confidence interval of its statistic: Pass when the whole interval meets the target, Fail when the whole interval misses it, Inconclusive when it straddles the target or the sample is too small for the bound that would decide. ' +
+          'Where several series or figures match a target (one per topology or size), one Fail fails it and all must Pass for it to pass; the deciding one is shown. How each interval is computed: see "How measured".',
       },
-      { kind: 'table', columns: ['Metric', 'Target', 'Measured', 'Status', 'Importance'], rows },
+      {
+        kind: 'table',
+        columns: ['Metric', 'Target', 'Measured', '95% CI', 'n', 'Status', 'Importance'],
+        rows,
+      },
     ],
     subsections: [],
   };
+}
+
+/** The interval of a target's statistic as "[lo, hi]" (one-sided: "[lo, —]"), or why there is none. */
+function targetInterval(outcome: TargetOutcome): string {
+  const { interval, intervalNote } = outcome;
+  const unit = outcome.target.unit;
+  if (outcome.status === 'pending') return '—';
+  if (interval === undefined || (interval.low === null && interval.high === null)) return intervalNote ?? '—';
+  const bound = (value: number | null) => (value === null ? '—' : formatValue(value, unit));
+  const method = interval.method === 'bootstrap' ? ' (bootstrap)' : '';
+  const text = `[${bound(interval.low)}, ${bound(interval.high)}]${method}`;
+  return intervalNote === undefined ? text : `${text}; ${intervalNote}`;
+}
+
+function targetStatus(outcome: TargetOutcome): string {
+  switch (outcome.status) {
+    case 'pending':
+      return `${STATUS_TEXT.pending} (${outcome.reason})`;
+    case 'inconclusive': {
+      const needed = outcome.samplesNeeded;
+      if (needed === undefined || needed === null) return STATUS_TEXT.inconclusive;
+      const more =
+        outcome.sampleCount === undefined ? '' : ` (${formatExact(needed - outcome.sampleCount)} more)`;
+      const prefix = needed >= MAX_PROJECTED_SAMPLES ? 'more than ' : 'about ';
+      return `${STATUS_TEXT.inconclusive}: ${prefix}n = ${formatExact(needed)}${more} would likely decide it`;
+    }
+    default:
+      return STATUS_TEXT[outcome.status];
+  }
+}
+
+function isAre(count: number): string {
+  return count === 1 ? 'is' : 'are';
 }
 
 function categoryUnits(run: RunResults, category: CategoryId | 'custom'): string[] {
@@ -352,7 +400,7 @@ function unitSection(analysis: RunAnalysis, unitId: string): Section {
         'p50',
         'p95',
         'p99',
-        '95% CI',
+        'Median 95% CI',
         'CV',
         'Warm-up discarded',
       ],
@@ -367,7 +415,11 @@ function unitSection(analysis: RunAnalysis, unitId: string): Section {
         formatNumber(summary.p50),
         formatNumber(summary.p95),
         formatNumber(summary.p99),
-        formatInterval(summary.ci95),
+        summary.medianCi !== null
+          ? formatInterval(summary.medianCi)
+          : summary.count < 2
+            ? `n = ${summary.count}: no interval`
+            : `n < ${MEDIAN_INTERVAL_MIN_COUNT}: no interval`,
         formatNumber(summary.cv),
         String(summary.warmupDiscarded),
       ]),
@@ -696,14 +748,30 @@ function howSection(analysis: RunAnalysis): Section {
     id: 'how-measured',
     title: 'How measured',
     blocks: [
-      {
-        kind: 'paragraph',
-        text: 'Statistics: quantiles interpolate linearly between order statistics (R type 7); the 95% CI is Student-t on the mean; CV = sd / mean; sd uses n - 1. Warm-up samples are kept in the stored results but excluded from every statistic. Raw samples are in the JSON report.',
-      },
+      { kind: 'paragraph', text: STATISTICS_NOTE },
+      { kind: 'paragraph', text: VERDICT_NOTE },
+      { kind: 'paragraph', text: DETECTOR_NOTE },
     ],
     subsections,
   };
 }
+
+const STATISTICS_NOTE =
+  'Statistics: quantiles interpolate linearly between order statistics (R type 7); sd uses n - 1; CV = sd / mean. ' +
+  'The series tables give the 95% confidence interval of the median, distribution-free: two order statistics X(r) and X(s) with ranks from Binomial(n, 1/2), so it holds whatever the distribution, never leaves the range of the samples (a time never gets a negative bound) and needs n >= 6. ' +
+  'A series with one sample has no sd, CV or interval ("n = 1: no interval"). ' +
+  'Warm-up samples are kept in the stored results but excluded from every statistic. Raw samples are in the JSON report.';
+
+const VERDICT_NOTE =
+  'Target verdicts: each target is judged on the 95% interval of the statistic it names. ' +
+  'Quantiles (p50, p95, p99): the distribution-free order-statistic interval, equal-tailed (each side misses with probability at most 2.5%); its upper bound needs n >= 72 for a p95 and n >= 367 for a p99, its lower bound n >= 2, so a small sample can fail a "p95 <" target but not pass it ("n too small for a p95 interval"). ' +
+  'Means and derived figures (speed-up = ratio of medians, fitted scaling exponents, memory spread): a percentile bootstrap over the source samples, 2,000 resamples with a fixed seed, used only when recomputing the figure from its series reproduces the recorded value; a figure computed from prices and counts alone (hourly cost) is exact; a figure from one measurement has no interval. ' +
+  'A max or min target is judged on the observed extreme of n >= 2 samples (an extreme has no distribution-free interval). ' +
+  'Pass: the whole interval meets the target; Fail: the whole interval misses it; Inconclusive: it straddles the target or the deciding bound does not exist. ' +
+  'For an inconclusive target, "n = N would likely decide it" assumes the estimate stays and the interval narrows as 1/sqrt(n): N = n (h/d)^2 ((1.96 + 0.84)/1.96)^2, with h the half-width on the threshold side and d the distance to the threshold, the n at which the interval would exclude the threshold with 80% probability (at least the n that gives the missing bound). ' +
+  'The run exits 1 only for a Fail; Inconclusive is reported, not failed (failOnInconclusive makes it fail).';
+
+const DETECTOR_NOTE = `History regressions: ${DETECTOR_RULE}`;
 
 function formatParams(params: Record<string, unknown>): string {
   const entries = Object.entries(params);

@@ -3,8 +3,15 @@
  * through the narrow E2BSdk interface, so tests inject a recorded fake and the real Sandbox class
  * is only the default. The API key is held privately and scrubbed from every error message.
  */
+import { createHash } from 'node:crypto';
 import { Sandbox as E2BSandboxClass } from '@e2b/code-interpreter';
-import { AGENT_ENV, E2B_AGENT_BASE_PORT, parseReadyLine } from '../agent/launch.ts';
+import {
+  AGENT_ENV,
+  AGENT_PROTOCOL_VERSION,
+  type AgentReadyLine,
+  E2B_AGENT_BASE_PORT,
+  parseReadyLine,
+} from '../agent/launch.ts';
 import {
   InvalidInputError,
   ProviderUnavailableError,
@@ -12,6 +19,7 @@ import {
   type SwarmBenchError,
   TimeoutError,
 } from '../errors.ts';
+import { E2B_PLANS, E2B_TIERS, type E2BTier } from './e2b-plans.ts';
 import type {
   AgentEndpoint,
   AgentLaunch,
@@ -64,6 +72,8 @@ export interface E2BSandboxInstance {
   kill(): Promise<boolean>;
   /** Reset the sandbox's timeout to `timeoutMs` from now (the SDK's instance setTimeout). */
   setTimeout?(timeoutMs: number): Promise<void>;
+  /** The sandbox's start and end as E2B knows them (the SDK's instance getInfo). */
+  getInfo?(): Promise<{ startedAt: Date }>;
 }
 
 /** What Sandbox.list yields per sandbox (subset of the SDK's SandboxInfo). */
@@ -73,19 +83,33 @@ export interface E2BSandboxSummary {
   startedAt: Date;
 }
 
+/**
+ * Where the E2B API and sandboxes are, when not E2B's cloud (the local E2B of lib/e2b-local). The
+ * SDK also reads E2B_API_URL, E2B_SANDBOX_URL and E2B_DOMAIN itself, so a process started with
+ * those needs no option here.
+ */
+export interface E2BConnection {
+  apiUrl?: string;
+  sandboxUrl?: string;
+  domain?: string;
+}
+
 /** The static side of the SDK's Sandbox class that swarm-bench uses: the only boundary tests fake. */
 export interface E2BSdk {
   create(
     template: string,
-    opts: { apiKey: string; timeoutMs: number; metadata: Record<string, string> },
+    opts: { apiKey: string; timeoutMs: number; metadata: Record<string, string> } & E2BConnection,
   ): Promise<E2BSandboxInstance>;
-  list(opts: { apiKey: string; query: { metadata: Record<string, string> } }): {
+  list(opts: { apiKey: string; query: { metadata: Record<string, string> } } & E2BConnection): {
     readonly hasNext: boolean;
     nextItems(): Promise<E2BSandboxSummary[]>;
   };
-  kill(sandboxId: string, opts: { apiKey: string }): Promise<boolean>;
+  kill(sandboxId: string, opts: { apiKey: string } & E2BConnection): Promise<boolean>;
   /** Reach a running sandbox by id from anywhere (another Lambda); extends its timeout to at least timeoutMs. */
-  connect(sandboxId: string, opts: { apiKey: string; timeoutMs: number }): Promise<E2BSandboxInstance>;
+  connect(
+    sandboxId: string,
+    opts: { apiKey: string; timeoutMs: number } & E2BConnection,
+  ): Promise<E2BSandboxInstance>;
 }
 
 /** Options of the E2B provider. */
@@ -100,8 +124,20 @@ export interface E2BSandboxProviderOptions {
   bundle: string;
   /** Resources the template allocates, for the cost model. @default { vcpu: 2, memoryMb: 512 } */
   resources?: { vcpu: number; memoryMb: number };
-  /** Sandboxes alive at once. @default 20 (E2B Hobby plan) */
+  /** Sandboxes alive at once. @default the tier's concurrency (20 on Hobby) */
   maxConcurrent?: number;
+  /** E2B plan tier: its creation rate paces create(), its session maximum caps lifetimes. @default 'hobby' */
+  tier?: E2BTier;
+  /** Sandbox creations per second, when not the tier's (a team sharing its quota sets less). */
+  creationRate?: number;
+  /** How often a create answered 429 is tried again (with backoff) before it fails. @default 6 */
+  rateLimitRetries?: number;
+  /** sha256 (hex) of the agent baked into the template; checked against each agent's ready line. @default the uploaded bundle's */
+  expectedBundleSha256?: string;
+  /** Where E2B is, when not E2B's cloud. @default the SDK's own (E2B_API_URL... or e2b.app) */
+  connection?: E2BConnection;
+  /** Wait used for pacing and backoff (tests make it record instead). @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
   /** How long an agent may take to print its ready line. @default 30_000 */
   startTimeoutMs?: number;
   /** How long metrics() waits for E2B's first metrics sample (collected every few seconds). @default 10_000 */
@@ -128,6 +164,10 @@ export interface StaleQuery {
 export class E2BSandboxProvider implements SandboxProvider {
   readonly name = 'e2b' as const;
   readonly maxConcurrent: number;
+  /** The plan tier whose limits this provider keeps to. */
+  readonly tier: E2BTier;
+  /** Creations per second this provider paces itself to. */
+  readonly creationRate: number;
   readonly resources: { vcpu: number; memoryMb: number };
   readonly #apiKey: string;
   readonly #sdk: E2BSdk;
@@ -139,6 +179,15 @@ export class E2BSandboxProvider implements SandboxProvider {
   readonly #metadata: Record<string, string>;
   readonly #clock: () => number;
   readonly #live = new Set<E2BSandbox>();
+  readonly #connection: E2BConnection;
+  readonly #sessionMaxMs: number;
+  readonly #creationIntervalMs: number;
+  readonly #rateLimitRetries: number;
+  readonly #expectedBundleSha256: string | undefined;
+  readonly #sleep: (ms: number) => Promise<void>;
+  /** Earliest time the next creation may be sent (pacing to the plan's creation rate). */
+  #nextCreationAt = 0;
+  readonly #throttle = { rateLimited: 0, pacedMs: 0, backoffMs: 0 };
   #pending = 0;
   #created = 0;
   #endedSeconds = 0;
@@ -158,7 +207,28 @@ export class E2BSandboxProvider implements SandboxProvider {
     if (!(this.resources.vcpu > 0 && this.resources.memoryMb > 0)) {
       throw new InvalidInputError('resources', 'positive vcpu and memoryMb', options.resources);
     }
-    this.maxConcurrent = positiveInt('maxConcurrent', options.maxConcurrent ?? 20);
+    const tier = options.tier ?? 'hobby';
+    if (!E2B_TIERS.includes(tier)) throw new InvalidInputError('e2bTier', E2B_TIERS.join(' or '), tier);
+    const plan = E2B_PLANS[tier];
+    this.tier = tier;
+    this.maxConcurrent = positiveInt('maxConcurrent', options.maxConcurrent ?? plan.concurrentSandboxes);
+    const rate = options.creationRate ?? plan.creationsPerSecond;
+    if (!(typeof rate === 'number' && rate > 0 && rate <= 1000)) {
+      throw new InvalidInputError(
+        'e2bCreationRate',
+        'sandbox creations per second, above 0 and at most 1000',
+        rate,
+      );
+    }
+    this.creationRate = rate;
+    this.#creationIntervalMs = 1000 / rate;
+    this.#sessionMaxMs = plan.sessionMaxMs;
+    this.#rateLimitRetries = options.rateLimitRetries ?? 6;
+    this.#connection = { ...(options.connection ?? {}) };
+    this.#expectedBundleSha256 =
+      options.expectedBundleSha256 ??
+      (this.#templateHasBundle ? undefined : createHash('sha256').update(options.bundle).digest('hex'));
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#startTimeoutMs = positiveInt('startTimeoutMs', options.startTimeoutMs ?? 30_000);
     this.#metricsWaitMs = options.metricsWaitMs ?? 10_000;
     this.#metadata = { ...(options.metadata ?? {}) };
@@ -168,17 +238,36 @@ export class E2BSandboxProvider implements SandboxProvider {
 
   async create(options: SandboxCreateOptions): Promise<Sandbox> {
     const timeoutMs = positiveInt('timeoutMs', options?.timeoutMs);
+    this.#assertLifetime(timeoutMs);
     this.#assertRoom();
     this.#pending++;
-    // Billing starts when E2B boots the VM, which is at most the request time: count from here.
-    const createdAt = this.#clock();
+    let createdAt = this.#clock();
     let instance: E2BSandboxInstance | undefined;
+    let throttledMs = 0;
     try {
-      instance = await this.#sdk.create(this.#template, {
-        apiKey: this.#apiKey,
-        timeoutMs,
-        metadata: { ...this.#metadata, ...(options.metadata ?? {}) },
-      });
+      for (let attempt = 0; ; attempt++) {
+        throttledMs += await this.#pace();
+        // Billing starts when E2B boots the VM, which is at most the request time: count from here.
+        createdAt = this.#clock();
+        try {
+          instance = await this.#sdk.create(this.#template, {
+            apiKey: this.#apiKey,
+            timeoutMs,
+            metadata: { ...this.#metadata, ...(options.metadata ?? {}) },
+            ...this.#connection,
+          });
+          break;
+        } catch (error) {
+          // 429 carries no Retry-After and the SDK does not retry it: back off and try again.
+          if (errorName(error) !== 'RateLimitError' || attempt >= this.#rateLimitRetries) throw error;
+          this.#throttle.rateLimited++;
+          const backoffMs = Math.min(30_000, Math.max(this.#creationIntervalMs, 500) * 2 ** attempt);
+          const jittered = backoffMs / 2 + Math.random() * (backoffMs / 2);
+          this.#throttle.backoffMs += jittered;
+          throttledMs += jittered;
+          await this.#sleep(jittered);
+        }
+      }
       if (!this.#templateHasBundle) await instance.files.write(E2B_AGENT_PATH, this.#bundle);
     } catch (error) {
       if (instance !== undefined) await instance.kill().catch(() => undefined);
@@ -186,7 +275,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     } finally {
       this.#pending--;
     }
-    const sandbox = new E2BSandbox(instance, createdAt, timeoutMs, this);
+    const sandbox = new E2BSandbox(instance, createdAt, timeoutMs, this, createdAt, throttledMs);
     this.#live.add(sandbox);
     this.#created++;
     return sandbox;
@@ -207,13 +296,15 @@ export class E2BSandboxProvider implements SandboxProvider {
     const connectedAt = this.#clock();
     let instance: E2BSandboxInstance;
     try {
-      instance = await this.#sdk.connect(sandboxId, { apiKey: this.#apiKey, timeoutMs });
+      instance = await this.#sdk.connect(sandboxId, { apiKey: this.#apiKey, timeoutMs, ...this.#connection });
     } catch (error) {
       throw this.mapError(error, `connect to sandbox ${sandboxId}`, SandboxStartError);
     } finally {
       this.#pending--;
     }
-    const sandbox = new E2BSandbox(instance, connectedAt, timeoutMs, this);
+    // The session maximum counts from the sandbox's start, which only E2B knows.
+    const startedAt = (await instance.getInfo?.().catch(() => undefined))?.startedAt?.getTime();
+    const sandbox = new E2BSandbox(instance, connectedAt, timeoutMs, this, startedAt ?? connectedAt, 0);
     this.#live.add(sandbox);
     try {
       await sandbox.setLifetime(timeoutMs);
@@ -231,6 +322,39 @@ export class E2BSandboxProvider implements SandboxProvider {
     }
     sandbox.detachNow();
     this.sandboxEnded(sandbox);
+  }
+
+  /**
+   * Wait for this provider's turn to create, so creations leave at the plan's rate (E2B counts
+   * them per team and answers 429 beyond it). Returns how long it waited.
+   */
+  async #pace(): Promise<number> {
+    const now = this.#clock();
+    const at = Math.max(now, this.#nextCreationAt);
+    this.#nextCreationAt = at + this.#creationIntervalMs;
+    const waitMs = at - now;
+    if (waitMs > 0) {
+      this.#throttle.pacedMs += waitMs;
+      await this.#sleep(waitMs);
+    }
+    return waitMs;
+  }
+
+  /** Refuse a lifetime above the plan's session maximum before E2B answers 400. */
+  #assertLifetime(timeoutMs: number): void {
+    if (timeoutMs > this.#sessionMaxMs) {
+      throw new InvalidInputError(
+        'timeoutMs',
+        `at most the ${this.tier} plan's session maximum of ${this.#sessionMaxMs / 3_600_000} h; ` +
+          `shorten the run (fewer units per Lambda) or use --e2b-tier pro`,
+        timeoutMs,
+      );
+    }
+  }
+
+  /** Creation throttling so far: 429s answered, time spent pacing and backing off. */
+  throttle(): { rateLimited: number; pacedMs: number; backoffMs: number } {
+    return { ...this.#throttle };
   }
 
   /** Refuse a sandbox beyond maxConcurrent without asking anyone. */
@@ -260,17 +384,24 @@ export class E2BSandboxProvider implements SandboxProvider {
 
   /** Sandboxes tagged with this stack that started more than maxAgeMs ago. */
   listStale(query: StaleQuery): Promise<E2BSandboxSummary[]> {
-    return listStaleSandboxes({ apiKey: this.#apiKey, sdk: this.#sdk }, query);
+    return listStaleSandboxes({ apiKey: this.#apiKey, sdk: this.#sdk, connection: this.#connection }, query);
   }
 
   /** Kill stale sandboxes of this stack; returns the ids actually killed. */
   killStale(query: StaleQuery): Promise<string[]> {
-    return killStaleSandboxes({ apiKey: this.#apiKey, sdk: this.#sdk }, query);
+    return killStaleSandboxes({ apiKey: this.#apiKey, sdk: this.#sdk, connection: this.#connection }, query);
   }
 
   /** @internal */
   get settings() {
-    return { startTimeoutMs: this.#startTimeoutMs, metricsWaitMs: this.#metricsWaitMs, clock: this.#clock };
+    return {
+      startTimeoutMs: this.#startTimeoutMs,
+      metricsWaitMs: this.#metricsWaitMs,
+      clock: this.#clock,
+      sessionMaxMs: this.#sessionMaxMs,
+      expectedBundleSha256: this.#expectedBundleSha256,
+      template: this.#template,
+    };
   }
 
   /** @internal */
@@ -307,13 +438,26 @@ class E2BSandbox implements Sandbox {
   #nextIndex = 0;
   #endedAt: number | undefined;
   #killing: Promise<boolean> | undefined;
+  /** When E2B started the VM: the session maximum counts from here. */
+  readonly #startedAt: number;
+  /** Time create() spent waiting for the plan's creation rate (pacing, 429 backoff). */
+  readonly throttledMs: number;
 
-  constructor(instance: E2BSandboxInstance, createdAt: number, timeoutMs: number, owner: E2BSandboxProvider) {
+  constructor(
+    instance: E2BSandboxInstance,
+    createdAt: number,
+    timeoutMs: number,
+    owner: E2BSandboxProvider,
+    startedAt: number,
+    throttledMs: number,
+  ) {
     this.#instance = instance;
     this.id = instance.sandboxId;
     this.createdAt = createdAt;
-    this.#expiresAt = createdAt + timeoutMs;
     this.#owner = owner;
+    this.#startedAt = startedAt;
+    this.throttledMs = throttledMs;
+    this.#expiresAt = Math.min(createdAt + timeoutMs, startedAt + owner.settings.sessionMaxMs);
   }
 
   get alive(): boolean {
@@ -349,8 +493,8 @@ class E2BSandbox implements Sandbox {
 
     let stderrTail = '';
     let stdoutLine = '';
-    let onReady: ((port: number) => void) | undefined;
-    const ready = new Promise<number>((resolve) => {
+    let onReady: ((line: AgentReadyLine) => void) | undefined;
+    const ready = new Promise<AgentReadyLine>((resolve) => {
       onReady = resolve;
     });
     let handle: E2BCommandHandle;
@@ -379,7 +523,7 @@ class E2BSandbox implements Sandbox {
           while (newline >= 0) {
             const line = parseReadyLine(stdoutLine.slice(0, newline).trim());
             stdoutLine = stdoutLine.slice(newline + 1);
-            if (line !== undefined) onReady?.(line.port);
+            if (line !== undefined) onReady?.(line);
             newline = stdoutLine.indexOf('\n');
           }
           if (stdoutLine.length > 65_536) stdoutLine = '';
@@ -413,14 +557,43 @@ class E2BSandbox implements Sandbox {
     });
     failure.catch(() => undefined);
     try {
-      const readyPort = await Promise.race([ready, failure]);
-      return { agentId, url: `wss://${this.#instance.getHost(readyPort)}`, sandboxId: this.id };
+      const line = await Promise.race([ready, failure]);
+      this.#checkAgent(line);
+      return {
+        agentId,
+        url: `wss://${this.#instance.getHost(line.port)}`,
+        // Agents packed in this sandbox dial each other here, not through E2B's edge.
+        localUrl: `ws://127.0.0.1:${line.port}`,
+        sandboxId: this.id,
+      };
     } catch (error) {
       this.#agents.delete(agentId);
       await handle.kill().catch(() => false);
       throw error;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Fail fast when the agent in the sandbox is not the one this coordinator speaks to. */
+  #checkAgent(line: AgentReadyLine): void {
+    const { expectedBundleSha256, template } = this.#owner.settings;
+    const fix =
+      `rebuild the agent and the template (npm run build:agent && tsx scripts/build-e2b-template.ts --name ${template}), ` +
+      'or run without templateHasBundle so the current bundle is uploaded';
+    if (line.protocol !== AGENT_PROTOCOL_VERSION) {
+      throw new InvalidInputError(
+        'template',
+        `an agent speaking protocol ${AGENT_PROTOCOL_VERSION} (${fix})`,
+        `protocol ${line.protocol ?? 'unknown'} in sandbox ${this.id}`,
+      );
+    }
+    if (expectedBundleSha256 !== undefined && line.bundleSha256 !== expectedBundleSha256) {
+      throw new InvalidInputError(
+        'template',
+        `the agent bundle ${expectedBundleSha256.slice(0, 12)} (${fix})`,
+        `bundle ${line.bundleSha256?.slice(0, 12) ?? 'unknown'} in sandbox ${this.id}`,
+      );
     }
   }
 
@@ -443,7 +616,11 @@ class E2BSandbox implements Sandbox {
     } catch (error) {
       throw this.#owner.mapError(error, `set the timeout of sandbox ${this.id}`, ProviderUnavailableError);
     }
-    this.#expiresAt = this.#owner.settings.clock() + timeoutMs;
+    // E2B caps the end at start + the plan's session maximum, silently: count what it will do.
+    this.#expiresAt = Math.min(
+      this.#owner.settings.clock() + timeoutMs,
+      this.#startedAt + this.#owner.settings.sessionMaxMs,
+    );
   }
 
   async metrics(): Promise<SandboxMetrics> {
@@ -465,6 +642,8 @@ class E2BSandbox implements Sandbox {
           rssBytes: latest.memUsed,
           cpuPercent: latest.cpuUsedPct,
           source: 'e2b',
+          // The whole VM (envd and system included), never one agent's share.
+          scope: 'sandbox',
           at: latest.timestamp.getTime(),
         };
       }
@@ -509,7 +688,7 @@ class E2BSandbox implements Sandbox {
 
 /** Sandboxes tagged {stack} that started more than maxAgeMs before now. */
 export async function listStaleSandboxes(
-  deps: { apiKey: string | undefined; sdk?: E2BSdk },
+  deps: { apiKey: string | undefined; sdk?: E2BSdk; connection?: E2BConnection },
   query: StaleQuery,
 ): Promise<E2BSandboxSummary[]> {
   const apiKey = requireApiKey(deps.apiKey);
@@ -523,7 +702,11 @@ export async function listStaleSandboxes(
   const cutoff = (query.now ?? Date.now()) - query.maxAgeMs;
   const stale: E2BSandboxSummary[] = [];
   try {
-    const pages = sdk.list({ apiKey, query: { metadata: { stack: query.stack } } });
+    const pages = sdk.list({
+      apiKey,
+      query: { metadata: { stack: query.stack } },
+      ...(deps.connection ?? {}),
+    });
     while (pages.hasNext) {
       for (const info of await pages.nextItems()) {
         // The query already filters by tag; checking again guards against a server ignoring it.
@@ -538,7 +721,7 @@ export async function listStaleSandboxes(
 
 /** Kill the stale sandboxes of a stack; returns the ids that were killed (gone ones are skipped). */
 export async function killStaleSandboxes(
-  deps: { apiKey: string | undefined; sdk?: E2BSdk },
+  deps: { apiKey: string | undefined; sdk?: E2BSdk; connection?: E2BConnection },
   query: StaleQuery,
 ): Promise<string[]> {
   const stale = await listStaleSandboxes(deps, query);
@@ -546,19 +729,26 @@ export async function killStaleSandboxes(
   const sdk = deps.sdk ?? REAL_SDK;
   const killed: string[] = [];
   for (const info of stale) {
-    if (await killSandboxById({ apiKey, sdk }, info.sandboxId)) killed.push(info.sandboxId);
+    if (
+      await killSandboxById(
+        { apiKey, sdk, ...(deps.connection ? { connection: deps.connection } : {}) },
+        info.sandboxId,
+      )
+    ) {
+      killed.push(info.sandboxId);
+    }
   }
   return killed;
 }
 
 /** Kill one sandbox by id (the SDK's static kill); false when it was already gone. */
 export async function killSandboxById(
-  deps: { apiKey: string | undefined; sdk?: E2BSdk },
+  deps: { apiKey: string | undefined; sdk?: E2BSdk; connection?: E2BConnection },
   sandboxId: string,
 ): Promise<boolean> {
   const apiKey = requireApiKey(deps.apiKey);
   try {
-    return await (deps.sdk ?? REAL_SDK).kill(sandboxId, { apiKey });
+    return await (deps.sdk ?? REAL_SDK).kill(sandboxId, { apiKey, ...(deps.connection ?? {}) });
   } catch (error) {
     if (errorName(error) === 'SandboxNotFoundError') return false;
     throw mapE2BError(error, `kill sandbox ${sandboxId}`, apiKey, ProviderUnavailableError);
@@ -575,6 +765,20 @@ export function mapE2BError(
   const name = errorName(error);
   const detail = scrub(error instanceof Error ? error.message : String(error), apiKey).slice(0, 300);
   const options = { cause: error };
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  // Configuration errors: another try cannot cure them, so they are not SandboxStartError (retried).
+  if (status === 404 && /create sandbox/.test(action)) {
+    return new InvalidInputError(
+      'template',
+      `a template your E2B team has (build it: tsx scripts/build-e2b-template.ts, or pass --template); E2B said: ${detail}`,
+    );
+  }
+  if (status === 400) {
+    return new InvalidInputError(
+      'E2B request',
+      `what the plan allows (a timeout within the session maximum: --e2b-tier); E2B said: ${detail}`,
+    );
+  }
   switch (name) {
     case 'AuthenticationError':
       return new ProviderUnavailableError(
@@ -583,7 +787,10 @@ export function mapE2BError(
       );
     case 'RateLimitError':
     case 'ServiceBusyError':
-      return new SandboxStartError(`E2B is rate limiting or busy; could not ${action}: ${detail}`, options);
+      return new SandboxStartError(
+        `E2B is rate limiting or busy (429 after backing off); could not ${action}: lower --max-sandboxes or --e2b-creation-rate, or share the team's quota with fewer runs: ${detail}`,
+        options,
+      );
     case 'TimeoutError':
       return new TimeoutError(`E2B timed out while trying to ${action}: ${detail}`, options);
     case 'SandboxNotFoundError':

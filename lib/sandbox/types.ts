@@ -24,6 +24,8 @@ export interface AgentEndpoint {
   agentId: string;
   /** ws:// (local) or wss:// (E2B) address of the agent's WebSocket server. */
   url: string;
+  /** Address other agents in the same sandbox use (E2B: localhost, not the public edge). */
+  localUrl?: string;
   /** OS process id where the provider knows it (local). */
   pid?: number;
   /** The sandbox the agent runs in. */
@@ -36,10 +38,12 @@ export interface SandboxMetrics {
   rssBytes: number;
   /** CPU time consumed so far (user + system), milliseconds. Local only; E2B reports a percentage. */
   cpuMs?: number;
-  /** CPU use as a percentage of one core over the provider's last sampling window (E2B). */
+  /** CPU use over the provider's last sampling window, as a percentage of all the sandbox's vCPUs together (E2B). */
   cpuPercent?: number;
   /** Where the figures came from. */
   source: 'proc' | 'e2b';
+  /** What they cover: the whole sandbox (E2B: the VM, system included) or one process. Never divide a sandbox figure among agents. */
+  scope?: 'sandbox' | 'process';
   /** When they were read (epoch ms). */
   at: number;
 }
@@ -55,6 +59,8 @@ export interface Sandbox {
   readonly createdAt: number;
   /** False once killed or expired. */
   readonly alive: boolean;
+  /** Time create() spent waiting for the provider's creation rate limit (E2B pacing and 429 backoff), ms. */
+  readonly throttledMs?: number;
   /** Start one agent process (several may share a sandbox) and wait until it answers. */
   startAgent(launch: AgentLaunch): Promise<AgentEndpoint>;
   /** Stop every agent process in the sandbox but keep the sandbox (for pooling). */

@@ -68,7 +68,7 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
 
 /** Exact two-sided p of U without ties: 2 * the smaller tail, capped at 1. */
 function exactTwoSidedP(u: number, n1: number, n2: number): number {
-  const distribution = uDistribution(n1, n2);
+  const distribution = cachedUDistribution(n1, n2);
   let lower = 0;
   let upper = 0;
   for (let k = 0; k < distribution.length; k++) {
@@ -76,6 +76,22 @@ function exactTwoSidedP(u: number, n1: number, n2: number): number {
     if (k >= u) upper += distribution[k]!;
   }
   return Math.min(1, 2 * Math.min(lower, upper));
+}
+
+// The distribution depends only on the sample sizes, and its cost grows with (n1 * n2)^2: a site
+// judging every series of 52 runs asks for the same few sizes thousands of times.
+const U_CACHE = new Map<string, Float64Array>();
+const U_CACHE_LIMIT = 256;
+
+function cachedUDistribution(n1: number, n2: number): Float64Array {
+  const key = `${n1},${n2}`;
+  let distribution = U_CACHE.get(key);
+  if (distribution === undefined) {
+    distribution = uDistribution(n1, n2);
+    if (U_CACHE.size >= U_CACHE_LIMIT) U_CACHE.delete(U_CACHE.keys().next().value!);
+    U_CACHE.set(key, distribution);
+  }
+  return distribution;
 }
 
 /**

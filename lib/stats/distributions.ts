@@ -202,3 +202,16 @@ export function chiSquareQuantile(p: number, dof: number): number {
   }
   return (low + high) / 2;
 }
+
+/** Standard normal quantile: the z with Φ(z) = p, by bisection on normalCdf (to ~1e-12). */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new InvalidInputError('p', 'a probability strictly between 0 and 1', p);
+  let low = -40;
+  let high = 40;
+  for (let i = 0; i < 200 && high - low > 1e-12; i++) {
+    const mid = (low + high) / 2;
+    if (normalCdf(mid) < p) low = mid;
+    else high = mid;
+  }
+  return (low + high) / 2;
+}

@@ -10,22 +10,29 @@ import {
 } from 'hdr-histogram-js';
 import { quantileSorted, sampleStandardDeviation, mean as ssMean } from 'simple-statistics';
 import { InvalidInputError } from '../errors.ts';
-import { studentTQuantile } from './distributions.ts';
+import { minCountForQuantileInterval, quantileInterval, quantileRanks } from './intervals.ts';
+
+/** Samples the 95% order-statistic interval of a median needs (6: 1 - 2 x 0.5^6 >= 0.95). */
+export const MEDIAN_INTERVAL_MIN_COUNT = minCountForQuantileInterval(0.5);
 
 /** Descriptive statistics of one series. Percentiles are in the samples' unit. */
 export interface Summary {
   count: number;
   mean: number;
-  /** Sample standard deviation (n - 1 denominator); 0 for a single sample. */
+  /** Sample standard deviation (n - 1 denominator); NaN below 2 samples (it does not exist). */
   sd: number;
   min: number;
   max: number;
   p50: number;
   p95: number;
   p99: number;
-  /** Student-t 95% confidence interval of the mean. */
-  ci95: [number, number];
-  /** Coefficient of variation sd / mean; 0 when the mean is 0. */
+  /**
+   * Distribution-free 95% confidence interval of the median: two order statistics (see
+   * quantileInterval), so never outside the samples' range (no negative bound for a time). Null
+   * below MEDIAN_INTERVAL_MIN_COUNT samples, where no pair of order statistics reaches 95%.
+   */
+  medianCi: [number, number] | null;
+  /** Coefficient of variation sd / mean; 0 when the mean is 0, NaN below 2 samples. */
   cv: number;
   /** Warm-up samples taken before these and left out of every statistic above. */
   warmupDiscarded: number;
@@ -43,7 +50,8 @@ export interface SummaryOptions {
  * price of interpolating values that were never observed.
  *
  * An empty input gives count 0 and NaN for every statistic (a unit that measured nothing must not
- * look like a zero-latency one); a single sample gives sd 0, cv 0 and ci95 [x, x].
+ * look like a zero-latency one); a single sample has no sd, cv (NaN) or interval (null): one value
+ * says nothing of the spread, and [x, x] or a CV of 0 would claim it is none.
  */
 export function summarize(samples: readonly number[], options: SummaryOptions = {}): Summary {
   const warmupDiscarded = checkWarmup(options.warmupDiscarded);
@@ -54,7 +62,8 @@ export function summarize(samples: readonly number[], options: SummaryOptions = 
   if (count === 0) return emptySummary(warmupDiscarded);
   const sorted = [...samples].sort((x, y) => x - y);
   const mean = ssMean(sorted);
-  const sd = count > 1 ? sampleStandardDeviation(sorted) : 0;
+  const sd = count > 1 ? sampleStandardDeviation(sorted) : Number.NaN;
+  const interval = quantileInterval(sorted, 0.5);
   return {
     count,
     mean,
@@ -64,7 +73,7 @@ export function summarize(samples: readonly number[], options: SummaryOptions = 
     p50: quantileSorted(sorted, 0.5),
     p95: quantileSorted(sorted, 0.95),
     p99: quantileSorted(sorted, 0.99),
-    ci95: confidenceInterval95(mean, sd, count),
+    medianCi: interval.low !== null && interval.high !== null ? [interval.low, interval.high] : null,
     cv: coefficientOfVariation(mean, sd),
     warmupDiscarded,
   };
@@ -81,7 +90,7 @@ function emptySummary(warmupDiscarded: number): Summary {
     p50: nan,
     p95: nan,
     p99: nan,
-    ci95: [nan, nan],
+    medianCi: null,
     cv: nan,
     warmupDiscarded,
   };
@@ -95,13 +104,8 @@ function checkWarmup(value: number | undefined): number {
   return value;
 }
 
-function confidenceInterval95(mean: number, sd: number, count: number): [number, number] {
-  if (count < 2) return [mean, mean];
-  const halfWidth = (studentTQuantile(0.975, count - 1) * sd) / Math.sqrt(count);
-  return [mean - halfWidth, mean + halfWidth];
-}
-
 function coefficientOfVariation(mean: number, sd: number): number {
+  if (Number.isNaN(sd)) return Number.NaN;
   return mean === 0 ? 0 : sd / Math.abs(mean);
 }
 
@@ -203,7 +207,7 @@ export class LatencyRecorder {
   summary(options: SummaryOptions = {}): Summary {
     const warmupDiscarded = checkWarmup(options.warmupDiscarded);
     if (this.n === 0) return emptySummary(warmupDiscarded);
-    const sd = this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : 0;
+    const sd = this.n > 1 ? Math.sqrt(this.m2 / (this.n - 1)) : Number.NaN;
     return {
       count: this.n,
       mean: this.meanMs,
@@ -213,10 +217,18 @@ export class LatencyRecorder {
       p50: this.percentileMs(50),
       p95: this.percentileMs(95),
       p99: this.percentileMs(99),
-      ci95: confidenceInterval95(this.meanMs, sd, this.n),
+      medianCi: this.medianInterval(),
       cv: coefficientOfVariation(this.meanMs, sd),
       warmupDiscarded,
     };
+  }
+
+  /** The order-statistic 95% interval of the median, its ranks read from the histogram. */
+  private medianInterval(): [number, number] | null {
+    if (this.n < MEDIAN_INTERVAL_MIN_COUNT) return null;
+    const { lowRank, highRank } = quantileRanks(this.n, 0.5);
+    if (lowRank === null || highRank === null) return null;
+    return [this.percentileMs((100 * lowRank) / this.n), this.percentileMs((100 * highRank) / this.n)];
   }
 
   /** Value (ms) at a percentile in [0, 100]: nearest rank, clamped to the exact min and max. */

@@ -359,13 +359,17 @@ export class Swarm {
 
   /** @internal Send each agent its place in the topology and wait until every link is up. */
   async configure(market?: CreateSwarmOptions['market']): Promise<void> {
-    const urls = this.agents.map((a) => a.endpoint.url);
     await Promise.all(
       this.agents.map((agent) =>
         agent.client.request({
           op: 'configure',
           self: agent.index,
-          urls,
+          // Agents packed in one sandbox reach each other on its loopback, not through the provider's edge.
+          urls: this.agents.map((peer) =>
+            peer.sandbox.id === agent.sandbox.id && peer.endpoint.localUrl !== undefined
+              ? peer.endpoint.localUrl
+              : peer.endpoint.url,
+          ),
           topology: this.topology,
           quorum: this.quorum,
           strategy: agent.strategy,

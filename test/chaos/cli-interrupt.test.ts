@@ -23,8 +23,12 @@ import {
   waitFor,
 } from './helpers.ts';
 
-/** The bound from signal to every agent gone; measured figures are printed. */
-const KILL_BOUND_MS = 2_000;
+/**
+ * How long agents may take to be gone after the signal before the test calls it a leak. A
+ * correctness bound, not a speed goal (that lives in bench/): on a loaded machine the kill of a
+ * process group can take a while to be seen. Measured figures are printed.
+ */
+const KILL_BOUND_MS = 10_000;
 const counts = { faults: 0, leaked: 0, duplicates: 0 };
 let root: string;
 let tmp: string;
@@ -82,7 +86,7 @@ async function interrupt(
   cli.child.kill(signal);
   counts.faults++;
   // Polled until all are gone: agents spawned after the signal would join the set too.
-  await waitFor(() => alivePids(cli.agents).length === 0, 10_000, 10);
+  await waitFor(() => alivePids(cli.agents).length === 0, KILL_BOUND_MS, 10);
   return { goneMs: Date.now() - sentAt, agents: [...cli.agents] };
 }
 

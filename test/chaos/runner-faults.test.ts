@@ -317,7 +317,7 @@ describe('sandbox creation failing', () => {
     // Act
     const swarm = await manager.createSwarm('star', 1);
     await arrived;
-    const lateKilled = await waitUntil(() => late?.alive === false, 2_000);
+    const lateKilled = await waitUntil(() => late?.alive === false, 20_000);
     await swarm.destroy();
 
     // Assess

@@ -48,7 +48,7 @@ function describePid(pid: number): string {
  */
 export async function expectPidsDead(
   pids: Iterable<number>,
-  { timeoutMs = 3_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 15_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
   const list = [...new Set(pids)];
   const deadline = Date.now() + timeoutMs;

@@ -134,7 +134,7 @@ describe('LocalSandboxProvider with a real agent process', () => {
     expect([first, second]).toEqual([true, false]);
     expect(sandbox.alive).toBe(false);
     expect(existsSync(sandbox.dir)).toBe(false);
-    expect(await waitFor(() => !isProcessAlive(grandchild), 2000)).toBe(true);
+    expect(await waitFor(() => !isProcessAlive(grandchild), 15_000)).toBe(true);
     expect(isProcessAlive(endpoint.pid!)).toBe(false);
     expect(provider.live()).toEqual([]);
     expect(provider.usage().created).toBe(1);
@@ -158,7 +158,7 @@ describe('LocalSandboxProvider with a real agent process', () => {
     expect(a.url).not.toBe(b.url);
     expect(isProcessAlive(a.pid!)).toBe(false);
     expect(isProcessAlive(b.pid!)).toBe(false);
-    expect(await waitFor(() => !isProcessAlive(grandchild), 2000)).toBe(true);
+    expect(await waitFor(() => !isProcessAlive(grandchild), 15_000)).toBe(true);
     expect(sandbox.alive).toBe(true);
     expect(sandbox.agentState('b')?.exit?.reason).toBe('stopped');
     expect(isProcessAlive(again.pid!)).toBe(true);
@@ -167,17 +167,19 @@ describe('LocalSandboxProvider with a real agent process', () => {
   it('ends the sandbox and its agents when its lifetime runs out', async () => {
     // Prepare
     const provider = makeProvider();
-    const sandbox = (await provider.create({ timeoutMs: 1500, metadata: {} })) as LocalSandbox;
+    // A lifetime long enough for the agent to start on a loaded machine; it is cut short below.
+    const sandbox = (await provider.create({ timeoutMs: 60_000, metadata: {} })) as LocalSandbox;
     // A longer agent lifetime than the sandbox's, so only the sandbox timer can end it in time.
-    const endpoint = await sandbox.startAgent({ agentId: 'a1', secret: 's', lifetimeMs: 60_000 });
+    const endpoint = await sandbox.startAgent({ agentId: 'a1', secret: 's', lifetimeMs: 120_000 });
     pidsToCheck.add(endpoint.pid!);
 
-    // Act
-    const ended = await waitFor(() => !sandbox.alive && !isProcessAlive(endpoint.pid!), 5000);
+    // Act: the sandbox's end moves to 300 ms from now (E2B's setTimeout), well before the agent's own.
+    await sandbox.setLifetime!(300);
+    const ended = await waitFor(() => !sandbox.alive && !isProcessAlive(endpoint.pid!), 20_000);
 
     // Assess
     expect(ended).toBe(true);
-    expect(await waitFor(() => !existsSync(sandbox.dir), 2000)).toBe(true);
+    expect(await waitFor(() => !existsSync(sandbox.dir), 15_000)).toBe(true);
     expect(sandbox.agentState('a1')?.exit?.reason).toBe('sandbox expired');
     expect(await sandbox.kill()).toBe(false);
   });
@@ -218,7 +220,7 @@ describe('LocalSandboxProvider with a real agent process', () => {
 
     // Act
     await getJson(hog.url, '/alloc?mb=200').catch(() => undefined);
-    const killed = await waitFor(() => sandbox.agentState('hog')?.running === false, 5000);
+    const killed = await waitFor(() => sandbox.agentState('hog')?.running === false, 15_000);
 
     // Assess
     expect(killed).toBe(true);
@@ -281,7 +283,7 @@ describe('LocalSandboxProvider with a real agent process', () => {
       // Act
       parent.kill('SIGKILL');
       const pid = agentPid;
-      const gone = await waitFor(() => !isProcessAlive(pid), 3000);
+      const gone = await waitFor(() => !isProcessAlive(pid), 15_000);
 
       // Assess
       expect(gone).toBe(true);

@@ -297,7 +297,7 @@ describe.each(CASES)('$kind swarm of 10 agents', ({ kind, route, victim }) => {
     const noticed = await waitUntil(async () => {
       const h = await neighbour?.client.request({ op: 'health' });
       return h !== undefined && h.links === h.expectedLinks - 1;
-    }, 3_000);
+    }, 20_000);
     // Act
     const consensus = await swarm.consensus(WINDOW);
     const sync = await swarm.syncState({ after: 'crash' });

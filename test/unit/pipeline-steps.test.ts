@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { resolveIntrinsics } from '../../infra/definition.ts';
+import { STACK_CONTEXT } from '../../infra/definition.ts';
 import type { RunMeta, UnitResult } from '../../lib/bench/model.ts';
 import { MemoryNotifier } from '../../lib/notify/local.ts';
 import { runIdForExecution } from '../../lib/pipeline/events.ts';
 import { failRunStep, failureReason, planStep, reapStep, unitStep } from '../../lib/pipeline/steps.ts';
+import { resolveIntrinsics } from '../../lib/pipeline/template.ts';
 import { parseExpirySeconds } from '../../lib/publish/s3.ts';
 import type { SandboxProvider } from '../../lib/sandbox/types.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
@@ -287,8 +288,16 @@ describe('helpers', () => {
     expect(() => parseExpirySeconds(1.5)).toThrow(/reportExpirySeconds/);
   });
 
-  it('resolves Fn::Join, Ref and Fn::GetAtt to placeholder ARNs', () => {
-    const resolved = resolveIntrinsics({
+  it('resolves Fn::Join, Ref and Fn::GetAtt to the ARNs and names each resource type has', () => {
+    const template = {
+      Resources: {
+        Fn1: { Type: 'AWS::Lambda::Function' },
+        Bucket1: { Type: 'AWS::S3::Bucket' },
+        Topic1: { Type: 'AWS::SNS::Topic' },
+      },
+    };
+    const resolve = (value: unknown) => resolveIntrinsics(value, template, STACK_CONTEXT);
+    const resolved = resolve({
       'Fn::Join': [
         '',
         ['{"A":"', { 'Fn::GetAtt': ['Fn1', 'Arn'] }, '","P":"', { Ref: 'AWS::Partition' }, '"}'],
@@ -298,6 +307,9 @@ describe('helpers', () => {
       A: 'arn:aws:lambda:us-east-1:123456789012:function:Fn1',
       P: 'aws',
     });
-    expect(() => resolveIntrinsics({ 'Fn::ImportValue': 'x' })).toThrow(/Fn::ImportValue/);
+    expect(resolve({ Ref: 'Bucket1' })).toBe('swarmbench-bucket1');
+    expect(resolve({ 'Fn::GetAtt': ['Bucket1', 'Arn'] })).toBe('arn:aws:s3:::swarmbench-bucket1');
+    expect(resolve({ Ref: 'Topic1' })).toBe('arn:aws:sns:us-east-1:123456789012:Topic1');
+    expect(() => resolve({ 'Fn::ImportValue': 'x' })).toThrow(/Fn::ImportValue/);
   });
 });

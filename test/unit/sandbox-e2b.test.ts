@@ -3,10 +3,16 @@
  * Sandbox class, behind the E2BSdk interface. The fake records every call and behaves like the SDK
  * as its type declarations describe it; everything above that boundary is the real provider.
  */
-import { AuthenticationError, RateLimitError, SandboxNotFoundError } from '@e2b/code-interpreter';
+import { createHash } from 'node:crypto';
+import {
+  AuthenticationError,
+  RateLimitError,
+  SandboxError,
+  SandboxNotFoundError,
+} from '@e2b/code-interpreter';
 import { describe, expect, it } from 'vitest';
-import { E2B_AGENT_BASE_PORT } from '../../lib/agent/launch.ts';
-import { ProviderUnavailableError, SandboxStartError } from '../../lib/errors.ts';
+import { AGENT_PROTOCOL_VERSION, E2B_AGENT_BASE_PORT } from '../../lib/agent/launch.ts';
+import { InvalidInputError, ProviderUnavailableError, SandboxStartError } from '../../lib/errors.ts';
 import {
   E2B_AGENT_PATH,
   type E2BCommandHandle,
@@ -19,11 +25,15 @@ import {
 } from '../../lib/sandbox/e2b.ts';
 
 const API_KEY = 'e2b_live_0123456789abcdef';
+const BUNDLE = 'console.log("agent")';
+const BUNDLE_SHA256 = createHash('sha256').update(BUNDLE).digest('hex');
 
 type Call = { method: string; args: unknown[] };
 
 interface FakeOptions {
   createError?: Error;
+  /** Errors thrown by the first creates, one each, before creates succeed. */
+  createFailures?: Error[];
   /** What each started agent prints on stdout. */
   agentOutput?: (envs: Record<string, string>) => string[];
   listed?: E2BSandboxSummary[];
@@ -41,6 +51,8 @@ class FakeSdk implements E2BSdk {
   ) {
     this.calls.push({ method: 'create', args: [template, opts] });
     if (this.options.createError) throw this.options.createError;
+    const failure = this.options.createFailures?.shift();
+    if (failure) throw failure;
     const sandbox = new FakeSandbox(`sbx-${this.sandboxes.length + 1}`, this);
     this.sandboxes.push(sandbox);
     return sandbox;
@@ -96,7 +108,7 @@ class FakeSandbox implements E2BSandboxInstance {
           'booting\n',
           // Split across chunks, as a real stream may deliver it.
           `{"event":"ready","agentId":"${envs.SWARM_AGENT_ID}",`,
-          `"port":${envs.SWARM_AGENT_PORT},"pid":42}\n`,
+          `"port":${envs.SWARM_AGENT_PORT},"pid":42,"protocol":${AGENT_PROTOCOL_VERSION},"bundleSha256":"${BUNDLE_SHA256}"}\n`,
         ];
         setImmediate(() => {
           for (const line of lines) opts.onStdout?.(line);
@@ -137,8 +149,10 @@ class FakeSandbox implements E2BSandboxInstance {
 function makeProvider(sdk: FakeSdk, options: Partial<E2BSandboxProviderOptions> = {}) {
   return new E2BSandboxProvider({
     apiKey: API_KEY,
-    bundle: 'console.log("agent")',
+    bundle: BUNDLE,
     sdk,
+    // Pacing and 429 backoff wait through this: no test sleeps for real.
+    sleep: async () => undefined,
     metadata: { stack: 'swarm-bench-test' },
     startTimeoutMs: 1000,
     metricsWaitMs: 0,
@@ -240,6 +254,7 @@ describe('E2BSandbox.startAgent', () => {
     expect(first).toEqual({
       agentId: 'a0',
       url: `wss://${E2B_AGENT_BASE_PORT}-sbx-1.e2b.app`,
+      localUrl: `ws://127.0.0.1:${E2B_AGENT_BASE_PORT}`,
       sandboxId: 'sbx-1',
     });
     expect(second.url).toBe(`wss://${E2B_AGENT_BASE_PORT + 1}-sbx-1.e2b.app`);
@@ -276,7 +291,7 @@ describe('E2BSandbox metrics and kill', () => {
     const metrics = await sandbox.metrics();
 
     // Assess
-    expect(metrics).toEqual({ rssBytes: 300e6, cpuPercent: 80, source: 'e2b', at: 2000 });
+    expect(metrics).toEqual({ rssBytes: 300e6, cpuPercent: 80, source: 'e2b', scope: 'sandbox', at: 2000 });
   });
 
   it('kills once: true the first time, false after, and counts billed seconds', async () => {
@@ -352,6 +367,138 @@ describe('errors', () => {
       expect(error.message).not.toContain(API_KEY);
       expect(error.message).toContain('[redacted]');
     }
+  });
+});
+
+describe('E2B plan limits', () => {
+  it('paces creations to the tier rate: Hobby 1/s, Pro 5/s, or an explicit rate', async () => {
+    // Prepare: a clock that stands still, so every wait is the pacer's.
+    const waits = (options: Partial<E2BSandboxProviderOptions>) => {
+      const slept: number[] = [];
+      const provider = makeProvider(new FakeSdk(), {
+        clock: () => 1_000_000,
+        sleep: async (ms) => {
+          slept.push(ms);
+        },
+        ...options,
+      });
+      return { provider, slept };
+    };
+    const hobby = waits({});
+    const pro = waits({ tier: 'pro' });
+    const explicit = waits({ creationRate: 2 });
+
+    // Act
+    for (const { provider } of [hobby, pro, explicit]) {
+      for (let i = 0; i < 3; i++) await provider.create({ timeoutMs: 60_000, metadata: {} });
+    }
+
+    // Assess
+    expect(hobby.slept).toEqual([1000, 2000]);
+    expect(pro.slept).toEqual([200, 400]);
+    expect(explicit.slept).toEqual([500, 1000]);
+    expect(hobby.provider.throttle()).toEqual({ rateLimited: 0, pacedMs: 3000, backoffMs: 0 });
+    expect(hobby.provider.maxConcurrent).toBe(20);
+    expect(pro.provider.maxConcurrent).toBe(100);
+  });
+
+  it('retries a 429 with growing backoff and counts it; a sandbox comes back with its throttled time', async () => {
+    // Prepare
+    const sdk = new FakeSdk({ createFailures: [new RateLimitError('429'), new RateLimitError('429')] });
+    const provider = makeProvider(sdk, { clock: () => 0 });
+
+    // Act
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Assess: backoff from max(1 s interval, 0.5 s) doubling, half jittered; pacing on every attempt.
+    const throttle = provider.throttle();
+    expect(callsOf(sdk, 'create')).toHaveLength(3);
+    expect(throttle.rateLimited).toBe(2);
+    expect(throttle.backoffMs).toBeGreaterThanOrEqual(500 + 1000);
+    expect(throttle.backoffMs).toBeLessThanOrEqual(1000 + 2000);
+    expect(throttle.pacedMs).toBe(1000 + 2000);
+    expect(sandbox.throttledMs).toBeCloseTo(throttle.pacedMs + throttle.backoffMs, 6);
+  });
+
+  it('gives up after rateLimitRetries with a message naming the fix', async () => {
+    // Prepare
+    const sdk = new FakeSdk({ createError: new RateLimitError('429') });
+    const provider = makeProvider(sdk, { rateLimitRetries: 2 });
+
+    // Act
+    const creating = provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Assess
+    await expect(creating).rejects.toBeInstanceOf(SandboxStartError);
+    await expect(creating).rejects.toThrow(/--max-sandboxes|--e2b-creation-rate/);
+    expect(callsOf(sdk, 'create')).toHaveLength(3);
+  });
+
+  it('refuses a lifetime above the session maximum before asking E2B, and caps setLifetime at start + maximum', async () => {
+    // Prepare
+    let now = 0;
+    const sdk = new FakeSdk();
+    const provider = makeProvider(sdk, { clock: () => now });
+
+    // Act
+    const tooLong = await provider.create({ timeoutMs: 3_600_001, metadata: {} }).catch((e: unknown) => e);
+    const sandbox = await provider.create({ timeoutMs: 3_500_000, metadata: {} });
+    now = 3_000_000;
+    await sandbox.setLifetime?.(3_600_000);
+    now = 3_600_000;
+
+    // Assess: Hobby ends every sandbox one hour after its start, whatever setTimeout asked.
+    expect(tooLong).toBeInstanceOf(InvalidInputError);
+    expect((tooLong as Error).message).toMatch(/session maximum.*--e2b-tier pro/);
+    expect(callsOf(sdk, 'create')).toHaveLength(1);
+    expect(sandbox.alive).toBe(false);
+    expect(provider.usage().sandboxSeconds).toBe(3600);
+  });
+
+  it('never retries configuration errors: an unknown template and a 400 fail at once, naming the fix', async () => {
+    // Prepare
+    const notFound = Object.assign(new SandboxError("404: template 'nope' not found"), { statusCode: 404 });
+    const badRequest = Object.assign(new SandboxError('400: Timeout cannot be greater than 1 hours'), {
+      statusCode: 400,
+    });
+
+    // Act
+    const results = await Promise.all(
+      [notFound, badRequest].map(async (error) => {
+        const sdk = new FakeSdk({ createError: error });
+        const thrown = await makeProvider(sdk)
+          .create({ timeoutMs: 60_000, metadata: {} })
+          .then(
+            () => new Error('create unexpectedly succeeded'),
+            (e: unknown) => e as Error,
+          );
+        return { thrown, calls: callsOf(sdk, 'create').length };
+      }),
+    );
+
+    // Assess
+    expect(results.map((r) => r.calls)).toEqual([1, 1]);
+    for (const { thrown } of results) expect(thrown).toBeInstanceOf(InvalidInputError);
+    expect(results[0]!.thrown.message).toMatch(/build-e2b-template/);
+    expect(results[1]!.thrown.message).toMatch(/--e2b-tier/);
+  });
+
+  it('fails fast, naming the rebuild, when the template bakes in another agent', async () => {
+    // Prepare
+    const stale = (envs: Record<string, string>) => [
+      `{"event":"ready","agentId":"${envs.SWARM_AGENT_ID}","port":${envs.SWARM_AGENT_PORT},"pid":1,"protocol":${AGENT_PROTOCOL_VERSION},"bundleSha256":"0ld"}\n`,
+    ];
+    const sdk = new FakeSdk({ agentOutput: stale });
+    const provider = makeProvider(sdk, { templateHasBundle: true, expectedBundleSha256: BUNDLE_SHA256 });
+    const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
+
+    // Act
+    const start = sandbox.startAgent({ agentId: 'a0', secret: 's' });
+
+    // Assess
+    await expect(start).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(start).rejects.toThrow(/build:agent.*build-e2b-template/);
+    expect(callsOf(sdk, 'command.kill')).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,150 @@
+/** The site's model and its incremental generation, on seeded synthetic runs (no browser). */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../bin/swarm-bench.ts';
+import { compactSvg, yScale } from '../../lib/site/charts.ts';
+import { generateSite, MANIFEST_NAME } from '../../lib/site/generate.ts';
+import { buildSiteModel, changesBetween, medianInterval, runPage } from '../../lib/site/model.ts';
+import { synthesizeWeeklyRuns } from '../../lib/site/synthetic.ts';
+import { DirBlobStore } from '../../lib/store/blobs.ts';
+import { smallTemplate } from '../helpers/site.ts';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'swarm-bench-site-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('medianInterval', () => {
+  it('takes the widest-inside order statistics that still cover 95%', () => {
+    const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    // n = 10: [x(2), x(9)] covers 1 - 2 * 11/1024 = 97.9%; [x(3), x(8)] only 89%.
+    expect(medianInterval(sorted)).toEqual({ low: 2, high: 9, coverage: 1 - 22 / 1024 });
+  });
+  it('falls back to min..max with its true coverage below 6 samples', () => {
+    expect(medianInterval([3, 1, 2, 5, 4].sort())).toEqual({ low: 1, high: 5, coverage: 1 - 2 / 32 });
+  });
+});
+
+describe('buildSiteModel', () => {
+  const runs = synthesizeWeeklyRuns(smallTemplate(), {
+    weeks: 10,
+    seed: 3,
+    templateChangeWeek: 100,
+    failedUnitWeek: 100,
+    steps: [{ week: 7, unitId: 'trading/consensus', series: 'consensus-ms', factor: 1.8 }],
+  });
+  const model = buildSiteModel(runs);
+
+  it('marks the run where a series steps up as a regression, with the history detector', () => {
+    const consensus = model.benchmarks.find((b) => b.unitId === 'trading/consensus')!;
+    const mesh = consensus.trends.find((t) => t.name === 'consensus-ms' && t.labels.topology === 'mesh')!;
+    expect(mesh.points).toHaveLength(10);
+    const verdicts = mesh.points.map((point) => point.verdict);
+    expect(verdicts[7]).toBe('regression');
+    expect(verdicts.slice(0, 3)).toEqual(['not-enough-history', 'not-enough-history', 'not-enough-history']);
+    expect(verdicts.slice(3, 7)).not.toContain('regression');
+    // The band holds the median, p99 is at or above p95.
+    for (const point of mesh.points) {
+      expect(point.low).toBeLessThanOrEqual(point.median);
+      expect(point.high).toBeGreaterThanOrEqual(point.median);
+      expect(point.p99).toBeGreaterThanOrEqual(point.p95);
+    }
+  });
+
+  it('counts targets and cost per run, and sums cost per month', () => {
+    expect(model.runs).toHaveLength(10);
+    const [run] = model.runs;
+    expect(run!.targets.pass + run!.targets.fail + run!.targets.pending).toBeGreaterThan(0);
+    const total = model.runs.reduce((sum, r) => sum + r.costUsd, 0);
+    expect(model.months.reduce((sum, m) => sum + m.costUsd, 0)).toBeCloseTo(total, 12);
+    expect(model.months.reduce((sum, m) => sum + m.runs, 0)).toBe(10);
+    expect(run!.rankings.consensus.sort()).toEqual(['hierarchical', 'mesh', 'ring', 'star']);
+  });
+
+  it('annotates commit and template changes between consecutive runs', () => {
+    const changed = synthesizeWeeklyRuns(smallTemplate(), { weeks: 7, seed: 3, templateChangeWeek: 4 });
+    const changes = changesBetween(changed.map((run) => run.meta));
+    expect(changes.filter((c) => c.kind === 'commit').map((c) => c.runId)).toEqual([
+      changed[3]!.meta.runId,
+      changed[6]!.meta.runId,
+    ]);
+    expect(changes.filter((c) => c.kind === 'template').map((c) => c.runId)).toEqual([
+      changed[4]!.meta.runId,
+    ]);
+  });
+});
+
+describe('charts', () => {
+  it('uses a log axis only for positive values spread over more than 10x', () => {
+    expect(yScale([1, 50])).toEqual({ type: 'log' });
+    expect(yScale([1, 5])).toEqual({ zero: false });
+    expect(yScale([0, 50])).toEqual({ zero: false });
+  });
+  it('rounds SVG geometry but never text', () => {
+    const svg =
+      '<svg><path d="M1.23456,2.98765L3.06,4" opacity="1"/><text transform="translate(10.04,5)">0.01234</text></svg>';
+    expect(compactSvg(svg)).toBe(
+      '<svg><path d="M1.2,3L3.1,4"/><text transform="translate(10,5)">0.01234</text></svg>',
+    );
+  });
+});
+
+describe('generateSite', () => {
+  it('renders every page once, nothing when nothing changed, and only what a new run changes', async () => {
+    const runs = synthesizeWeeklyRuns(smallTemplate(), { weeks: 5, seed: 9, templateChangeWeek: 3 });
+    const out = await tempDir();
+    const sink = new DirBlobStore({ dir: out });
+
+    const first = await generateSite(runs.slice(0, 4), sink);
+    expect(first.rendered).toHaveLength(first.pages);
+    expect(first.pages).toBe(2 + 3 + 4); // index, topologies, 3 benchmarks, 4 runs
+    const manifest = await readFile(join(out, MANIFEST_NAME), 'utf8');
+
+    const again = await generateSite(runs.slice(0, 4), sink);
+    expect(again.rendered).toEqual([]);
+    expect(await readFile(join(out, MANIFEST_NAME), 'utf8')).toBe(manifest);
+
+    const more = await generateSite(runs, sink);
+    expect(more.rendered.sort()).toEqual(
+      [
+        'index.html',
+        'topologies.html',
+        'benchmarks/trading-consensus.html',
+        'benchmarks/communication-inter-agent-latency.html',
+        'benchmarks/cost-cost-per-topology.html',
+        runPage(runs[4]!.meta.runId),
+      ].sort(),
+    );
+    const index = await readFile(join(out, 'index.html'), 'utf8');
+    for (const run of runs) expect(index).toContain(runPage(run.meta.runId));
+
+    // --force renders every page whatever the manifest says.
+    const forced = await generateSite(runs, sink, { force: true });
+    expect(forced.rendered).toHaveLength(forced.pages);
+  });
+});
+
+describe('swarm-bench site', () => {
+  it('refuses a missing --out and an --out that is a file with exit 2, before opening the store', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'file');
+    await writeFile(file, 'x');
+    const errors: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => errors.push(text)) as typeof process.stderr.write;
+    try {
+      expect(await main(['site'], {})).toBe(2);
+      expect(await main(['site', '--out', file, '--store', join(dir, 'store')], {})).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(errors.join('')).toMatch(/--out/);
+  });
+});
