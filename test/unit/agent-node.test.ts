@@ -3,7 +3,7 @@
  * real PeerNodes exchanging real, schema-checked text frames, no sockets and no processes.
  */
 import { describe, expect, it } from 'vitest';
-import type { DecisionRule } from '../../lib/agent/consensus.ts';
+import type { DecisionRule, UserDecisionRule } from '../../lib/agent/consensus.ts';
 import { AgentCounters } from '../../lib/agent/counters.ts';
 import { InMemoryNetwork } from '../../lib/agent/inmem-net.ts';
 import { PeerNode } from '../../lib/agent/peer-node.ts';
@@ -33,6 +33,7 @@ function swarm(
   n: number,
   votes: (i: number) => Action = () => 'buy',
   decide?: DecisionRule,
+  rule?: UserDecisionRule,
 ): InMemorySwarm {
   const topology = buildTopology(kind, n);
   const net = new InMemoryNetwork(topology);
@@ -53,6 +54,7 @@ function swarm(
       strategy: 'fixed',
       sharedClock: true,
       market: MARKET,
+      rule,
     });
     nodes.push(node);
   }
@@ -85,6 +87,40 @@ describe('consensus over an in-memory network', () => {
     // Assess
     expect(tie.decision).toBe('sell');
     expect(custom.decision).toBe('buy');
+  });
+
+  it('a user rule configured for the swarm weighs the confidences the votes carry, asynchronously', async () => {
+    // Prepare: 3 buy, 1 sell; a rule that trusts only a unanimous, fully confident swarm
+    const seen: number[] = [];
+    const rule: UserDecisionRule = {
+      name: 'cautious',
+      decide: async (votes) => {
+        for (const vote of votes.values()) seen.push(vote.confidence);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const actions = new Set([...votes.values()].map((vote) => vote.action));
+        return { decision: actions.size === 1 ? 'buy' : 'hold', ruleUs: 5000 };
+      },
+    };
+    const { nodes } = swarm('mesh', 4, (i) => (i < 3 ? 'buy' : 'sell'), undefined, rule);
+    // Act
+    const result = await (nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 2_000);
+    // Assess: every voter's confidence (1) reached the proposer, and the rule's outcome is reported
+    expect(seen).toEqual([1, 1, 1, 1]);
+    expect(result).toMatchObject({
+      decision: 'hold',
+      rule: { name: 'cautious', decision: 'hold', ruleUs: 5000 },
+    });
+    expect(result.commitUs).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('a user rule that fails leaves hold and says why', async () => {
+    // Prepare
+    const rule: UserDecisionRule = { name: 'broken', decide: () => Promise.reject(new Error('boom')) };
+    const { nodes } = swarm('star', 4, () => 'buy', undefined, rule);
+    // Act
+    const result = await (nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 2_000);
+    // Assess
+    expect(result).toMatchObject({ decision: 'hold', rule: { name: 'broken', error: 'boom' } });
   });
 
   it('still commits with a quorum after an agent crashes, routing around it on a ring', async () => {
