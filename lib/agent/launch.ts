@@ -2,13 +2,16 @@
  * The contract between a sandbox provider and the agent program it starts.
  *
  * The provider runs `node <bundle> ` with these environment variables (and nothing else from the
- * parent's environment), and the agent prints exactly one JSON line `{"event":"ready",...}` on
+ * parent's environment). The swarm secret is not among them (a process's environment stays
+ * readable in /proc for its whole life): it comes on stdin as the first line, or in a file the
+ * agent deletes once read, as `SWARM_AGENT_SECRET_FROM` says. The agent prints exactly one JSON line `{"event":"ready",...}` on
  * stdout once its WebSocket server listens. The agent exits when stdin closes (the parent died),
  * when its lifetime ends, or on SIGTERM.
  */
 export const AGENT_ENV = {
   id: 'SWARM_AGENT_ID',
-  secret: 'SWARM_AGENT_SECRET',
+  /** Where the secret comes from: `stdin` (its first line) or the absolute path of a file the agent deletes. */
+  secretFrom: 'SWARM_AGENT_SECRET_FROM',
   host: 'SWARM_AGENT_HOST',
   port: 'SWARM_AGENT_PORT',
   lifetimeMs: 'SWARM_AGENT_LIFETIME_MS',
@@ -19,8 +22,9 @@ export const AGENT_ENV = {
 /**
  * Version of the coordinator-agent protocol: bump it with any change an older agent would
  * misunderstand. A provider refuses an agent that reports another (a stale template).
+ * 2: per-role credentials instead of the swarm secret, the secret on stdin or in a one-time file.
  */
-export const AGENT_PROTOCOL_VERSION = 1;
+export const AGENT_PROTOCOL_VERSION = 2;
 
 /** The line an agent prints when it is ready. */
 export interface AgentReadyLine {

@@ -8,6 +8,7 @@ import type { PluginAction, PluginDescription, PluginVote } from '../plugins/typ
 import { createStrategy, isStrategyName } from '../trading/strategies.ts';
 import type { Bar, Strategy } from '../trading/types.ts';
 import type { EmbeddedPlugins } from './bundle.ts';
+import { plurality } from './consensus.ts';
 import type { ExecuteResult, WireWindow } from './protocol.ts';
 
 /** The built-in decision rule: most votes, ties to the safer action (hold, then sell, then buy). */
@@ -119,12 +120,4 @@ export class AgentPlugins {
   close(): Promise<void> {
     return this.host?.close() ?? Promise.resolve();
   }
-}
-
-/** The most voted action; ties resolve to the safer action (hold, then sell, then buy). */
-export function plurality(votes: ReadonlyMap<number, { action: PluginAction }>): PluginAction {
-  const counts: Record<PluginAction, number> = { buy: 0, sell: 0, hold: 0 };
-  for (const vote of votes.values()) counts[vote.action]++;
-  const order: PluginAction[] = ['hold', 'sell', 'buy'];
-  return order.reduce((best, action) => (counts[action] > counts[best] ? action : best), 'hold');
 }

@@ -14,7 +14,7 @@ import type { PluginDescription } from '../plugins/types.ts';
 /** Largest frame an agent accepts; larger ones close the connection (ws code 1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-/** Header carrying the per-swarm secret on every connection. */
+/** Header carrying the connection's credential, derived from the swarm secret for its role (auth.ts). */
 export const SECRET_HEADER = 'x-swarm-secret';
 /** Header naming who connects: `coordinator` or `peer:<index>`. */
 export const ROLE_HEADER = 'x-swarm-role';
@@ -118,7 +118,6 @@ const requestBody = z.discriminatedUnion('op', [
   z.object({ op: z.literal('metrics') }),
   /** Load and describe the agent's plug-ins (shape, dry run on a seeded window). */
   z.object({ op: z.literal('plugins') }),
-  z.object({ op: z.literal('reset'), secret: z.string().min(16).max(256) }),
 ]);
 
 export const requestSchema = z.intersection(
@@ -214,7 +213,22 @@ export interface AgentMetricsReport {
   messagesOut: number;
   /** Throughput frames received from neighbours (what `blast` delivered here). */
   blastReceived: number;
-  rejected: { auth: number; malformed: number; oversize: number; unknown: number; shed: number };
+  /**
+   * Refusals: `auth` bad or missing credential; `malformed`/`oversize`/`unknown` frames;
+   * `shed` frames dropped under backpressure; `outsider` peer indices or frames naming agents
+   * outside the swarm; `duplicate` a second connection for a peer whose link is healthy;
+   * `handshake` connections closed for not completing an upgrade within the deadline.
+   */
+  rejected: {
+    auth: number;
+    malformed: number;
+    oversize: number;
+    unknown: number;
+    shed: number;
+    outsider: number;
+    duplicate: number;
+    handshake: number;
+  };
   links: number;
   uptimeMs: number;
   /** Calls and failures per plug-in (agents built with plug-ins only). */
@@ -289,7 +303,6 @@ export interface OpResults {
   sync: SyncResult;
   blast: BlastResult;
   metrics: AgentMetricsReport;
-  reset: { ok: true };
   plugins: { plugins: PluginDescription[] };
 }
 

@@ -34,6 +34,8 @@ const REAL_SDK: E2BSdk = E2BSandboxClass;
 
 /** Where the template bakes in the agent bundle, and where it is uploaded otherwise. */
 export const E2B_AGENT_PATH = '/home/user/agent.js';
+/** Directory of the one-time secret files agents read and delete. */
+const E2B_SECRET_DIR = '/home/user';
 /** Name of the template built by scripts/build-e2b-template.ts. */
 export const E2B_DEFAULT_TEMPLATE = 'swarm-bench-agent';
 /** Agents per sandbox: each gets its own port above E2B_AGENT_BASE_PORT. */
@@ -496,13 +498,16 @@ class E2BSandbox implements Sandbox {
       onReady = resolve;
     });
     let handle: E2BCommandHandle;
+    // The secret travels as a file the agent deletes once read, never in its environment.
+    const secretPath = `${E2B_SECRET_DIR}/.agent-secret-${agentId}`;
     try {
+      await this.#instance.files.write(secretPath, launch.secret);
       handle = await this.#instance.commands.run(`node ${E2B_AGENT_PATH}`, {
         background: true,
         // Only agent variables: nothing of the coordinator's environment enters the sandbox.
         envs: {
           [AGENT_ENV.id]: agentId,
-          [AGENT_ENV.secret]: launch.secret,
+          [AGENT_ENV.secretFrom]: secretPath,
           [AGENT_ENV.host]: '0.0.0.0',
           [AGENT_ENV.port]: String(port),
           [AGENT_ENV.lifetimeMs]: String(Math.round(lifetimeMs)),

@@ -426,7 +426,8 @@ export class LocalSandbox implements Sandbox {
       HOME: this.dir,
       TMPDIR: this.dir,
       [AGENT_ENV.id]: agentId,
-      [AGENT_ENV.secret]: launch.secret,
+      // The secret goes down the stdin pipe, never into the environment (readable in /proc).
+      [AGENT_ENV.secretFrom]: 'stdin',
       [AGENT_ENV.host]: '127.0.0.1',
       [AGENT_ENV.port]: '0',
       [AGENT_ENV.lifetimeMs]: String(Math.round(lifetimeMs)),
@@ -439,6 +440,7 @@ export class LocalSandbox implements Sandbox {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const agent = this.#track(agentId, child);
+    child.stdin?.write(`${launch.secret}\n`);
     try {
       const port = await this.#waitReady(agent, settings.startTimeoutMs);
       return { agentId, url: `ws://127.0.0.1:${port}`, pid: agent.pid, sandboxId: this.id };

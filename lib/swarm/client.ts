@@ -1,5 +1,6 @@
 /** The coordinator's connection to one agent: authenticated, request/response, with timeouts. */
 import { WebSocket } from 'ws';
+import { credentialFor } from '../agent/auth.ts';
 import {
   MAX_FRAME_BYTES,
   type OpResults,
@@ -34,11 +35,11 @@ export class AgentClient {
     });
   }
 
-  /** Connect to an agent at `url`, presenting the swarm secret. */
+  /** Connect to an agent at `url` as the coordinator of the swarm whose secret is `secret`. */
   static connect(agentId: string, url: string, secret: string, timeoutMs = 10_000): Promise<AgentClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, {
-        headers: { [SECRET_HEADER]: secret, [ROLE_HEADER]: 'coordinator' },
+        headers: { [SECRET_HEADER]: credentialFor(secret, 'coordinator'), [ROLE_HEADER]: 'coordinator' },
         maxPayload: 64 * MAX_FRAME_BYTES,
         perMessageDeflate: false,
         handshakeTimeout: timeoutMs,

@@ -124,7 +124,15 @@ export function builtinSpec(unitId: string, config: RunConfig): UnitSpec {
 
 /** Add this file's figures to the suite's summary line. */
 export function tally(counts: Partial<ChaosCounts>): void {
-  const line: ChaosCounts = { faults: 0, badInputs: 0, leaked: 0, duplicates: 0, ...counts };
+  const line: ChaosCounts = {
+    faults: 0,
+    badInputs: 0,
+    leaked: 0,
+    duplicates: 0,
+    impostors: 0,
+    slowLoris: 0,
+    ...counts,
+  };
   appendFileSync(inject('chaosTally'), `${JSON.stringify(line)}\n`);
 }
 

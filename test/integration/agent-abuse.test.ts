@@ -5,10 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { credentialFor } from '../../lib/agent/auth.ts';
 import {
   type AgentMetricsReport,
   MAX_FRAME_BYTES,
@@ -60,7 +62,10 @@ function dial(url: string, headers: Record<string, string>): Promise<Dial> {
 }
 
 async function control(url = agent.url, secret = secretA): Promise<WebSocket> {
-  const result = await dial(url, { [SECRET_HEADER]: secret, [ROLE_HEADER]: 'coordinator' });
+  const result = await dial(url, {
+    [SECRET_HEADER]: credentialFor(secret, 'coordinator'),
+    [ROLE_HEADER]: 'coordinator',
+  });
   if (!('ws' in result)) throw new Error(`refused with HTTP ${result.status}`);
   result.ws.on('error', () => undefined);
   return result.ws;
@@ -141,30 +146,71 @@ afterAll(async () => {
 });
 
 describe('agent under abuse', () => {
-  it('refuses connections without the secret, with a wrong one or another swarm’s (HTTP 401), and counts them', async () => {
+  it('refuses connections without a credential, with a wrong one, the raw secret, another swarm’s, or one for another role (HTTP 401), and counts them', async () => {
     // Prepare
     const before = await metrics();
-    const wrongSameLength = randomBytes(24).toString('base64url');
+    const wrongSameLength = randomBytes(32).toString('base64url').slice(0, 43);
+    const coordinatorA = credentialFor(secretA, 'coordinator');
     // Act
     const refused = await Promise.all([
       dial(agent.url, { [ROLE_HEADER]: 'coordinator' }),
       dial(agent.url, { [SECRET_HEADER]: wrongSameLength, [ROLE_HEADER]: 'coordinator' }),
       dial(agent.url, { [SECRET_HEADER]: 'short', [ROLE_HEADER]: 'coordinator' }),
-      dial(agent.url, { [SECRET_HEADER]: secretB, [ROLE_HEADER]: 'coordinator' }),
-      dial(agent.url, { [SECRET_HEADER]: secretB, [ROLE_HEADER]: 'peer:1' }),
+      // The swarm secret itself never travels, so it is no credential.
+      dial(agent.url, { [SECRET_HEADER]: secretA, [ROLE_HEADER]: 'coordinator' }),
+      dial(agent.url, {
+        [SECRET_HEADER]: credentialFor(secretB, 'coordinator'),
+        [ROLE_HEADER]: 'coordinator',
+      }),
+      dial(agent.url, { [SECRET_HEADER]: credentialFor(secretB, 'peer:1'), [ROLE_HEADER]: 'peer:1' }),
+      // Impostors: the coordinator's credential, or peer 2's, claiming to be peer 1.
+      dial(agent.url, { [SECRET_HEADER]: coordinatorA, [ROLE_HEADER]: 'peer:1' }),
+      dial(agent.url, { [SECRET_HEADER]: credentialFor(secretA, 'peer:2'), [ROLE_HEADER]: 'peer:1' }),
     ]);
-    // Positive controls: the other swarm's secret is valid at its own agent, ours at ours.
+    // Positive controls: the other swarm's credential is valid at its own agent, ours at ours.
     const theirs = await dial(otherSwarmAgent.url, {
-      [SECRET_HEADER]: secretB,
+      [SECRET_HEADER]: credentialFor(secretB, 'coordinator'),
       [ROLE_HEADER]: 'coordinator',
     });
-    const ours = await dial(agent.url, { [SECRET_HEADER]: secretA, [ROLE_HEADER]: 'coordinator' });
+    const ours = await dial(agent.url, { [SECRET_HEADER]: coordinatorA, [ROLE_HEADER]: 'coordinator' });
     const after = await metrics();
     // Assess
-    expect(refused).toEqual(Array.from({ length: 5 }, () => ({ status: 401 })));
+    expect(refused).toEqual(Array.from({ length: 8 }, () => ({ status: 401 })));
     expect('ws' in theirs).toBe(true);
     expect('ws' in ours).toBe(true);
-    expect(after.rejected.auth - before.rejected.auth).toBe(5);
+    expect(after.rejected.auth - before.rejected.auth).toBe(8);
+  });
+
+  it('closes idle and slow-header connections at the handshake deadline and counts them; an honest client still gets in', async () => {
+    // Prepare
+    const before = await metrics();
+    const port = Number(new URL(agent.url).port);
+    const open = (): Promise<Socket> =>
+      new Promise((resolveSocket, reject) => {
+        const socket = connect(port, '127.0.0.1', () => resolveSocket(socket));
+        socket.once('error', reject);
+      });
+    const idle = await Promise.all(Array.from({ length: 40 }, open));
+    const slow = await Promise.all(Array.from({ length: 10 }, open));
+    const closedAt = (socket: Socket) =>
+      new Promise<number>((r) => socket.once('close', () => r(Date.now())));
+    const closings = [...idle, ...slow].map(closedAt);
+    const start = Date.now();
+    // Act: the slow ones send a header line every 500 ms and never finish.
+    for (const socket of slow) socket.write('GET / HTTP/1.1\r\nHost: agent\r\n');
+    const drip = setInterval(() => {
+      for (const socket of slow) if (!socket.destroyed) socket.write(`X-Drip-${Date.now()}: 1\r\n`);
+    }, 500);
+    const honest = await control();
+    const health = await exchange(honest, JSON.stringify({ t: 'req', id: 1, op: 'health' }));
+    const closedTimes = await Promise.all(closings);
+    clearInterval(drip);
+    const after = await metrics();
+    // Assess: every one closed by the agent within the deadline (3 s) plus scheduling slack.
+    expect(health).toMatchObject({ ok: true });
+    expect(Math.max(...closedTimes) - start).toBeLessThan(15_000);
+    expect(after.rejected.handshake - before.rejected.handshake).toBe(50);
+    expect(honest.readyState).toBe(WebSocket.OPEN);
   });
 
   it('closes a connection that sends a frame above MAX_FRAME_BYTES (1009) and counts it; the limit itself passes', async () => {
@@ -172,7 +218,10 @@ describe('agent under abuse', () => {
     const before = await metrics();
     const atLimit = await control();
     const above = await control();
-    const peer = await dial(agent.url, { [SECRET_HEADER]: secretA, [ROLE_HEADER]: 'peer:7' });
+    const peer = await dial(agent.url, {
+      [SECRET_HEADER]: credentialFor(secretA, 'peer:7'),
+      [ROLE_HEADER]: 'peer:7',
+    });
     if (!('ws' in peer)) throw new Error('peer link refused');
     peer.ws.on('error', () => undefined);
     const closed = (ws: WebSocket) => new Promise<number>((r) => ws.once('close', (code) => r(code)));
@@ -244,8 +293,8 @@ describe('agent under abuse', () => {
     expect(procStatusKb(agentPid, 'VmHWM') * 1024).toBeLessThan(200 * MIB);
   });
 
-  it('has none of the parent’s environment: no AWS_*, E2B_* or other parent variables', () => {
-    // Act: /proc shows the environment the agent was started with (before it dropped its secret).
+  it('has none of the parent’s environment and not its own secret: no AWS_*, E2B_*, parent variables or swarm secret', () => {
+    // Act: /proc shows the environment the agent was started with, for its whole life.
     const entries = readFileSync(`/proc/${agentPid}/environ`, 'utf8').split('\0').filter(Boolean);
     const keys = entries.map((entry) => entry.slice(0, entry.indexOf('=')));
     const text = entries.join('\n');
@@ -259,6 +308,8 @@ describe('agent under abuse', () => {
     const allowed = /^(PATH|LANG|HOME|TMPDIR|SWARM_AGENT_[A-Z_]+)$/;
     expect(keys.filter((key) => !allowed.test(key))).toEqual([]);
     expect(text).toContain('SWARM_AGENT_ID=a0');
+    expect(text).not.toContain(secretA);
+    expect(keys).not.toContain('SWARM_AGENT_SECRET');
     expect(entries.find((e) => e.startsWith('HOME='))).not.toBe(`HOME=${process.env.HOME}`);
   });
 

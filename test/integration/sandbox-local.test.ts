@@ -97,7 +97,7 @@ describe('LocalSandboxProvider with a real agent process', () => {
       'HOME',
       'TMPDIR',
       'SWARM_AGENT_ID',
-      'SWARM_AGENT_SECRET',
+      'SWARM_AGENT_SECRET_FROM',
       'SWARM_AGENT_HOST',
       'SWARM_AGENT_PORT',
       'SWARM_AGENT_LIFETIME_MS',
@@ -108,10 +108,11 @@ describe('LocalSandboxProvider with a real agent process', () => {
       HOME: sandbox.dir,
       TMPDIR: sandbox.dir,
       SWARM_AGENT_ID: 'a1',
-      SWARM_AGENT_SECRET: 'top-secret',
+      SWARM_AGENT_SECRET_FROM: 'stdin',
       SWARM_AGENT_HOST: '127.0.0.1',
       SWARM_AGENT_WATCH_STDIN: '1',
     });
+    expect(JSON.stringify(env)).not.toContain('top-secret');
     expect(Number(env.SWARM_AGENT_LIFETIME_MS)).toBeGreaterThan(25_000);
     expect(Number(env.SWARM_AGENT_LIFETIME_MS)).toBeLessThanOrEqual(30_000);
   });

@@ -21,6 +21,10 @@ export interface ChaosCounts {
   badInputs: number;
   leaked: number;
   duplicates: number;
+  /** Connections that claimed to be a peer they are not (or a peer outside the swarm). */
+  impostors: number;
+  /** Connections that never completed their handshake (idle TCP, slow headers). */
+  slowLoris: number;
 }
 
 export default function setup(project: TestProject): () => void {
@@ -30,7 +34,14 @@ export default function setup(project: TestProject): () => void {
   return () => {
     try {
       if (!existsSync(file)) return;
-      const total: ChaosCounts = { faults: 0, badInputs: 0, leaked: 0, duplicates: 0 };
+      const total: ChaosCounts = {
+        faults: 0,
+        badInputs: 0,
+        leaked: 0,
+        duplicates: 0,
+        impostors: 0,
+        slowLoris: 0,
+      };
       for (const line of readFileSync(file, 'utf8').split('\n')) {
         if (line.trim() === '') continue;
         const counts = JSON.parse(line) as Partial<ChaosCounts>;
@@ -38,10 +49,13 @@ export default function setup(project: TestProject): () => void {
         total.badInputs += counts.badInputs ?? 0;
         total.leaked += counts.leaked ?? 0;
         total.duplicates += counts.duplicates ?? 0;
+        total.impostors += counts.impostors ?? 0;
+        total.slowLoris += counts.slowLoris ?? 0;
       }
       process.stdout.write(
         `chaos: ${total.faults} faults injected, ${total.badInputs} bad inputs tried, ` +
-          `${total.leaked} processes leaked, ${total.duplicates} duplicates\n`,
+          `${total.leaked} processes leaked, ${total.duplicates} duplicates, ` +
+          `${total.impostors} impostor connections, ${total.slowLoris} slow-loris connections\n`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

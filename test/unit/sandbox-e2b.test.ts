@@ -221,7 +221,7 @@ describe('E2BSandboxProvider.create', () => {
 });
 
 describe('E2BSandbox.startAgent', () => {
-  it('runs node in the background with only agent variables and returns a wss URL from getHost', async () => {
+  it('runs node in the background with only agent variables, the secret in a one-time file, and returns a wss URL from getHost', async () => {
     // Prepare
     const sdk = new FakeSdk();
     const provider = makeProvider(sdk);
@@ -239,13 +239,18 @@ describe('E2BSandbox.startAgent', () => {
     expect(opts.background).toBe(true);
     expect(opts.envs).toEqual({
       SWARM_AGENT_ID: 'a0',
-      SWARM_AGENT_SECRET: 'swarm-secret',
+      SWARM_AGENT_SECRET_FROM: '/home/user/.agent-secret-a0',
       SWARM_AGENT_HOST: '0.0.0.0',
       SWARM_AGENT_PORT: String(E2B_AGENT_BASE_PORT),
       SWARM_AGENT_LIFETIME_MS: '30000',
       SWARM_AGENT_WATCH_STDIN: '0',
     });
     expect(JSON.stringify(opts.envs)).not.toContain(API_KEY);
+    expect(JSON.stringify(opts.envs)).not.toContain('swarm-secret');
+    expect(callsOf(sdk, 'files.write').slice(1)).toEqual([
+      { method: 'files.write', args: ['sbx-1', '/home/user/.agent-secret-a0', 'swarm-secret'] },
+      { method: 'files.write', args: ['sbx-1', '/home/user/.agent-secret-a1', 'swarm-secret'] },
+    ]);
     expect(first).toEqual({
       agentId: 'a0',
       url: `wss://${E2B_AGENT_BASE_PORT}-sbx-1.e2b.app`,

@@ -1,0 +1,139 @@
+/**
+ * Where the microseconds of one round trip and one consensus round go (`npm run bench:breakdown`,
+ * not part of `npm test`). In-process, no sockets: the per-frame costs of the agent's hot path
+ * (parse, schema check, membership check, serialise), a consensus round of ten PeerNodes over the
+ * in-memory network (logic + validation + event-loop turns, no kernel), and the message delays
+ * each topology's quorum needs in theory against what the protocol takes. Compare with
+ * `npm run bench:runtime`, which measures the same paths over real sockets next to bare ws.
+ */
+import { loadavg } from 'node:os';
+import { AgentCounters } from '../lib/agent/counters.ts';
+import { InMemoryNetwork } from '../lib/agent/inmem-net.ts';
+import { PeerNode } from '../lib/agent/peer-node.ts';
+import { peerFrameSchema } from '../lib/agent/protocol.ts';
+import { StrategyRegistry } from '../lib/agent/workload.ts';
+import {
+  bfsParents,
+  buildTopology,
+  defaultQuorum,
+  TOPOLOGIES,
+  type TopologyKind,
+} from '../lib/swarm/topology.ts';
+import { generateBars } from '../lib/trading/market.ts';
+import { createStrategy } from '../lib/trading/strategies.ts';
+
+const AGENTS = 10;
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+function perCallUs(n: number, fn: () => unknown): number {
+  for (let i = 0; i < Math.min(n, 5_000); i++) fn();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) fn();
+  return Number(process.hrtime.bigint() - t0) / n / 1000;
+}
+
+function quantile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? Number.NaN;
+}
+
+/** Per-frame costs of one hop of a round trip (ping out, pong back: each frame crosses this twice per hop). */
+function frameCosts(): void {
+  const frames = {
+    ping: { t: 'ping', src: 0, dst: 1, id: 123_456, path: [0] },
+    vote: { t: 'vote', src: 3, dst: 0, pid: 1_000_001, action: 'buy', hops: 0 },
+    commit: { t: 'commit', origin: 0, pid: 1_000_001, decision: 'buy' },
+  };
+  process.stdout.write(`\nper-frame cost, us (load ${load()})\n`);
+  process.stdout.write('frame     parse  validate  serialise  node.receive (all of it, incl. routing)\n');
+  const topology = buildTopology('mesh', 2);
+  const net = new InMemoryNetwork(topology);
+  const counters = new AgentCounters();
+  let node!: PeerNode;
+  const peerNet = net.join(1, { receive: () => {} });
+  net.join(0, { receive: () => {} });
+  node = new PeerNode(peerNet, counters, new StrategyRegistry());
+  node.configure({ self: 1, topology, quorum: 2, strategy: 'momentum', sharedClock: false });
+  for (const [name, frame] of Object.entries(frames)) {
+    const text = JSON.stringify(frame);
+    const parsed = JSON.parse(text);
+    const parse = perCallUs(100_000, () => JSON.parse(text));
+    const validate = perCallUs(100_000, () => peerFrameSchema.safeParse(parsed));
+    const serialise = perCallUs(100_000, () => JSON.stringify(parsed));
+    // A frame for another agent is forwarded: receive runs the whole hot path except the socket write.
+    const forwarded = JSON.stringify({ ...frame, dst: 0, src: 1 });
+    const receive = name === 'commit' ? Number.NaN : perCallUs(20_000, () => node.receive(0, forwarded));
+    process.stdout.write(
+      `${name.padEnd(8)} ${parse.toFixed(2).padStart(6)} ${validate.toFixed(2).padStart(9)} ${serialise.toFixed(2).padStart(10)} ${Number.isNaN(receive) ? '        -' : receive.toFixed(2).padStart(9)}\n`,
+    );
+  }
+  const window = generateBars({ bars: 500, seed: 1 });
+  const vote = perCallUs(2_000, () => createStrategy('momentum').signal(window.slice(-50)));
+  const exec500 = perCallUs(500, () => createStrategy('momentum').signal(window));
+  process.stdout.write(
+    `strategy vote on a 50-bar window: ${vote.toFixed(1)} us; execute on 500 bars: ${exec500.toFixed(1)} us\n`,
+  );
+}
+
+/** A consensus round of AGENTS PeerNodes over the in-memory network: everything but the kernel. */
+async function consensusInMemory(kind: TopologyKind, rounds: number): Promise<void> {
+  const topology = buildTopology(kind, AGENTS);
+  const net = new InMemoryNetwork(topology);
+  const nodes: PeerNode[] = [];
+  for (let i = 0; i < AGENTS; i++) {
+    let node!: PeerNode;
+    const peerNet = net.join(i, { receive: (from, text) => node.receive(from, text) });
+    node = new PeerNode(peerNet, new AgentCounters(), new StrategyRegistry());
+    node.configure({
+      self: i,
+      topology,
+      quorum: defaultQuorum(AGENTS),
+      strategy: 'momentum',
+      sharedClock: true,
+      market: { seed: 1, bars: 2_000, windowBars: 50 },
+    });
+    nodes.push(node);
+  }
+  const root = nodes[topology.root] as PeerNode;
+  const samples: number[] = [];
+  const delivered0 = net.delivered;
+  for (let i = 0; i < rounds + 20; i++) {
+    const result = await root.consensus.propose({ at: 100 + i }, defaultQuorum(AGENTS), 5_000);
+    if (i >= 20) samples.push(result.heldRttUs);
+  }
+  const perRound = (net.delivered - delivered0) / (rounds + 20);
+  process.stdout.write(
+    `${kind.padEnd(13)} p50 ${quantile(samples, 0.5).toFixed(0).padStart(6)} us  p99 ${quantile(samples, 0.99).toFixed(0).padStart(6)} us  ${perRound.toFixed(0)} frames/round  (load ${load()})\n`,
+  );
+}
+
+/**
+ * Message delays (one-way hops in sequence) until a quorum holds the decision. A leader-based round
+ * needs: proposal out to the q-th nearest agent (d_q), votes back (d_q), decision out (d_q) = 3 d_q;
+ * all-to-all voting (each agent floods its vote and decides itself) needs proposal + votes = 2 d,
+ * at the price of n^2 vote frames. The protocol commits at the q-th vote, so it takes 3 d_q.
+ */
+function messageDelays(): void {
+  process.stdout.write('\nmessage delays until a quorum holds the decision (10 agents, quorum 7)\n');
+  process.stdout.write(
+    'topology      d_q  leader min (3 d_q)  all-to-all min (2 d_q)  ours (held)  ours (proposer sees acks)\n',
+  );
+  for (const kind of TOPOLOGIES) {
+    const topology = buildTopology(kind, AGENTS);
+    const parents = bfsParents(topology, topology.root);
+    const depth = (i: number): number => (i === topology.root ? 0 : 1 + depth(parents[i] as number));
+    const depths = Array.from({ length: AGENTS }, (_, i) => depth(i)).sort((a, b) => a - b);
+    const dq = depths[defaultQuorum(AGENTS) - 1] as number;
+    process.stdout.write(
+      `${kind.padEnd(13)} ${String(dq).padStart(3)} ${String(3 * dq).padStart(19)} ${String(2 * dq).padStart(23)} ${String(3 * dq).padStart(12)} ${String(4 * dq).padStart(26)}\n`,
+    );
+  }
+}
+
+frameCosts();
+process.stdout.write(`\nconsensus round over the in-memory network (${AGENTS} agents, no sockets)\n`);
+for (const kind of ['mesh', 'ring'] as const) await consensusInMemory(kind, 300);
+messageDelays();

@@ -1,0 +1,166 @@
+/**
+ * One agent's replicated logic, without sockets: it checks every frame a neighbour sends and hands
+ * it to routing, consensus, state sync, probes or the workload. It talks to the network only
+ * through a `PeerNet`, so a swarm of nodes runs over an in-memory network in tests.
+ */
+import type { Topology } from '../swarm/topology.ts';
+import { toColumns } from '../trading/columns.ts';
+import { Consensus, type DecisionRule } from './consensus.ts';
+import type { AgentCounters } from './counters.ts';
+import { type PeerNet, RequestError } from './peer-net.ts';
+import { Prober } from './probe.ts';
+import { type PeerFrame, peerFrameSchema } from './protocol.ts';
+import { Router } from './routing.ts';
+import { StateSync } from './state-sync.ts';
+import { barsOf, type MarketFeed, type StrategyRegistry, Workload } from './workload.ts';
+
+/** An agent's place in its swarm, as the coordinator's `configure` gives it. */
+export interface NodeConfig {
+  self: number;
+  topology: Topology;
+  quorum: number;
+  strategy: string;
+  sharedClock: boolean;
+  market?: MarketFeed | undefined;
+  /** The decision rule of this swarm's votes (a user's plug-in). @default the node's rule, plurality */
+  rule?: DecisionRule | undefined;
+}
+
+export class PeerNode {
+  readonly router: Router;
+  readonly consensus: Consensus;
+  readonly sync: StateSync;
+  readonly prober: Prober;
+  readonly workload: Workload;
+  private config: NodeConfig | undefined;
+
+  constructor(
+    readonly net: PeerNet,
+    private readonly counters: AgentCounters,
+    strategies: StrategyRegistry,
+    decide?: DecisionRule,
+  ) {
+    this.router = new Router(net, (down) => this.sync.release(down));
+    this.workload = new Workload(strategies, net, counters);
+    this.consensus = new Consensus({
+      router: this.router,
+      windowOf: (subject) => this.workload.windowOf(subject),
+      vote: (window) => this.workload.vote(window),
+      toWire: toColumns,
+      fromWire: barsOf,
+      ...(decide ? { decide } : {}),
+    });
+    this.sync = new StateSync(this.router);
+    this.prober = new Prober(this.router);
+  }
+
+  get configured(): NodeConfig | undefined {
+    return this.config;
+  }
+
+  /** Take a place in a swarm. */
+  configure(config: NodeConfig): void {
+    if (config.self >= config.topology.size) {
+      throw new RequestError('configure: self must be below the topology size');
+    }
+    if (this.config) throw new RequestError('configure: already configured; reset first');
+    this.workload.configure(config.strategy, config.market);
+    this.config = config;
+    this.consensus.configure(config.self, config.topology.size, config.sharedClock, config.rule);
+    this.sync.configure(config.self);
+    this.prober.configure(config.self);
+    this.router.configure(config.topology, config.self);
+  }
+
+  /** Leave the swarm: forget the topology, the routes and the state. */
+  clear(): void {
+    this.config = undefined;
+    this.router.clear();
+    this.consensus.clear();
+    this.sync.clear();
+  }
+
+  /** The configuration, or a RequestError when there is none yet. */
+  requireConfigured(): NodeConfig {
+    if (!this.config) throw new RequestError('agent is not configured');
+    return this.config;
+  }
+
+  /** A text frame from neighbour `from`: checked, then handled; anything invalid is counted and dropped. */
+  receive(from: number, text: string): void {
+    let frame: PeerFrame;
+    try {
+      const parsed = peerFrameSchema.safeParse(JSON.parse(text));
+      if (!parsed.success) {
+        this.counters.rejected.malformed++;
+        return;
+      }
+      frame = parsed.data;
+    } catch {
+      this.counters.rejected.malformed++;
+      return;
+    }
+    const size = this.config?.topology.size;
+    if (size !== undefined && !namesOnlyMembers(frame, size)) {
+      this.counters.rejected.outsider++;
+      return;
+    }
+    this.handle(from, frame);
+  }
+
+  private handle(from: number, frame: PeerFrame): void {
+    if ('dn' in frame) this.router.learnDown(frame.dn);
+    switch (frame.t) {
+      case 'm':
+      case 'fl':
+      case 'fa':
+        this.workload.onThroughput(from, frame);
+        return;
+      case 'ping':
+      case 'pong':
+        this.prober.onProbe(frame);
+        return;
+      case 'prop':
+        this.consensus.onProposal(frame);
+        return;
+      case 'vote':
+        if (frame.dst !== this.config?.self) this.router.forward({ ...frame, hops: frame.hops + 1 });
+        else
+          this.consensus.onVote(
+            frame.pid,
+            frame.src,
+            { action: frame.action, confidence: frame.c ?? 0 },
+            frame.hops + 1,
+          );
+        return;
+      case 'commit':
+        this.consensus.onCommit(frame);
+        return;
+      case 'cack':
+        if (frame.dst !== this.config?.self) this.router.forward({ ...frame, hops: frame.hops + 1 });
+        else
+          this.consensus.onCommitAck(
+            frame.pid,
+            frame.src,
+            frame.hops + 1,
+            frame.at === undefined ? undefined : BigInt(frame.at),
+          );
+        return;
+      case 'st':
+        this.sync.onState(frame);
+        return;
+      case 'sack':
+        if (frame.dst !== this.config?.self) this.router.forward({ ...frame, hops: frame.hops + 1 });
+        else this.sync.onAck(frame.ver, frame.src);
+        return;
+    }
+  }
+}
+
+/** Whether every agent index a frame names (sender, destination, origin, path, dead list) is below `size`. */
+function namesOnlyMembers(frame: PeerFrame, size: number): boolean {
+  const f = frame as { src?: number; dst?: number; origin?: number; path?: number[]; dn?: number[] };
+  if ((f.src ?? 0) >= size || (f.dst ?? 0) >= size || (f.origin ?? 0) >= size) return false;
+  if (f.path?.some((i) => i >= size)) return false;
+  return !f.dn?.some((i) => i >= size);
+}

@@ -1,0 +1,199 @@
+/**
+ * The agent's replicated logic (routing, consensus, state sync, probes) over an in-memory network:
+ * real PeerNodes exchanging real, schema-checked text frames, no sockets and no processes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DecisionRule, UserDecisionRule } from '../../lib/agent/consensus.ts';
+import { AgentCounters } from '../../lib/agent/counters.ts';
+import { InMemoryNetwork } from '../../lib/agent/inmem-net.ts';
+import { PeerNode } from '../../lib/agent/peer-node.ts';
+import { StrategyRegistry } from '../../lib/agent/workload.ts';
+import { buildTopology, defaultQuorum, TOPOLOGIES, type TopologyKind } from '../../lib/swarm/topology.ts';
+import type { Action, Strategy } from '../../lib/trading/types.ts';
+
+const MARKET = { seed: 7, bars: 400, windowBars: 50 };
+
+/** A strategy that always answers `action`: votes become predictable. */
+function fixed(action: Action): Strategy {
+  return {
+    name: `always-${action}`,
+    signal: () => ({ action, confidence: 1, size: 1 }),
+  } as unknown as Strategy;
+}
+
+interface InMemorySwarm {
+  net: InMemoryNetwork;
+  nodes: PeerNode[];
+  counters: AgentCounters[];
+}
+
+/** n PeerNodes over an in-memory network; agent i votes `votes(i)`. */
+function swarm(
+  kind: TopologyKind,
+  n: number,
+  votes: (i: number) => Action = () => 'buy',
+  decide?: DecisionRule,
+  rule?: UserDecisionRule,
+): InMemorySwarm {
+  const topology = buildTopology(kind, n);
+  const net = new InMemoryNetwork(topology);
+  const counters = Array.from({ length: n }, () => new AgentCounters());
+  const nodes: PeerNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const registry = new StrategyRegistry(() => fixed(votes(i)));
+    let node!: PeerNode;
+    const peerNet = net.join(i, {
+      receive: (from, text) => node.receive(from, text),
+      linkDown: (peer) => node.router.linkDown(peer),
+    });
+    node = new PeerNode(peerNet, counters[i] as AgentCounters, registry, decide);
+    node.configure({
+      self: i,
+      topology,
+      quorum: defaultQuorum(n),
+      strategy: 'fixed',
+      sharedClock: true,
+      market: MARKET,
+      rule,
+    });
+    nodes.push(node);
+  }
+  return { net, nodes, counters };
+}
+
+describe('consensus over an in-memory network', () => {
+  it.each(TOPOLOGIES)(
+    '%s of 10: a quorum of votes commits the plurality and a quorum holds it',
+    async (kind) => {
+      // Prepare: 6 buy, 4 sell
+      const { nodes } = swarm(kind, 10, (i) => (i < 6 ? 'buy' : 'sell'));
+      const root = buildTopology(kind, 10).root;
+      // Act
+      const result = await (nodes[root] as PeerNode).consensus.propose({ at: 120 }, 10, 2_000);
+      // Assess
+      expect(result).toMatchObject({ decision: 'buy', votes: 10, quorum: 10 });
+      expect(result.commitUs).toBeLessThanOrEqual(result.heldRttUs);
+    },
+  );
+
+  it('ties resolve to the safer action, and a custom decision rule is used when given', async () => {
+    // Prepare: 2 buy, 2 sell on a mesh of 4
+    const split = (i: number): Action => (i % 2 === 0 ? 'buy' : 'sell');
+    const { nodes } = swarm('mesh', 4, split);
+    const bold = swarm('mesh', 4, split, (votes) => ([...votes.values()].includes('buy') ? 'buy' : 'hold'));
+    // Act
+    const tie = await (nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 2_000);
+    const custom = await (bold.nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 2_000);
+    // Assess
+    expect(tie.decision).toBe('sell');
+    expect(custom.decision).toBe('buy');
+  });
+
+  it('a user rule configured for the swarm weighs the confidences the votes carry, asynchronously', async () => {
+    // Prepare: 3 buy, 1 sell; a rule that trusts only a unanimous, fully confident swarm
+    const seen: number[] = [];
+    const rule: UserDecisionRule = {
+      name: 'cautious',
+      decide: async (votes) => {
+        for (const vote of votes.values()) seen.push(vote.confidence);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const actions = new Set([...votes.values()].map((vote) => vote.action));
+        return { decision: actions.size === 1 ? 'buy' : 'hold', ruleUs: 5000 };
+      },
+    };
+    const { nodes } = swarm('mesh', 4, (i) => (i < 3 ? 'buy' : 'sell'), undefined, rule);
+    // Act
+    const result = await (nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 2_000);
+    // Assess: every voter's confidence (1) reached the proposer, and the rule's outcome is reported
+    expect(seen).toEqual([1, 1, 1, 1]);
+    expect(result).toMatchObject({
+      decision: 'hold',
+      rule: { name: 'cautious', decision: 'hold', ruleUs: 5000 },
+    });
+    expect(result.commitUs).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('a user rule that fails leaves hold and says why', async () => {
+    // Prepare
+    const rule: UserDecisionRule = { name: 'broken', decide: () => Promise.reject(new Error('boom')) };
+    const { nodes } = swarm('star', 4, () => 'buy', undefined, rule);
+    // Act
+    const result = await (nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 2_000);
+    // Assess
+    expect(result).toMatchObject({ decision: 'hold', rule: { name: 'broken', error: 'boom' } });
+  });
+
+  it('still commits with a quorum after an agent crashes, routing around it on a ring', async () => {
+    // Prepare
+    const { net, nodes } = swarm('ring', 10);
+    net.crash(3);
+    // Act
+    const result = await (nodes[0] as PeerNode).consensus.propose({ at: 90 }, defaultQuorum(10), 2_000);
+    // Assess
+    expect(result.votes).toBeGreaterThanOrEqual(defaultQuorum(10));
+    expect(result.decision).toBe('buy');
+  });
+
+  it('fails with the counts it reached when no quorum is possible', async () => {
+    // Prepare
+    const { net, nodes } = swarm('star', 4);
+    net.crash(1);
+    net.crash(2);
+    // Act
+    const outcome = (nodes[0] as PeerNode).consensus.propose({ at: 60 }, 4, 200);
+    // Assess
+    await expect(outcome).rejects.toThrow(/2 votes and 0 commit acks of quorum 4/);
+  });
+});
+
+describe('routing, probes and state sync over an in-memory network', () => {
+  it('a ring probe to the opposite agent takes n/2 hops through the agents between', async () => {
+    // Prepare
+    const { nodes } = swarm('ring', 10);
+    // Act
+    const result = await (nodes[0] as PeerNode).prober.ping(5, 2, 0, 8);
+    // Assess
+    expect(result.hops).toBe(5);
+    expect(result.path).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(result.samplesUs).toHaveLength(2);
+  });
+
+  it('state reaches every live agent, which then all hold the version', async () => {
+    // Prepare
+    const { net, nodes } = swarm('hierarchical', 13);
+    net.crash(4);
+    const live = nodes.map((_, i) => i).filter((i) => i !== 4);
+    // Act
+    const result = await (nodes[0] as PeerNode).sync.start(1, { cash: 5 }, live, 2_000);
+    // Assess
+    expect(result).toMatchObject({ acked: 12, expected: 12 });
+    for (const i of live) expect(nodes[i]?.sync.snapshot).toEqual({ version: 1, state: { cash: 5 } });
+    expect(nodes[4]?.sync.snapshot.version).toBe(0);
+  });
+
+  it('refuses and counts frames that are not JSON or not in the protocol', () => {
+    // Prepare
+    const { nodes, counters } = swarm('mesh', 2);
+    // Act
+    nodes[0]?.receive(1, '{"t":');
+    nodes[0]?.receive(1, JSON.stringify({ t: 'vote', src: 1, dst: 0, pid: 1, action: 'sell-all', hops: 0 }));
+    nodes[0]?.receive(1, JSON.stringify({ t: 'nope' }));
+    // Assess
+    expect(counters[0]?.rejected.malformed).toBe(3);
+  });
+
+  it('refuses and counts frames naming agents outside the swarm, and never routes around them', async () => {
+    // Prepare
+    const { nodes, counters } = swarm('ring', 4);
+    const ping = { t: 'ping', src: 1, dst: 0, id: 1, path: [1] };
+    // Act: fake dead agents 50 and 60, a fake source, a fake hop on the path
+    nodes[0]?.receive(1, JSON.stringify({ ...ping, dn: [50, 60] }));
+    nodes[0]?.receive(1, JSON.stringify({ ...ping, src: 9 }));
+    nodes[0]?.receive(1, JSON.stringify({ ...ping, path: [1, 77] }));
+    const probe = await (nodes[0] as PeerNode).prober.ping(2, 1, 0, 0);
+    // Assess
+    expect(counters[0]?.rejected.outsider).toBe(3);
+    expect([...(nodes[0]?.router.down ?? [])]).toEqual([]);
+    expect(probe.hops).toBe(2);
+  });
+});
