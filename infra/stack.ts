@@ -286,8 +286,9 @@ export class SwarmBenchStack extends Stack {
       );
     }
     // A presigned link carries the signer's permissions: the publisher must be able to read reports.
-    objects(publishFn, ['s3:GetObject'], ['store', 'runs', 'latest']);
-    objects(publishFn, ['s3:PutObject'], ['runs', 'latest']);
+    // The trend site lives under site/: Publish reads its manifest and writes the pages it changes.
+    objects(publishFn, ['s3:GetObject'], ['store', 'runs', 'latest', 'site']);
+    objects(publishFn, ['s3:PutObject'], ['runs', 'latest', 'site']);
     e2bSecret.grantRead(unitFn);
     e2bSecret.grantRead(reaperFn);
     e2bSecret.grantRead(drainPoolFn);
@@ -458,6 +459,12 @@ export class SwarmBenchStack extends Stack {
         maxDelay: Duration.seconds(30),
         jitterStrategy: sfn.JitterType.FULL,
       });
+    // The Task waits as long as its function may run. Step Functions' own default is no limit, but
+    // state-machine interpreters differ (aws-local-stepfunctions cuts a Task at 60 s), so say it.
+    const taskTimeout = (fn: lambda.IFunction) => {
+      const timeout = fn instanceof lambda.Function ? fn.timeout : undefined;
+      return timeout === undefined ? {} : { taskTimeout: sfn.Timeout.duration(timeout) };
+    };
     const invoke = (
       name: string,
       fn: lambda.IFunction,
@@ -470,6 +477,7 @@ export class SwarmBenchStack extends Stack {
           lambdaFunction: fn,
           payload,
           retryOnServiceExceptions: false,
+          ...taskTimeout(fn),
           ...(resultPath ? { resultPath } : {}),
           resultSelector: Object.fromEntries(
             Object.entries(selector).map(([key, path]) => [key, sfn.JsonPath.stringAt(path)]),
@@ -515,6 +523,7 @@ export class SwarmBenchStack extends Stack {
 
     const plan = new tasks.LambdaInvoke(this, STATE_NAMES.plan, {
       lambdaFunction: fns.planFn,
+      ...taskTimeout(fns.planFn),
       payload: sfn.TaskInput.fromObject({
         input: sfn.JsonPath.objectAt('$.input'),
         executionId: sfn.JsonPath.executionId,
@@ -675,7 +684,7 @@ export class SwarmBenchStack extends Stack {
         );
       }
       if (name === 'publishFn') {
-        for (const prefix of ['runs', 'latest']) {
+        for (const prefix of ['runs', 'latest', 'site']) {
           iam5(role, `Resource::<${bucket}.Arn>/${prefix}/*`, `Report files are objects under ${prefix}/.`);
         }
       }

@@ -50,7 +50,9 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     throw error;
   }
   const { config } = fitted;
-  if (fitted.note) process.stderr.write(`${fitted.note}\n`);
+  // Said only when it changes or risks the run (a warning, or the load profile resized): a plan that
+  // fits needs no line, and an input error after this point must stay the only line on stderr.
+  if (fitted.note && (fitted.warning || config !== requested)) process.stderr.write(`${fitted.note}\n`);
   const provider = await providerFor(config, env, bundlePath).catch(async (error: unknown) => {
     await opened.close();
     throw error;

@@ -2,8 +2,9 @@
  * The deployed artifacts run locally: the synthesized state machine with every Task invoking the
  * bundled function from the cloud assembly, each in its own Node 22 process, their AWS calls going
  * to the local endpoint (dynalite, s3rver, SNS and Secrets Manager stand-ins) that checks each
- * against the function's IAM policy. The only fake is E2B's API (a loopback server answering 429),
- * since E2B cannot be reached from here.
+ * against the function's IAM policy. The only fake is E2B's API (a loopback server answering 503),
+ * since E2B cannot be reached from here. Not 429: the provider backs off and retries a 429 itself
+ * (E2B sends no Retry-After), which would only make this test wait.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -47,7 +48,7 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
   let store: DynamoResultStore;
   let stack: BundledStack;
   let runtime: ArtifactRuntime;
-  /** Stands in for E2B's API: every request is refused with 429 (rate limited). */
+  /** Stands in for E2B's API: every request is refused with 503 (unavailable: a transient start failure). */
   let e2b: Server;
   let e2bRequests = 0;
   const invocations = (prefix: string) =>
@@ -69,7 +70,7 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
     e2b = createServer((req, res) => {
       e2bRequests++;
       req.resume();
-      res.writeHead(429, { 'content-type': 'application/json' }).end('{"code":429,"message":"rate limited"}');
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":503,"message":"unavailable"}');
     });
     await new Promise<void>((resolve) => e2b.listen(0, '127.0.0.1', resolve));
     const e2bUrl = `http://127.0.0.1:${(e2b.address() as AddressInfo).port}`;
@@ -148,13 +149,17 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
     });
 
     it('puts the report in the bucket behind a working presigned link, mirrors it locally and notifies once', async () => {
+      // The link points at the run's page in the trend site Publish regenerates (site/ in the bucket).
       const response = await fetch(outcome.reportUrl!);
-      const markdown = await response.text();
+      const page = await response.text();
+      const markdown = await readFile(outcome.reportLocation!, 'utf8');
 
       expect(response.status).toBe(200);
-      expect(outcome.reportUrl).toContain(`/reports/runs/${outcome.runId}/SWARM_BENCHMARKS_REPORT.md?`);
+      expect(outcome.reportUrl).toContain(`/reports/site/runs/${outcome.runId}/index.html?`);
+      expect(page).toMatch(/^<!doctype html>/i);
+      expect(page).toContain(outcome.runId);
       expect(markdown).toMatch(/^# /m);
-      expect(await readFile(outcome.reportLocation!, 'utf8')).toBe(markdown);
+      expect(markdown).toContain(outcome.runId);
       expect(outcome.notifications).toHaveLength(1);
       expect(outcome.notifications[0]?.subject).toContain('completed');
       expect(outcome.notifications[0]?.message).toContain(outcome.reportUrl);

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPlan } from '../../lib/bench/plan.ts';
+import { PROFILE_PARAMS } from '../../lib/bench/profiles.ts';
 import { runUnits } from '../../lib/bench/runner.ts';
 import { parseRunConfig, type RunConfig } from '../../lib/config.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
@@ -115,7 +116,10 @@ describe('benchmarks with plug-ins', () => {
     // the hog's failure (test/unit/plugin-host.test.ts pins the memory path itself).
     expect(faults).toMatch(/faulty-hog failed \((memory: heap limit of 256 MB reached|timeout: no answer)/);
     // The throughput series ran after the faulty plug-ins, on the same agents: they stayed up.
-    expect(unit?.series.find((s) => s.name === 'throughput-ops-s')?.samples.length).toBe(1);
+    // (one sample per batch of the quick profile).
+    expect(unit?.series.find((s) => s.name === 'throughput-ops-s')?.samples.length).toBe(
+      PROFILE_PARAMS.quick.batches,
+    );
   });
 
   it("runs a consensus series with the user's strategies and decision rule", () => {
