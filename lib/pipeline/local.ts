@@ -243,7 +243,8 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
     const publishedBefore = runtime.published().length;
     options.onRuntime?.(runtime);
 
-    const progress = { total: 0, done: 0, spentUsd: 0 };
+    const units = unitProgress(store, options.onEvent);
+    const { progress } = units;
     let plannedRunId: string | undefined;
     let published: PublishStepOutput | undefined;
     const unitStates = new Set<string>([TASKS.unit, TASKS.pooledUnit]);
@@ -258,14 +259,7 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
         state,
         async (input: { FunctionName: string; Payload?: unknown }) => {
           const payload = input.Payload as { runId?: string; unitId?: string } | undefined;
-          if (unitStates.has(state) && payload?.unitId) {
-            options.onEvent?.({
-              type: 'unit-start',
-              unitId: payload.unitId,
-              index: progress.done,
-              total: progress.total,
-            });
-          }
+          if (unitStates.has(state) && payload?.unitId) units.start(payload.unitId);
           let output: unknown;
           try {
             output = await runtime.invoke(input.FunctionName, input.Payload);
@@ -286,21 +280,8 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
           } else if (state === TASKS.publish) {
             published = output as PublishStepOutput;
           } else if (unitEndStates.has(state) && payload?.runId && payload.unitId) {
-            const { spentUsd } = { spentUsd: (output as { e2bCostUsd?: number }).e2bCostUsd ?? 0 };
-            progress.spentUsd += spentUsd;
-            if (options.onEvent) {
-              const result = (await store.getResults(payload.runId)).find((r) => r.unitId === payload.unitId);
-              if (result) {
-                options.onEvent({
-                  type: 'unit-end',
-                  result,
-                  index: progress.done,
-                  total: progress.total,
-                  spentUsd: progress.spentUsd,
-                });
-              }
-            }
-            progress.done++;
+            progress.spentUsd += (output as { e2bCostUsd?: number }).e2bCostUsd ?? 0;
+            await units.end(payload.runId, payload.unitId);
           }
           return { Payload: output };
         },
@@ -412,32 +393,14 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
     const expiry = options.reportExpirySeconds ?? DEFAULT_PRESIGN_SECONDS;
     let published: PublishStepOutput | undefined;
     // Progress for whoever listens (the CLI's status line); the interpreter itself reports nothing.
-    const progress = { total: 0, done: 0, spentUsd: 0 };
-    const reportUnitEnd = async (runId: string, unitId: string): Promise<void> => {
-      if (!options.onEvent) return;
-      const result = (await store.getResults(runId)).find((stored) => stored.unitId === unitId);
-      if (result) {
-        options.onEvent({
-          type: 'unit-end',
-          result,
-          index: progress.done,
-          total: progress.total,
-          spentUsd: progress.spentUsd,
-        });
-      }
-      progress.done++;
-    };
+    const units = unitProgress(store, options.onEvent);
+    const { progress } = units;
     let plannedRunId: string | undefined;
 
     const runUnitTask = lambda(async (event) => {
       const input = parseEvent(unitEventSchema, event, TASKS.unit);
       const provider = makeProvider();
-      options.onEvent?.({
-        type: 'unit-start',
-        unitId: input.unitId,
-        index: progress.done,
-        total: progress.total,
-      });
+      units.start(input.unitId);
       try {
         const output = await unitStep(input, {
           store,
@@ -448,7 +411,7 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
         });
         progress.spentUsd += output.e2bCostUsd;
-        await reportUnitEnd(input.runId, input.unitId);
+        await units.end(input.runId, input.unitId);
         return output;
       } finally {
         sandboxesCreated += provider.usage().created;
@@ -457,7 +420,7 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
     const recordFailureTask = lambda(async (event) => {
       const input = parseEvent(recordFailureEventSchema, event, TASKS.recordFailure);
       const output = await recordFailureStep(input, { store, now });
-      await reportUnitEnd(input.runId, input.unitId);
+      await units.end(input.runId, input.unitId);
       return output;
     });
     // Ends a sandbox some unit left in the pool: connect (it is a directory and a record) and kill.
@@ -536,6 +499,35 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
  * {FunctionName, Payload} and expects {Payload}. A thrown error keeps its name (the ASL error
  * name Retry/Catch match) and gets Lambda's JSON Cause, without the stack.
  */
+/**
+ * Progress for whoever listens (the CLI's status line): the interpreter itself reports nothing, so
+ * both modes announce unit starts and ends, with the stored result, through this one tracker.
+ */
+function unitProgress(store: ResultStore, onEvent: LocalPipelineOptions['onEvent']) {
+  const progress = { total: 0, done: 0, spentUsd: 0 };
+  return {
+    progress,
+    start(unitId: string): void {
+      onEvent?.({ type: 'unit-start', unitId, index: progress.done, total: progress.total });
+    },
+    async end(runId: string, unitId: string): Promise<void> {
+      if (onEvent) {
+        const result = (await store.getResults(runId)).find((stored) => stored.unitId === unitId);
+        if (result) {
+          onEvent({
+            type: 'unit-end',
+            result,
+            index: progress.done,
+            total: progress.total,
+            spentUsd: progress.spentUsd,
+          });
+        }
+      }
+      progress.done++;
+    },
+  };
+}
+
 function lambda(step: (payload: unknown) => Promise<unknown>) {
   return async (input: unknown): Promise<never> => {
     try {
