@@ -4,7 +4,9 @@
  * largest swarm with the cores, the memory and the agents' measured footprint; during a run a
  * probe reads /proc so the report can say how contended each unit was.
  */
+
 import { readFile } from 'node:fs/promises';
+import { median } from 'simple-statistics';
 import type { RunConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { ResultStore } from '../store/types.ts';
@@ -109,14 +111,6 @@ export async function measuredFootprint(
     }
   }
   return undefined;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** CPU time counters of the machine, from the first line of /proc/stat (USER_HZ ticks). */

@@ -4,6 +4,7 @@
  * is split by the plan into shards (by topology, by swarm size, or by ranges of rounds), each its
  * own Map item, and the shards' results merge back into one result for the report.
  */
+import { median } from 'simple-statistics';
 import type { Figure, RunResults, Series, UnitResult, UnitSpec } from './model.ts';
 import type { ProfileParams } from './profiles.ts';
 
@@ -114,14 +115,6 @@ export function shardId(unitId: string, index: number, count: number): string {
 /** Profile parameters with a shard's overrides applied. */
 export function shardParams(params: ProfileParams, spec: Pick<UnitSpec, 'shard'>): ProfileParams {
   return spec.shard ? ({ ...params, ...spec.shard.params } as ProfileParams) : params;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const keyOf = (item: { name: string; labels: Record<string, unknown> }) =>
