@@ -39,7 +39,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> =
   },
   doctor: {
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
-    help: 'check this machine and the E2B key',
+    help: "check this machine, the E2B key and the E2B template's agent [--template name] [--json]",
   },
   history: {
     load: async () => (await import('./commands/history.ts')).historyCommand,

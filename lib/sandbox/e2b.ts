@@ -565,6 +565,10 @@ class E2BSandbox implements Sandbox {
         // Agents packed in this sandbox dial each other here, not through E2B's edge.
         localUrl: `ws://127.0.0.1:${line.port}`,
         sandboxId: this.id,
+        agent: {
+          ...(line.protocol === undefined ? {} : { protocol: line.protocol }),
+          ...(line.bundleSha256 === undefined ? {} : { bundleSha256: line.bundleSha256 }),
+        },
       };
     } catch (error) {
       this.#agents.delete(agentId);

@@ -30,6 +30,8 @@ export interface AgentEndpoint {
   pid?: number;
   /** The sandbox the agent runs in. */
   sandboxId: string;
+  /** What the agent said it is in its ready line (E2B: tells a stale template from the current bundle). */
+  agent?: { protocol?: number; bundleSha256?: string };
 }
 
 /** Resource figures for a whole sandbox, from the OS (/proc) or the provider's metrics API. */
