@@ -111,7 +111,9 @@ const sum = (results: typeof e2b.results, pick: (r: (typeof e2b.results)[number]
 const throttled = sum(e2b.results, (r) => r.usage.creationThrottledMs ?? 0);
 const retried = sum(e2b.results, (r) => r.usage.rateLimited ?? 0);
 const failed = (results: typeof e2b.results) =>
-  results.filter((r) => r.status === 'failed').map((r) => r.unitId);
+  results
+    .filter((r) => r.status === 'failed')
+    .map((r) => `${r.unitId} (${r.error?.name}: ${r.error?.message})`);
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 console.log(
   `profile ${profile}, categories ${categories.join(',')}, E2B ${tier} at ${creationRate(e2bConfig)}/s; load ${os
