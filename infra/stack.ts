@@ -676,13 +676,12 @@ export class SwarmBenchStack extends Stack {
         'Node.js 22 LTS is pinned on purpose: the same major the project builds, tests and runs locally on.',
       );
       const role = fn.role as IConstruct;
-      if (name !== 'reaperFn') {
-        iam5(
-          role,
-          `Resource::<${table}.Arn>/index/*`,
-          'Queries the run indexes (byConfig, byStartedAt) of its own table.',
-        );
-      }
+      // The reaper only reads (runs and pool ledgers, to spare live runs' sandboxes); the others query too.
+      iam5(
+        role,
+        `Resource::<${table}.Arn>/index/*`,
+        'Reads or queries the run indexes (byConfig, byStartedAt) of its own table.',
+      );
       if (name === 'unitFn' || name === 'publishFn' || name === 'recordFailureFn') {
         iam5(
           role,
