@@ -9,7 +9,8 @@ import { escapeHtml } from '../report/html.ts';
 import type { SiteChart } from './charts.ts';
 import { type BenchmarkModel, runPage, type SiteModel, TOPOLOGY_METRICS, type Trend } from './model.ts';
 
-const STYLE = `
+/** The site pages' style sheet (SITE_CSS) and the name the site publishes it and the run pages' under. */
+export const SITE_STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:76rem;padding:0 1rem 2rem;color:#1f2328;line-height:1.45}
 nav.site{display:flex;gap:1.2rem;padding:.7rem 0;border-bottom:2px solid #d0d7de;margin-bottom:1rem}nav.site a{font-weight:600}
 a{color:#0969da}h1{font-size:1.6rem;margin:.6rem 0}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
@@ -20,6 +21,14 @@ figure{margin:1.2rem 0}figcaption{font-size:.9rem;color:#57606a;max-width:48rem}
 details{font-size:.85rem}ul.cols{columns:2;padding-left:1.2rem}
 `.trim();
 
+export const SITE_CSS = 'site.css';
+export const REPORT_CSS = 'report.css';
+/** The methodology every run page links to instead of repeating it. */
+export const METHODOLOGY_PAGE = 'methodology.html';
+/** The site navigation on report pages (appended to the report's style sheet). */
+export const SITE_NAV_STYLE =
+  'nav.site{display:flex;gap:1.2rem;font-weight:600;padding:.5rem 0;border-bottom:2px solid #d0d7de}';
+
 /** Wrap a page's body; `root` is the relative path to the site root ('' or '../'). */
 export function layout(title: string, root: string, body: string): string {
   return [
@@ -29,10 +38,10 @@ export function layout(title: string, root: string, body: string): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<link rel="stylesheet" href="${root}${SITE_CSS}">`,
     '</head>',
     '<body>',
-    `<nav class="site" aria-label="site"><a href="${root}index.html">Runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}index.html#cost">Cost</a><a href="${root}topologies.html">Topologies</a></nav>`,
+    `<nav class="site" aria-label="site"><a href="${root}index.html">Runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}index.html#cost">Cost</a><a href="${root}topologies.html">Topologies</a><a href="${root}${METHODOLOGY_PAGE}">How measured</a></nav>`,
     '<main>',
     body,
     '</main>',
@@ -42,19 +51,22 @@ export function layout(title: string, root: string, body: string): string {
   ].join('\n');
 }
 
-/** A chart as a figure: SVG, caption (its text alternative) and optionally its data as a table. */
+/**
+ * A chart as a figure: the SVG (compactSvg: one image named by the chart's description), the
+ * caption and optionally the chart's data as a table.
+ */
 export function figure(chart: SiteChart, svg: string, table = ''): string {
   const data = table === '' ? '' : `<details><summary>Data of this chart</summary>${table}</details>`;
-  // The SVG itself is the image: its accessible name is the chart's text alternative.
-  const labelled = svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(chart.description)}" `);
-  return `<figure id="${escapeHtml(chart.id)}">${labelled}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
+  return `<figure id="${escapeHtml(chart.id)}">${svg}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
 }
 
 /** A table; `numeric` right-aligns every column after the first (cells are already escaped HTML). */
 function htmlTable(columns: readonly string[], rows: readonly string[][], numeric = false): string {
-  const head = columns.map((column) => `<th scope="col">${escapeHtml(column)}</th>`).join('');
-  const body = rows.map((row) => `<tr><td>${row.join('</td><td>')}</td></tr>`).join('');
-  return `<table${numeric ? ' class="num"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  // End tags of cells and rows are optional in HTML (the parser closes them); left out, as the
+  // trend tables have thousands of cells.
+  const head = columns.map((column) => `<th scope="col">${escapeHtml(column)}`).join('');
+  const body = rows.map((row) => `<tr><td>${row.join('<td>')}`).join('');
+  return `<table${numeric ? ' class="num"' : ''}><thead><tr>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
 function verdictCell(verdict: HistoryVerdict): string {
@@ -265,7 +277,7 @@ export function topologiesPage(
 
 /** Give the report page (lib/report's renderer) the site's navigation; `root` leads back to the site root. */
 export function withSiteNav(reportHtml: string, root: string): string {
-  const nav = `<nav class="site" aria-label="site" style="display:flex;gap:1.2rem;font-weight:600"><a href="${root}index.html">All runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}topologies.html">Topologies</a></nav>`;
+  const nav = `<nav class="site" aria-label="site"><a href="${root}index.html">All runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}topologies.html">Topologies</a><a href="${root}${METHODOLOGY_PAGE}">How measured</a></nav>`;
   return reportHtml.replace('<body>\n', `<body>\n${nav}\n`);
 }
 
