@@ -33,6 +33,8 @@ import {
   indexPage,
   METHODOLOGY_PAGE,
   REPORT_CSS,
+  RUNS_PAGE,
+  runsPage,
   SITE_CSS,
   SITE_NAV_STYLE,
   SITE_STYLE,
@@ -205,11 +207,20 @@ function planPages(model: SiteModel): PagePlan[] {
     },
   });
   plans.push({
+    name: RUNS_PAGE,
+    input: indexInput.runs,
+    render: async () => ({ html: runsPage(model), charts: 0 }),
+  });
+  plans.push({
     name: 'topologies.html',
     input: model.runs.map((run) => [run.run.meta.runId, run.run.meta.startedAt, run.rankings]),
     render: async () => {
       const charts = [];
-      for (const metric of TOPOLOGY_METRICS) charts.push(await rendered(rankingChart(model, metric)));
+      // A metric no run measured gets no chart (an empty one would look like a drawing failure).
+      for (const metric of TOPOLOGY_METRICS) {
+        if (model.runs.some((run) => run.rankings[metric.id].length > 0))
+          charts.push(await rendered(rankingChart(model, metric)));
+      }
       return { html: topologiesPage(model, charts), charts: charts.length };
     },
   });

@@ -77,15 +77,28 @@ function verdictCell(verdict: HistoryVerdict): string {
 
 const day = (iso: string) => iso.slice(0, 10);
 
-/** The index: every run newest first, cost charts and the list of benchmarks. */
-export function indexPage(
-  model: SiteModel,
-  charts: ReadonlyArray<{ chart: SiteChart; svg: string }>,
-): string {
-  const runs = [...model.runs].reverse();
-  const first = model.runs[0]?.run.meta.startedAt;
-  const last = model.runs[model.runs.length - 1]?.run.meta.startedAt;
-  const rows = runs.map(({ run, targets, history, costUsd, projected }) => {
+/** Runs the index lists, newest first; every run is on RUNS_PAGE. */
+export const INDEX_RUNS = 12;
+export const RUNS_PAGE = 'runs.html';
+
+const RUN_COLUMNS = [
+  'date',
+  'run',
+  'commit',
+  'provider',
+  'template',
+  'profile',
+  'status',
+  'targets passed',
+  'failed',
+  'inconclusive',
+  'against history',
+  'E2B cost',
+];
+
+/** The table of runs, newest first. */
+function runsTable(runs: SiteModel['runs']): string {
+  const rows = [...runs].reverse().map(({ run, targets, history, costUsd, projected }) => {
     const { meta } = run;
     const flagged = [
       history.regressions > 0 ? `<span class="regression">${history.regressions} regression(s)</span>` : '',
@@ -108,6 +121,28 @@ export function indexPage(
       escapeHtml(`${formatUsd(costUsd)}${projected ? ' (projected)' : ''}`),
     ];
   });
+  return htmlTable(RUN_COLUMNS, rows);
+}
+
+/** Every run, newest first (the index lists the latest INDEX_RUNS). */
+export function runsPage(model: SiteModel): string {
+  const body = [
+    `<h1>All ${model.runs.length} run(s)</h1>`,
+    '<section id="runs">',
+    runsTable(model.runs),
+    '</section>',
+  ].join('\n');
+  return layout('swarm-bench: all runs', '', body);
+}
+
+/** The index: the latest runs, cost charts and the list of benchmarks. */
+export function indexPage(
+  model: SiteModel,
+  charts: ReadonlyArray<{ chart: SiteChart; svg: string }>,
+): string {
+  const first = model.runs[0]?.run.meta.startedAt;
+  const last = model.runs[model.runs.length - 1]?.run.meta.startedAt;
+  const shown = model.runs.slice(-INDEX_RUNS);
   const byCategory = new Map<string, BenchmarkModel[]>();
   for (const benchmark of model.benchmarks) {
     byCategory.set(benchmark.category, [...(byCategory.get(benchmark.category) ?? []), benchmark]);
@@ -142,24 +177,8 @@ export function indexPage(
   const body = [
     `<h1>swarm-bench: ${model.runs.length} run(s)${first && last ? `, ${day(first)} to ${day(last)}` : ''}</h1>`,
     '<p>Each run is compared with up to 8 earlier completed runs of the same configuration and provider: a regression is flagged only when the change clears both 10% and twice the upper 95% bound of the run-to-run noise, and Mann-Whitney U on the raw samples gives p &lt; 0.01.</p>',
-    '<section id="runs"><h2>Runs</h2>',
-    htmlTable(
-      [
-        'date',
-        'run',
-        'commit',
-        'provider',
-        'template',
-        'profile',
-        'status',
-        'targets passed',
-        'failed',
-        'inconclusive',
-        'against history',
-        'E2B cost',
-      ],
-      rows,
-    ),
+    `<section id="runs"><h2>Runs</h2><p>The latest ${shown.length} of ${model.runs.length}: <a href="${RUNS_PAGE}">all runs</a>.</p>`,
+    runsTable(shown),
     '</section>',
     '<section id="cost"><h2>Cost</h2>',
     ...charts.map(({ chart, svg }) => figure(chart, svg)),

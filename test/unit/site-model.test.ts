@@ -110,8 +110,8 @@ describe('generateSite', () => {
 
     const first = await generateSite(runs.slice(0, 4), sink);
     expect(first.rendered).toHaveLength(first.pages);
-    // 2 style sheets, methodology, index, topologies, 3 benchmarks, 4 runs
-    expect(first.pages).toBe(3 + 2 + 3 + 4);
+    // 2 style sheets, methodology, index, all runs, topologies, 3 benchmarks, 4 runs
+    expect(first.pages).toBe(3 + 3 + 3 + 4);
     const manifest = await readFile(join(out, MANIFEST_NAME), 'utf8');
 
     const again = await generateSite(runs.slice(0, 4), sink);
@@ -122,6 +122,7 @@ describe('generateSite', () => {
     expect(more.rendered.sort()).toEqual(
       [
         'index.html',
+        'runs.html',
         'topologies.html',
         'benchmarks/trading-consensus.html',
         'benchmarks/communication-inter-agent-latency.html',
@@ -129,8 +130,8 @@ describe('generateSite', () => {
         runPage(runs[4]!.meta.runId),
       ].sort(),
     );
-    const index = await readFile(join(out, 'index.html'), 'utf8');
-    for (const run of runs) expect(index).toContain(runPage(run.meta.runId));
+    const all = await readFile(join(out, 'runs.html'), 'utf8');
+    for (const run of runs) expect(all).toContain(runPage(run.meta.runId));
 
     // --force renders every page whatever the manifest says.
     const forced = await generateSite(runs, sink, { force: true });
