@@ -150,6 +150,11 @@ const COMMANDS: Record<string, CommandSpec> = {
     args: ['<results.json>'],
     flags: [
       { flags: '--out <dir>', help: 'report directory (must be writable or creatable)', default: 'docs/e2b' },
+      {
+        flags: '--max-samples <n>',
+        help: 'samples kept per series; longer series are thinned evenly and the JSON report says so',
+        default: '10000',
+      },
     ],
     load: async () => (await import('./commands/report.ts')).reportCommand,
   },
