@@ -18,7 +18,12 @@ const runs = Number(values.runs ?? 7);
 const CASES: Record<string, string[]> = {
   'floor: node -e 0': ['-e', '0'],
   'built: node dist/swarm-bench.js --version': ['dist/swarm-bench.js', '--version'],
-  'tsx: node --import tsx bin/swarm-bench.ts --version': ['--import', 'tsx', 'bin/swarm-bench.ts', '--version'],
+  'tsx: node --import tsx bin/swarm-bench.ts --version': [
+    '--import',
+    'tsx',
+    'bin/swarm-bench.ts',
+    '--version',
+  ],
 };
 
 const times = new Map<string, number[]>(Object.keys(CASES).map((name) => [name, []]));
@@ -36,5 +41,7 @@ const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join('
 process.stdout.write(`swarm-bench --version startup, median of ${runs} (load average ${load}):\n`);
 for (const [name, samples] of times) {
   const m = median(samples);
-  process.stdout.write(`  ${name.padEnd(52)} ${m.toFixed(0).padStart(6)} ms  ${(m / floor).toFixed(2)}x floor\n`);
+  process.stdout.write(
+    `  ${name.padEnd(52)} ${m.toFixed(0).padStart(6)} ms  ${(m / floor).toFixed(2)}x floor\n`,
+  );
 }

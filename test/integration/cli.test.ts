@@ -12,11 +12,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { exitCodeFor } from '../../bin/exit.ts';
 import { configFromFlags, RUN_FLAGS } from '../../bin/shared.ts';
 import { main } from '../../bin/swarm-bench.ts';
 import type { TargetOutcome } from '../../lib/bench/targets.ts';
 import { parseRunConfig } from '../../lib/config.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
+import { OutputError } from '../../lib/fs/dirs.ts';
+import { DirReportSink } from '../../lib/publish/dir.ts';
 import { targetExitCode } from '../../lib/run.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -274,5 +277,30 @@ describe('flags wired to the run config', () => {
     expect(messages[1]).toMatch(/^slowdown: an object/);
     expect(messages[2]).toMatch(/^agents: an integer/);
     for (const message of messages) expect(message).not.toMatch(/\ba (array|object|int)\b/);
+  });
+});
+
+describe('a write that fails after the work is done', () => {
+  it('is an OutputError naming the path and the reason (exit 3), at once', async () => {
+    // Prepare: the report directory exists, but where its charts folder should be there is a file.
+    const out = join(dir, 'blocked');
+    mkdirSync(out);
+    writeFileSync(join(out, 'charts'), 'a file in the way');
+    const lines: string[] = [];
+
+    // Act
+    const error = await new DirReportSink(out)
+      .put('charts/x.svg', '<svg/>', 'image/svg+xml')
+      .catch((e: unknown) => e);
+    const code = exitCodeFor(error, (line) => lines.push(line));
+
+    // Assess
+    expect(error).toBeInstanceOf(OutputError);
+    expect(code).toBe(3);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^swarm-bench: OutputError: could not write .*blocked\/charts\/x\.svg: .*ENOTDIR/,
+      ),
+    ]);
   });
 });
