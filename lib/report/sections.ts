@@ -3,7 +3,7 @@
  * Markdown and HTML both render this one model, so the content is written once and the two can
  * never disagree. All text here is plain: each renderer escapes it for its own format.
  */
-import { CATALOG, catalogEntry } from '../bench/catalog.ts';
+import { CATALOG, catalogEntry, EXTRA_CATALOG } from '../bench/catalog.ts';
 import { describeUnattainable, measuredAgents, unattainableTargets } from '../bench/e2b-limits.ts';
 import {
   CATEGORIES,
@@ -19,7 +19,14 @@ import type { HistoryComparison } from '../history/compare.ts';
 import { DEFAULT_BUDGET, DEFAULT_WORKLOAD, recommend } from '../recommend/index.ts';
 import { MAX_PROJECTED_SAMPLES } from '../stats/intervals.ts';
 import { MEDIAN_INTERVAL_MIN_COUNT } from '../stats/summary.ts';
-import { analyzeRun, findResult, type Priority, type RunAnalysis } from './analysis.ts';
+import {
+  analyzeRun,
+  findResult,
+  type Priority,
+  type RunAnalysis,
+  type UnitCost,
+  type UnitPlanComparison,
+} from './analysis.ts';
 import {
   formatDurationMs,
   formatExact,
@@ -32,7 +39,7 @@ import {
 import { DETECTOR_RULE, historySection, historySummaryLine } from './history.ts';
 
 export type Block =
-  | { kind: 'paragraph'; text: string; strong?: boolean }
+  | { kind: 'paragraph'; text: string; strong?: boolean; link?: { text: string; href: string } }
   | { kind: 'banner'; tone: 'warning' | 'error'; text: string }
   | { kind: 'table'; columns: string[]; rows: string[][]; numeric?: boolean[] }
   | { kind: 'list'; items: string[] }
@@ -84,6 +91,7 @@ export function buildReport(
   run: RunResults,
   charts: readonly ChartRef[] = [],
   history?: HistoryComparison,
+  options: ReportOptions = {},
 ): ReportModel {
   const analysis = analyzeRun(run);
   const placed = new Set<string>();
@@ -142,9 +150,62 @@ export function buildReport(
     costSection(analysis),
     recommendationsSection(analysis),
     topologySection(analysis),
-    howSection(analysis),
+    howSection(analysis, options.methodologyHref),
   );
   return { title: 'E2B Trading Swarm Benchmark Report', sections };
+}
+
+/** Options of buildReport. */
+export interface ReportOptions {
+  /**
+   * Where the shared methodology (methodologyModel) is published, relative to the report. When
+   * set, "How measured" keeps only what belongs to this run (its samples per series, custom
+   * scenarios) and links there for the text every run shares. @default inline, self-contained
+   */
+  methodologyHref?: string;
+}
+
+/**
+ * What every report's "How measured" says whatever the run: the statistics, the target verdicts,
+ * the history detector and what each catalogued benchmark measures and how. A site publishes it
+ * once instead of in each run's page.
+ */
+export function methodologyModel(): ReportModel {
+  const entries = [...new Map([...CATALOG, ...EXTRA_CATALOG].map((entry) => [entry.unitId, entry])).values()];
+  return {
+    title: 'How swarm-bench measures',
+    sections: [
+      {
+        id: 'how-measured',
+        title: 'Statistics, verdicts and the history detector',
+        blocks: [
+          { kind: 'paragraph', text: STATISTICS_NOTE },
+          { kind: 'paragraph', text: VERDICT_NOTE },
+          { kind: 'paragraph', text: DETECTOR_NOTE },
+        ],
+        subsections: [],
+      },
+      {
+        id: 'benchmarks',
+        title: 'What each benchmark measures',
+        blocks: [],
+        subsections: entries.map((entry) => ({
+          id: `how-${entry.unitId}`,
+          title: `${entry.title} (${entry.unitId})`,
+          blocks: [
+            {
+              kind: 'fields',
+              items: [
+                { name: 'Measures', value: entry.measures },
+                { name: 'How', value: entry.how },
+              ],
+            },
+          ],
+          subsections: [],
+        })),
+      },
+    ],
+  };
 }
 
 function headerSection(run: RunResults): Section {
@@ -640,7 +701,58 @@ function costSection(analysis: RunAnalysis): Section {
       },
     );
   }
+  blocks.push(...planVsMeasuredBlocks(cost.units));
   return { id: 'cost', title: 'Cost Analysis', blocks, subsections: [] };
+}
+
+/** Share of the plan a unit may miss by and still count as "within the plan" (issue 18's goal). */
+export const PLAN_TOLERANCE = 0.25;
+
+/** Every unit's planned duration and sandbox-seconds beside the measured ones, and the estimate's source. */
+function planVsMeasuredBlocks(units: readonly UnitCost[]): Block[] {
+  const compared = units.filter((unit) => unit.plan !== undefined);
+  if (compared.length === 0) return [];
+  const ratio = (value: number | undefined) => (value === undefined ? '—' : `${value.toFixed(2)}x`);
+  const within = compared.filter(
+    (unit) =>
+      unit.plan?.durationRatio !== undefined && Math.abs(1 / unit.plan.durationRatio - 1) <= PLAN_TOLERANCE,
+  ).length;
+  return [
+    {
+      kind: 'paragraph',
+      text:
+        `Plan vs measured per unit: ${formatExact(within)} of ${formatExact(compared.length)} units ran within ` +
+        `+-${formatExact(PLAN_TOLERANCE * 100)}% of the plan's duration (plan / measured - 1). Ratios are measured / planned; ` +
+        'the source says whether the estimate came from earlier runs of the unit (history), earlier runs with other parameters scaled by the work model (history-scaled), or the work model alone (parametric).',
+    },
+    {
+      kind: 'table',
+      columns: [
+        'Unit',
+        'Estimate source',
+        'Planned duration',
+        'Measured duration',
+        'Ratio',
+        'Planned sandbox-s',
+        'Measured sandbox-s',
+        'Ratio',
+      ],
+      numeric: [false, false, true, true, true, true, true, true],
+      rows: compared.map((unit) => {
+        const plan = unit.plan as UnitPlanComparison;
+        return [
+          unit.unitId,
+          plan.source === 'unknown' ? 'not recorded' : plan.source,
+          formatDurationMs(plan.durationMs),
+          formatDurationMs(unit.durationMs),
+          ratio(plan.durationRatio),
+          formatNumber(plan.sandboxSeconds),
+          formatNumber(unit.sandboxSeconds),
+          ratio(plan.sandboxSecondsRatio),
+        ];
+      }),
+    },
+  ];
 }
 
 /** The cost-optimal configuration for the guide's workload, from this run (lib/recommend). */
@@ -775,7 +887,7 @@ function topologySection(analysis: RunAnalysis): Section {
   };
 }
 
-function howSection(analysis: RunAnalysis): Section {
+function howSection(analysis: RunAnalysis, methodologyHref?: string): Section {
   const { run } = analysis;
   const unitIds = [
     ...CATALOG.map((entry) => entry.unitId),
@@ -787,6 +899,9 @@ function howSection(analysis: RunAnalysis): Section {
       (unitId) =>
         run.meta.units.some((unit) => unit.unitId === unitId) || findResult(run, unitId) !== undefined,
     )
+    // With a shared methodology, a catalogued unit's description lives there, and its sample
+    // counts (n, warm-up discarded) are in the results tables: only custom scenarios stay here.
+    .filter((unitId) => methodologyHref === undefined || catalogEntry(unitId) === undefined)
     .map((unitId): Section => {
       const entry = catalogEntry(unitId);
       const spec: UnitSpec | undefined = run.meta.units.find((unit) => unit.unitId === unitId);
@@ -823,13 +938,27 @@ function howSection(analysis: RunAnalysis): Section {
   return {
     id: 'how-measured',
     title: 'How measured',
-    blocks: [
-      { kind: 'paragraph', text: STATISTICS_NOTE },
-      { kind: 'paragraph', text: VERDICT_NOTE },
-      { kind: 'paragraph', text: DETECTOR_NOTE },
-    ],
+    blocks:
+      methodologyHref === undefined
+        ? [
+            { kind: 'paragraph', text: STATISTICS_NOTE },
+            { kind: 'paragraph', text: VERDICT_NOTE },
+            { kind: 'paragraph', text: DETECTOR_NOTE },
+          ]
+        : [
+            {
+              kind: 'paragraph',
+              text: 'Statistics, target verdicts, the history detector and what each benchmark measures are the same for every run; the sample counts of this run are in the tables of Results by Category:',
+              link: { text: 'how swarm-bench measures', href: methodologyHref },
+            },
+          ],
     subsections,
   };
+}
+
+/** A section id as the HTML renderer writes it. */
+export function slugId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]+/g, '-');
 }
 
 const STATISTICS_NOTE =

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../bin/swarm-bench.ts';
+import { evaluateTargets } from '../../lib/bench/targets.ts';
 import { compactSvg, yScale } from '../../lib/site/charts.ts';
 import { generateSite, MANIFEST_NAME } from '../../lib/site/generate.ts';
 import { buildSiteModel, changesBetween, medianInterval, runPage } from '../../lib/site/model.ts';
+import { indexPage } from '../../lib/site/pages.ts';
 import { synthesizeWeeklyRuns } from '../../lib/site/synthetic.ts';
 import { DirBlobStore } from '../../lib/store/blobs.ts';
 import { smallTemplate } from '../helpers/site.ts';
@@ -61,11 +63,31 @@ describe('buildSiteModel', () => {
   it('counts targets and cost per run, and sums cost per month', () => {
     expect(model.runs).toHaveLength(10);
     const [run] = model.runs;
-    expect(run!.targets.pass + run!.targets.fail + run!.targets.pending).toBeGreaterThan(0);
+    const { pass, fail, inconclusive, pending } = run!.targets;
+    expect(pass + fail + inconclusive + pending).toBe(evaluateTargets(run!.run).length);
+    expect(pass + fail + inconclusive + pending).toBeGreaterThan(0);
     const total = model.runs.reduce((sum, r) => sum + r.costUsd, 0);
     expect(model.months.reduce((sum, m) => sum + m.costUsd, 0)).toBeCloseTo(total, 12);
     expect(model.months.reduce((sum, m) => sum + m.runs, 0)).toBe(10);
     expect(run!.rankings.consensus.sort()).toEqual(['hierarchical', 'mesh', 'ring', 'star']);
+  });
+
+  it('the index page counts passed, failed, inconclusive and pending targets of every run', () => {
+    // Prepare: one run with known counts (1 inconclusive and 2 pending that a Pass/Fail count would hide).
+    const counted = model.runs.map((run) => ({
+      ...run,
+      targets: { pass: 7, fail: 0, inconclusive: 1, pending: 2 },
+    }));
+    // Act
+    const html = indexPage({ ...model, runs: counted }, []);
+    // Assess
+    expect(html).toContain(
+      '<th scope="col">targets passed</th><th scope="col">failed</th><th scope="col">inconclusive</th><th scope="col">pending</th>',
+    );
+    const rows = html.match(/<tr><td>.*?<\/tr>/g) ?? [];
+    const runRows = rows.filter((row) => row.includes('runs/'));
+    expect(runRows).toHaveLength(model.runs.length);
+    for (const row of runRows) expect(row).toContain('</td><td>7</td><td>0</td><td>1</td><td>2</td><td>');
   });
 
   it('annotates commit and template changes between consecutive runs', () => {
@@ -87,11 +109,17 @@ describe('charts', () => {
     expect(yScale([1, 5])).toEqual({ zero: false });
     expect(yScale([0, 50])).toEqual({ zero: false });
   });
-  it('rounds SVG geometry but never text', () => {
+  it('rounds SVG geometry but never text, and makes the chart one image named by its label', () => {
     const svg =
-      '<svg><path d="M1.23456,2.98765L3.06,4" opacity="1"/><text transform="translate(10.04,5)">0.01234</text></svg>';
-    expect(compactSvg(svg)).toBe(
-      '<svg><path d="M1.2,3L3.1,4"/><text transform="translate(10,5)">0.01234</text></svg>',
+      '<svg xmlns="http://www.w3.org/2000/svg" class="marks" width="10"><g class="mark-group role-axis" role="graphics-symbol" aria-label="X-axis"><line transform="translate(0,0)" x2="0" y2="5.04" stroke-width="1"/></g>' +
+      '<g class="mark-line role-mark layer_1_marks" aria-roledescription="line mark"><path d="M1.23456,2.98765L3.06,4" opacity="1"/></g><text transform="translate(10.04,5)" font-family="sans-serif">0.01234 & 1</text></svg>';
+    expect(compactSvg(svg, 'a "chart" <of> things')).toBe(
+      '<svg role="img" aria-label="a &quot;chart&quot; &lt;of&gt; things" font-family="sans-serif" width="10"><g><line y2="5"/></g>' +
+        '<g class="mark-line"><path d="M1.2,3L3.1,4"/></g><text transform="translate(10,5)">0.01234 & 1</text></svg>',
+    );
+    // A group that sets a stroke width keeps its children's explicit width 1.
+    expect(compactSvg('<svg><g stroke-width="2"><line stroke-width="1"/></g></svg>', 'x')).toContain(
+      '<line stroke-width="1"/>',
     );
   });
 });
@@ -104,7 +132,8 @@ describe('generateSite', () => {
 
     const first = await generateSite(runs.slice(0, 4), sink);
     expect(first.rendered).toHaveLength(first.pages);
-    expect(first.pages).toBe(2 + 3 + 4); // index, topologies, 3 benchmarks, 4 runs
+    // 2 style sheets, methodology, index, all runs, topologies, 3 benchmarks, 4 runs
+    expect(first.pages).toBe(3 + 3 + 3 + 4);
     const manifest = await readFile(join(out, MANIFEST_NAME), 'utf8');
 
     const again = await generateSite(runs.slice(0, 4), sink);
@@ -115,6 +144,7 @@ describe('generateSite', () => {
     expect(more.rendered.sort()).toEqual(
       [
         'index.html',
+        'runs.html',
         'topologies.html',
         'benchmarks/trading-consensus.html',
         'benchmarks/communication-inter-agent-latency.html',
@@ -122,8 +152,8 @@ describe('generateSite', () => {
         runPage(runs[4]!.meta.runId),
       ].sort(),
     );
-    const index = await readFile(join(out, 'index.html'), 'utf8');
-    for (const run of runs) expect(index).toContain(runPage(run.meta.runId));
+    const all = await readFile(join(out, 'runs.html'), 'utf8');
+    for (const run of runs) expect(all).toContain(runPage(run.meta.runId));
 
     // --force renders every page whatever the manifest says.
     const forced = await generateSite(runs, sink, { force: true });
