@@ -30,6 +30,7 @@ import { STATE_NAMES } from '../lib/pipeline/events.ts';
 import { DEFAULT_PRESIGN_SECONDS, parseExpirySeconds } from '../lib/publish/s3.ts';
 import { E2B_DEFAULT_TEMPLATE } from '../lib/sandbox/e2b.ts';
 import { Alerts, E2B_COST_METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from './constructs/alerts.ts';
+import { ReportLink } from './constructs/report-link.ts';
 import { Schedules } from './constructs/schedules.ts';
 import { Storage } from './constructs/storage.ts';
 import { LAMBDA_RETRY_ERRORS, UNIT_RETRY_ERRORS, Workflow } from './constructs/workflow.ts';
@@ -119,8 +120,13 @@ export class SwarmBenchStack extends Stack {
       removalPolicy: settings.removalPolicy,
     });
     this.topic = alerts.topic;
+    const reportLink = new ReportLink(this, 'ReportLink', {
+      storage,
+      logRetention: settings.logRetention,
+    });
     const workflow = new Workflow(this, 'Workflow', {
       storage,
+      reportLink,
       topic: this.topic,
       mapMaxConcurrency: settings.mapMaxConcurrency,
       e2bTemplateHasBundle: settings.e2bTemplateHasBundle,
@@ -153,12 +159,20 @@ export class SwarmBenchStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ReportBucket', { value: this.bucket.bucketName });
     new CfnOutput(this, 'E2BSecretArn', { value: workflow.e2bSecret.secretArn });
+    new CfnOutput(this, 'ReportLinkUrl', {
+      description: 'Base URL of the signed report links in the notifications',
+      value: reportLink.url,
+    });
     new CfnOutput(this, 'ScheduledInput', {
       description: 'Execution input of the weekly run; any RunConfig works with `swarm-bench start`',
       value: JSON.stringify(this.scheduleInput),
     });
 
-    this.#suppressions(workflow.e2bSecret, { ...workflow.functions, reaperFn: schedules.reaperFn });
+    this.#suppressions(workflow.e2bSecret, reportLink, {
+      ...workflow.functions,
+      reaperFn: schedules.reaperFn,
+      reportLinkFn: reportLink.fn,
+    });
   }
 
   /**
@@ -175,7 +189,11 @@ export class SwarmBenchStack extends Stack {
   }
 
   /** Every acknowledged cdk-nag finding, each with its reason; anything else fails the synth. */
-  #suppressions(secret: secretsmanager.Secret, fns: Record<string, nodejs.NodejsFunction>): void {
+  #suppressions(
+    secret: secretsmanager.Secret,
+    reportLink: ReportLink,
+    fns: Record<string, nodejs.NodejsFunction>,
+  ): void {
     const ack = (scope: IConstruct, id: string, reason: string) =>
       Validations.of(scope).acknowledge({ id, reason });
     const logicalId = (scope: IConstruct) =>
@@ -186,6 +204,11 @@ export class SwarmBenchStack extends Stack {
       secret,
       'AwsSolutions-SMG4',
       'E2B API keys are issued in the E2B dashboard; there is no API to rotate them.',
+    );
+    ack(
+      reportLink.signingKey,
+      'AwsSolutions-SMG4',
+      'Rotating the link-signing key would end every report link before the lifetime it promised; a leaked key is replaced by redeploying with a new secret.',
     );
     ack(
       this.bucket,
@@ -201,7 +224,7 @@ export class SwarmBenchStack extends Stack {
         'Node.js 22 LTS is pinned on purpose: the same major the project builds, tests and runs locally on.',
       );
       const role = fn.role as IConstruct;
-      if (name !== 'reaperFn') {
+      if (name !== 'reaperFn' && name !== 'reportLinkFn') {
         iam5(
           role,
           `Resource::<${table}.Arn>/index/*`,
@@ -214,6 +237,15 @@ export class SwarmBenchStack extends Stack {
           `Resource::<${bucket}.Arn>/store/*`,
           'Samples are objects with run/unit-derived keys under store/.',
         );
+      }
+      if (name === 'reportLinkFn') {
+        for (const prefix of ['runs', 'site']) {
+          iam5(
+            role,
+            `Resource::<${bucket}.Arn>/${prefix}/*`,
+            `Serves report pages under ${prefix}/, and only to holders of a valid signed link.`,
+          );
+        }
       }
       if (name === 'publishFn') {
         for (const prefix of ['runs', 'latest', 'site']) {
@@ -230,7 +262,7 @@ export class SwarmBenchStack extends Stack {
     }
     const machineRole = this.stateMachine.role;
     for (const fn of Object.values(fns)) {
-      if (fn === fns.reaperFn) continue;
+      if (fn === fns.reaperFn || fn === fns.reportLinkFn) continue;
       iam5(
         machineRole,
         `Resource::<${logicalId(fn)}.Arn>:*`,

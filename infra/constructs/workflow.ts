@@ -23,6 +23,7 @@ import { E2B_KEY_PLACEHOLDER } from '../../lib/pipeline/e2b-key.ts';
 import { STATE_NAMES } from '../../lib/pipeline/events.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from './alerts.ts';
 import { stepFunction } from './function.ts';
+import type { ReportLink } from './report-link.ts';
 import type { Storage } from './storage.ts';
 
 /** Error names worth another attempt of a unit (thrown by lib/pipeline's unitStep). */
@@ -47,6 +48,8 @@ export interface WorkflowProps {
   e2bTemplateHasBundle: boolean;
   /** Lifetime of the report link Publish puts in the notification, seconds. */
   reportExpirySeconds: number;
+  /** The function that serves report links; Publish signs them with its key. */
+  reportLink: ReportLink;
   /** Commit recorded with every run. */
   gitCommit: string;
   /** Days the functions' and the state machine's logs are kept. */
@@ -125,7 +128,12 @@ export class Workflow extends Construct {
     const publishFn = fn('publish', {
       memoryMb: STEP_LAMBDA_MEMORY_MB,
       timeout: Duration.minutes(5),
-      env: { TOPIC_ARN: props.topic.topicArn, REPORT_EXPIRY_SECONDS: String(props.reportExpirySeconds) },
+      env: {
+        TOPIC_ARN: props.topic.topicArn,
+        REPORT_EXPIRY_SECONDS: String(props.reportExpirySeconds),
+        REPORT_LINK_URL: props.reportLink.url,
+        LINK_KEY_SECRET_ARN: props.reportLink.signingKey.secretArn,
+      },
     });
     const failRunFn = fn('fail-run', {
       memoryMb: STEP_LAMBDA_MEMORY_MB,
@@ -149,10 +157,12 @@ export class Workflow extends Construct {
     props.storage.grantObjects(recordFailureFn, ['s3:GetObject'], ['store']);
     for (const f of [unitFn, recordFailureFn, publishFn]) props.storage.grantList(f);
     // The trend site lives under site/: Publish reads its manifest and writes the pages it changes.
-    props.storage.grantObjects(publishFn, ['s3:GetObject'], ['store', 'runs', 'latest', 'site']);
+    // (Links are signed tokens served by the report-link function: no read of runs/ or latest/.)
+    props.storage.grantObjects(publishFn, ['s3:GetObject'], ['store', 'site']);
     props.storage.grantObjects(publishFn, ['s3:PutObject'], ['runs', 'latest', 'site']);
     e2bSecret.grantRead(unitFn);
     e2bSecret.grantRead(drainPoolFn);
+    props.reportLink.grantSign(publishFn);
     props.topic.grantPublish(publishFn);
     props.topic.grantPublish(failRunFn);
 
