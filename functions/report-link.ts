@@ -24,7 +24,7 @@ const REDIRECT_SECONDS = 300;
 
 const key = cachedSecret(secrets, env.LINK_KEY_SECRET_ARN);
 
-/** Missing objects: NotFound/NoSuchKey (404); without s3:ListBucket S3 says 403, which means the same here. */
+/** A missing page: 404 (the function has s3:ListBucket); a 403 is answered the same way, revealing nothing. */
 const missing = (error: unknown) =>
   ['NotFound', 'NoSuchKey', 'AccessDenied', 'Forbidden'].includes((error as Error).name) ||
   [403, 404].includes((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0);

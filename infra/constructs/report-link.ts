@@ -53,8 +53,10 @@ export class ReportLink extends Construct {
       },
       logRetention: props.logRetention,
     });
-    // Reads only what a link may cover; no list, no write.
+    // Reads only what a link may cover; no write. ListBucket only so that S3 answers a missing page
+    // with 404, not 403 (the function never lists).
     props.storage.grantObjects(this.fn, ['s3:GetObject'], LINKED_PREFIXES);
+    props.storage.grantList(this.fn);
     this.signingKey.grantRead(this.fn);
     // Public by design: the token is the authorization, checked by the function on every request.
     this.url = this.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE }).url;

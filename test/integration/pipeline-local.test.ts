@@ -88,7 +88,7 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
         DrainPoolFunction: { E2B_API_URL: e2bUrl },
       },
     });
-    // Bundling the seven functions takes a while the first time; the assembly is cached by source hash.
+    // Bundling the eight functions takes a while the first time; the assembly is cached by source hash.
   }, 600_000);
 
   afterAll(async () => {
@@ -230,7 +230,9 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
     });
 
     it('with a key but E2B refusing: SandboxStartError keeps its name through the bundle, the Retry matches it, RecordFailure records it', async () => {
-      const secret = resourcesOfType(stack.template, 'AWS::SecretsManager::Secret')[0]!;
+      const secret = resourcesOfType(stack.template, 'AWS::SecretsManager::Secret').find((id) =>
+        id.startsWith('E2BApiKey'),
+      )!;
       const secretArn = `arn:aws:secretsmanager:${stack.context.region}:${stack.context.account}:secret:${secret}-AbCdEf`;
       runtime.putSecret(secretArn, 'e2b_local_test_key');
       const before = { unit: invocations('UnitFunction'), record: invocations('RecordFailureFunction') };
