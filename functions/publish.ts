@@ -1,14 +1,20 @@
-/** Publish step: finish the run, write the report to S3, presign its link, notify, emit run metrics. */
+/**
+ * Publish step: finish the run, write the report to S3, sign its link (served by the report-link
+ * function for the link's whole lifetime), notify, emit run metrics.
+ */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import { SnsNotifier } from '../lib/notify/sns.ts';
 import { parseEvent, publishEventSchema } from '../lib/pipeline/events.ts';
 import { publishStep } from '../lib/pipeline/steps.ts';
+import { reportLink } from '../lib/publish/link.ts';
 import { DEFAULT_PRESIGN_SECONDS, MAX_PRESIGN_SECONDS, S3ReportSink } from '../lib/publish/s3.ts';
 import { S3BlobStore } from '../lib/store/blobs.ts';
 import {
   baseEnvSchema,
+  cachedSecret,
   invocation,
   type LambdaContext,
   logger,
@@ -26,6 +32,9 @@ const env = readEnv(
       .min(1)
       .max(MAX_PRESIGN_SECONDS)
       .default(DEFAULT_PRESIGN_SECONDS),
+    // The report-link function's URL and the key its tokens are signed with.
+    REPORT_LINK_URL: z.string().url(),
+    LINK_KEY_SECRET_ARN: z.string().startsWith('arn:'),
   }),
 );
 const { s3, store } = makeAws(env);
@@ -36,6 +45,8 @@ const site = {
   sink: new S3BlobStore({ client: s3, bucket: env.BUCKET, prefix: SITE_PREFIX }),
   prefix: SITE_PREFIX,
 };
+const secrets = new SecretsManagerClient({ region: env.AWS_REGION });
+const linkKey = cachedSecret(secrets, env.LINK_KEY_SECRET_ARN);
 const notifier = new SnsNotifier({
   client: new SNSClient({ region: env.AWS_REGION }),
   topicArn: env.TOPIC_ARN,
@@ -50,7 +61,14 @@ export const handler = (event: unknown, context: LambdaContext) =>
       {
         store,
         sink,
-        presign: (name) => sink.presign(name, env.REPORT_EXPIRY_SECONDS),
+        presign: async (name) =>
+          reportLink({
+            baseUrl: env.REPORT_LINK_URL,
+            key: await linkKey(),
+            name: sink.keyOf(name),
+            nowSeconds: Date.now() / 1000,
+            lifetimeSeconds: env.REPORT_EXPIRY_SECONDS,
+          }),
         notifier,
         now: () => new Date(),
         site,

@@ -88,6 +88,26 @@ export function cachedE2BKey(client: SecretsManagerClient, secretArn: string): (
 }
 
 /**
+ * A secret's value, read by the first invocation that needs it and cached for the instance; a
+ * failed read is retried by the next one. The value is never logged.
+ */
+export function cachedSecret(client: SecretsManagerClient, secretArn: string): () => Promise<string> {
+  let value: Promise<string> | undefined;
+  return () => {
+    if (value === undefined) {
+      const pending = client
+        .send(new GetSecretValueCommand({ SecretId: secretArn }))
+        .then((output) => output.SecretString ?? '');
+      pending.catch(() => {
+        value = undefined;
+      });
+      value = pending;
+    }
+    return value;
+  };
+}
+
+/**
  * Run one invocation: request id and `keys` on every log line, metrics flushed at the end, the
  * error logged by name and message and rethrown (its name becomes the state machine's error).
  */

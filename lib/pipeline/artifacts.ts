@@ -5,6 +5,8 @@
  * (aws-local.ts), which records every call and checks it against the function's IAM policy.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -77,10 +79,20 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
       `expected one table and one bucket in the template, found ${tables.length} and ${buckets.length}`,
     );
   }
+  // Each function URL is a loopback HTTP server that invokes its function as Lambda's URL service
+  // does (payload format 2.0), so links the functions hand out work while the runtime runs.
+  const urlServers = await Promise.all(
+    resourcesOfType(template, 'AWS::Lambda::Url').map(async (logicalId) => {
+      const server = createServer();
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      return { logicalId, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+    }),
+  );
   const context: TemplateContext = {
     ...options.stack.context,
     names: {
       ...options.stack.context.names,
+      ...Object.fromEntries(urlServers.map(({ logicalId, url }) => [logicalId, url])),
       [tables[0]!]: options.standIns.dynamodb.tableName,
       [buckets[0]!]: options.standIns.s3.bucket,
     },
@@ -135,7 +147,14 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
         }),
       );
     }
+    for (const { logicalId, server } of urlServers) {
+      const target = resolve(template.Resources[logicalId].Properties?.TargetFunctionArn) as string;
+      const host = hosts.get(target);
+      if (!host) throw new Error(`function URL ${logicalId} targets no bundled function (${target})`);
+      server.on('request', (req, res) => serveFunctionUrl(host, req, res));
+    }
   } catch (error) {
+    await closeServers(urlServers.map(({ server }) => server));
     await aws.close();
     await rm(workDir, { recursive: true, force: true });
     throw error;
@@ -169,11 +188,55 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
       })),
     putSecret: (arn, value) => aws.putSecret(arn, value),
     async close() {
+      await closeServers(urlServers.map(({ server }) => server));
       await Promise.all([...hosts.values()].map((host) => host.close()));
       await aws.close();
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+function closeServers(servers: Server[]): Promise<unknown> {
+  return Promise.all(
+    servers.map((server) => {
+      server.closeAllConnections();
+      return new Promise((done) => server.close(done));
+    }),
+  );
+}
+
+/** One HTTP request to a function URL: the event Lambda builds, the response it writes back. */
+async function serveFunctionUrl(
+  host: LambdaFunction,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const body = Buffer.concat(chunks);
+  const event = {
+    version: '2.0',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+    requestContext: { http: { method: req.method ?? 'GET', path: url.pathname, sourceIp: '127.0.0.1' } },
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+  };
+  try {
+    const out = (await host.invoke(event)) as {
+      statusCode?: number;
+      headers?: Record<string, string>;
+      body?: string;
+      isBase64Encoded?: boolean;
+    };
+    res.writeHead(out.statusCode ?? 200, out.headers ?? {});
+    res.end(out.body === undefined ? '' : Buffer.from(out.body, out.isBase64Encoded ? 'base64' : 'utf8'));
+  } catch {
+    // Lambda's URL service answers a function error with 502.
+    res.writeHead(502, { 'content-type': 'text/plain' }).end('Internal Server Error\n');
+  }
 }
 
 /** Every Task state's name in an ASL definition, Map iterations included. */

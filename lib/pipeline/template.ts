@@ -106,6 +106,13 @@ export function resolveIntrinsics(value: unknown, template: Template, context: T
         const { ref, arn } = refOf(template, logicalId, context);
         if (attribute === 'Arn' || attribute === 'TopicArn') return arn;
         if (attribute === 'TopicName' || attribute === 'Name') return ref;
+        // A function URL: the one given for the resource (a local server), else the AWS form.
+        if (attribute === 'FunctionUrl') {
+          return (
+            context.names?.[logicalId] ??
+            `https://${logicalId.toLowerCase()}.lambda-url.${context.region}.on.aws/`
+          );
+        }
         return `${logicalId}.${attribute}`;
       }
       case 'Fn::Join': {

@@ -68,7 +68,9 @@ describe('SwarmBenchStack', () => {
   });
 
   it('deploys the E2B key secret as the placeholder units refuse, never a random generated value', () => {
-    const [secret] = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Json[];
+    const secret = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) =>
+      id.startsWith('E2BApiKey'),
+    )?.[1] as Json | undefined;
     expect(secret?.Properties.SecretString).toBe(E2B_KEY_PLACEHOLDER);
     expect(secret?.Properties.GenerateSecretString).toBeUndefined();
   });
@@ -153,7 +155,7 @@ describe('SwarmBenchStack', () => {
 
   it('uses Node.js 22 on arm64 for every function, the unit Lambda with its memory and 15 minutes', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Json[];
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -168,7 +170,7 @@ describe('SwarmBenchStack', () => {
 
   it('keeps logs for a bounded time', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-    expect(groups).toHaveLength(8);
+    expect(groups).toHaveLength(9);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -230,7 +232,8 @@ describe('SwarmBenchStack', () => {
         ]),
       },
     });
-    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    // The E2B key and the report-link signing key.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
   });
 
   it('alerts at 80% and 100% of the monthly budget and on the E2B cost metric', () => {
@@ -249,12 +252,39 @@ describe('SwarmBenchStack', () => {
     });
   });
 
+  it('serves report links from a public function URL that may only read site/, runs/ and the signing key', () => {
+    const [url] = Object.values(template.findResources('AWS::Lambda::Url')) as Json[];
+    expect(url?.Properties.AuthType).toBe('NONE');
+    const [key] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([id]) =>
+      id.startsWith('ReportLinkSigningKey'),
+    ) as [string, Json][];
+    expect(key?.[1].Properties.GenerateSecretString).toMatchObject({ PasswordLength: 64 });
+    const [, policy] = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) =>
+      id.startsWith('ReportLinkReportLinkRole'),
+    ) as [string, Json];
+    const actions = (policy.Properties.PolicyDocument.Statement as Json[]).flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a: string) => a.startsWith('s3:')).sort()).toEqual([
+      's3:GetObject',
+      's3:ListBucket',
+    ]);
+    const text = JSON.stringify(policy.Properties.PolicyDocument);
+    expect(text).toContain('/site/*');
+    expect(text).toContain('/runs/*');
+    expect(text).not.toContain('/store/*');
+    const publish = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (f: Json) => f.Properties.Environment?.Variables?.REPORT_LINK_URL,
+    ) as Json;
+    expect(publish.Properties.Environment.Variables.REPORT_LINK_URL).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^ReportLinkReportLinkFunctionFunctionUrl/), 'FunctionUrl'],
+    });
+  });
+
   it("scopes every function policy to this stack's table, bucket, topic, key or secret", () => {
     // Prepare
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
-      /^(Plan|Unit|RecordFailure|Publish|FailRun|DrainPool|Reaper)Role/.test(id),
+      /^(Plan|Unit|RecordFailure|Publish|FailRun|DrainPool|Reaper|ReportLinkReportLink)Role/.test(id),
     );
-    const ownResource = /^(Results|Reports|Notifications|TopicKey|E2BApiKey|\w+Logs)/;
+    const ownResource = /^(Results|Reports|Notifications|TopicKey|E2BApiKey|ReportLinkSigningKey|\w+Logs)/;
 
     // Act
     const unscoped: string[] = [];
@@ -269,7 +299,7 @@ describe('SwarmBenchStack', () => {
     }
 
     // Assess
-    expect(policies).toHaveLength(7);
+    expect(policies).toHaveLength(8);
     expect(unscoped).toEqual([]);
   });
 
@@ -311,7 +341,7 @@ describe('SwarmBenchStack', () => {
     // Assess
     const assets = readdirSync(assemblyDir).filter((name) => name.startsWith('asset.'));
     const handlers = assets.filter((asset) => existsSync(join(assemblyDir, asset, 'index.mjs')));
-    expect(handlers).toHaveLength(7);
+    expect(handlers).toHaveLength(8);
     expect(handlers.filter((asset) => existsSync(join(assemblyDir, asset, 'agent.cjs')))).toHaveLength(1);
   });
 });

@@ -88,7 +88,7 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
         DrainPoolFunction: { E2B_API_URL: e2bUrl },
       },
     });
-    // Bundling the seven functions takes a while the first time; the assembly is cached by source hash.
+    // Bundling the eight functions takes a while the first time; the assembly is cached by source hash.
   }, 600_000);
 
   afterAll(async () => {
@@ -142,20 +142,28 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
       const calls = outcome.calls ?? [];
       expect(calls.filter((c) => c.decision !== 'allowed')).toEqual([]);
       const services = new Set(calls.map((c) => c.service));
-      expect([...services].sort()).toEqual(['dynamodb', 's3', 'sns']);
-      // Local units never ask for the E2B key, and nothing reached E2B.
-      expect(calls.some((c) => c.action.startsWith('secretsmanager:'))).toBe(false);
+      expect([...services].sort()).toEqual(['dynamodb', 's3', 'secretsmanager', 'sns']);
+      // The only secret read is the link-signing key, by Publish: local units never ask for the
+      // E2B key, and nothing reached E2B.
+      const secretReads = calls.filter((c) => c.service === 'secretsmanager');
+      expect(new Set(secretReads.map((c) => `${c.principal} ${c.resource}`)).size).toBe(1);
+      expect(secretReads[0]?.resource).toMatch(/:secret:ReportLinkSigningKey/);
+      expect(secretReads[0]?.principal).toMatch(/^PublishFunction/);
       expect(e2bRequests).toBe(0);
     });
 
-    it('puts the report in the bucket behind a working presigned link, mirrors it locally and notifies once', async () => {
-      // The link points at the run's page in the trend site Publish regenerates (site/ in the bucket).
+    it('puts the report in the bucket behind a working signed link, mirrors it locally and notifies once', async () => {
+      // The link points at the run's page in the trend site Publish regenerates (site/ in the
+      // bucket), served by the bundled report-link function behind its (local) function URL.
       const response = await fetch(outcome.reportUrl!);
       const page = await response.text();
       const markdown = await readFile(outcome.reportLocation!, 'utf8');
 
       expect(response.status).toBe(200);
-      expect(outcome.reportUrl).toContain(`/reports/site/runs/${outcome.runId}/index.html?`);
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(outcome.reportUrl).toMatch(
+        new RegExp(`^http://127\\.0\\.0\\.1:\\d+/[^/]+/site/runs/${outcome.runId}/index\\.html$`),
+      );
       expect(page).toMatch(/^<!doctype html>/i);
       expect(page).toContain(outcome.runId);
       expect(markdown).toMatch(/^# /m);
@@ -163,6 +171,21 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
       expect(outcome.notifications).toHaveLength(1);
       expect(outcome.notifications[0]?.subject).toContain('completed');
       expect(outcome.notifications[0]?.message).toContain(outcome.reportUrl);
+    });
+
+    it('lets one browse on from the linked page through relative links, and refuses an altered link', async () => {
+      const link = outcome.reportUrl!;
+      const index = await fetch(new URL('../../index.html', link));
+      const token = new URL(link).pathname.split('/')[1]!;
+      const [expiry, scope, signature] = token.split('.');
+      const later = link.replace(token, `${Number(expiry) + 3600}.${scope}.${signature}`);
+      const outside = new URL(`/${token}/store/anything.json`, link);
+
+      expect(index.status).toBe(200);
+      expect(await index.text()).toContain(outcome.runId);
+      expect((await fetch(later)).status).toBe(403);
+      expect((await fetch(outside)).status).toBe(403);
+      expect((await fetch(new URL('../../no-such-page.html', link))).status).toBe(404);
     });
 
     it('yields the same report and no duplicate when the bundled Publish runs again', async () => {
@@ -207,7 +230,9 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
     });
 
     it('with a key but E2B refusing: SandboxStartError keeps its name through the bundle, the Retry matches it, RecordFailure records it', async () => {
-      const secret = resourcesOfType(stack.template, 'AWS::SecretsManager::Secret')[0]!;
+      const secret = resourcesOfType(stack.template, 'AWS::SecretsManager::Secret').find((id) =>
+        id.startsWith('E2BApiKey'),
+      )!;
       const secretArn = `arn:aws:secretsmanager:${stack.context.region}:${stack.context.account}:secret:${secret}-AbCdEf`;
       runtime.putSecret(secretArn, 'e2b_local_test_key');
       const before = { unit: invocations('UnitFunction'), record: invocations('RecordFailureFunction') };
