@@ -26,10 +26,10 @@ import { stepFunction } from './function.ts';
 import type { ReportLink } from './report-link.ts';
 import type { Storage } from './storage.ts';
 
-/** Error names worth another attempt of a unit (thrown by lib/pipeline's unitStep). */
 /** The whole pipeline's time limit; the reaper treats a run still 'running' after it as abandoned. */
 export const PIPELINE_TIMEOUT = Duration.hours(6);
 
+/** Error names worth another attempt of a unit (thrown by lib/pipeline's unitStep). */
 export const UNIT_RETRY_ERRORS = ['SandboxStartError', 'TimeoutError'];
 /** Lambda service errors worth another attempt of any task. */
 export const LAMBDA_RETRY_ERRORS = [
