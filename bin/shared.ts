@@ -15,6 +15,7 @@ import {
 } from '../lib/config.ts';
 import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
+import { openStoreAndRecover } from '../lib/run/recovery.ts';
 import { EXIT } from '../lib/run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
@@ -254,4 +255,12 @@ export function exitCodeFor(error: unknown, write: (line: string) => void): numb
 
 export function formatUsd(usd: number): string {
   return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
+}
+
+/**
+ * Open the embedded store for a command; runs left `running` by a dead process are marked
+ * abandoned and their sandbox folders swept first (said on stderr).
+ */
+export function openStore(dir: string) {
+  return openStoreAndRecover(resolve(dir), { say: (line) => process.stderr.write(`${line}\n`) });
 }

@@ -6,8 +6,7 @@ import { InvalidInputError } from '../../lib/errors.ts';
 import { median } from '../../lib/history/compare.ts';
 import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import type { ProviderName } from '../../lib/sandbox/types.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR } from '../shared.ts';
+import { DEFAULT_STORE_DIR, openStore } from '../shared.ts';
 
 const PROVIDERS: readonly ProviderName[] = ['local', 'e2b'];
 const DEFAULT_LIMIT = 20;
@@ -59,7 +58,7 @@ export async function historyCommand(argv: string[]): Promise<number> {
     );
   }
 
-  const opened = await openEmbeddedStore({ dir: resolve(values.store ?? DEFAULT_STORE_DIR) });
+  const opened = await openStore(resolve(values.store ?? DEFAULT_STORE_DIR));
   try {
     const runs = await opened.store.listRuns({
       ...(values.config !== undefined ? { configHash: values.config } : {}),

@@ -9,8 +9,7 @@ import {
   type Recommendation,
   recommend,
 } from '../../lib/recommend/index.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR, formatUsd } from '../shared.ts';
+import { DEFAULT_STORE_DIR, formatUsd, openStore } from '../shared.ts';
 import { table } from './history.ts';
 
 function numberFlag(
@@ -59,7 +58,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   };
   const runId = values.run === undefined ? undefined : parseRunId(values.run);
 
-  const opened = await openEmbeddedStore({ dir: resolve(values.store ?? DEFAULT_STORE_DIR) });
+  const opened = await openStore(resolve(values.store ?? DEFAULT_STORE_DIR));
   try {
     const meta =
       runId !== undefined
