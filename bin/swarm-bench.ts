@@ -78,6 +78,7 @@ run / plan flags:
   --strategy <file>...    your strategy plug-ins (default export of defineStrategy), run beside the built-ins
   --decision-rule <r>     plurality (default) or a module (default export of defineDecisionRule)
   --market <m>            bars.csv, or gbm:seed=..,bars=..,drift=..,volatility=.. (default: the seeded generator)
+  --unit-deadline-factor <f>  a unit stops (partial result) after f x its plan estimate + 30 s (default 5)
   --out <dir>             report directory (default docs/e2b)
   --json                  machine-readable output
 
