@@ -8,6 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { AgentCounters } from '../lib/agent/counters.ts';
+import { checkPeerFrame } from '../lib/agent/frame-check.ts';
 import { InMemoryNetwork } from '../lib/agent/inmem-net.ts';
 import { PeerNode } from '../lib/agent/peer-node.ts';
 import { peerFrameSchema } from '../lib/agent/protocol.ts';
@@ -48,7 +49,9 @@ function frameCosts(): void {
     commit: { t: 'commit', origin: 0, pid: 1_000_001, decision: 'buy' },
   };
   process.stdout.write(`\nper-frame cost, us (load ${load()})\n`);
-  process.stdout.write('frame     parse  validate  serialise  node.receive (all of it, incl. routing)\n');
+  process.stdout.write(
+    'frame     parse  schema(zod)  check(hot path)  serialise  node.receive (all of it, incl. routing)\n',
+  );
   const topology = buildTopology('mesh', 2);
   const net = new InMemoryNetwork(topology);
   const counters = new AgentCounters();
@@ -57,19 +60,30 @@ function frameCosts(): void {
   net.join(0, { receive: () => {} });
   node = new PeerNode(peerNet, counters, new StrategyRegistry());
   node.configure({ self: 1, topology, quorum: 2, strategy: 'momentum', sharedClock: false });
+  const receiveUs: Record<string, number> = {};
   for (const [name, frame] of Object.entries(frames)) {
     const text = JSON.stringify(frame);
     const parsed = JSON.parse(text);
     const parse = perCallUs(100_000, () => JSON.parse(text));
     const validate = perCallUs(100_000, () => peerFrameSchema.safeParse(parsed));
+    const check = perCallUs(100_000, () => checkPeerFrame(parsed));
     const serialise = perCallUs(100_000, () => JSON.stringify(parsed));
     // A frame for another agent is forwarded: receive runs the whole hot path except the socket write.
     const forwarded = JSON.stringify({ ...frame, dst: 0, src: 1 });
     const receive = name === 'commit' ? Number.NaN : perCallUs(20_000, () => node.receive(0, forwarded));
+    receiveUs[name] = receive;
     process.stdout.write(
-      `${name.padEnd(8)} ${parse.toFixed(2).padStart(6)} ${validate.toFixed(2).padStart(9)} ${serialise.toFixed(2).padStart(10)} ${Number.isNaN(receive) ? '        -' : receive.toFixed(2).padStart(9)}\n`,
+      `${name.padEnd(8)} ${parse.toFixed(2).padStart(6)} ${validate.toFixed(2).padStart(12)} ${check.toFixed(2).padStart(16)} ${serialise.toFixed(2).padStart(10)} ${Number.isNaN(receive) ? '        -' : receive.toFixed(2).padStart(9)}\n`,
     );
   }
+  // One adjacent round trip beyond bare ws: agent 1 receives the ping and sends the pong (the
+  // receive above, which serialises and hands on the forwarded frame), agent 0 sends the ping and
+  // takes in the pong (one receive more). The kernel and ws framing are in the floor already.
+  const pingOut = perCallUs(100_000, () => JSON.stringify({ t: 'ping', src: 0, dst: 1, id: 1, path: [0] }));
+  const agentWork = (receiveUs.ping as number) * 2 + pingOut;
+  process.stdout.write(
+    `one adjacent round trip: agent work ~${agentWork.toFixed(1)} us on top of bare ws (ping out ${pingOut.toFixed(1)} + 2 x receive ${(receiveUs.ping as number).toFixed(1)})\n`,
+  );
   const window = generateBars({ bars: 500, seed: 1 });
   const vote = perCallUs(2_000, () => createStrategy('momentum').signal(window.slice(-50)));
   const exec500 = perCallUs(500, () => createStrategy('momentum').signal(window));

@@ -61,6 +61,7 @@ try {
     const history = await loadUnitHistory(opened.store, 'local');
     const plan = buildPlan(config, [], { history });
     const model = buildPlan(config);
+    const loadAtStart = os.loadavg();
     const start = performance.now();
     const outcome = await executeRun({
       config,
@@ -73,10 +74,12 @@ try {
     });
     const wallS = (performance.now() - start) / 1000;
     const lines = [
-      `run ${r + 1}/${runs} ${outcome.runId}, profile ${profile}${config.agents ? ` (agents ${config.agents})` : ''}: ${wallS.toFixed(0)} s wall, status ${outcome.meta.status}; machine ${os.cpus().length} cpus, load ${os
+      `run ${r + 1}/${runs} ${outcome.runId}, profile ${profile}${config.agents ? ` (agents ${config.agents})` : ''}: ${wallS.toFixed(0)} s wall, status ${outcome.meta.status}; machine ${os.cpus().length} cpus, load average (1/5/15 min) ${loadAtStart
+        .map((l) => l.toFixed(1))
+        .join(' ')} at the start, ${os
         .loadavg()
         .map((l) => l.toFixed(1))
-        .join(' ')}`,
+        .join(' ')} at the end`,
       `${'unit'.padEnd(36)} ${'basis'.padEnd(15)} ${'plan s'.padStart(7)} ${'meas s'.padStart(7)} ${'err'.padStart(6)} ${'model s'.padStart(7)} ${'err'.padStart(6)} load/core`,
     ];
     let within = 0;

@@ -11,6 +11,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { type Swarm, SwarmManager } from '../lib/swarm/manager.ts';
@@ -24,7 +25,7 @@ const AGENTS = 10;
 const MIB = 1024 * 1024;
 
 /** Sizes of each measurement; small enough to finish in about two minutes on 2 cores. */
-const PLAN = {
+const FULL_PLAN = {
   initRounds: 5,
   rttRounds: 4,
   rttPerRound: 500,
@@ -44,6 +45,41 @@ const PLAN = {
   floorLoadWindow: 1_000,
   settleMs: 1_000,
 };
+
+/**
+ * `--scale <0.1..1>` shrinks every count (not the window sizes) for a loaded machine; `--runs <n>`
+ * repeats the whole measurement n times, each run judged on its own. Bad values exit 2.
+ */
+const { values: flags } = parseArgs({
+  options: { scale: { type: 'string', default: '1' }, runs: { type: 'string', default: '1' } },
+  strict: true,
+});
+const SCALE = Number(flags.scale);
+const RUNS = Number(flags.runs);
+if (!(SCALE >= 0.1 && SCALE <= 1)) {
+  process.stderr.write(`--scale: must be a number from 0.1 to 1 (got ${JSON.stringify(flags.scale)})\n`);
+  process.exit(2);
+}
+if (!(Number.isInteger(RUNS) && RUNS >= 1 && RUNS <= 5)) {
+  process.stderr.write(`--runs: must be an integer from 1 to 5 (got ${JSON.stringify(flags.runs)})\n`);
+  process.exit(2);
+}
+const scaled = (n: number, min = 1) => Math.max(min, Math.round(n * SCALE));
+const PLAN = {
+  ...FULL_PLAN,
+  initRounds: scaled(FULL_PLAN.initRounds, 2),
+  rttPerRound: scaled(FULL_PLAN.rttPerRound, 100),
+  consensusRounds: scaled(FULL_PLAN.consensusRounds / FULL_PLAN.consensusChunk, 2) * FULL_PLAN.consensusChunk,
+  syncRounds: scaled(FULL_PLAN.syncRounds, 100),
+  execRounds: scaled(FULL_PLAN.execRounds, 100),
+  blastPerLink: scaled(FULL_PLAN.blastPerLink, 1_000),
+  floorLoadMessages: scaled(FULL_PLAN.floorLoadMessages, 40_000),
+};
+/**
+ * Agents kill themselves at the end of their sandbox lifetime (300 s by default, like E2B). At a
+ * load average of 30 the persistent swarms outlived that, so the run died in its blast phase.
+ */
+const SANDBOX_LIFETIME_MS = 60 * 60_000;
 
 // ---- small utilities ----------------------------------------------------------------------------
 
@@ -200,8 +236,27 @@ async function main(): Promise<void> {
     `machine: ${machine.cpus} cpus, ${machine.model}, node ${machine.node}, ${machine.totalMemMb} MB, load ${machine.loadavgAtStart.join(' ')}\n`,
   );
 
+  const runs: object[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    process.stdout.write(
+      `\nrun ${run}/${RUNS} (scale ${SCALE}), load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}\n`,
+    );
+    runs.push(await measure());
+  }
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(
+    RESULTS,
+    `${JSON.stringify({ at: new Date().toISOString(), machine, plan: PLAN, runs }, null, 1)}\n`,
+  );
+  process.stdout.write(`results: ${RESULTS}\n`);
+}
+
+/** One complete measurement: every figure and its floor, reported with its goals. */
+async function measure(): Promise<object> {
   const provider = new LocalSandboxProvider({ bundlePath: BUNDLE });
-  const manager = new SwarmManager({ provider });
+  const manager = new SwarmManager({ provider, sandboxTimeoutMs: SANDBOX_LIFETIME_MS });
   const raw: Record<string, number[]> = {};
   const window = generateBars({ bars: PLAN.windowBars, seed: 1 });
   const swarms: Swarm[] = [];
@@ -330,7 +385,7 @@ async function main(): Promise<void> {
     raw.rssLoadedFloorBytes = [rssOf(loadEcho.child.pid)];
     await Promise.all([pinger.stop(), pingEcho.child.stop(), loader.stop(), loadEcho.child.stop()]);
 
-    report(machine, raw);
+    return report(raw);
   } finally {
     await Promise.allSettled(swarms.map((s) => s.destroy()));
     await provider.killAll();
@@ -342,7 +397,7 @@ function progress(step: string): void {
   process.stderr.write(`  measured: ${step}\n`);
 }
 
-function report(machine: object, raw: Record<string, number[]>): void {
+function report(raw: Record<string, number[]>): object {
   const r = (key: string) => raw[key] ?? [];
   const floorRttP50 = median(r('floorRttUs'));
   const floorRttP99 = quantile(r('floorRttUs'), 0.99);
@@ -479,9 +534,9 @@ function report(machine: object, raw: Record<string, number[]>): void {
   const throughput = value('throughput, blast 10 agents (median)');
   const goals: Goal[] = [
     goal(
-      'RTT p50 <= 1.5x floor (a) p50',
+      'RTT p50 <= 1.3x floor (a) p50',
       ratio(value('inter-agent RTT p50 (adjacent, mesh)')),
-      1.5,
+      1.3,
       'ratio<=',
     ),
     goal('RTT p99 <= 2x floor (a) p99', ratio(value('inter-agent RTT p99')), 2, 'ratio<='),
@@ -505,7 +560,7 @@ function report(machine: object, raw: Record<string, number[]>): void {
     ),
     goal('state sync p99 < 15 ms', value('state sync 10 KB p99 (mesh)').ours / 1000, 15, 'abs<'),
     goal('throughput >= 50,000 msg/s', throughput.ours, 50_000, 'abs>='),
-    goal('throughput >= 0.4x floor (b)', ratio(throughput), 0.4, 'ratio>='),
+    goal('throughput >= 2x floor (b)', ratio(throughput), 2, 'ratio>='),
     goal(
       'strategy execution p99 < 5 ms',
       value('strategy execution RTT p99 (500 bars)').ours / 1000,
@@ -519,9 +574,9 @@ function report(machine: object, raw: Record<string, number[]>): void {
       'ratio<=',
     ),
     goal(
-      'RSS after load <= 1.5x floor (d after load)',
+      'RSS after load <= 1.2x floor (d after load)',
       ratio(value('RSS per agent after load (median, agent report)')),
-      1.5,
+      1.2,
       'ratio<=',
     ),
   ];
@@ -547,14 +602,11 @@ function report(machine: object, raw: Record<string, number[]>): void {
         `| ${g.goal} | ${g.kind.startsWith('ratio') ? `${g.value.toFixed(2)}x` : fmt(g.value)} | ${g.kind.startsWith('ratio') ? `${g.limit}x` : fmt(g.limit)} | ${g.pass ? 'PASS' : 'MISS'} |`,
     ),
   ].join('\n');
-  process.stdout.write(`\n${table}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met\n`);
-
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(
-    RESULTS,
-    `${JSON.stringify({ at: new Date().toISOString(), machine, plan: PLAN, rows, goals, raw }, null, 1)}\n`,
+  const loadAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+  process.stdout.write(
+    `\n${table}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
   );
-  process.stdout.write(`results: ${RESULTS}\n`);
+  return { at: new Date().toISOString(), loadAtEnd, rows, goals, raw };
 }
 
 await main();

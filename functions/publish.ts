@@ -62,6 +62,7 @@ export const handler = (event: unknown, context: LambdaContext) =>
       metrics.addMetric('EstimatedE2BCostUsd', MetricUnit.NoUnit, output.e2bCostUsd);
       metrics.addMetric('TargetsPassed', MetricUnit.Count, output.targets.pass);
       metrics.addMetric('TargetsFailed', MetricUnit.Count, output.targets.fail);
+      metrics.addMetric('TargetsInconclusive', MetricUnit.Count, output.targets.inconclusive);
       metrics.addMetric('RunUnitsFailed', MetricUnit.Count, output.units.failed);
     }
     return output;

@@ -34,6 +34,9 @@ export interface UserDecisionRule {
   ): Promise<RuleOutcome>;
 }
 
+/** Proposal and commit keys remembered against re-flooding; far more than rounds in flight. */
+const SEEN_LIMIT = 4_096;
+
 /** The vote of an agent whose strategy failed or that has no window: hold, with no confidence. */
 const ABSTAIN: AgentVote = { action: 'hold', confidence: 0 };
 
@@ -77,6 +80,7 @@ export class Consensus {
   private sharedClock = false;
   private rule: DecisionRule | undefined;
   private readonly proposals = new Map<number, Proposal>();
+  /** Proposals and commits already flooded on, newest last, bounded (SEEN_LIMIT). */
   private readonly seen = new Set<string>();
   private nextPid = 1;
 
@@ -99,6 +103,12 @@ export class Consensus {
     const vote = this.deps.vote(window);
     if (vote instanceof Promise) vote.then(cast, () => cast(ABSTAIN));
     else cast(vote);
+  }
+
+  /** Note a key as seen; the oldest is forgotten past SEEN_LIMIT, so memory stays flat over long runs. */
+  private remember(key: string): void {
+    this.seen.add(key);
+    if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value as string);
   }
 
   /** Forget what was seen (a new swarm). */
@@ -131,7 +141,7 @@ export class Consensus {
         }, timeoutMs),
       };
       this.proposals.set(pid, proposal);
-      this.seen.add(`p${pid}`);
+      this.remember(`p${pid}`);
       this.deps.router.flood({
         t: 'prop',
         origin: this.self,
@@ -145,7 +155,7 @@ export class Consensus {
   onProposal(frame: Extract<PeerFrame, { t: 'prop' }>): void {
     const key = `p${frame.pid}`;
     if (this.seen.has(key)) return;
-    this.seen.add(key);
+    this.remember(key);
     this.deps.router.flood(frame);
     // The confidence travels only when a decision rule may weigh it (a function of actions does not).
     const weighs = typeof this.decisionRule !== 'function';
@@ -203,7 +213,7 @@ export class Consensus {
     if (this.proposals.get(pid) !== proposal) return; // timed out meanwhile
     proposal.commitUs = microsSince(proposal.started);
     proposal.decision = decision;
-    this.seen.add(`c${pid}`);
+    this.remember(`c${pid}`);
     this.deps.router.flood({ t: 'commit', origin: this.self, pid, decision: proposal.decision });
     this.onCommitAck(pid, this.self, 0, process.hrtime.bigint());
   }
@@ -211,7 +221,7 @@ export class Consensus {
   onCommit(frame: Extract<PeerFrame, { t: 'commit' }>): void {
     const key = `c${frame.pid}`;
     if (this.seen.has(key)) return;
-    this.seen.add(key);
+    this.remember(key);
     const receivedAt = process.hrtime.bigint();
     this.deps.router.flood(frame);
     this.deps.router.forward({

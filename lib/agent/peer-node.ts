@@ -7,9 +7,10 @@ import type { Topology } from '../swarm/topology.ts';
 import { toColumns } from '../trading/columns.ts';
 import { Consensus, type DecisionRule } from './consensus.ts';
 import type { AgentCounters } from './counters.ts';
+import { checkPeerFrame } from './frame-check.ts';
 import { type PeerNet, RequestError } from './peer-net.ts';
 import { Prober } from './probe.ts';
-import { type PeerFrame, peerFrameSchema } from './protocol.ts';
+import type { PeerFrame } from './protocol.ts';
 import { Router } from './routing.ts';
 import { StateSync } from './state-sync.ts';
 import { barsOf, type MarketFeed, type StrategyRegistry, Workload } from './workload.ts';
@@ -88,15 +89,13 @@ export class PeerNode {
 
   /** A text frame from neighbour `from`: checked, then handled; anything invalid is counted and dropped. */
   receive(from: number, text: string): void {
-    let frame: PeerFrame;
+    let frame: PeerFrame | undefined;
     try {
-      const parsed = peerFrameSchema.safeParse(JSON.parse(text));
-      if (!parsed.success) {
-        this.counters.rejected.malformed++;
-        return;
-      }
-      frame = parsed.data;
+      frame = checkPeerFrame(JSON.parse(text));
     } catch {
+      frame = undefined;
+    }
+    if (frame === undefined) {
       this.counters.rejected.malformed++;
       return;
     }

@@ -3,7 +3,7 @@
  * confidence, and the decision rule of the consensus vote. The AgentServer calls these through a
  * few small hooks; the plug-ins themselves run in worker threads (lib/plugins/host.ts).
  */
-import { columnarWindow, PluginError, PluginHost } from '../plugins/host.ts';
+import { PluginError, PluginHost } from '../plugins/host.ts';
 import type { PluginAction, PluginDescription, PluginVote } from '../plugins/types.ts';
 import { createStrategy, isStrategyName } from '../trading/strategies.ts';
 import type { Bar, Strategy } from '../trading/types.ts';
@@ -75,7 +75,7 @@ export class AgentPlugins {
   /** The execute op for a plug-in strategy: its signal, timed inside its worker. */
   async execute(name: string, window: WireWindow): Promise<ExecuteResult> {
     const host = this.host as PluginHost;
-    const { signal, computeUs } = await host.signal(name, columnarWindow(window));
+    const { signal, computeUs } = await host.signal(name, window);
     return {
       action: signal.action,
       confidence: signal.confidence,
@@ -92,7 +92,7 @@ export class AgentPlugins {
       return { action, confidence };
     }
     try {
-      const { signal } = await (this.host as PluginHost).signal(name, columnarWindow(window));
+      const { signal } = await (this.host as PluginHost).signal(name, window);
       return { action: signal.action, confidence: signal.confidence };
     } catch (error) {
       if (error instanceof PluginError) return { action: 'hold', confidence: 0 };

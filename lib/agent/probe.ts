@@ -28,29 +28,39 @@ export class Prober {
     const samplesUs: number[] = [];
     const warmupUs: number[] = [];
     let path: number[] = [];
-    for (let i = 0; i < warmup + count; i++) {
-      const id = this.nextId++;
-      const start = process.hrtime.bigint();
-      path = await new Promise<number[]>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(new RequestError(`ping to agent ${to} timed out`));
-        }, PROBE_TIMEOUT_MS);
-        this.pending.set(id, (p) => {
-          clearTimeout(timer);
-          this.pending.delete(id);
-          resolve(p);
+    // One deadline timer for the whole run, re-armed per probe (no timer made per round trip).
+    let fail: ((error: Error) => void) | undefined;
+    const timer = setTimeout(
+      () => fail?.(new RequestError(`ping to agent ${to} timed out`)),
+      PROBE_TIMEOUT_MS,
+    );
+    try {
+      for (let i = 0; i < warmup + count; i++) {
+        const id = this.nextId++;
+        const start = process.hrtime.bigint();
+        timer.refresh();
+        path = await new Promise<number[]>((resolve, reject) => {
+          fail = (error) => {
+            this.pending.delete(id);
+            reject(error);
+          };
+          this.pending.set(id, (p) => {
+            this.pending.delete(id);
+            resolve(p);
+          });
+          this.router.forward({
+            t: 'ping',
+            src: this.self,
+            dst: to,
+            id,
+            path: [this.self],
+            ...(payload === undefined ? {} : { p: payload }),
+          });
         });
-        this.router.forward({
-          t: 'ping',
-          src: this.self,
-          dst: to,
-          id,
-          path: [this.self],
-          ...(payload === undefined ? {} : { p: payload }),
-        });
-      });
-      (i < warmup ? warmupUs : samplesUs).push(microsSince(start));
+        (i < warmup ? warmupUs : samplesUs).push(microsSince(start));
+      }
+    } finally {
+      clearTimeout(timer);
     }
     // path holds the round trip: self .. to .. self; its outbound half is the route.
     const outbound = path.slice(0, path.indexOf(to) + 1);

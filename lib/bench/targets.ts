@@ -209,6 +209,21 @@ export const GUIDE_TARGETS: readonly Target[] = Object.freeze([
 
 export type TargetStatus = 'pass' | 'fail' | 'inconclusive' | 'pending';
 
+/** Targets per verdict, as every summary (report, site, pipeline notification) counts them. */
+export interface TargetCounts {
+  pass: number;
+  fail: number;
+  inconclusive: number;
+  pending: number;
+}
+
+/** Count outcomes per status. */
+export function countTargets(outcomes: readonly Pick<TargetOutcome, 'status'>[]): TargetCounts {
+  const counts: TargetCounts = { pass: 0, fail: 0, inconclusive: 0, pending: 0 };
+  for (const outcome of outcomes) counts[outcome.status] += 1;
+  return counts;
+}
+
 /** How one target fared in a run. */
 export interface TargetOutcome {
   target: Target;

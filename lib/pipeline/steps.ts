@@ -16,7 +16,7 @@ import {
 } from '../bench/plan.ts';
 import { type RunEvent, runUnit, unitLifetimeMs } from '../bench/runner.ts';
 import { mergeShardedRun } from '../bench/shards.ts';
-import { evaluateTargets } from '../bench/targets.ts';
+import { countTargets, evaluateTargets, type TargetCounts } from '../bench/targets.ts';
 import { parseRunConfig, type RunConfig, templateResources } from '../config.ts';
 import { e2bCostUsd } from '../cost/model.ts';
 import { InvalidInputError, SandboxStartError, StoreError, TimeoutError } from '../errors.ts';
@@ -416,7 +416,8 @@ export interface PublishStepOutput {
   reportUrl: string;
   summary: string;
   units: { ok: number; partial: number; failed: number; pending: number };
-  targets: { pass: number; fail: number; pending: number };
+  /** Targets per verdict; inconclusive = the interval straddles the threshold. */
+  targets: TargetCounts;
   /** E2B cost of the run's measured sandbox-seconds (list prices). */
   e2bCostUsd: number;
   /** Significant regressions against earlier runs of the same configuration. */
@@ -513,11 +514,7 @@ function summarize(
     pending: meta.units.filter((unit) => !results.some((result) => result.unitId === unit.unitId)).length,
   };
   const outcomes = evaluateTargets(run);
-  const targets = {
-    pass: outcomes.filter((o) => o.status === 'pass').length,
-    fail: outcomes.filter((o) => o.status === 'fail').length,
-    pending: outcomes.filter((o) => o.status === 'pending').length,
-  };
+  const targets = countTargets(outcomes);
   const cost = analyzeRun(run).cost;
   const failedUnits = results
     .filter((result) => result.status === 'failed')
@@ -525,7 +522,7 @@ function summarize(
   const sentences = [
     `swarm-bench run ${meta.runId} (${meta.profile} profile, ${meta.provider} sandboxes) ${meta.status}:`,
     `${units.ok} of ${meta.units.length} units ok, ${units.partial} stopped early, ${units.failed} failed, ${units.pending} without a result.`,
-    `Targets: ${targets.pass} passed, ${targets.fail} failed, ${targets.pending} pending.`,
+    `Targets: ${targets.pass} passed, ${targets.fail} failed, ${targets.inconclusive} inconclusive, ${targets.pending} pending.`,
     history.baselineRuns.length === 0
       ? 'No earlier run of this configuration to compare with.'
       : `Against the last ${history.baselineRuns.length} runs: ${history.regressions} regression(s), ${history.improvements} improvement(s).`,

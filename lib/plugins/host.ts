@@ -13,12 +13,31 @@
  *
  * Why worker threads and not a `vm` context: `vm`'s timeout interrupts synchronous code only in
  * the calling thread and it has no memory limit at all, so a 1 GiB allocation would kill the
- * agent. Why not a child process: a worker's round trip is a message between threads (tens of
+ * agent. Why not a child process: a worker's round trip is a hand-over between threads (tens of
  * microseconds; bench/plugins.ts measures it), a process's is a pipe and a second event loop.
+ *
+ * Calls travel on a shared-memory channel (channel.ts), one at a time per plug-in. The agent's
+ * thread first waits for the answer blocked (`syncWaitMs`, a few milliseconds: as long as a
+ * built-in strategy would hold the thread computing), so a quick plug-in answers without an
+ * event-loop turn; a slower call is then awaited asynchronously under its deadline as before.
  */
 import { Worker } from 'node:worker_threads';
+import {
+  ANSWER,
+  C_BARS,
+  C_ID,
+  C_KIND,
+  C_STATE,
+  Channel,
+  IDLE,
+  KIND_DECIDE,
+  KIND_SIGNAL,
+  MAX_BARS,
+  REQUEST,
+  waitAsync,
+} from './channel.ts';
+import { ACTIONS, checkSignal } from './checks.ts';
 import type {
-  ColumnarWindow,
   Plugin,
   PluginAction,
   PluginDescription,
@@ -26,7 +45,7 @@ import type {
   PluginSignal,
   PluginVote,
 } from './types.ts';
-import type { FromWorker, PluginWorkerData, ToWorker } from './worker.ts';
+import type { FromWorker, PluginWorkerData } from './worker.ts';
 
 /** Why a plug-in call failed. */
 export type PluginFailure = 'error' | 'timeout' | 'memory' | 'crashed' | 'quarantined' | 'invalid';
@@ -61,6 +80,11 @@ export interface PluginHostOptions {
   quarantineAfter?: number;
   /** Where plug-ins' console output goes. @default process.stderr */
   output?: NodeJS.WritableStream;
+  /**
+   * How long a call holds the agent's thread waiting for the answer before it waits asynchronously
+   * (0: always asynchronously). @default 5
+   */
+  syncWaitMs?: number;
 }
 
 /** Calls and failures of one plug-in, for the agent's metrics. */
@@ -74,19 +98,38 @@ export interface PluginStats {
   quarantined: boolean;
 }
 
+type Answer = Extract<FromWorker, { t: 'ok' }>;
+
 interface Pending {
-  resolve: (message: Extract<FromWorker, { t: 'ok' }>) => void;
+  resolve: (message: Answer) => void;
   reject: (error: PluginError) => void;
   timer: NodeJS.Timeout;
 }
+
+/** Windows the host takes: bar objects, wire columns (number arrays) or Float64 columns. */
+export type WindowInput =
+  | ReadonlyArray<{ t: number; open: number; high: number; low: number; close: number; volume: number }>
+  | {
+      readonly t: ArrayLike<number>;
+      readonly open: ArrayLike<number>;
+      readonly high: ArrayLike<number>;
+      readonly low: ArrayLike<number>;
+      readonly close: ArrayLike<number>;
+      readonly volume: ArrayLike<number>;
+    };
 
 interface Slot {
   module: number;
   kind: Plugin['kind'];
   name: string;
   worker?: Worker;
+  /** The call channel of the current worker (a new one per worker). */
+  channel?: Channel;
   ready?: Promise<PluginDescription>;
   pending: Map<number, Pending>;
+  /** A call is on the channel; the callers queued behind it. */
+  busy: boolean;
+  queue: Array<() => void>;
   /** Hangs, memory blow-ups and crashes since the last successful call. */
   streak: number;
   quarantine?: string;
@@ -106,6 +149,7 @@ export class PluginHost {
   private readonly heapMb: number;
   private readonly externalBytes: number;
   private readonly quarantineAfter: number;
+  private readonly syncWaitMs: number;
   private watchdog: NodeJS.Timeout | undefined;
   private baselineRss = 0;
   private closed = false;
@@ -116,11 +160,14 @@ export class PluginHost {
     this.heapMb = options.heapMb ?? 256;
     this.externalBytes = (options.externalMb ?? 512) * 1024 * 1024;
     this.quarantineAfter = options.quarantineAfter ?? 3;
+    this.syncWaitMs = options.syncWaitMs ?? 5;
     this.slots = options.modules.map(({ kind }, module) => ({
       module,
       kind,
       name: `module-${module}`,
       pending: new Map(),
+      busy: false,
+      queue: [],
       streak: 0,
       stats: { calls: 0, errors: 0, timeouts: 0, memory: 0, crashes: 0, restarts: 0, quarantined: false },
     }));
@@ -151,17 +198,21 @@ export class PluginHost {
   /** A strategy plug-in's signal for the latest bar of `window`. */
   async signal(
     name: string,
-    window: ColumnarWindow,
+    window: WindowInput,
     params?: PluginParams,
   ): Promise<{ signal: PluginSignal; computeUs: number }> {
-    const transfer = [window.t, window.open, window.high, window.low, window.close, window.volume].map(
-      (column) => column.buffer as ArrayBuffer,
-    );
-    const answer = await this.call(name, 'strategy', (id) => ({
-      message: { t: 'signal', id, window, ...(params ? { params } : {}) },
-      transfer,
-    }));
-    return { signal: answer.signal as PluginSignal, computeUs: answer.computeUs };
+    const answer = await this.call(name, 'strategy', (channel) => {
+      const bars = writeColumns(channel, window);
+      if (bars === undefined) return `a window holds at most ${MAX_BARS} bars with equal columns`;
+      channel.control[C_KIND] = KIND_SIGNAL;
+      channel.control[C_BARS] = bars;
+      return channel.writeRequest(params ? JSON.stringify({ params }) : '') ? undefined : 'params too large';
+    });
+    try {
+      return { signal: checkSignal(name, answer.signal), computeUs: answer.computeUs };
+    } catch (error) {
+      throw new PluginError(name, 'error', (error as Error).message);
+    }
   }
 
   /** A decision rule plug-in's decision on a quorum of votes. */
@@ -170,10 +221,14 @@ export class PluginHost {
     votes: PluginVote[],
     context: { agents: number; quorum: number },
   ): Promise<{ decision: PluginAction; computeUs: number }> {
-    const answer = await this.call(name, 'decision-rule', (id) => ({
-      message: { t: 'decide', id, votes, context },
-      transfer: [],
-    }));
+    const answer = await this.call(name, 'decision-rule', (channel) => {
+      channel.control[C_KIND] = KIND_DECIDE;
+      channel.control[C_BARS] = 0;
+      return channel.writeRequest(JSON.stringify({ votes, context })) ? undefined : 'too many votes';
+    });
+    if (!ACTIONS.has(answer.decision as string)) {
+      throw new PluginError(name, 'error', `decide answered ${JSON.stringify(answer.decision)}`);
+    }
     return { decision: answer.decision as PluginAction, computeUs: answer.computeUs };
   }
 
@@ -197,8 +252,8 @@ export class PluginHost {
   private async call(
     name: string,
     kind: Plugin['kind'],
-    build: (id: number) => { message: ToWorker; transfer: ArrayBuffer[] },
-  ): Promise<Extract<FromWorker, { t: 'ok' }>> {
+    fill: (channel: Channel) => string | undefined,
+  ): Promise<Answer> {
     if (!this.byName.has(name)) await this.describe();
     const slot = this.byName.get(name);
     if (slot === undefined || slot.kind !== kind) {
@@ -206,31 +261,101 @@ export class PluginHost {
     }
     slot.stats.calls++;
     if (slot.quarantine !== undefined) throw new PluginError(name, 'quarantined', slot.quarantine);
-    if (slot.worker === undefined) {
-      slot.stats.restarts++;
-      const description = await this.start(slot);
-      if (description.error !== undefined) throw new PluginError(name, 'invalid', description.error);
+    // One call at a time on a slot's channel; later callers queue in order.
+    if (slot.busy) await new Promise<void>((resolve) => slot.queue.push(resolve));
+    slot.busy = true;
+    try {
+      if (slot.quarantine !== undefined) throw new PluginError(name, 'quarantined', slot.quarantine);
+      if (slot.worker === undefined) {
+        slot.stats.restarts++;
+        const description = await this.start(slot);
+        if (description.error !== undefined) throw new PluginError(name, 'invalid', description.error);
+      }
+      const answer = await this.exchange(slot, fill);
+      slot.streak = 0;
+      return answer;
+    } finally {
+      const next = slot.queue.shift();
+      if (next) next();
+      else slot.busy = false;
     }
-    const worker = slot.worker as Worker;
-    const id = this.nextId++;
-    const { message, transfer } = build(id);
-    const answer = await new Promise<Extract<FromWorker, { t: 'ok' }>>((resolve, reject) => {
+  }
+
+  /** One call over the slot's channel: blocked for up to syncWaitMs, then asynchronously, under the deadline. */
+  private exchange(slot: Slot, fill: (channel: Channel) => string | undefined): Promise<Answer> {
+    const channel = slot.channel as Channel;
+    const problem = fill(channel);
+    if (problem !== undefined) return Promise.reject(new PluginError(slot.name, 'invalid', problem));
+    const id = this.nextId++ & 0x7fffffff;
+    channel.control[C_ID] = id;
+    return new Promise<Answer>((resolve, reject) => {
       const timer = setTimeout(() => {
         slot.stats.timeouts++;
         this.kill(slot, 'timeout', `no answer within ${this.callTimeoutMs} ms`);
       }, this.callTimeoutMs);
       slot.pending.set(id, { resolve, reject, timer });
+      channel.signal(REQUEST);
+      if (this.syncWaitMs > 0) Atomics.wait(channel.control, C_STATE, REQUEST, this.syncWaitMs);
+      if (channel.state !== REQUEST) {
+        this.settle(slot, channel, id);
+        return;
+      }
       this.watch();
-      worker.postMessage(message, transfer);
+      this.awaitAnswer(slot, channel, id);
     });
-    slot.streak = 0;
-    return answer;
+  }
+
+  /** Wait for the answer to call `id` through the event loop (the deadline timer runs meanwhile). */
+  private awaitAnswer(slot: Slot, channel: Channel, id: number): void {
+    const waiting = waitAsync(channel.control, C_STATE, REQUEST);
+    const next = (): void => {
+      if (!slot.pending.has(id) || slot.channel !== channel) return; // failed meanwhile
+      if (channel.state === REQUEST) this.awaitAnswer(slot, channel, id);
+      else this.settle(slot, channel, id);
+    };
+    if (waiting.async) void waiting.value.then(next);
+    else next();
+  }
+
+  /** The channel left REQUEST: read and check the answer to call `id` and settle it. */
+  private settle(slot: Slot, channel: Channel, id: number): void {
+    const pending = slot.pending.get(id);
+    if (pending === undefined) return;
+    if (channel.state !== ANSWER) {
+      slot.stats.crashes++;
+      this.kill(slot, 'crashed', 'the worker broke the call channel');
+      return;
+    }
+    const text = channel.readAnswer();
+    Atomics.store(channel.control, C_STATE, IDLE);
+    slot.pending.delete(id);
+    clearTimeout(pending.timer);
+    let message: FromWorker | undefined;
+    try {
+      message = JSON.parse(text) as FromWorker;
+    } catch {
+      message = undefined;
+    }
+    if (message?.t === 'ok' && message.id === id && Number.isFinite(message.computeUs)) {
+      pending.resolve(message);
+      return;
+    }
+    slot.stats.errors++;
+    const error =
+      message?.t === 'err' && message.id === id ? String(message.error).slice(0, 500) : 'malformed answer';
+    pending.reject(new PluginError(slot.name, 'error', error));
   }
 
   /** Start a slot's worker and wait for its ready message (which carries the dry run). */
   private start(slot: Slot): Promise<PluginDescription> {
     if (slot.ready !== undefined && slot.worker !== undefined) return slot.ready;
-    const data: PluginWorkerData = { kind: 'swarm-bench-plugin', module: slot.module, expect: slot.kind };
+    const channel = new Channel();
+    const data: PluginWorkerData = {
+      kind: 'swarm-bench-plugin',
+      module: slot.module,
+      expect: slot.kind,
+      channel: channel.buffer,
+    };
     const worker = new Worker(this.options.source, {
       eval: true,
       workerData: data,
@@ -243,6 +368,7 @@ export class PluginHost {
     worker.stdout.on('data', (chunk) => output.write(chunk));
     worker.stderr.on('data', (chunk) => output.write(chunk));
     slot.worker = worker;
+    slot.channel = channel;
     slot.ready = new Promise<PluginDescription>((resolve) => {
       const timer = setTimeout(() => {
         finish({
@@ -267,19 +393,7 @@ export class PluginHost {
         resolve(description);
       };
       worker.on('message', (message: FromWorker) => {
-        if (message.t === 'ready') {
-          finish(message.description);
-          return;
-        }
-        const pending = slot.pending.get(message.id);
-        if (pending === undefined) return;
-        slot.pending.delete(message.id);
-        clearTimeout(pending.timer);
-        if (message.t === 'ok') pending.resolve(message);
-        else {
-          slot.stats.errors++;
-          pending.reject(new PluginError(slot.name, 'error', message.error));
-        }
+        if (message?.t === 'ready') finish(message.description);
       });
       worker.on('error', (error: Error & { code?: string }) => {
         const memory = error.code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -321,6 +435,8 @@ export class PluginHost {
     if (slot.pending.size === 0 && !counts) return;
     const pending = [...slot.pending.values()];
     slot.pending.clear();
+    // Release an asynchronous wait on the channel of the failed calls.
+    if (slot.channel) Atomics.notify(slot.channel.control, C_STATE);
     if (pending.length > 0 && counts) slot.streak++;
     if (counts && slot.streak >= this.quarantineAfter && !this.closed) {
       slot.quarantine = `quarantined after ${slot.streak} failures in a row (last: ${reason}: ${text})`;
@@ -362,58 +478,35 @@ export class PluginHost {
   }
 }
 
-/** A window (wire columns or bars) as the Float64 columns plug-ins get. */
-export function columnarWindow(
-  window:
-    | {
-        t: readonly number[];
-        open: readonly number[];
-        high: readonly number[];
-        low: readonly number[];
-        close: readonly number[];
-        volume: readonly number[];
-      }
-    | ReadonlyArray<{ t: number; open: number; high: number; low: number; close: number; volume: number }>,
-): ColumnarWindow {
+/**
+ * Write a window (bar objects or columns) into the channel's shared columns; the number of bars,
+ * or undefined when it has more than MAX_BARS or columns of different lengths.
+ */
+function writeColumns(channel: Channel, window: WindowInput): number | undefined {
+  const { columns } = channel;
   if (Array.isArray(window)) {
-    const bars = window as ReadonlyArray<{
-      t: number;
-      open: number;
-      high: number;
-      low: number;
-      close: number;
-      volume: number;
-    }>;
-    const pick = (key: 't' | 'open' | 'high' | 'low' | 'close' | 'volume') => {
-      const out = new Float64Array(bars.length);
-      for (let i = 0; i < bars.length; i++) out[i] = (bars[i] as { [k: string]: number })[key] as number;
-      return out;
-    };
-    return {
-      length: bars.length,
-      t: pick('t'),
-      open: pick('open'),
-      high: pick('high'),
-      low: pick('low'),
-      close: pick('close'),
-      volume: pick('volume'),
-    };
+    const bars = window as Extract<WindowInput, ReadonlyArray<unknown>>;
+    if (bars.length > MAX_BARS) return undefined;
+    for (let i = 0; i < bars.length; i++) {
+      const bar = bars[i] as (typeof bars)[number];
+      columns.t[i] = bar.t;
+      columns.open[i] = bar.open;
+      columns.high[i] = bar.high;
+      columns.low[i] = bar.low;
+      columns.close[i] = bar.close;
+      columns.volume[i] = bar.volume;
+    }
+    return bars.length;
   }
-  const c = window as {
-    t: readonly number[];
-    open: readonly number[];
-    high: readonly number[];
-    low: readonly number[];
-    close: readonly number[];
-    volume: readonly number[];
-  };
-  return {
-    length: c.t.length,
-    t: Float64Array.from(c.t),
-    open: Float64Array.from(c.open),
-    high: Float64Array.from(c.high),
-    low: Float64Array.from(c.low),
-    close: Float64Array.from(c.close),
-    volume: Float64Array.from(c.volume),
-  };
+  const source = window as Exclude<WindowInput, ReadonlyArray<unknown>>;
+  const length = source.t.length;
+  if (length > MAX_BARS) return undefined;
+  for (const name of Channel.columnNames) {
+    const from = source[name];
+    if (from.length !== length) return undefined;
+    const to = columns[name];
+    if (ArrayBuffer.isView(from)) to.set(from as Float64Array);
+    else for (let i = 0; i < length; i++) to[i] = from[i] as number;
+  }
+  return length;
 }

@@ -12,7 +12,7 @@ export type PluginAction = 'buy' | 'sell' | 'hold';
 
 /**
  * A window of bars as columns, oldest first: `close[length - 1]` is the bar being decided on.
- * The arrays are the plug-in's own (transferred, not shared): it may keep or change them.
+ * The arrays are the plug-in's own (copied out of the call channel, not shared): it may keep or change them.
  */
 export interface ColumnarWindow {
   readonly length: number;

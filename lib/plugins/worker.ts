@@ -8,6 +8,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { generateBars } from '../trading/market.ts';
+import {
+  ANSWER,
+  C_BARS,
+  C_ID,
+  C_KIND,
+  C_STATE,
+  Channel,
+  KIND_SIGNAL,
+  MAX_BARS,
+  REQUEST,
+  waitAsync,
+} from './channel.ts';
+import { ACTIONS, checkSignal } from './checks.ts';
 import type {
   ColumnarWindow,
   DecisionRulePlugin,
@@ -20,12 +33,12 @@ import type {
   StrategyPlugin,
 } from './types.ts';
 
-/** Messages from the host. */
+/** A call as the worker reads it off the channel. */
 export type ToWorker =
   | { t: 'signal'; id: number; window: ColumnarWindow; params?: PluginParams }
   | { t: 'decide'; id: number; votes: PluginVote[]; context: { agents: number; quorum: number } };
 
-/** Messages to the host. */
+/** The worker's ready message (a port message), and its answers (JSON text on the channel). */
 export type FromWorker =
   | { t: 'ready'; description: PluginDescription }
   | { t: 'ok'; id: number; signal?: PluginSignal; decision?: PluginAction; computeUs: number }
@@ -36,13 +49,18 @@ export interface PluginWorkerData {
   kind: 'swarm-bench-plugin';
   module: number;
   expect: Plugin['kind'];
+  /** The call channel's shared memory (channel.ts). */
+  channel: SharedArrayBuffer;
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,47}$/;
-const ACTIONS = new Set<PluginAction>(['buy', 'sell', 'hold']);
 const DRY_RUN_BARS = 300;
 const DRY_RUN_SEED = 20_261_202;
-const MAX_DIAGNOSTICS = 32;
+/**
+ * How long the worker waits for the next call blocked on the channel (answering at once) before
+ * it gives its event loop a turn (console output, timers) and waits asynchronously instead.
+ */
+const HOT_WAIT_MS = 20;
 
 /** Serve one module of `loaders` (the one workerData names) until the host terminates the thread. */
 export async function runPluginWorker(loaders: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
@@ -63,14 +81,68 @@ export async function runPluginWorker(loaders: ReadonlyArray<() => Promise<unkno
   }
   port.postMessage({ t: 'ready', description } satisfies FromWorker);
   if (description.error !== undefined || plugin === undefined) return;
-  const ready = plugin;
-  port.on('message', (message: ToWorker) => {
-    try {
-      port.postMessage(answer(ready, message));
-    } catch (error) {
-      port.postMessage({ t: 'err', id: message.id, error: messageOf(error) } satisfies FromWorker);
+  // Calls come on the channel; a listening port keeps the thread alive between bursts.
+  port.on('message', () => {});
+  serve(plugin, new Channel(data.channel));
+}
+
+/**
+ * Answer calls off the channel: blocked on it while calls keep coming (a futex wake-up per call),
+ * and between bursts through the event loop (Atomics.waitAsync), so the worker's own console
+ * output and timers still run.
+ */
+function serve(plugin: Plugin, channel: Channel): void {
+  const { control } = channel;
+  for (;;) {
+    const state = Atomics.load(control, C_STATE);
+    if (state === REQUEST) {
+      channel.writeAnswer(answerText(plugin, channel));
+      channel.signal(ANSWER);
+      continue;
     }
-  });
+    if (Atomics.wait(control, C_STATE, state, HOT_WAIT_MS) === 'timed-out') break;
+  }
+  const waiting = waitAsync(control, C_STATE, Atomics.load(control, C_STATE));
+  if (waiting.async) void waiting.value.then(() => serve(plugin, channel));
+  else setImmediate(() => serve(plugin, channel));
+}
+
+/** The call on the channel, answered as JSON text (an error answer when the call fails or is too big). */
+function answerText(plugin: Plugin, channel: Channel): string {
+  const id = channel.control[C_ID] as number;
+  let text: string;
+  try {
+    text = JSON.stringify(answer(plugin, readCall(channel, id)));
+  } catch (error) {
+    return JSON.stringify({ t: 'err', id, error: messageOf(error) } satisfies FromWorker);
+  }
+  if (text.length * 3 <= 60_000 || Buffer.byteLength(text) <= 60_000) return text;
+  return JSON.stringify({ t: 'err', id, error: 'the answer is larger than 60 kB' } satisfies FromWorker);
+}
+
+/** The call the host wrote: a window's columns (copied out, the plug-in's own) or votes. */
+function readCall(channel: Channel, id: number): ToWorker {
+  const request = channel.readRequest();
+  const extra = (request === '' ? {} : JSON.parse(request)) as {
+    params?: PluginParams;
+    votes?: PluginVote[];
+    context?: { agents: number; quorum: number };
+  };
+  if (channel.control[C_KIND] === KIND_SIGNAL) {
+    const bars = Math.max(0, Math.min(MAX_BARS, channel.control[C_BARS] as number));
+    const { columns } = channel;
+    const window: ColumnarWindow = {
+      length: bars,
+      t: columns.t.slice(0, bars),
+      open: columns.open.slice(0, bars),
+      high: columns.high.slice(0, bars),
+      low: columns.low.slice(0, bars),
+      close: columns.close.slice(0, bars),
+      volume: columns.volume.slice(0, bars),
+    };
+    return { t: 'signal', id, window, ...(extra.params ? { params: extra.params } : {}) };
+  }
+  return { t: 'decide', id, votes: extra.votes ?? [], context: extra.context ?? { agents: 0, quorum: 0 } };
 }
 
 function answer(plugin: Plugin, message: ToWorker): FromWorker {
@@ -147,32 +219,6 @@ function runSignal(
   if (window.length < (plugin.minBars ?? 1)) return { action: 'hold', confidence: 0, size: 0 };
   const merged = { ...plugin.params, ...params };
   return checkSignal(plugin.name, plugin.signal(window, merged));
-}
-
-/** A signal as the agent may pass it on: known action, confidence and size in 0..1, few numeric diagnostics. */
-function checkSignal(name: string, value: unknown): PluginSignal {
-  const signal = value as Partial<PluginSignal> | null;
-  if (signal === null || typeof signal !== 'object')
-    throw new Error(`${name}: signal returned ${typeof value}, not { action, confidence }`);
-  if (!ACTIONS.has(signal.action as PluginAction))
-    throw new Error(`${name}: action must be buy, sell or hold (got ${JSON.stringify(signal.action)})`);
-  const action = signal.action as PluginAction;
-  const confidence = signal.confidence;
-  if (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1)) {
-    throw new Error(`${name}: confidence must be a number in 0..1 (got ${String(confidence)})`);
-  }
-  const size = signal.size ?? (action === 'hold' ? 0 : 0.25 * confidence);
-  if (typeof size !== 'number' || !(size >= 0 && size <= 1))
-    throw new Error(`${name}: size must be a number in 0..1 (got ${String(size)})`);
-  const out: PluginSignal = { action, confidence, size };
-  if (signal.diagnostics !== undefined) {
-    const entries = Object.entries(signal.diagnostics ?? {});
-    if (entries.length > MAX_DIAGNOSTICS || entries.some(([, v]) => typeof v !== 'number')) {
-      throw new Error(`${name}: diagnostics must be at most ${MAX_DIAGNOSTICS} numbers`);
-    }
-    out.diagnostics = Object.fromEntries(entries) as Record<string, number>;
-  }
-  return out;
 }
 
 function runDecide(

@@ -4,7 +4,7 @@
  * measurement it came from so the renderings can say so.
  */
 
-import type { Figure, Labels, RunResults, Series, UnitResult } from '../bench/model.ts';
+import type { Figure, Labels, RunResults, Series, UnitResult, UnitSpec } from '../bench/model.ts';
 import { DEFAULT_MAP_MAX_CONCURRENCY, type PipelineSchedule, pipelineSchedule } from '../bench/plan.ts';
 import { evaluateTargets, type TargetOutcome } from '../bench/targets.ts';
 import {
@@ -30,6 +30,24 @@ export interface UnitCost {
   sandboxSeconds: number;
   operations: number;
   costUsd: number;
+  /** Measured wall time of the unit (ms). */
+  durationMs: number;
+  /** What the plan expected of this unit before it ran; absent when the run's meta has no spec for it. */
+  plan?: UnitPlanComparison;
+}
+
+/** The plan's estimate of one unit beside the measurement (ratios are measured / planned). */
+export interface UnitPlanComparison {
+  durationMs: number;
+  sandboxSeconds: number;
+  /** measured / planned duration; undefined when the plan said 0. */
+  durationRatio?: number;
+  /** measured / planned sandbox-seconds; undefined when the plan said 0. */
+  sandboxSecondsRatio?: number;
+  /** Where the estimate came from (earlier runs of the unit, scaled runs, the parametric model). */
+  source: 'history' | 'history-scaled' | 'parametric' | 'unknown';
+  /** The plan's one-line basis, e.g. "median of 2 earlier run(s) with the same parameters". */
+  note?: string;
 }
 
 /** The cheapest and dearest topology at one swarm size, from cost/cost-per-topology. */
@@ -129,13 +147,19 @@ export function findResult(run: RunResults, unitId: string): UnitResult | undefi
 
 function analyzeCost(run: RunResults): CostAnalysis {
   const resources = { vcpu: run.meta.template.vcpu, memoryMb: run.meta.template.memoryMb };
-  const units = run.results.map((result) => ({
-    unitId: result.unitId,
-    sandboxesCreated: result.usage.sandboxesCreated,
-    sandboxSeconds: result.usage.sandboxSeconds,
-    operations: result.usage.operations,
-    costUsd: e2bCostUsd(result.usage.sandboxSeconds, resources),
-  }));
+  const planned = new Map(run.meta.units.map((unit) => [unit.unitId, unit]));
+  const units = run.results.map((result): UnitCost => {
+    const spec = planned.get(result.unitId);
+    return {
+      unitId: result.unitId,
+      sandboxesCreated: result.usage.sandboxesCreated,
+      sandboxSeconds: result.usage.sandboxSeconds,
+      operations: result.usage.operations,
+      costUsd: e2bCostUsd(result.usage.sandboxSeconds, resources),
+      durationMs: result.durationMs,
+      ...(spec ? { plan: comparePlan(spec.estimate, result) } : {}),
+    };
+  });
   const sandboxSeconds = units.reduce((sum, unit) => sum + unit.sandboxSeconds, 0);
   const operations = units.reduce((sum, unit) => sum + unit.operations, 0);
   const runCostUsd = e2bCostUsd(sandboxSeconds, resources);
@@ -157,6 +181,21 @@ function analyzeCost(run: RunResults): CostAnalysis {
     analysis.operationsPerUsd = operationsPerDollar(sandboxSeconds, operations, resources);
   }
   return analysis;
+}
+
+function comparePlan(estimate: UnitSpec['estimate'], result: UnitResult): UnitPlanComparison {
+  const ratio = (measured: number, plannedValue: number) =>
+    plannedValue > 0 && Number.isFinite(measured) ? { value: measured / plannedValue } : undefined;
+  const duration = ratio(result.durationMs, estimate.durationMs);
+  const sandbox = ratio(result.usage.sandboxSeconds, estimate.sandboxSeconds);
+  return {
+    durationMs: estimate.durationMs,
+    sandboxSeconds: estimate.sandboxSeconds,
+    ...(duration ? { durationRatio: duration.value } : {}),
+    ...(sandbox ? { sandboxSecondsRatio: sandbox.value } : {}),
+    source: estimate.basis?.source ?? 'unknown',
+    ...(estimate.basis ? { note: estimate.basis.note } : {}),
+  };
 }
 
 function awsPipeline(run: RunResults): CostAnalysis['pipeline'] {

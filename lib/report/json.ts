@@ -18,7 +18,7 @@ export function renderJson(
   options: { history?: HistoryComparison } = {},
 ): Record<string, unknown> {
   const analysis = analyzeRun(run);
-  const costByUnit = new Map(analysis.cost.units.map((unit) => [unit.unitId, unit.costUsd]));
+  const costByUnit = new Map(analysis.cost.units.map((unit) => [unit.unitId, unit]));
   return {
     reportVersion: JSON_REPORT_VERSION,
     meta: run.meta,
@@ -38,9 +38,24 @@ export function renderJson(
         unit: outcome.target.unit,
       },
       status: outcome.status,
+      verdict: outcome.status === 'pending' ? null : outcome.status,
       measured: outcome.measured,
       measuredLabels: outcome.measuredLabels,
       sampleCount: outcome.sampleCount,
+      interval:
+        outcome.interval === undefined
+          ? null
+          : {
+              lower: outcome.interval.low,
+              upper: outcome.interval.high,
+              level: outcome.interval.confidence,
+              method: outcome.interval.method,
+              n: outcome.interval.n,
+              ...(outcome.interval.coverage === undefined ? {} : { coverage: outcome.interval.coverage }),
+              ...(outcome.interval.minCount === undefined ? {} : { minCount: outcome.interval.minCount }),
+            },
+      intervalNote: outcome.intervalNote,
+      samplesNeeded: outcome.samplesNeeded,
       reason: outcome.reason,
     })),
     units: run.results.map((result) => ({
@@ -64,7 +79,8 @@ export function renderJson(
       })),
       figures: result.figures,
       usage: result.usage,
-      costUsd: costByUnit.get(result.unitId),
+      costUsd: costByUnit.get(result.unitId)?.costUsd,
+      plan: costByUnit.get(result.unitId)?.plan,
       faults: result.faults,
       ...(result.contention ? { contention: result.contention } : {}),
     })),
@@ -81,6 +97,17 @@ export function renderJson(
       hoursPerMonth: analysis.cost.hoursPerMonth,
       awsPipeline: analysis.cost.pipeline,
       costOptimalTopologyPerSize: analysis.cost.perSize,
+      planVsMeasured: analysis.cost.units.map((unit) => ({
+        unitId: unit.unitId,
+        source: unit.plan?.source ?? null,
+        note: unit.plan?.note ?? null,
+        plannedDurationMs: unit.plan?.durationMs ?? null,
+        measuredDurationMs: unit.durationMs,
+        durationRatio: unit.plan?.durationRatio ?? null,
+        plannedSandboxSeconds: unit.plan?.sandboxSeconds ?? null,
+        measuredSandboxSeconds: unit.sandboxSeconds,
+        sandboxSecondsRatio: unit.plan?.sandboxSecondsRatio ?? null,
+      })),
     },
     topologyGuide: {
       rows: analysis.topology.rows.map((row) => nullNaN(row)),

@@ -18,7 +18,14 @@ import type { HistoryComparison } from '../history/compare.ts';
 import { DEFAULT_BUDGET, DEFAULT_WORKLOAD, recommend } from '../recommend/index.ts';
 import { MAX_PROJECTED_SAMPLES } from '../stats/intervals.ts';
 import { MEDIAN_INTERVAL_MIN_COUNT } from '../stats/summary.ts';
-import { analyzeRun, findResult, type Priority, type RunAnalysis } from './analysis.ts';
+import {
+  analyzeRun,
+  findResult,
+  type Priority,
+  type RunAnalysis,
+  type UnitCost,
+  type UnitPlanComparison,
+} from './analysis.ts';
 import {
   formatDurationMs,
   formatExact,
@@ -575,7 +582,58 @@ function costSection(analysis: RunAnalysis): Section {
       },
     );
   }
+  blocks.push(...planVsMeasuredBlocks(cost.units));
   return { id: 'cost', title: 'Cost Analysis', blocks, subsections: [] };
+}
+
+/** Share of the plan a unit may miss by and still count as "within the plan" (issue 18's goal). */
+export const PLAN_TOLERANCE = 0.25;
+
+/** Every unit's planned duration and sandbox-seconds beside the measured ones, and the estimate's source. */
+function planVsMeasuredBlocks(units: readonly UnitCost[]): Block[] {
+  const compared = units.filter((unit) => unit.plan !== undefined);
+  if (compared.length === 0) return [];
+  const ratio = (value: number | undefined) => (value === undefined ? '—' : `${value.toFixed(2)}x`);
+  const within = compared.filter(
+    (unit) =>
+      unit.plan?.durationRatio !== undefined && Math.abs(1 / unit.plan.durationRatio - 1) <= PLAN_TOLERANCE,
+  ).length;
+  return [
+    {
+      kind: 'paragraph',
+      text:
+        `Plan vs measured per unit: ${formatExact(within)} of ${formatExact(compared.length)} units ran within ` +
+        `+-${formatExact(PLAN_TOLERANCE * 100)}% of the plan's duration (plan / measured - 1). Ratios are measured / planned; ` +
+        'the source says whether the estimate came from earlier runs of the unit (history), earlier runs with other parameters scaled by the work model (history-scaled), or the work model alone (parametric).',
+    },
+    {
+      kind: 'table',
+      columns: [
+        'Unit',
+        'Estimate source',
+        'Planned duration',
+        'Measured duration',
+        'Ratio',
+        'Planned sandbox-s',
+        'Measured sandbox-s',
+        'Ratio',
+      ],
+      numeric: [false, false, true, true, true, true, true, true],
+      rows: compared.map((unit) => {
+        const plan = unit.plan as UnitPlanComparison;
+        return [
+          unit.unitId,
+          plan.source === 'unknown' ? 'not recorded' : plan.source,
+          formatDurationMs(plan.durationMs),
+          formatDurationMs(unit.durationMs),
+          ratio(plan.durationRatio),
+          formatNumber(plan.sandboxSeconds),
+          formatNumber(unit.sandboxSeconds),
+          ratio(plan.sandboxSecondsRatio),
+        ];
+      }),
+    },
+  ];
 }
 
 /** The cost-optimal configuration for the guide's workload, from this run (lib/recommend). */

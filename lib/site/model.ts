@@ -6,7 +6,7 @@
  */
 import type { Labels, MeasureUnit, RunMeta, RunResults } from '../bench/model.ts';
 import { CATEGORIES, TESTS } from '../bench/model.ts';
-import { evaluateTargets } from '../bench/targets.ts';
+import { countTargets, evaluateTargets, type TargetCounts } from '../bench/targets.ts';
 import {
   type BaselineEntry,
   compareWithHistory,
@@ -26,7 +26,8 @@ export interface SiteRun {
   run: RunResults;
   /** Compared with up to `window` earlier completed runs of its configuration (as Publish does). */
   history: HistoryComparison;
-  targets: { pass: number; fail: number; pending: number };
+  /** Targets per verdict: passed, failed, inconclusive (interval straddles), pending (no measurement). */
+  targets: TargetCounts;
   /** E2B cost of its measured sandbox-seconds; projected when the sandboxes were local. */
   costUsd: number;
   projected: boolean;
@@ -193,11 +194,7 @@ export function buildSiteModel(input: readonly RunResults[]): SiteModel {
     return {
       run,
       history,
-      targets: {
-        pass: outcomes.filter((o) => o.status === 'pass').length,
-        fail: outcomes.filter((o) => o.status === 'fail').length,
-        pending: outcomes.filter((o) => o.status === 'pending').length,
-      },
+      targets: countTargets(outcomes),
       costUsd: analysis.cost.runCostUsd,
       projected: analysis.cost.projected,
       rankings: rankTopologies(analysis.topology.rows),

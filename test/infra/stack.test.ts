@@ -1,12 +1,12 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { App, aws_iam as iam, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeStack } from '../../infra/definition.ts';
+import { bundledAssembly, synthesizeStack } from '../../infra/definition.ts';
 import { resolveProps, SwarmBenchStack } from '../../infra/stack.ts';
 import { UNIT_LAMBDA_MEMORY_MB } from '../../lib/bench/plan.ts';
 import { E2B_KEY_PLACEHOLDER } from '../../lib/pipeline/e2b-key.ts';
@@ -303,22 +303,15 @@ describe('SwarmBenchStack', () => {
   });
 
   it('bundles every handler offline with the local esbuild, the unit with the agent bundle', () => {
-    // Prepare
-    const outdir = mkdtempSync(join(tmpdir(), 'swarm-bench-bundle-'));
-    try {
-      const app = new App({ outdir, builtinCloudFormationValidation: false });
-      new SwarmBenchStack(app, 'Bundled', { env: { account: '123456789012', region: 'us-east-1' } });
+    // Prepare + Act: the same cached cloud assembly the local pipeline runs (bundled once per source
+    // hash, so this test and test/integration/pipeline-local.test.ts share one bundling instead of
+    // two: on a loaded two-core machine each took minutes).
+    const { assemblyDir } = bundledAssembly({ cacheDir: resolve('.swarm-bench/cdk.out') });
 
-      // Act
-      app.synth();
-
-      // Assess
-      const assets = readdirSync(outdir).filter((name) => name.startsWith('asset.'));
-      const handlers = assets.filter((asset) => existsSync(join(outdir, asset, 'index.mjs')));
-      expect(handlers).toHaveLength(7);
-      expect(handlers.filter((asset) => existsSync(join(outdir, asset, 'agent.cjs')))).toHaveLength(1);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+    // Assess
+    const assets = readdirSync(assemblyDir).filter((name) => name.startsWith('asset.'));
+    const handlers = assets.filter((asset) => existsSync(join(assemblyDir, asset, 'index.mjs')));
+    expect(handlers).toHaveLength(7);
+    expect(handlers.filter((asset) => existsSync(join(assemblyDir, asset, 'agent.cjs')))).toHaveLength(1);
   });
 });

@@ -1,13 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { STACK_CONTEXT } from '../../infra/definition.ts';
 import type { RunMeta, UnitResult } from '../../lib/bench/model.ts';
+import { countTargets, evaluateTargets } from '../../lib/bench/targets.ts';
 import { MemoryNotifier } from '../../lib/notify/local.ts';
 import { runIdForExecution } from '../../lib/pipeline/events.ts';
-import { failRunStep, failureReason, planStep, reapStep, unitStep } from '../../lib/pipeline/steps.ts';
+import {
+  failRunStep,
+  failureReason,
+  planStep,
+  publishStep,
+  REPORT_BASENAME,
+  reapStep,
+  unitStep,
+} from '../../lib/pipeline/steps.ts';
 import { resolveIntrinsics } from '../../lib/pipeline/template.ts';
 import { parseExpirySeconds } from '../../lib/publish/s3.ts';
+import type { ReportSink } from '../../lib/publish/types.ts';
 import type { SandboxProvider } from '../../lib/sandbox/types.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
+import { loadFixture } from './report-helpers.ts';
 
 /** Just enough of a ResultStore, in memory, recording every call. */
 function memoryStore() {
@@ -220,6 +231,36 @@ describe('unitStep', () => {
     await expect(attempt).rejects.toMatchObject({ name: 'SandboxStartError' });
     expect(results.size).toBe(0);
     expect(provider.killed).toBe(1);
+  });
+});
+
+describe('publishStep', () => {
+  it('counts passed, failed, inconclusive and pending targets in its output and the notification', async () => {
+    // Prepare: the clean report fixture as a running run in the store (its targets: 3 pass, 14 inconclusive).
+    const fixture = loadFixture('clean');
+    const runId = '20261129T000000Z-abc123';
+    const { store } = memoryStore();
+    await store.createRun({ ...fixture.meta, runId, status: 'running' });
+    for (const result of fixture.results) await store.putResult({ ...result, runId });
+    const stored: string[] = [];
+    const sink: ReportSink = {
+      async put(name) {
+        stored.push(name);
+        return { location: `memory://${name}` };
+      },
+    };
+    const notifier = new MemoryNotifier();
+    const expected = countTargets(evaluateTargets({ ...fixture, meta: { ...fixture.meta, runId } }));
+    // Act
+    const output = await publishStep({ runId }, { store, sink, notifier, now });
+    // Assess
+    expect(expected.inconclusive).toBeGreaterThan(0);
+    expect(output.targets).toEqual(expected);
+    const line = `Targets: ${expected.pass} passed, ${expected.fail} failed, ${expected.inconclusive} inconclusive, ${expected.pending} pending.`;
+    expect(output.summary).toContain(line);
+    expect(notifier.sent).toHaveLength(1);
+    expect(notifier.sent[0]!.message).toContain(line);
+    expect(stored).toContain(`runs/${runId}/${REPORT_BASENAME}.md`);
   });
 });
 

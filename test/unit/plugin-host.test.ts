@@ -70,6 +70,37 @@ describe('PluginHost', () => {
     expect(signal.confidence).toBeGreaterThanOrEqual(0);
   });
 
+  it('answers calls made at once in order, each on its own window, blocking or not', async () => {
+    const windows = Array.from({ length: 12 }, (_, i) => seededWindow(40 + i * 37));
+    for (const syncWaitMs of [5, 0]) {
+      host = new PluginHost({ source, modules, callTimeoutMs: 60_000, syncWaitMs });
+      await host.describe();
+      const one = [];
+      for (const window of windows) one.push((await host.signal('volume-breakout', window)).signal);
+      const together = await Promise.all(windows.map((window) => host?.signal('volume-breakout', window)));
+      expect(together.map((answer) => answer?.signal)).toEqual(one);
+      // Bars as objects give the same answers as the columns they came from.
+      const bars = Array.from({ length: windows[3]?.length ?? 0 }, (_, i) => ({
+        t: windows[3]?.t[i] as number,
+        open: windows[3]?.open[i] as number,
+        high: windows[3]?.high[i] as number,
+        low: windows[3]?.low[i] as number,
+        close: windows[3]?.close[i] as number,
+        volume: windows[3]?.volume[i] as number,
+      }));
+      expect((await host.signal('volume-breakout', bars)).signal).toEqual(one[3]);
+      expect(host.stats()['volume-breakout']).toMatchObject({ calls: 25, errors: 0, restarts: 0 });
+      await host.close();
+    }
+    host = undefined;
+  });
+
+  it('refuses a window larger than the channel without calling the plug-in', async () => {
+    host = new PluginHost({ source, modules });
+    const error = await failureOf(host.signal('volume-breakout', seededWindow(5_001)));
+    expect(error.reason).toBe('invalid');
+  });
+
   it('refuses a name it does not carry', async () => {
     host = new PluginHost({ source, modules });
     expect((await failureOf(host.signal('momentum', seededWindow(50)))).reason).toBe('invalid');

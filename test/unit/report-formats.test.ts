@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { evaluateTargets } from '../../lib/bench/targets.ts';
 import { renderCharts } from '../../lib/report/charts.ts';
 import { formatNumber, formatUsd } from '../../lib/report/format.ts';
 import { renderHtml } from '../../lib/report/html.ts';
 import { renderJson } from '../../lib/report/json.ts';
+import { renderMarkdown } from '../../lib/report/markdown.ts';
 import { summarize } from '../../lib/stats/summary.ts';
 import { loadFixture } from './report-helpers.ts';
 
@@ -104,6 +106,69 @@ describe('renderJson', () => {
       run.results.reduce((sum, result) => sum + result.usage.sandboxSeconds, 0),
       9,
     );
+  });
+});
+
+describe('renderJson targets and plan vs measured', () => {
+  it("carries each target's interval, three-way verdict and samples needed", () => {
+    // Prepare
+    const run = loadFixture('clean');
+    const outcomes = evaluateTargets(run);
+    // Act
+    const json = JSON.parse(JSON.stringify(renderJson(run)));
+    // Assess
+    expect(json.targets).toHaveLength(outcomes.length);
+    for (const [index, outcome] of outcomes.entries()) {
+      const target = json.targets[index];
+      expect(target.id).toBe(outcome.target.id);
+      expect(target.verdict).toBe(outcome.status === 'pending' ? null : outcome.status);
+      if (outcome.interval === undefined) {
+        expect(target.interval).toBeNull();
+      } else {
+        expect(target.interval.lower).toBe(outcome.interval.low);
+        expect(target.interval.upper).toBe(outcome.interval.high);
+        expect(target.interval.level).toBe(0.95);
+        expect(target.interval.method).toBe(outcome.interval.method);
+        expect(target.interval.n).toBe(outcome.interval.n);
+      }
+      if (outcome.status === 'inconclusive') expect(target).toHaveProperty('samplesNeeded');
+    }
+    expect(
+      json.targets.filter((t: { verdict: string }) => t.verdict === 'inconclusive').length,
+    ).toBeGreaterThan(0);
+  });
+
+  it("compares every unit's planned duration and sandbox-seconds with the measured ones", () => {
+    // Prepare: the fixture's first unit planned from history, the second with no basis recorded.
+    const run = loadFixture('clean');
+    const [first, second] = run.meta.units;
+    first!.estimate.basis = {
+      source: 'history',
+      runs: 2,
+      note: 'median of 2 earlier run(s) with the same parameters',
+    };
+    const firstResult = run.results.find((result) => result.unitId === first!.unitId)!;
+    first!.estimate.durationMs = firstResult.durationMs / 2;
+    first!.estimate.sandboxSeconds = firstResult.usage.sandboxSeconds * 4;
+    // Act
+    const json = JSON.parse(JSON.stringify(renderJson(run)));
+    const markdown = renderMarkdown(run);
+    // Assess
+    const rows = json.cost.planVsMeasured;
+    expect(rows).toHaveLength(run.results.length);
+    const row = rows.find((r: { unitId: string }) => r.unitId === first!.unitId);
+    expect(row.source).toBe('history');
+    expect(row.measuredDurationMs).toBe(firstResult.durationMs);
+    expect(row.durationRatio).toBeCloseTo(2, 12);
+    expect(row.sandboxSecondsRatio).toBeCloseTo(0.25, 12);
+    expect(rows.find((r: { unitId: string }) => r.unitId === second!.unitId).source).toBe('unknown');
+    expect(
+      json.units.find((u: { unitId: string }) => u.unitId === first!.unitId).plan.durationRatio,
+    ).toBeCloseTo(2, 12);
+    expect(markdown).toMatch(/Plan vs measured per unit: \d+ of \d+ units ran within \+-25%/);
+    expect(markdown).toContain(`| ${first!.unitId} | history |`);
+    expect(markdown).toContain('| 2.00x |');
+    expect(markdown).toContain('| 0.25x |');
   });
 });
 

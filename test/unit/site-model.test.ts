@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../bin/swarm-bench.ts';
+import { evaluateTargets } from '../../lib/bench/targets.ts';
 import { compactSvg, yScale } from '../../lib/site/charts.ts';
 import { generateSite, MANIFEST_NAME } from '../../lib/site/generate.ts';
 import { buildSiteModel, changesBetween, medianInterval, runPage } from '../../lib/site/model.ts';
+import { indexPage } from '../../lib/site/pages.ts';
 import { synthesizeWeeklyRuns } from '../../lib/site/synthetic.ts';
 import { DirBlobStore } from '../../lib/store/blobs.ts';
 import { smallTemplate } from '../helpers/site.ts';
@@ -61,11 +63,31 @@ describe('buildSiteModel', () => {
   it('counts targets and cost per run, and sums cost per month', () => {
     expect(model.runs).toHaveLength(10);
     const [run] = model.runs;
-    expect(run!.targets.pass + run!.targets.fail + run!.targets.pending).toBeGreaterThan(0);
+    const { pass, fail, inconclusive, pending } = run!.targets;
+    expect(pass + fail + inconclusive + pending).toBe(evaluateTargets(run!.run).length);
+    expect(pass + fail + inconclusive + pending).toBeGreaterThan(0);
     const total = model.runs.reduce((sum, r) => sum + r.costUsd, 0);
     expect(model.months.reduce((sum, m) => sum + m.costUsd, 0)).toBeCloseTo(total, 12);
     expect(model.months.reduce((sum, m) => sum + m.runs, 0)).toBe(10);
     expect(run!.rankings.consensus.sort()).toEqual(['hierarchical', 'mesh', 'ring', 'star']);
+  });
+
+  it('the index page counts passed, failed, inconclusive and pending targets of every run', () => {
+    // Prepare: one run with known counts (1 inconclusive and 2 pending that a Pass/Fail count would hide).
+    const counted = model.runs.map((run) => ({
+      ...run,
+      targets: { pass: 7, fail: 0, inconclusive: 1, pending: 2 },
+    }));
+    // Act
+    const html = indexPage({ ...model, runs: counted }, []);
+    // Assess
+    expect(html).toContain(
+      '<th scope="col">targets passed</th><th scope="col">failed</th><th scope="col">inconclusive</th><th scope="col">pending</th>',
+    );
+    const rows = html.match(/<tr><td>.*?<\/tr>/g) ?? [];
+    const runRows = rows.filter((row) => row.includes('runs/'));
+    expect(runRows).toHaveLength(model.runs.length);
+    for (const row of runRows) expect(row).toContain('</td><td>7</td><td>0</td><td>1</td><td>2</td><td>');
   });
 
   it('annotates commit and template changes between consecutive runs', () => {

@@ -1,0 +1,14 @@
+/**
+ * Before any test runs: synthesize the stack with its functions bundled, into the cache the local
+ * pipeline reads (`.swarm-bench/cdk.out`, keyed by a hash of the sources). Bundling seven handlers
+ * took minutes on a loaded two-core machine; done here, outside any test's time limit, the infra
+ * and pipeline tests that need the assembly find it ready instead of each racing a timeout.
+ */
+import { resolve } from 'node:path';
+import { bundledAssembly } from '../../infra/definition.ts';
+
+export default function setup(): void {
+  const started = Date.now();
+  const { assemblyDir } = bundledAssembly({ cacheDir: resolve('.swarm-bench/cdk.out') });
+  console.log(`cloud assembly ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${assemblyDir}`);
+}
