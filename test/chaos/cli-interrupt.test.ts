@@ -29,7 +29,8 @@ import {
  * process group can take a while to be seen. Measured figures are printed.
  */
 const KILL_BOUND_MS = 10_000;
-const counts = { faults: 0, leaked: 0, duplicates: 0 };
+// One launcher chain: signals sent to the CLI process itself.
+const counts = { faults: 0, leaked: 0, duplicates: 0, runsLeftRunning: 0, chains: 1 };
 let root: string;
 let tmp: string;
 const started: CliProcess[] = [];
@@ -122,6 +123,7 @@ async function assessInterrupted(
   const opened = await openEmbeddedStore({ dir: join(run.dir, 'store') });
   try {
     const runs = await opened.store.listRuns({});
+    counts.runsLeftRunning += runs.filter((r) => r.status === 'running').length;
     expect(runs.map((r) => r.status)).toEqual(['interrupted']);
     const results = await opened.store.getResults(runs[0]?.runId as string);
     counts.duplicates += results.length - new Set(results.map((r) => r.unitId)).size;
@@ -207,6 +209,7 @@ describe('the CLI interrupted in the middle of each category', () => {
     const opened = await openEmbeddedStore({ dir: join(run.dir, 'store') });
     try {
       const runs = await opened.store.listRuns({});
+      counts.runsLeftRunning += runs.filter((r) => r.status === 'running').length;
       expect(runs.map((r) => r.status)).toEqual(['abandoned']);
       expect(runs[0]?.heartbeatAt, 'the owner beat while it lived').toBeDefined();
       const results = await opened.store.getResults(runs[0]?.runId as string);
