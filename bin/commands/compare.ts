@@ -1,5 +1,4 @@
 /** swarm-bench compare <runA> <runB>: every series of two stored runs side by side, B judged against A. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseRunId } from '../../lib/bench/meta.ts';
 import type { RunResults } from '../../lib/bench/model.ts';
@@ -8,7 +7,7 @@ import { compareRuns, DEFAULT_HISTORY_OPTIONS } from '../../lib/history/compare.
 import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import { formatDelta, formatPValue, verdictMarker } from '../../lib/report/history.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
-import { DEFAULT_STORE_DIR, openStore } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, openStore } from '../shared.ts';
 import { table } from './history.ts';
 
 export async function compareCommand(argv: string[]): Promise<number> {
@@ -27,7 +26,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   const idA = parseRunId(positionals[0]);
   const idB = parseRunId(positionals[1]);
-  const opened = await openStore(resolve(values.store ?? DEFAULT_STORE_DIR));
+  const opened = await openStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR));
   try {
     const a = await load(opened.store, idA, 'runA');
     const b = await load(opened.store, idB, 'runB');

@@ -1,12 +1,11 @@
 /** swarm-bench history: the stored runs, and with --benchmark the median of each series per run. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Labels, MeasureUnit, RunMeta, UnitResult } from '../../lib/bench/model.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { median } from '../../lib/history/compare.ts';
 import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import type { ProviderName } from '../../lib/sandbox/types.ts';
-import { DEFAULT_STORE_DIR, openStore } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, openStore } from '../shared.ts';
 
 const PROVIDERS: readonly ProviderName[] = ['local', 'e2b'];
 const DEFAULT_LIMIT = 20;
@@ -58,7 +57,7 @@ export async function historyCommand(argv: string[]): Promise<number> {
     );
   }
 
-  const opened = await openStore(resolve(values.store ?? DEFAULT_STORE_DIR));
+  const opened = await openStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR));
   try {
     const runs = await opened.store.listRuns({
       ...(values.config !== undefined ? { configHash: values.config } : {}),

@@ -1,5 +1,4 @@
 /** swarm-bench recommend: the cost-optimal topology and packing for a workload, from the latest completed run. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseRunId } from '../../lib/bench/meta.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
@@ -9,7 +8,7 @@ import {
   type Recommendation,
   recommend,
 } from '../../lib/recommend/index.ts';
-import { DEFAULT_STORE_DIR, formatUsd, openStore } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, formatUsd, openStore } from '../shared.ts';
 import { table } from './history.ts';
 
 function numberFlag(
@@ -58,7 +57,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   };
   const runId = values.run === undefined ? undefined : parseRunId(values.run);
 
-  const opened = await openStore(resolve(values.store ?? DEFAULT_STORE_DIR));
+  const opened = await openStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR));
   try {
     const meta =
       runId !== undefined
