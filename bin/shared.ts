@@ -18,7 +18,6 @@ import { InvalidInputError } from '../lib/errors.ts';
 import { assertWritableDir } from '../lib/fs/dirs.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
 import { openStoreAndRecover } from '../lib/run/recovery.ts';
-import { EXIT } from '../lib/run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
 
