@@ -37,7 +37,7 @@ import {
   type PassVerdict,
   seriesKey,
 } from '../lib/history/compare.ts';
-import { onShutdownSignals } from '../lib/sandbox/lifecycle.ts';
+import { exitCodeOf, installShutdown } from '../lib/run/signals.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { SandboxPool } from '../lib/sandbox/pool.ts';
 import {
@@ -236,10 +236,16 @@ async function cleanup(): Promise<void> {
   await pool?.drain();
   await Promise.allSettled([providers.off.killAll(), providers.on.killAll()]);
 }
-const removeSignalHandlers = onShutdownSignals(async () => {
-  process.stderr.write('\ninterrupted: stopping units, killing every sandbox\n');
-  controller.abort();
-  await cleanup();
+const shutdown = installShutdown({
+  onStop(cause) {
+    process.stderr.write('\ninterrupted: stopping units, killing every sandbox\n');
+    controller.abort();
+    void cleanup().finally(() => process.exit(exitCodeOf(cause)));
+  },
+  killNow() {
+    providers.off.killAllSync();
+    providers.on.killAllSync();
+  },
 });
 
 const startedAt = new Date();
@@ -323,7 +329,7 @@ try {
   }
 } finally {
   await cleanup();
-  removeSignalHandlers();
+  shutdown.dispose();
 }
 
 const endedAt = new Date();

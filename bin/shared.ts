@@ -17,6 +17,7 @@ import {
 import { InvalidInputError } from '../lib/errors.ts';
 import { assertWritableDir } from '../lib/fs/dirs.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
+import { openStoreAndRecover } from '../lib/run/recovery.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
 
@@ -45,6 +46,7 @@ export const RUN_FLAGS = {
   'e2b-tier': { type: 'string' },
   'e2b-creation-rate': { type: 'string' },
   slowdown: { type: 'string' },
+  'unit-deadline-factor': { type: 'string' },
   strategy: { type: 'string', multiple: true },
   'decision-rule': { type: 'string' },
   market: { type: 'string' },
@@ -116,6 +118,7 @@ export function configFromFlags(
     e2bTier: values['e2b-tier'],
     e2bCreationRate: numberFlag('e2b-creation-rate', values['e2b-creation-rate']),
     slowdown,
+    unitDeadlineFactor: numberFlag('unit-deadline-factor', values['unit-deadline-factor']),
     strategies: values.strategy,
     decisionRule: values['decision-rule'],
     market: values.market,
@@ -287,4 +290,12 @@ export { exitCodeFor } from './exit.ts';
 
 export function formatUsd(usd: number): string {
   return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
+}
+
+/**
+ * Open the embedded store for a command; runs left `running` by a dead process are marked
+ * abandoned and their sandbox folders swept first (said on stderr).
+ */
+export function openStore(dir: string) {
+  return openStoreAndRecover(resolve(dir), { say: (line) => process.stderr.write(`${line}\n`) });
 }

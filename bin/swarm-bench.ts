@@ -93,6 +93,10 @@ const RUN_FLAGS: Flag[] = [
     help: "sandbox creations per second, when the team's share is not the tier's whole rate",
   },
   {
+    flags: '--unit-deadline-factor <f>',
+    help: 'a unit stops (partial result, reason recorded) after f x its plan estimate + 30 s (default 5)',
+  },
+  {
     flags: '--slowdown <unit=ms>',
     help: "add ms to one unit's samples (proves regression detection), e.g. trading/strategy-execution=5",
   },

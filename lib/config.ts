@@ -99,6 +99,13 @@ const runConfigSchema = z
      * @default false
      */
     failOnInconclusive: z.boolean().default(false),
+    /**
+     * Each unit must end by this many times its plan estimate plus a margin (lib/bench/runner.ts,
+     * unitDeadlineMs); then it stops and records a partial result, even a scenario whose run()
+     * never returns. Not part of configHash (it bounds a run, it does not measure).
+     * @default 5
+     */
+    unitDeadlineFactor: z.number().gt(0, 'greater than 0').max(100).default(5),
     /** Artificial delay added to one benchmark's samples, to prove regression detection (tests only). */
     slowdown: z
       .object({ unitId: z.string().max(128), ms: z.number().min(0).max(10_000) })

@@ -16,6 +16,7 @@ import type { HistoryComparison } from './history/compare.ts';
 import { writeReportWithHistory } from './history/report.ts';
 import type { ReportSink } from './publish/types.ts';
 import type { WrittenReport } from './report/write.ts';
+import { HEARTBEAT_INTERVAL_MS, startHeartbeat } from './run/heartbeat.ts';
 import type { SandboxProvider } from './sandbox/types.ts';
 import type { ResultStore } from './store/types.ts';
 
@@ -38,6 +39,8 @@ export interface ExecuteRunOptions {
   planOptions?: PlanOptions;
   /** Machine contention probe per unit (local provider). */
   contention?: () => ContentionProbe;
+  /** How often this process writes the run's heartbeat into the store (0: never). @default 5000 */
+  heartbeatMs?: number;
 }
 
 export interface RunOutcome {
@@ -92,6 +95,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       : {}),
   };
   await store.createRun(meta);
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;
+  const heartbeat =
+    heartbeatMs > 0 ? startHeartbeat(store, runId, { intervalMs: heartbeatMs, now }) : undefined;
 
   const { results, stoppedBy } = await runUnits(plan.units, {
     runId,
@@ -106,14 +112,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     persist: async (result) => {
       await store.putResult(result);
     },
-  });
+  }).finally(() => heartbeat?.stop());
 
   const failed = results.some((r) => r.status === 'failed');
   const partial = stoppedBy !== undefined || results.some((r) => r.status === 'partial');
-  const status: RunStatus = partial ? 'partial' : 'completed';
+  const status: RunStatus = stoppedBy === 'interrupt' ? 'interrupted' : partial ? 'partial' : 'completed';
+  // The abort reason names the cause (SIGTERM, the parent process exiting) when the caller gave one.
+  const cause = typeof options.signal?.reason === 'string' ? ` by ${options.signal.reason}` : '';
   const reason =
     stoppedBy === 'interrupt'
-      ? `interrupted after ${results.length} of ${plan.units.length} units`
+      ? `interrupted${cause} after ${results.length} of ${plan.units.length} units`
       : stoppedBy === 'budget'
         ? `over budget: measured spend reached $${config.budgetUsd} after ${results.length} of ${plan.units.length} units`
         : partial

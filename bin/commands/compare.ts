@@ -6,9 +6,8 @@ import { InvalidInputError } from '../../lib/errors.ts';
 import { compareRuns, DEFAULT_HISTORY_OPTIONS } from '../../lib/history/compare.ts';
 import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import { formatDelta, formatPValue, verdictMarker } from '../../lib/report/history.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
-import { DEFAULT_STORE_DIR, directoryFlag } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, openStore } from '../shared.ts';
 import { table } from './history.ts';
 
 export async function compareCommand(argv: string[]): Promise<number> {
@@ -27,7 +26,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   const idA = parseRunId(positionals[0]);
   const idB = parseRunId(positionals[1]);
-  const opened = await openEmbeddedStore({ dir: directoryFlag('--store', values.store, DEFAULT_STORE_DIR) });
+  const opened = await openStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR));
   try {
     const a = await load(opened.store, idA, 'runA');
     const b = await load(opened.store, idB, 'runB');

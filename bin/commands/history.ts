@@ -5,8 +5,7 @@ import { InvalidInputError } from '../../lib/errors.ts';
 import { median } from '../../lib/history/compare.ts';
 import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import type { ProviderName } from '../../lib/sandbox/types.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR, directoryFlag } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, openStore } from '../shared.ts';
 
 const PROVIDERS: readonly ProviderName[] = ['local', 'e2b'];
 const DEFAULT_LIMIT = 20;
@@ -58,7 +57,7 @@ export async function historyCommand(argv: string[]): Promise<number> {
     );
   }
 
-  const opened = await openEmbeddedStore({ dir: directoryFlag('--store', values.store, DEFAULT_STORE_DIR) });
+  const opened = await openStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR));
   try {
     const runs = await opened.store.listRuns({
       ...(values.config !== undefined ? { configHash: values.config } : {}),

@@ -8,7 +8,7 @@ import { maxUnitEstimateMs, SAFETY_FACTOR, UNIT_USABLE_MS } from '../../lib/benc
 import { GUIDE_TARGETS } from '../../lib/bench/targets.ts';
 import { creationRate, type RunConfig, sandboxLimit } from '../../lib/config.ts';
 import { HOURS_PER_MONTH, WEEKLY_RUNS_PER_MONTH } from '../../lib/cost/model.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
+import type { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import { readPlanInputs } from '../plan-inputs.ts';
 import {
   configFromFlags,
@@ -16,6 +16,7 @@ import {
   directoryFlag,
   formatUsd,
   loadScenarios,
+  openStore,
   RUN_FLAGS,
 } from '../shared.ts';
 
@@ -131,7 +132,7 @@ async function withStore<T>(
 ): Promise<T> {
   let opened: Awaited<ReturnType<typeof openEmbeddedStore>> | undefined;
   try {
-    opened = await openEmbeddedStore({ dir });
+    opened = await openStore(dir);
   } catch {
     return fn(undefined);
   }

@@ -8,8 +8,7 @@ import {
   type Recommendation,
   recommend,
 } from '../../lib/recommend/index.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR, directoryFlag, formatUsd } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, formatUsd, openStore } from '../shared.ts';
 import { table } from './history.ts';
 
 function numberFlag(
@@ -58,7 +57,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   };
   const runId = values.run === undefined ? undefined : parseRunId(values.run);
 
-  const opened = await openEmbeddedStore({ dir: directoryFlag('--store', values.store, DEFAULT_STORE_DIR) });
+  const opened = await openStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR));
   try {
     const meta =
       runId !== undefined

@@ -5,9 +5,8 @@ import { ContentionProbe, planForMachine, readProc } from '../../lib/bench/machi
 import { buildPlan } from '../../lib/bench/plan.ts';
 import type { TargetOutcome } from '../../lib/bench/targets.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
+import { guardRun } from '../../lib/run/guard.ts';
 import { executeRun } from '../../lib/run.ts';
-import { onShutdownSignals } from '../../lib/sandbox/lifecycle.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import { readPlanInputs } from '../plan-inputs.ts';
 import { progressReporter } from '../progress.ts';
 import {
@@ -18,13 +17,11 @@ import {
   environment,
   formatUsd,
   loadScenarios,
+  openStore,
   providerFor,
   RUN_FLAGS,
   withPlugins,
 } from '../shared.ts';
-
-/** How long an interrupted run may take to store what completed and write its partial report. */
-const SHUTDOWN_GRACE_MS = 15_000;
 
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
@@ -33,7 +30,7 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
   const scenarios = await loadScenarios(values.scenario);
   const { config: requested, bundlePath } = await withPlugins(configFromFlags(values, env, scenarios));
-  const opened = await openEmbeddedStore({ dir: storeDir });
+  const opened = await openStore(storeDir);
   // Estimates from this store's earlier runs; a local plan checked against this machine (the load
   // profile sized to it, a swarm too large warned about or, with --strict, refused: exit 2).
   const inputs = await readPlanInputs(opened.store, requested.provider);
@@ -59,16 +56,16 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     throw error;
   });
   const controller = new AbortController();
-  let runEnded = (): void => {};
-  const ended = new Promise<void>((resolveEnded) => {
-    runEnded = resolveEnded;
-  });
-  // SIGINT/SIGTERM: kill every agent at once, then let the run record what completed and write a
-  // partial report before the process exits with 128 + the signal number (a second signal exits now).
-  const dispose = onShutdownSignals(async () => {
-    controller.abort();
-    await provider.killAll();
-    await Promise.race([ended, new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref())]);
+  let runId: string | undefined;
+  // SIGINT/SIGTERM/SIGHUP or the launcher (npm, npx) exiting: stop gracefully (agents killed, run
+  // stored `interrupted`, partial report); relayed duplicates are ignored; a later second signal
+  // forces the exit (lib/run/signals.ts).
+  const guard = guardRun({
+    abort: (reason) => controller.abort(reason),
+    provider,
+    store: opened.store,
+    runId: () => runId,
+    say: (line) => process.stderr.write(`${line}\n`),
   });
   const progress = progressReporter(process.stderr);
   try {
@@ -85,12 +82,14 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
         ? { contention: () => new ContentionProbe(readProc, { cores: inputs.machine.cores }) }
         : {}),
       onEvent: (event) => progress.onEvent(event),
-      onPlan: (plan, runId) =>
+      onPlan: (plan, id) => {
+        runId = id;
         process.stderr.write(
           `run ${runId}: ${plan.totals.units} units, ~${plan.totals.sandboxes} sandboxes, ` +
             `~${Math.round(plan.totals.sandboxSeconds)} sandbox-s, est. ${formatUsd(plan.totals.e2bCostUsd)} E2B` +
             `${config.provider === 'local' ? ' (projected; local sandboxes cost nothing)' : ''}\n`,
-        ),
+        );
+      },
     });
     progress.stop();
     if (values.json) {
@@ -100,13 +99,14 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     } else {
       process.stdout.write(summary(outcome.targets, outcome.meta.status, outcome.report.markdown));
     }
-    return outcome.exitCode;
+    return guard.exitCode() ?? outcome.exitCode;
   } finally {
     progress.stop();
-    dispose();
     await provider.killAll();
     await opened.close();
-    runEnded();
+    guard.dispose();
+    // The run is over and stored: exit even if a scenario stopped at its deadline still holds a timer.
+    setTimeout(() => process.exit(), 1_000).unref();
   }
 }
 

@@ -4,8 +4,7 @@ import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { publishSite } from '../../lib/site/generate.ts';
 import { DirBlobStore } from '../../lib/store/blobs.ts';
-import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR, directoryFlag } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, openStore } from '../shared.ts';
 
 export async function siteCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -23,7 +22,7 @@ export async function siteCommand(argv: string[]): Promise<number> {
   if (values.out === undefined) throw new InvalidInputError('--out', 'a directory path for the site');
   const out = directoryFlag('--out', values.out, '');
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
-  const opened = await openEmbeddedStore({ dir: resolve(storeDir) });
+  const opened = await openStore(resolve(storeDir));
   try {
     const started = performance.now();
     const outcome = await publishSite(opened.store, new DirBlobStore({ dir: out }), {

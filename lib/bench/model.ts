@@ -204,7 +204,11 @@ export interface UnitResult {
   contention?: UnitContention;
 }
 
-export type RunStatus = 'running' | 'completed' | 'partial' | 'failed';
+/**
+ * `interrupted`: stopped by a signal (or its parent process going away) and finished by its own
+ * process; `abandoned`: its process stopped heart-beating and a later command closed it.
+ */
+export type RunStatus = 'running' | 'completed' | 'partial' | 'failed' | 'interrupted' | 'abandoned';
 
 /** Everything needed to reproduce and compare a run. */
 export interface RunMeta {
@@ -227,8 +231,10 @@ export interface RunMeta {
   };
   /** Hash of the effective configuration; history compares runs with the same hash and provider. */
   configHash: string;
-  /** Why a run is partial or failed. */
+  /** Why a run is partial, failed, interrupted or abandoned. */
   reason?: string;
+  /** Last sign of life of the process that owns a running run (ResultStore.heartbeat). */
+  heartbeatAt?: string;
   /** The market data the strategies ran on: where it came from and a SHA-256 of the bars. */
   market?: { source: string; sha256: string; bars: number };
   /** The user's plug-ins the agents carried: names and the agent bundle's SHA-256. */

@@ -66,6 +66,8 @@ export interface UnitDeps {
   contention?: () => ContentionProbe;
   /** The run's market data, loaded once; without it a unit loads config.market itself. */
   market?: MarketData;
+  /** Added to config.unitDeadlineFactor x the unit's estimate for its deadline. @default 30000 */
+  unitDeadlineMarginMs?: number;
 }
 
 /** Find the benchmark behind a planned unit. */
@@ -112,6 +114,10 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     });
   }
   const sandboxTimeoutMs = unitLifetimeMs(spec);
+  // The unit's own deadline (its estimate x the configured factor + a margin), or the caller's
+  // (a unit Lambda's) when that comes first.
+  const ownDeadlineMs = unitDeadlineMs(spec, config.unitDeadlineFactor, deps.unitDeadlineMarginMs);
+  const deadlineAt = Math.min(deps.deadlineAt ?? Number.POSITIVE_INFINITY, wallClock() + ownDeadlineMs);
   const manager = new SwarmManager({
     provider: deps.provider,
     metadata: { ...deps.metadata, run: deps.runId, unit: spec.unitId },
@@ -137,7 +143,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
     now,
     wallClock,
     signal: deps.signal ?? new AbortController().signal,
-    deadlineAt: deps.deadlineAt ?? Number.POSITIVE_INFINITY,
+    deadlineAt,
     injectedDelayMs: config.slowdown?.unitId === spec.unitId ? config.slowdown.ms : 0,
     log: (message) => deps.onEvent?.({ type: 'log', unitId: spec.unitId, message }),
     ...(deps.pool ? { pool: deps.pool } : {}),
@@ -152,7 +158,20 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
   try {
     if (!def) throw new Error(`no benchmark is registered for unit ${spec.unitId}`);
     // A market that cannot be loaded here (a CSV path a unit Lambda does not have) fails the unit.
-    if (error === undefined) await def.run(ctx);
+    if (error === undefined) {
+      // A benchmark that ignores ctx.stopped (a scenario whose run() never resolves) is left
+      // behind at its deadline plus a grace for a cooperative stop; cleanup then kills its sandboxes.
+      const outcome = await settleBy(def.run(ctx), deadlineAt + DEADLINE_GRACE_MS - wallClock(), deps.signal);
+      if (outcome === 'interrupted') {
+        faults.push(`run() had not returned ${DEADLINE_GRACE_MS} ms after the interrupt; abandoned`);
+      } else if (outcome === 'timeout') {
+        ctx.stopReason ??= 'deadline reached';
+        faults.push(
+          `run() had not returned ${DEADLINE_GRACE_MS} ms after the unit's deadline ` +
+            `(${Math.round(ownDeadlineMs)} ms = ${config.unitDeadlineFactor} x estimate ${Math.round(spec.estimate.durationMs)} ms + margin); abandoned`,
+        );
+      }
+    }
   } catch (caught) {
     error = describeError(caught);
   } finally {
@@ -242,6 +261,51 @@ export async function runUnits(
   if (deps.signal?.aborted) return { results, stoppedBy: 'interrupt' };
   // The last unit may have been the one that reached the budget (and refused sandboxes).
   return spentUsd >= deps.config.budgetUsd ? { results, stoppedBy: 'budget' } : { results };
+}
+
+/** Added to factor x estimate for a unit's deadline: startup and teardown the estimate leaves out. */
+export const UNIT_DEADLINE_MARGIN_MS = 30_000;
+/** After the deadline, how long a benchmark gets to notice ctx.stopped and return by itself. */
+const DEADLINE_GRACE_MS = 2_000;
+
+/** How long a unit may run: `factor` x its plan estimate + a margin. */
+export function unitDeadlineMs(
+  spec: Pick<UnitSpec, 'estimate'>,
+  factor: number,
+  marginMs = UNIT_DEADLINE_MARGIN_MS,
+): number {
+  return factor * spec.estimate.durationMs + marginMs;
+}
+
+/**
+ * Whether `promise` settles within `ms`, or within the grace after `signal` aborts (a rejection
+ * rethrows). A promise left behind is never awaited again.
+ */
+async function settleBy(
+  promise: Promise<void>,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<'done' | 'timeout' | 'interrupted'> {
+  const timers: NodeJS.Timeout[] = [];
+  let onAbort = (): void => {};
+  // A benchmark abandoned at its deadline may still reject later, when its sandboxes are killed.
+  promise.catch(() => undefined);
+  try {
+    return await Promise.race([
+      promise.then(() => 'done' as const),
+      new Promise<'timeout'>((resolve) => {
+        timers.push(setTimeout(() => resolve('timeout'), Math.min(2 ** 31 - 1, Math.max(0, ms))));
+      }),
+      new Promise<'interrupted'>((resolve) => {
+        onAbort = () => timers.push(setTimeout(() => resolve('interrupted'), DEADLINE_GRACE_MS));
+        if (signal?.aborted) onAbort();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Margin on a unit's estimated duration for its sandboxes' lifetime. */

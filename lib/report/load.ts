@@ -72,7 +72,7 @@ const unit = z.object({
 const meta = z
   .object({
     runId: z.string(),
-    status: z.enum(['running', 'completed', 'partial', 'failed']),
+    status: z.enum(['running', 'completed', 'partial', 'failed', 'interrupted', 'abandoned']),
     startedAt: z.string(),
     profile: z.enum(['quick', 'default', 'load']),
     provider: z.enum(['local', 'e2b']),

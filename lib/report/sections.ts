@@ -227,11 +227,11 @@ function headerSection(run: RunResults): Section {
     blocks.push(
       meta.status === 'failed'
         ? { kind: 'banner', tone: 'error', text: `FAILED run: ${reason}. Results below are incomplete.` }
-        : meta.status === 'partial'
+        : meta.status === 'partial' || meta.status === 'interrupted' || meta.status === 'abandoned'
           ? {
               kind: 'banner',
               tone: 'warning',
-              text: `PARTIAL run: ${reason}. Some units did not produce results.`,
+              text: `${meta.status.toUpperCase()} run: ${reason}. Some units did not produce results.`,
             }
           : {
               kind: 'banner',

@@ -5,7 +5,6 @@ import { LocalSandboxProvider, type LocalSandboxProviderOptions } from './local.
 import type { ProviderName, SandboxProvider } from './types.ts';
 
 export * from './e2b.ts';
-export * from './lifecycle.ts';
 export * from './local.ts';
 export * from './proc.ts';
 export type * from './types.ts';

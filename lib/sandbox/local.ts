@@ -5,7 +5,7 @@
  * does: whole process groups, on kill(), on lifetime expiry and on parent exit.
  *
  * Signals: the provider installs no SIGINT/SIGTERM handlers (library code must not hijack them; the
- * CLI uses onShutdownSignals in lifecycle.ts to call killAll()). If the parent dies without running
+ * CLI guards its run with lib/run/signals.ts, which calls killAll()). If the parent dies without running
  * any handler (SIGKILL, crash), agents still exit: they watch their stdin pipe, which the kernel
  * closes when the parent goes away.
  */
@@ -18,6 +18,7 @@ import { basename, join } from 'node:path';
 import { AGENT_ENV, parseReadyLine } from '../agent/launch.ts';
 import { InvalidInputError, SandboxStartError } from '../errors.ts';
 import { readProcessCpuMs, readProcessRss, readProcessRssSync } from './proc.ts';
+import { ownerRecordPath, removeOwnerRecord, removeOwnerRecordSync, writeOwnerRecord } from './sweep.ts';
 import type {
   AgentEndpoint,
   AgentLaunch,
@@ -157,6 +158,9 @@ export class LocalSandboxProvider implements SandboxProvider {
       // mkdir, not mkdtemp: the id names the directory, so a later connect(id) finds it. Exclusive:
       // it fails rather than reuse an existing directory.
       dir = this.#dirOf(id);
+      // Who owns the directory, written before it exists: a later command removes the directory of
+      // an owner that died without cleaning up (lib/sandbox/sweep.ts).
+      await writeOwnerRecord(dir, id);
       await mkdir(dir, { mode: 0o700 });
       await chmod(dir, 0o700);
       const bundleInSandbox = join(dir, basename(this.#options.bundlePath));
@@ -174,7 +178,10 @@ export class LocalSandboxProvider implements SandboxProvider {
         true,
       );
     } catch (error) {
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (dir !== undefined) {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        await rm(ownerRecordPath(dir), { force: true }).catch(() => undefined);
+      }
       throw new SandboxStartError(`local sandbox could not be prepared: ${(error as Error).message}`, {
         cause: error,
       });
@@ -204,6 +211,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       });
     }
     // Claimed once: the record goes, so a second connect to the same sandbox fails.
+    await writeOwnerRecord(dir, sandboxId);
     await rm(`${dir}.json`, { force: true });
     const now = this.#options.clock();
     if (record.expiresAt <= now) {
@@ -239,6 +247,8 @@ export class LocalSandboxProvider implements SandboxProvider {
     };
     this.sandboxEnded(sandbox, this.#options.clock());
     await writeFile(`${sandbox.dir}.json`, JSON.stringify(record), { mode: 0o600 });
+    // From here its lifetime, not this process, decides when it may be swept.
+    await removeOwnerRecord(sandbox.dir);
   }
 
   #dirOf(sandboxId: string): string {
@@ -320,6 +330,11 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   #killAllSync(): void {
     for (const sandbox of this.#live) sandbox.killSync();
+  }
+
+  /** SIGKILL every agent's process group and remove the sandbox directories, synchronously. */
+  killAllSync(): void {
+    this.#killAllSync();
   }
 }
 
@@ -533,6 +548,7 @@ export class LocalSandbox implements Sandbox {
     for (const agent of this.#agents.values()) signalGroup(agent.pid, 'SIGKILL');
     try {
       rmSync(this.dir, { recursive: true, force: true });
+      removeOwnerRecordSync(this.dir);
     } catch {
       // the process is exiting; nothing useful can be done
     }
@@ -544,6 +560,7 @@ export class LocalSandbox implements Sandbox {
     for (const agent of agents) this.killAgent(agent, this.#endReason);
     await Promise.all(agents.map((agent) => agent.exited));
     await rm(this.dir, { recursive: true, force: true });
+    await removeOwnerRecord(this.dir);
     this.#owner.sandboxEnded(this, this.#owner.settings.clock());
     return true;
   }

@@ -24,6 +24,8 @@ export interface ProcStat {
   utimeTicks: number;
   /** Kernel-mode CPU time, clock ticks. */
   stimeTicks: number;
+  /** Start time after boot, clock ticks: tells a reused pid from the process it once named. */
+  startTicks: number;
 }
 
 /** Parse /proc/<pid>/stat. The command name may contain spaces and parentheses, so fields are taken after the last ')'. */
@@ -42,9 +44,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const pgrp = Number(rest[2]);
   const utimeTicks = Number(rest[11]);
   const stimeTicks = Number(rest[12]);
-  if (state === undefined || ![pid, ppid, pgrp, utimeTicks, stimeTicks].every(Number.isFinite))
+  const startTicks = Number(rest[19]);
+  if (state === undefined || ![pid, ppid, pgrp, utimeTicks, stimeTicks, startTicks].every(Number.isFinite))
     return undefined;
-  return { pid, comm: text.slice(open + 1, close), state, ppid, pgrp, utimeTicks, stimeTicks };
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgrp, utimeTicks, stimeTicks, startTicks };
 }
 
 /** Resident set size in bytes from /proc/<pid>/statm (second field, in pages). */
@@ -127,4 +130,10 @@ export function isProcessAlive(pid: number): boolean {
   const text = readProcSync(pid, 'stat');
   if (text === undefined) return process.platform !== 'linux';
   return parseProcStat(text)?.state !== 'Z';
+}
+
+/** /proc/<pid>/stat parsed, synchronously; undefined once the process is gone (or without /proc). */
+export function readProcStatSync(pid: number): ProcStat | undefined {
+  const text = readProcSync(pid, 'stat');
+  return text === undefined ? undefined : parseProcStat(text);
 }

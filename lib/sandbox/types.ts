@@ -102,6 +102,11 @@ export interface SandboxProvider {
   /** Kill every sandbox this provider created. Returns how many were killed. */
   killAll(): Promise<number>;
   /**
+   * Kill every agent now, synchronously, for a process about to exit (local: SIGKILL to each
+   * agent's process group). Providers whose sandboxes are remote have none.
+   */
+  killAllSync?(): void;
+  /**
    * Take over an idle sandbox another provider instance (another unit Lambda) created and
    * detached, so a run's pool outlives any one unit. It lives `timeoutMs` from now; its seconds
    * count in this provider's usage from now, and it does not count as created. Rejects with

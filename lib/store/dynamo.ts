@@ -68,7 +68,14 @@ const ALL_RUNS_PARTITION = 'RUNS';
  */
 export const INLINE_LIMIT_BYTES = 350_000;
 
-const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'partial', 'failed'];
+const RUN_STATUSES: readonly RunStatus[] = [
+  'running',
+  'completed',
+  'partial',
+  'failed',
+  'interrupted',
+  'abandoned',
+];
 const UNIT_STATUSES: readonly UnitStatus[] = ['ok', 'partial', 'failed'];
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIMIT = 1_000;
@@ -175,6 +182,72 @@ export class DynamoResultStore implements ResultStore {
       );
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw new StoreError(`finishRun: run ${runId} does not exist`);
+      throw error;
+    }
+  }
+
+  async heartbeat(runId: string, at: string): Promise<'ok' | 'not-running'> {
+    assertId(runId, 'runId');
+    const heartbeatAt = isoTimestamp(at, 'at');
+    try {
+      await this.#send(`heartbeat ${runId}`, () =>
+        this.#client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: runKey(runId),
+            UpdateExpression: 'SET #heartbeatAt = :at',
+            ConditionExpression: '#status = :running',
+            ExpressionAttributeNames: { '#heartbeatAt': 'heartbeatAt', '#status': 'status' },
+            ExpressionAttributeValues: { ':at': heartbeatAt, ':running': 'running' satisfies RunStatus },
+          }),
+        ),
+      );
+      return 'ok';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return 'not-running';
+      throw error;
+    }
+  }
+
+  async abandonRun(
+    runId: string,
+    patch: { staleBefore: string; endedAt: string; reason: string },
+  ): Promise<boolean> {
+    assertId(runId, 'runId');
+    const staleBefore = isoTimestamp(patch?.staleBefore, 'staleBefore');
+    isoTimestamp(patch.endedAt, 'endedAt');
+    if (typeof patch.reason !== 'string' || patch.reason === '')
+      throw new InvalidInputError('reason', 'a non-empty string', patch.reason);
+    try {
+      await this.#send(`abandonRun ${runId}`, () =>
+        this.#client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: runKey(runId),
+            UpdateExpression: 'SET #status = :abandoned, #endedAt = :endedAt, #reason = :reason',
+            // startedAt is stored as written; the owner writes toISOString() form, which compares in time order.
+            ConditionExpression:
+              '#status = :running AND (#heartbeatAt < :stale OR (attribute_not_exists(#heartbeatAt) AND #startedAt < :stale))',
+            ExpressionAttributeNames: {
+              '#status': 'status',
+              '#endedAt': 'endedAt',
+              '#reason': 'reason',
+              '#heartbeatAt': 'heartbeatAt',
+              '#startedAt': 'startedAt',
+            },
+            ExpressionAttributeValues: {
+              ':abandoned': 'abandoned' satisfies RunStatus,
+              ':running': 'running' satisfies RunStatus,
+              ':endedAt': patch.endedAt,
+              ':reason': patch.reason,
+              ':stale': staleBefore,
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
@@ -558,6 +631,7 @@ function decodeRun(item: Item): RunMeta {
   if (typeof item.status === 'string') meta.status = item.status as RunStatus;
   if (typeof item.endedAt === 'string') meta.endedAt = item.endedAt;
   if (typeof item.reason === 'string') meta.reason = item.reason;
+  if (typeof item.heartbeatAt === 'string') meta.heartbeatAt = item.heartbeatAt;
   return meta;
 }
 

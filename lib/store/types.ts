@@ -39,6 +39,20 @@ export interface ResultStore {
   createRun(meta: RunMeta): Promise<'created' | 'exists'>;
   /** Sets a stored run's final status; StoreError if the run does not exist. */
   finishRun(runId: string, patch: RunFinish): Promise<void>;
+  /**
+   * The owner of a running run says it is alive (`at`, ISO). 'not-running' when the run is no
+   * longer running (finished, or closed as abandoned by another process): the owner should stop.
+   */
+  heartbeat(runId: string, at: string): Promise<'ok' | 'not-running'>;
+  /**
+   * Closes a run as `abandoned` if it is still running and its last heartbeat (its start when it
+   * never beat) is before `staleBefore`; false when it is not (finished, or alive meanwhile). One
+   * conditional write, so a late heartbeat and a sweep never both win.
+   */
+  abandonRun(
+    runId: string,
+    patch: { staleBefore: string; endedAt: string; reason: string },
+  ): Promise<boolean>;
   getRun(runId: string): Promise<RunMeta | undefined>;
   /**
    * Stores one unit's result. A stored 'ok' or 'partial' result is never overwritten ('exists'), so

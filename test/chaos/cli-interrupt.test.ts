@@ -29,7 +29,8 @@ import {
  * process group can take a while to be seen. Measured figures are printed.
  */
 const KILL_BOUND_MS = 10_000;
-const counts = { faults: 0, leaked: 0, duplicates: 0 };
+// One launcher chain: signals sent to the CLI process itself.
+const counts = { faults: 0, leaked: 0, duplicates: 0, runsLeftRunning: 0, chains: 1 };
 let root: string;
 let tmp: string;
 const started: CliProcess[] = [];
@@ -112,17 +113,18 @@ async function assessInterrupted(
   const json = JSON.parse(await readFile(join(run.dir, 'out', 'SWARM_BENCHMARKS_REPORT.json'), 'utf8')) as {
     meta: { status: string; reason?: string };
   };
-  expect(json.meta.status).toBe('partial');
-  expect(json.meta.reason).toMatch(/^interrupted after \d+ of \d+ units$/);
+  expect(json.meta.status).toBe('interrupted');
+  expect(json.meta.reason).toMatch(new RegExp(`^interrupted by ${signal} after \\d+ of \\d+ units$`));
   const markdown = await readFile(join(run.dir, 'out', 'SWARM_BENCHMARKS_REPORT.md'), 'utf8');
-  expect(markdown).toContain('PARTIAL run: interrupted');
+  expect(markdown).toContain(`INTERRUPTED run: interrupted by ${signal}`);
   expect(readdirSync(join(run.dir, 'out')).filter((f) => f.endsWith('.partial'))).toEqual([]);
 
   // The store holds the run as partial and only whole results.
   const opened = await openEmbeddedStore({ dir: join(run.dir, 'store') });
   try {
     const runs = await opened.store.listRuns({});
-    expect(runs.map((r) => r.status)).toEqual(['partial']);
+    counts.runsLeftRunning += runs.filter((r) => r.status === 'running').length;
+    expect(runs.map((r) => r.status)).toEqual(['interrupted']);
     const results = await opened.store.getResults(runs[0]?.runId as string);
     counts.duplicates += results.length - new Set(results.map((r) => r.unitId)).size;
     for (const result of results) {
@@ -164,7 +166,7 @@ const PAIRS: Array<[[string, NodeJS.Signals], [string, NodeJS.Signals]]> = [
 
 describe('the CLI interrupted in the middle of each category', () => {
   for (const [a, b] of PAIRS) {
-    it(`${a[0]} (${a[1]}) and ${b[0]} (${b[1]}): agents gone within ${KILL_BOUND_MS} ms, partial report, partial run stored`, async () => {
+    it(`${a[0]} (${a[1]}) and ${b[0]} (${b[1]}): agents gone within ${KILL_BOUND_MS} ms, partial report, run stored interrupted`, async () => {
       // Prepare
       const runA = cliRun(a[0]);
       const runB = cliRun(b[0]);
@@ -180,7 +182,7 @@ describe('the CLI interrupted in the middle of each category', () => {
     });
   }
 
-  it('SIGKILLed CLI: its agents exit by themselves and the store stays readable', async () => {
+  it('SIGKILLed CLI: its agents exit by themselves; the next command marks the run abandoned and sweeps its folders', async () => {
     // Prepare
     const run = cliRun('trading', 'trading-sigkill');
 
@@ -197,11 +199,19 @@ describe('the CLI interrupted in the middle of each category', () => {
     // Assess
     expect(running).toBe(true);
     expect(killSurvivors(run.cli.agents), 'agents outliving a SIGKILLed CLI').toEqual([]);
-    // Nothing ran in the CLI after SIGKILL: the run stays "running" and every stored result is whole.
+    // Nothing ran in the CLI after SIGKILL: the run was left "running"; the next command (history)
+    // closes it as abandoned and sweeps its sandbox folders.
+    const history = spawnCli(['history', '--store', join(run.dir, 'store'), '--json'], { TMPDIR: tmp });
+    const { code } = await history.exited;
+    expect(code, history.stderr()).toBe(0);
+    expect(history.stderr()).toMatch(/was left running by a process that is gone .*: marked abandoned/);
+    expect(readdirSync(tmp).filter((name) => name.startsWith('swarm-sandbox-'))).toEqual([]);
     const opened = await openEmbeddedStore({ dir: join(run.dir, 'store') });
     try {
       const runs = await opened.store.listRuns({});
-      expect(runs.map((r) => r.status)).toEqual(['running']);
+      counts.runsLeftRunning += runs.filter((r) => r.status === 'running').length;
+      expect(runs.map((r) => r.status)).toEqual(['abandoned']);
+      expect(runs[0]?.heartbeatAt, 'the owner beat while it lived').toBeDefined();
       const results = await opened.store.getResults(runs[0]?.runId as string);
       for (const result of results) expect(result.unitId.startsWith('trading/')).toBe(true);
     } finally {

@@ -131,6 +131,8 @@ export function tally(counts: Partial<ChaosCounts>): void {
     duplicates: 0,
     impostors: 0,
     slowLoris: 0,
+    chains: 0,
+    runsLeftRunning: 0,
     ...counts,
   };
   appendFileSync(inject('chaosTally'), `${JSON.stringify(line)}\n`);

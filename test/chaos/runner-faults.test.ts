@@ -12,7 +12,7 @@ import type { BenchmarkDefinition } from '../../lib/bench/definition.ts';
 import { buildRunMeta, newRunId } from '../../lib/bench/meta.ts';
 import type { RunResults, UnitResult } from '../../lib/bench/model.ts';
 import { buildPlan } from '../../lib/bench/plan.ts';
-import { runUnit, runUnits } from '../../lib/bench/runner.ts';
+import { runUnit, runUnits, unitDeadlineMs } from '../../lib/bench/runner.ts';
 import { defineScenario } from '../../lib/bench/scenario.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
 import type { ReportSink } from '../../lib/publish/types.ts';
@@ -356,6 +356,83 @@ describe('deadlines, duplicates and budgets', () => {
     expect(result.error?.message).toBe('stopped early: deadline reached');
     // Creating sandboxes stopped with the deadline: far fewer than the plan's.
     expect(result.usage.sandboxesCreated).toBeLessThan(spec.estimate.sandboxes);
+  });
+
+  it('a scenario whose run() never resolves ends at its derived deadline (factor x estimate + margin) with a partial result and the reason; its agents are killed', async () => {
+    // Prepare: agents up, then a promise that never settles, holding its swarm.
+    const hang = defineScenario({
+      name: 'hangs-forever',
+      agents: 2,
+      workloadSeconds: 0,
+      async run(ctx) {
+        await ctx.createSwarm('mesh', 2);
+        ctx.record('before-hang-ms', 1);
+        await new Promise<void>(() => {});
+      },
+    });
+    const config = quickConfig({ categories: [], unitDeadlineFactor: 0.5 });
+    const [spec] = specsOf([hang], config);
+    if (!spec) throw new Error('no unit planned');
+    counts.faults++;
+    // The deadline this unit gets; every wait below is a generous window around it.
+    const deadlineMs = unitDeadlineMs(spec, config.unitDeadlineFactor, 0);
+
+    // Act
+    const startedAt = Date.now();
+    const result = await runUnit(spec, {
+      runId: newRunId(),
+      config,
+      provider: provider(),
+      scenarios: [hang],
+      unitDeadlineMarginMs: 0,
+    });
+    const tookMs = Date.now() - startedAt;
+
+    // Assess
+    expect(result.status).toBe('partial');
+    expect(result.error?.message).toBe('stopped early: deadline reached');
+    expect(result.faults.join('\n')).toMatch(
+      /run\(\) had not returned 2000 ms after the unit's deadline .*; abandoned/,
+    );
+    expect(result.series.map((s) => s.name)).toContain('before-hang-ms');
+    expect(tookMs).toBeGreaterThanOrEqual(deadlineMs);
+  });
+
+  it('an interrupt ends a scenario that ignores it after a short grace, not at its deadline', async () => {
+    // Prepare
+    const hang = defineScenario({
+      name: 'ignores-interrupts',
+      agents: 1,
+      async run(ctx) {
+        await ctx.createSwarm('mesh', 1);
+        await new Promise<void>(() => {});
+      },
+    });
+    const config = quickConfig({ categories: [], unitDeadlineFactor: 100 });
+    const [spec] = specsOf([hang], config);
+    if (!spec) throw new Error('no unit planned');
+    const controller = new AbortController();
+    counts.faults++;
+
+    // Act
+    const running = runUnit(spec, {
+      runId: newRunId(),
+      config,
+      provider: provider(),
+      scenarios: [hang],
+      signal: controller.signal,
+      onEvent: () => undefined,
+    });
+    await sleep(3_000);
+    controller.abort('SIGINT');
+    const result = await running;
+
+    // Assess
+    expect(result.status).toBe('partial');
+    expect(result.error?.message).toBe('stopped early: interrupted');
+    expect(result.faults.join('\n')).toContain(
+      'run() had not returned 2000 ms after the interrupt; abandoned',
+    );
   });
 
   it('the same unit executed twice for one run id leaves one stored result and the same report', async () => {

@@ -25,6 +25,10 @@ export interface ChaosCounts {
   impostors: number;
   /** Connections that never completed their handshake (idle TCP, slow headers). */
   slowLoris: number;
+  /** Launcher chains (CLI, npm, npx) signalled with a run in progress. */
+  chains: number;
+  /** Runs found still `running` in a store after the test that made them ended. */
+  runsLeftRunning: number;
 }
 
 export default function setup(project: TestProject): () => void {
@@ -41,6 +45,8 @@ export default function setup(project: TestProject): () => void {
         duplicates: 0,
         impostors: 0,
         slowLoris: 0,
+        chains: 0,
+        runsLeftRunning: 0,
       };
       for (const line of readFileSync(file, 'utf8').split('\n')) {
         if (line.trim() === '') continue;
@@ -51,11 +57,14 @@ export default function setup(project: TestProject): () => void {
         total.duplicates += counts.duplicates ?? 0;
         total.impostors += counts.impostors ?? 0;
         total.slowLoris += counts.slowLoris ?? 0;
+        total.chains += counts.chains ?? 0;
+        total.runsLeftRunning += counts.runsLeftRunning ?? 0;
       }
       process.stdout.write(
         `chaos: ${total.faults} faults injected, ${total.badInputs} bad inputs tried, ` +
           `${total.leaked} processes leaked, ${total.duplicates} duplicates, ` +
-          `${total.impostors} impostor connections, ${total.slowLoris} slow-loris connections\n`,
+          `${total.impostors} impostor connections, ${total.slowLoris} slow-loris connections, ` +
+          `signal chains tested: ${total.chains}, runs left running: ${total.runsLeftRunning}\n`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -40,6 +40,13 @@ function memoryStore() {
     async getRun(runId) {
       return runs.get(runId);
     },
+    // The pipeline steps neither beat nor sweep; these keep the fake a whole ResultStore.
+    async heartbeat(runId) {
+      return runs.get(runId)?.status === 'running' ? 'ok' : 'not-running';
+    },
+    async abandonRun() {
+      return false;
+    },
     async putResult(result) {
       calls.push('putResult');
       const key = `${result.runId}/${result.unitId}`;

@@ -28,6 +28,7 @@ describe('parseProcStat', () => {
       pgrp: 4242,
       utimeTicks: 1234,
       stimeTicks: 567,
+      startTicks: 170797,
     });
   });
 
