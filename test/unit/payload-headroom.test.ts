@@ -25,6 +25,8 @@ function planOnlyStore(): ResultStore {
     },
     getRun: async (runId) => runs.get(runId),
     finishRun: unused,
+    heartbeat: unused,
+    abandonRun: unused,
     putResult: unused,
     getResults: unused,
     listRuns: async () => [...runs.values()],
