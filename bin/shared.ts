@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
+import { BUILTIN_SCENARIOS, unitIdOf } from '../lib/bench/registry.ts';
 import {
   creationRate,
   parseRunConfig,
@@ -13,9 +14,9 @@ import {
   type RunConfigInput,
   sandboxLimit,
 } from '../lib/config.ts';
-import { InvalidInputError, SwarmBenchError } from '../lib/errors.ts';
+import { InvalidInputError } from '../lib/errors.ts';
+import { assertWritableDir } from '../lib/fs/dirs.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
-import { EXIT } from '../lib/run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
 
@@ -49,6 +50,7 @@ export const RUN_FLAGS = {
   market: { type: 'string' },
   json: { type: 'boolean' },
   strict: { type: 'boolean' },
+  'fail-on-inconclusive': { type: 'boolean' },
   out: { type: 'string' },
   store: { type: 'string' },
 } as const;
@@ -61,16 +63,23 @@ type RunFlagValues = {
       : string;
 };
 
+/** Decimal notation only: Number() would also read "0x10", "0b1", "0o7" and surrounding blanks. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function numberFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number))
-    throw new InvalidInputError(`--${name}`, 'a number', value);
+  if (!DECIMAL.test(value) || !Number.isFinite(number))
+    throw new InvalidInputError(`--${name}`, 'a number in decimal notation', value);
   return number;
 }
 
 /** Turn flags (and LOAD_TEST) into a validated RunConfig; conflicting flags are refused. */
-export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): RunConfig {
+export function configFromFlags(
+  values: RunFlagValues,
+  env: NodeJS.ProcessEnv,
+  scenarios: readonly BenchmarkDefinition[] = [],
+): RunConfig {
   let profile = values.profile;
   if (env.LOAD_TEST === '1') {
     if (profile !== undefined && profile !== 'load') {
@@ -110,9 +119,11 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
     strategies: values.strategy,
     decisionRule: values['decision-rule'],
     market: values.market,
+    failOnInconclusive: values['fail-on-inconclusive'] ? true : undefined,
   };
   for (const key of Object.keys(input)) if (input[key] === undefined) delete input[key];
-  const config = parseRunConfig(input);
+  // --test may select scenario units too: the built-in ones and those given with --scenario.
+  const config = parseRunConfig(input, [...BUILTIN_SCENARIOS, ...scenarios].map(unitIdOf));
   if (config.tests && values.category) {
     const orphan = config.tests.find(
       (t) => !config.categories.some((c) => t.startsWith(`${c}/`) || !t.includes('/')),
@@ -129,8 +140,9 @@ export function configFromFlags(values: RunFlagValues, env: NodeJS.ProcessEnv): 
 }
 
 /**
- * A directory flag (--out, --store): any path the user chooses, but not empty, not NUL, and not an
- * existing file (which would fail late, after sandboxes ran).
+ * A directory flag (--out, --store): any path the user chooses, but not empty, not NUL, and one
+ * that can be written (an existing writable directory, or creatable): checked before anything
+ * starts, so a bad destination is exit 2 instead of a failure after sandboxes ran.
  */
 export function directoryFlag(name: string, value: string | undefined, fallback: string): string {
   if (value === undefined) return fallback;
@@ -138,16 +150,19 @@ export function directoryFlag(name: string, value: string | undefined, fallback:
   if (value.trim() === '' || value.includes('\0') || value.length > 4096) {
     throw new InvalidInputError(name, allowed, value);
   }
-  const path = resolve(value);
-  if (existsSync(path) && !statSync(path).isDirectory()) {
-    throw new InvalidInputError(name, `${allowed}; ${path} exists and is not a directory`);
-  }
-  return path;
+  return assertWritableDir(name, value);
 }
 
 const SCENARIO_EXTENSIONS = /\.(?:ts|mts|js|mjs)$/;
 
-/** Load user scenario modules (each default-exports defineScenario(...)). */
+const SCENARIO_SHAPE = 'a module whose default export is defineScenario(...)';
+const SCENARIO_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Load user scenario modules (each default-exports defineScenario(...)). A file that fails to
+ * load (throws at import, a syntax error, a missing import) or exports the wrong shape (no run(),
+ * a name that is not a slug, such as a path) is an input error naming --scenario and the file.
+ */
 export async function loadScenarios(paths: string[] | undefined): Promise<BenchmarkDefinition[]> {
   const out: BenchmarkDefinition[] = [];
   for (const path of paths ?? []) {
@@ -155,13 +170,45 @@ export async function loadScenarios(paths: string[] | undefined): Promise<Benchm
     if (!SCENARIO_EXTENSIONS.test(file) || !existsSync(file) || !statSync(file).isFile()) {
       throw new InvalidInputError('--scenario', 'an existing .ts, .mts, .js or .mjs file', path);
     }
-    const module = (await import(pathToFileURL(file).href)) as { default?: BenchmarkDefinition };
-    if (!module.default || typeof module.default.run !== 'function') {
-      throw new InvalidInputError('--scenario', 'a module whose default export is defineScenario(...)', path);
+    let module: { default?: Partial<BenchmarkDefinition> };
+    try {
+      module = (await importModule(file)) as typeof module;
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new InvalidInputError('--scenario', `a module that loads; ${file} failed at import`, reason);
     }
-    out.push(module.default);
+    const definition = module.default;
+    if (!definition || typeof definition !== 'object' || typeof definition.run !== 'function') {
+      throw new InvalidInputError('--scenario', `${SCENARIO_SHAPE}; ${file} has none`);
+    }
+    if (
+      definition.category !== 'custom' ||
+      typeof definition.test !== 'string' ||
+      !SCENARIO_NAME.test(definition.test)
+    ) {
+      throw new InvalidInputError(
+        '--scenario',
+        `${SCENARIO_SHAPE} with a name of lower-case letters, digits and "-"; ${file} names it`,
+        `${String(definition.category)}/${String(definition.test)}`,
+      );
+    }
+    out.push(definition as BenchmarkDefinition);
   }
   return out;
+}
+
+/**
+ * Import a user module. The built CLI runs on plain Node, which cannot load TypeScript that uses
+ * more than erasable syntax, so .ts files go through tsx's loader there; from source (tsx,
+ * vitest) the running loader already handles them.
+ */
+async function importModule(file: string): Promise<unknown> {
+  const built = !import.meta.url.endsWith('.ts');
+  if (built && /\.(?:ts|mts)$/.test(file)) {
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(pathToFileURL(file).href, import.meta.url);
+  }
+  return import(pathToFileURL(file).href);
 }
 
 /** The git commit of this checkout, or "unknown" outside git. */
@@ -236,21 +283,7 @@ export async function providerFor(
   });
 }
 
-/** Print a one-line error and pick the exit code for it. */
-export function exitCodeFor(error: unknown, write: (line: string) => void): number {
-  if (error instanceof InvalidInputError) {
-    write(`swarm-bench: ${error.message}`);
-    return EXIT.usage;
-  }
-  if (error instanceof SwarmBenchError) {
-    write(`swarm-bench: ${error.name}: ${error.message}`);
-    return error.code === 'BUDGET_EXCEEDED' || error.code === 'PROVIDER_UNAVAILABLE'
-      ? EXIT.usage
-      : EXIT.unitFailed;
-  }
-  write(`swarm-bench: unexpected error: ${(error as Error)?.message ?? String(error)}`);
-  return EXIT.unitFailed;
-}
+export { exitCodeFor } from './exit.ts';
 
 export function formatUsd(usd: number): string {
   return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;

@@ -1,106 +1,352 @@
-#!/usr/bin/env -S npx tsx
+/**
+ * swarm-bench: benchmark trading-agent swarms in sandboxes. One file per command in bin/commands.
+ *
+ * commander owns the command line: per-command --help (every flag, its default and allowed
+ * values), --version, unknown flags, missing values, choices, and single-value flags given twice
+ * with different values, all refused with exit 2 naming the flag. The command then reads its own
+ * argv (node:util parseArgs, the same flags) into lib/ collaborators, so each command file stays
+ * callable on its own (tests do). Built to dist/swarm-bench.js by scripts/build-cli.ts.
+ */
 import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { didYouMean } from '../lib/config.ts';
-/** swarm-bench: benchmark trading-agent swarms in sandboxes. One file per command in bin/commands. */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { didYouMean, PROFILES, PROVIDERS, TEMPLATE_SIZES } from '../lib/config.ts';
 import { InvalidInputError } from '../lib/errors.ts';
-import { exitCodeFor } from './shared.ts';
+import { E2B_TIERS } from '../lib/sandbox/e2b-plans.ts';
+import { TOPOLOGIES } from '../lib/swarm/topology.ts';
+import { exitCodeFor } from './exit.ts';
 
-type Command = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
+type CommandFn = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
-const COMMANDS: Record<string, { load: () => Promise<Command>; help: string }> = {
+/** One flag as commander shows and checks it. `multiple` flags may repeat; others may not disagree. */
+interface Flag {
+  flags: string;
+  help: string;
+  default?: string;
+  choices?: readonly string[];
+  multiple?: boolean;
+}
+
+const CATEGORY_NAMES =
+  'Creation Performance | Scalability | Trading Operations | Communication | Resource Usage | Cost Analysis (or creation, trading, cost, ...)';
+
+/** Flags shared by run, plan, pipeline and start (bin/shared.ts RUN_FLAGS reads the same names). */
+const RUN_FLAGS: Flag[] = [
+  { flags: '--category <name>', help: `benchmark category: ${CATEGORY_NAMES}`, multiple: true },
+  {
+    flags: '--test <pattern>',
+    help: 'unit id or part of one, e.g. creation/swarm-init, consensus, custom/high-frequency-trading',
+    multiple: true,
+  },
+  {
+    flags: '--profile <name>',
+    help: 'sample counts and swarm sizes (LOAD_TEST=1 selects load)',
+    default: 'default',
+    choices: PROFILES,
+  },
+  {
+    flags: '--provider <name>',
+    help: 'where sandboxes run (e2b needs E2B_API_KEY)',
+    default: 'local',
+    choices: PROVIDERS,
+  },
+  {
+    flags: '--topology <kind>',
+    help: 'swarm topologies to measure (all when not given)',
+    choices: TOPOLOGIES,
+    multiple: true,
+  },
+  {
+    flags: '--agents <n>',
+    help: 'largest swarm size, a decimal integer 1-100 (the profile decides when not given)',
+  },
+  { flags: '--agents-per-sandbox <n>', help: 'agents packed into one sandbox, 1-16', default: '1' },
+  {
+    flags: '--budget <usd>',
+    help: 'refuse to start above this estimated cost, > 0 and <= 1000',
+    default: '5',
+  },
+  { flags: '--seed <n>', help: 'seed of the market data and workloads, 0 to 2^31-1', default: '42' },
+  {
+    flags: '--template <name>',
+    help: 'E2B template (letters, digits, ".", "_", "-")',
+    default: 'swarm-bench-agent',
+  },
+  { flags: '--template-size <size>', help: 'E2B sandbox size', default: 'base', choices: TEMPLATE_SIZES },
+  {
+    flags: '--scenario <file>',
+    help: 'custom scenario module (.ts/.mts/.js/.mjs, default export defineScenario)',
+    multiple: true,
+  },
+  { flags: '--no-scenarios', help: 'leave out the built-in custom scenarios' },
+  { flags: '--no-pooling', help: 'create fresh sandboxes for every swarm (no run-wide pool)' },
+  { flags: '--max-sandboxes <n>', help: 'sandboxes alive at once, 1-1000 (default: 20 on e2b, 64 locally)' },
+  {
+    flags: '--e2b-tier <tier>',
+    help: 'E2B plan: its creation rate and session limit',
+    default: 'hobby',
+    choices: E2B_TIERS,
+  },
+  {
+    flags: '--e2b-creation-rate <per-s>',
+    help: "sandbox creations per second, when the team's share is not the tier's whole rate",
+  },
+  {
+    flags: '--slowdown <unit=ms>',
+    help: "add ms to one unit's samples (proves regression detection), e.g. trading/strategy-execution=5",
+  },
+  {
+    flags: '--strategy <file>',
+    help: 'strategy plug-in module (default export defineStrategy)',
+    multiple: true,
+  },
+  {
+    flags: '--decision-rule <rule>',
+    help: 'consensus rule: plurality, or a module (default export defineDecisionRule)',
+    default: 'plurality',
+  },
+  {
+    flags: '--market <spec>',
+    help: 'bars.csv, or gbm:seed=..,bars=..,drift=..,volatility=.. (default: the seeded generator)',
+  },
+  { flags: '--strict', help: 'refuse (exit 2) a swarm too large for this machine instead of warning' },
+  {
+    flags: '--fail-on-inconclusive',
+    help: 'exit 1 also when a target is Inconclusive (default: only a Fail exits 1)',
+  },
+  { flags: '--json', help: 'machine-readable output on stdout' },
+  { flags: '--out <dir>', help: 'report directory (must be writable or creatable)', default: 'docs/e2b' },
+  {
+    flags: '--store <dir>',
+    help: 'result store directory (must be writable or creatable)',
+    default: '.swarm-bench/store',
+  },
+];
+
+const STORE: Flag = { flags: '--store <dir>', help: 'result store directory', default: '.swarm-bench/store' };
+const JSON_FLAG: Flag = { flags: '--json', help: 'machine-readable output on stdout' };
+
+interface CommandSpec {
+  help: string;
+  args?: string[];
+  flags: Flag[];
+  load: () => Promise<CommandFn>;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
   run: {
+    help: 'run benchmarks, store the results and write the report',
+    flags: RUN_FLAGS,
     load: async () => (await import('./commands/run.ts')).runCommand,
-    help: 'run benchmarks and write the report',
   },
   plan: {
+    help: 'show what a run would do and cost; nothing starts',
+    flags: RUN_FLAGS,
     load: async () => (await import('./commands/plan.ts')).planCommand,
-    help: 'show what a run would do and cost',
   },
   report: {
-    load: async () => (await import('./commands/report.ts')).reportCommand,
     help: 'render a report from a results JSON file',
+    args: ['<results.json>'],
+    flags: [
+      { flags: '--out <dir>', help: 'report directory (must be writable or creatable)', default: 'docs/e2b' },
+      {
+        flags: '--max-samples <n>',
+        help: 'samples kept per series; longer series are thinned evenly and the JSON report says so',
+        default: '10000',
+      },
+    ],
+    load: async () => (await import('./commands/report.ts')).reportCommand,
   },
   pipeline: {
+    help: 'run the serverless pipeline locally: the synthesized state machine and bundled functions, local stand-ins',
+    flags: [
+      { flags: '--local', help: 'required: run here (use `start` for AWS)' },
+      { flags: '--source', help: 'run the functions from source in-process instead of the bundled assets' },
+      ...RUN_FLAGS,
+    ],
     load: async () => (await import('./commands/pipeline.ts')).pipelineCommand,
-    help: 'run the serverless pipeline locally (--local): synthesized state machine, local stand-ins',
   },
   start: {
-    load: async () => (await import('./commands/start.ts')).startCommand,
     help: 'start the deployed pipeline on AWS',
+    flags: [
+      {
+        flags: '--stack <name>',
+        help: 'CloudFormation stack to read the state machine from',
+        default: 'SwarmBench',
+      },
+      { flags: '--state-machine-arn <arn>', help: 'state machine to start (skips the stack lookup)' },
+      ...RUN_FLAGS,
+    ],
+    load: async () => (await import('./commands/start.ts')).startCommand,
   },
   status: {
-    load: async () => (await import('./commands/status.ts')).statusCommand,
     help: 'progress and report link of an execution',
+    args: ['<execution-arn>'],
+    flags: [JSON_FLAG],
+    load: async () => (await import('./commands/status.ts')).statusCommand,
   },
   'e2b-local': {
+    help: 'run an E2B-compatible service here and print the env for --provider e2b',
+    flags: [
+      {
+        flags: '--tier <tier>',
+        help: 'plan whose limits the service enforces',
+        default: 'hobby',
+        choices: E2B_TIERS,
+      },
+      {
+        flags: '--metrics-interval-ms <ms>',
+        help: 'sandbox metrics interval, an integer >= 100',
+        default: '5000',
+      },
+      { flags: '--creation-rate <per-s>', help: "sandbox creations per second (default: the tier's rate)" },
+    ],
     load: async () => (await import('./commands/e2b-local.ts')).e2bLocalCommand,
-    help: 'run an E2B-compatible service here and print the env for --provider e2b [--tier hobby|pro]',
   },
   doctor: {
-    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
     help: 'check this machine and the E2B key',
+    flags: [JSON_FLAG],
+    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
   },
   history: {
+    help: 'list stored runs',
+    flags: [
+      { flags: '--config <hash>', help: 'only runs of this config hash' },
+      { flags: '--provider <name>', help: 'only runs on this provider', choices: PROVIDERS },
+      { flags: '--benchmark <unit|series>', help: 'the trend of one unit or series' },
+      { flags: '--limit <n>', help: 'most recent runs shown' },
+      JSON_FLAG,
+      STORE,
+    ],
     load: async () => (await import('./commands/history.ts')).historyCommand,
-    help: 'list stored runs [--config h] [--provider p] [--benchmark unit|series] [--limit n] [--json] [--store dir]',
   },
   recommend: {
+    help: 'cost-optimal topology and agents per sandbox for a workload, from the latest run',
+    flags: [
+      { flags: '--agents <n>', help: 'agents in the workload' },
+      { flags: '--ops <n>', help: 'operations per second' },
+      { flags: '--latency-ms <ms>', help: 'largest acceptable latency' },
+      { flags: '--budget-hourly <usd>', help: 'hourly budget' },
+      { flags: '--budget-monthly <usd>', help: 'monthly budget' },
+      { flags: '--run <id>', help: 'stored run to base it on (default: the latest)' },
+      STORE,
+      JSON_FLAG,
+    ],
     load: async () => (await import('./commands/recommend.ts')).recommendCommand,
-    help: 'cost-optimal topology and agents per sandbox for a workload, from the latest run: [--agents n] [--ops n] [--latency-ms n] [--budget-hourly usd] [--budget-monthly usd] [--run id] [--json]',
   },
   site: {
+    help: 'static trend site of every stored run',
+    flags: [
+      { flags: '--out <dir>', help: 'site directory (required; must be writable or creatable)' },
+      STORE,
+      { flags: '--force', help: 'rebuild every page, not only those whose inputs changed' },
+      JSON_FLAG,
+    ],
     load: async () => (await import('./commands/site.ts')).siteCommand,
-    help: 'static trend site of every stored run: site --out <dir> [--store dir] [--force] [--json]',
   },
   compare: {
+    help: 'compare two stored runs series by series',
+    args: ['<runA>', '<runB>'],
+    flags: [JSON_FLAG, STORE],
     load: async () => (await import('./commands/compare.ts')).compareCommand,
-    help: 'compare two stored runs series by series: compare <runA> <runB> [--json] [--store dir]',
   },
 };
 
-const USAGE = `usage: swarm-bench <command> [flags]
+const EPILOG = `
+exit codes: 0 all targets pass, 1 a target failed, 2 bad input, 3 a unit could not run or an output could not be written
+'swarm-bench <command> --help' lists a command's flags with their defaults and allowed values.`;
 
-commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help}`)
-  .join('\n')}
+function version(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
 
-run / plan flags:
-  --category <name>...    Creation Performance | Scalability | Trading Operations | Communication | Resource Usage | Cost Analysis
-  --test <pattern>...     e.g. creation/swarm-init or consensus
-  --profile <p>           quick | default | load (LOAD_TEST=1 selects load)
-  --provider <p>          local (default) | e2b (needs E2B_API_KEY)
-  --topology <t>...       mesh | hierarchical | ring | star
-  --agents <n>            largest swarm size
-  --budget <usd>          refuse to start above this estimated cost (default 5)
-  --scenario <file>...    add custom scenarios (default export of defineScenario)
-  --strategy <file>...    your strategy plug-ins (default export of defineStrategy), run beside the built-ins
-  --decision-rule <r>     plurality (default) or a module (default export of defineDecisionRule)
-  --market <m>            bars.csv, or gbm:seed=..,bars=..,drift=..,volatility=.. (default: the seeded generator)
-  --out <dir>             report directory (default docs/e2b)
-  --json                  machine-readable output
+/**
+ * The command tree. Built per call: the record of flags already given (to refuse a second,
+ * different value) belongs to one parse.
+ */
+function buildProgram(onRun: (name: string) => void): Command {
+  const program = new Command('swarm-bench')
+    .description('Benchmark trading-agent swarms in sandboxes (local processes or E2B microVMs).')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(`swarm-bench: ${oneLine(text.replace(/^error: /, ''))}\n`),
+    })
+    .addHelpText('after', EPILOG);
+  program.helpCommand(false);
+  for (const [name, spec] of Object.entries(COMMANDS)) {
+    const seen = new Map<string, string>();
+    const command = program.command(name).description(spec.help).allowExcessArguments(true);
+    for (const arg of spec.args ?? []) command.argument(arg);
+    for (const flag of spec.flags) command.addOption(optionOf(flag, seen));
+    command.addHelpText('after', EPILOG);
+    command.action(() => onRun(name));
+  }
+  return program;
+}
 
-exit codes: 0 all targets pass, 1 a target failed, 2 bad input, 3 a unit could not run
-`;
+function optionOf(flag: Flag, seen: Map<string, string>): Option {
+  const option = new Option(flag.flags, flag.help);
+  if (flag.choices) option.choices(flag.choices);
+  if (flag.default !== undefined) option.default(flag.default);
+  if (!option.required) return option;
+  const check = option.parseArg;
+  const name = option.long ?? flag.flags;
+  option.argParser((value: string, previous: unknown) => {
+    if (flag.multiple) {
+      if (check) check(value, undefined);
+      return [...(Array.isArray(previous) ? previous : []), value];
+    }
+    const earlier = seen.get(name);
+    if (earlier !== undefined && earlier !== value) {
+      throw new InvalidArgumentError(
+        `${name} given twice with different values ("${earlier}", then "${value}"): give it once.`,
+      );
+    }
+    seen.set(name, value);
+    return check ? check(value, previous) : value;
+  });
+  return option;
+}
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE);
-    return name ? 0 : 2;
+  if (name === undefined) {
+    buildProgram(() => {}).outputHelp({ error: true });
+    return 2;
   }
+  if (name === 'help') {
+    buildProgram(() => {}).outputHelp();
+    return 0;
+  }
+  if (!name.startsWith('-') && !(name in COMMANDS)) {
+    const hint = didYouMean(name, Object.keys(COMMANDS));
+    process.stderr.write(
+      `swarm-bench: command: one of ${Object.keys(COMMANDS).join(', ')}${hint ? `; did you mean "${hint}"?` : ''} (got "${name.slice(0, 40)}")\n`,
+    );
+    return 2;
+  }
+  let chosen: string | undefined;
   try {
-    const command = COMMANDS[name];
-    if (!command) {
-      const hint = didYouMean(name, Object.keys(COMMANDS));
-      throw new InvalidInputError(
-        'command',
-        `one of ${Object.keys(COMMANDS).join(', ')}${hint ? `; did you mean "${hint}"?` : ''}`,
-        name,
-      );
+    await buildProgram((command) => {
+      chosen = command;
+    }).parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exit 0; every parse error was printed as one line.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
     }
-    return await (await command.load())(rest, env);
+    throw error;
+  }
+  const spec = chosen === undefined ? undefined : COMMANDS[chosen];
+  if (spec === undefined) throw new InvalidInputError('command', Object.keys(COMMANDS).join(', '), name);
+  try {
+    return await (await spec.load())(rest, env);
   } catch (error) {
     // parseArgs reports unknown or malformed flags with its own error codes.
     const code = (error as { code?: string }).code;
@@ -112,15 +358,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
 }
 
-/** Errors print as one line (parseArgs adds hint lines), so scripts can read them line by line. */
+/** Errors print as one line (parsers add hint lines), so scripts can read them line by line. */
 function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
 // Run only as the entry script, so tests can import main() and call it in-process.
 if (isEntryScript()) {
   main(process.argv.slice(2), process.env).then(
     (code) => {
+      // exitCode, not exit(): stdout to a pipe is flushed before the process ends.
       process.exitCode = code;
     },
     (error: unknown) => {

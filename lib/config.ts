@@ -175,8 +175,11 @@ const PLUGIN_FLAGS: Record<string, string> = {
   market: '--market',
 };
 
-/** Validate raw input (CLI flags or execution input) into a RunConfig, or throw InvalidInputError. */
-export function parseRunConfig(input: unknown): RunConfig {
+/**
+ * Validate raw input (CLI flags or execution input) into a RunConfig, or throw InvalidInputError.
+ * `extraTests`: unit ids beyond the guide's that `tests` may select (scenarios, e.g. custom/my-swarm).
+ */
+export function parseRunConfig(input: unknown, extraTests: readonly string[] = []): RunConfig {
   const parsed = runConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -194,7 +197,7 @@ export function parseRunConfig(input: unknown): RunConfig {
   const config = parsed.data;
   const categories = config.categories?.map(parseCategory) ?? CATEGORIES.map((c) => c.id);
   const tests = config.tests?.map((pattern) => {
-    const known = allTestIds();
+    const known = [...allTestIds(), ...extraTests];
     if (!known.some((id) => id.includes(pattern.toLowerCase()))) {
       const hint = didYouMean(pattern, [...known, ...known.map((id) => id.split('/')[1] as string)]);
       throw new InvalidInputError(
@@ -215,7 +218,7 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
-      return `a ${issue.expected}`;
+      return withArticle(issue.expected === 'int' ? 'integer' : issue.expected);
     case 'too_small':
       return `at least ${issue.minimum}${issue.inclusive === false ? ' (exclusive)' : ''}`;
     case 'too_big':
@@ -223,6 +226,11 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
     default:
       return issue.message;
   }
+}
+
+/** "an array", "an object", "an integer", "a number". */
+export function withArticle(noun: string): string {
+  return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 }
 
 function valueAt(input: unknown, path: PropertyKey[]): unknown {

@@ -3,6 +3,9 @@
  * code and Step Functions maps to an ASL error name; `cause` is passed through, never serialised
  * into reports or responses.
  */
+/** Exit codes of the CLI. */
+export const EXIT = { ok: 0, targetFailed: 1, usage: 2, unitFailed: 3 } as const;
+
 export class SwarmBenchError extends Error {
   readonly code: string = 'SWARM_BENCH_ERROR';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -11,6 +11,7 @@ import { assertWithinBudget, buildPlan, type Plan, type PlanOptions } from './be
 import { loadRunMarket, type RunEvent, runUnits } from './bench/runner.ts';
 import { evaluateTargets, type TargetOutcome } from './bench/targets.ts';
 import type { RunConfig } from './config.ts';
+import { EXIT } from './errors.ts';
 import type { HistoryComparison } from './history/compare.ts';
 import { writeReportWithHistory } from './history/report.ts';
 import type { ReportSink } from './publish/types.ts';
@@ -54,8 +55,7 @@ export interface RunOutcome {
   exitCode: 0 | 1 | 3;
 }
 
-/** Exit codes of the CLI. */
-export const EXIT = { ok: 0, targetFailed: 1, usage: 2, unitFailed: 3 } as const;
+export { EXIT };
 
 /**
  * The exit code of a run's targets: 1 for a Fail; an Inconclusive target (interval straddling the

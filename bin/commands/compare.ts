@@ -1,5 +1,4 @@
 /** swarm-bench compare <runA> <runB>: every series of two stored runs side by side, B judged against A. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseRunId } from '../../lib/bench/meta.ts';
 import type { RunResults } from '../../lib/bench/model.ts';
@@ -9,7 +8,7 @@ import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import { formatDelta, formatPValue, verdictMarker } from '../../lib/report/history.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
-import { DEFAULT_STORE_DIR } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag } from '../shared.ts';
 import { table } from './history.ts';
 
 export async function compareCommand(argv: string[]): Promise<number> {
@@ -28,7 +27,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   }
   const idA = parseRunId(positionals[0]);
   const idB = parseRunId(positionals[1]);
-  const opened = await openEmbeddedStore({ dir: resolve(values.store ?? DEFAULT_STORE_DIR) });
+  const opened = await openEmbeddedStore({ dir: directoryFlag('--store', values.store, DEFAULT_STORE_DIR) });
   try {
     const a = await load(opened.store, idA, 'runA');
     const b = await load(opened.store, idB, 'runB');

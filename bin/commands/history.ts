@@ -1,5 +1,4 @@
 /** swarm-bench history: the stored runs, and with --benchmark the median of each series per run. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Labels, MeasureUnit, RunMeta, UnitResult } from '../../lib/bench/model.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
@@ -7,7 +6,7 @@ import { median } from '../../lib/history/compare.ts';
 import { formatLabels, formatValue } from '../../lib/report/format.ts';
 import type { ProviderName } from '../../lib/sandbox/types.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag } from '../shared.ts';
 
 const PROVIDERS: readonly ProviderName[] = ['local', 'e2b'];
 const DEFAULT_LIMIT = 20;
@@ -59,7 +58,7 @@ export async function historyCommand(argv: string[]): Promise<number> {
     );
   }
 
-  const opened = await openEmbeddedStore({ dir: resolve(values.store ?? DEFAULT_STORE_DIR) });
+  const opened = await openEmbeddedStore({ dir: directoryFlag('--store', values.store, DEFAULT_STORE_DIR) });
   try {
     const runs = await opened.store.listRuns({
       ...(values.config !== undefined ? { configHash: values.config } : {}),

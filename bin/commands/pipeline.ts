@@ -5,7 +5,6 @@
  * stand-ins of DynamoDB, S3, SNS and Secrets Manager that check every call against the function's
  * IAM policy. `--source` binds the tasks to the step code in-process instead (faster, development).
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { runLocalPipeline } from '../../lib/pipeline/local.ts';
@@ -15,6 +14,7 @@ import {
   configFromFlags,
   DEFAULT_REPORT_DIR,
   DEFAULT_STORE_DIR,
+  directoryFlag,
   ensureAgentBundle,
   environment,
   loadScenarios,
@@ -46,6 +46,8 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       'only with --source: the bundled functions run the built-in benchmarks, as on AWS',
     );
   }
+  const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
+  const outDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   ensureAgentBundle();
   const progress = progressReporter(process.stderr);
   const { slowdown, categories, tests, ...rest } = config;
@@ -61,8 +63,8 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       input,
       bundlePath: AGENT_BUNDLE,
       passthroughEnv: { PATH: env.PATH, LANG: env.LANG },
-      storeDir: resolve(values.store ?? DEFAULT_STORE_DIR),
-      outDir: resolve(values.out ?? DEFAULT_REPORT_DIR),
+      storeDir: storeDir,
+      outDir: outDir,
       environment: environment(),
       scenarios: await loadScenarios(values.scenario),
       onEvent: (event) => progress.onEvent(event),

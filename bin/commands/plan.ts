@@ -20,11 +20,10 @@ import {
 
 export async function planCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
-  const requested = configFromFlags(values, env);
+  const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
   const scenarios = await loadScenarios(values.scenario);
-  const inputs = await withStore(directoryFlag('--store', values.store, DEFAULT_STORE_DIR), (store) =>
-    readPlanInputs(store, requested.provider),
-  );
+  const requested = configFromFlags(values, env, scenarios);
+  const inputs = await withStore(storeDir, (store) => readPlanInputs(store, requested.provider));
   const fitted = planForMachine(
     requested,
     (config) => buildPlan(config, scenarios, { history: inputs.history }),

@@ -1,5 +1,4 @@
 /** swarm-bench recommend: the cost-optimal topology and packing for a workload, from the latest completed run. */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseRunId } from '../../lib/bench/meta.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
@@ -10,7 +9,7 @@ import {
   recommend,
 } from '../../lib/recommend/index.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
-import { DEFAULT_STORE_DIR, formatUsd } from '../shared.ts';
+import { DEFAULT_STORE_DIR, directoryFlag, formatUsd } from '../shared.ts';
 import { table } from './history.ts';
 
 function numberFlag(
@@ -59,7 +58,7 @@ export async function recommendCommand(argv: string[]): Promise<number> {
   };
   const runId = values.run === undefined ? undefined : parseRunId(values.run);
 
-  const opened = await openEmbeddedStore({ dir: resolve(values.store ?? DEFAULT_STORE_DIR) });
+  const opened = await openEmbeddedStore({ dir: directoryFlag('--store', values.store, DEFAULT_STORE_DIR) });
   try {
     const meta =
       runId !== undefined

@@ -28,10 +28,11 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
-  const { config: requested, bundlePath } = await withPlugins(configFromFlags(values, env));
-  const scenarios = await loadScenarios(values.scenario);
+  // Every input checked before anything starts: destinations, scenarios, flags, then plug-ins.
   const reportDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
+  const scenarios = await loadScenarios(values.scenario);
+  const { config: requested, bundlePath } = await withPlugins(configFromFlags(values, env, scenarios));
   const opened = await openEmbeddedStore({ dir: storeDir });
   // Estimates from this store's earlier runs; a local plan checked against this machine (the load
   // profile sized to it, a swarm too large warned about or, with --strict, refused: exit 2).
@@ -119,7 +120,7 @@ function summary(targets: TargetOutcome[], status: string, location: string): st
     .filter((t) => t.status === 'fail')
     .map((t) => `  ❌ ${t.target.label}: ${t.measured}`);
   return [
-    `run ${status}: targets ${count('pass')} passed, ${count('fail')} failed, ${count('pending')} pending`,
+    `run ${status}: targets ${count('pass')} passed, ${count('fail')} failed, ${count('inconclusive')} inconclusive, ${count('pending')} pending`,
     ...failed,
     `report: ${location}`,
     '',

@@ -63,6 +63,8 @@ export interface Series {
   warmup: number[];
   /** What distinguishes this series from its siblings, e.g. {topology: 'ring', agents: 10}. */
   labels: Labels;
+  /** Set when `report` read more samples than its cap: how many the file held, how many were kept, and how. */
+  thinned?: { inFile: number; kept: number; rule: string };
 }
 
 /** A single derived number (speed-up, fitted exponent, throughput) and the series it came from. */

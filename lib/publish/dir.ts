@@ -1,7 +1,8 @@
 /** A ReportSink that writes files under one directory and nowhere else. */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InvalidInputError } from '../errors.ts';
+import { makeDirs, OutputError } from '../fs/dirs.ts';
 import type { ReportSink } from './types.ts';
 
 const ALLOWED = 'a relative path inside the report directory (no "..", no absolute path, no NUL)';
@@ -20,11 +21,16 @@ export class DirReportSink implements ReportSink {
   /** Write `body` (UTF-8) to `<directory>/<name>`, creating folders; the content type is not stored. */
   async put(name: string, body: string, _contentType: string): Promise<{ location: string }> {
     const path = this.resolveName(name);
-    await mkdir(dirname(path), { recursive: true });
-    // Write then rename, so a reader never sees half a report.
+    // Write then rename, so a reader never sees half a report. A failure names the path and the
+    // reason (OutputError: exit 3); each step fails or returns, none retries.
     const temporary = `${path}.partial`;
-    await writeFile(temporary, body, 'utf8');
-    await rename(temporary, path);
+    try {
+      await makeDirs(dirname(path));
+      await writeFile(temporary, body, 'utf8');
+      await rename(temporary, path);
+    } catch (error) {
+      throw new OutputError(`could not write ${path}: ${(error as Error).message}`, { cause: error });
+    }
     return { location: path };
   }
 

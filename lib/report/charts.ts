@@ -56,11 +56,38 @@ export function chartSpecs(run: RunResults): ChartSpec[] {
   ].filter((chart): chart is ChartSpec => chart !== undefined);
 }
 
-/** Compile a Vega-Lite spec and render it headless to SVG (no canvas, no clock: deterministic). */
+/** The name under which a chart's inline data is bound to a cached, data-free Vega dataflow. */
+const CHART_DATA = 'chart_data';
+/** Parsed Vega dataflows by their data-free spec: the same kind of chart over other data reuses one. */
+const dataflows = new Map<string, vega.Runtime>();
+const MAX_DATAFLOWS = 128;
+
+/**
+ * Compile a Vega-Lite spec and render it headless to SVG (no canvas, no clock: deterministic).
+ * Compiling and parsing cost most of a chart's time and depend only on the spec without its
+ * data, so a spec with inline data is compiled once with its data as a named source, and each
+ * chart of that shape binds its values to that source (same SVG as compiling it whole).
+ */
 export async function specToSvg(spec: TopLevelSpec): Promise<string> {
-  const compiled = vegaLite.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const data = (spec as { data?: { values?: unknown } }).data;
+  if (data === undefined || !Array.isArray(data.values) || Object.keys(data).length !== 1) {
+    return render(vega.parse(vegaLite.compile(spec).spec));
+  }
+  const shape = { ...spec, data: { name: CHART_DATA } } as TopLevelSpec;
+  const key = JSON.stringify(shape);
+  let runtime = dataflows.get(key);
+  if (runtime === undefined) {
+    runtime = vega.parse(vegaLite.compile(shape).spec);
+    if (dataflows.size >= MAX_DATAFLOWS) dataflows.delete(dataflows.keys().next().value!);
+    dataflows.set(key, runtime);
+  }
+  return render(runtime, data.values);
+}
+
+async function render(runtime: vega.Runtime, values?: unknown[]): Promise<string> {
+  const view = new vega.View(runtime, { renderer: 'none' });
   try {
+    if (values !== undefined) view.data(CHART_DATA, values);
     return await view.toSVG();
   } finally {
     view.finalize();

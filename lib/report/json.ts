@@ -76,6 +76,8 @@ export function renderJson(
         summary: nullNaN(summary),
         samples: series.samples,
         warmup: series.warmup,
+        // Present only when report capped the series: the samples above are a stated subset.
+        ...(series.thinned ? { thinned: series.thinned } : {}),
       })),
       figures: result.figures,
       usage: result.usage,

@@ -30,8 +30,12 @@ export function modelToMarkdown(model: ReportModel): string {
 
 function renderBlock(block: Block): string {
   switch (block.kind) {
-    case 'paragraph':
-      return block.strong ? `**${text(block.text)}**` : text(block.text);
+    case 'paragraph': {
+      const body = block.strong ? `**${text(block.text)}**` : text(block.text);
+      return block.link
+        ? `${body} [${text(block.link.text).replace(/[[\]]/g, '')}](${encodeURI(block.link.href)})`
+        : body;
+    }
     case 'banner':
       return `> ${block.tone === 'error' ? '❌' : '⚠️'} **${text(block.text)}**`;
     case 'list':

@@ -3,7 +3,7 @@
  * Markdown and HTML both render this one model, so the content is written once and the two can
  * never disagree. All text here is plain: each renderer escapes it for its own format.
  */
-import { CATALOG, catalogEntry } from '../bench/catalog.ts';
+import { CATALOG, catalogEntry, EXTRA_CATALOG } from '../bench/catalog.ts';
 import {
   CATEGORIES,
   type CategoryId,
@@ -38,7 +38,7 @@ import {
 import { DETECTOR_RULE, historySection, historySummaryLine } from './history.ts';
 
 export type Block =
-  | { kind: 'paragraph'; text: string; strong?: boolean }
+  | { kind: 'paragraph'; text: string; strong?: boolean; link?: { text: string; href: string } }
   | { kind: 'banner'; tone: 'warning' | 'error'; text: string }
   | { kind: 'table'; columns: string[]; rows: string[][]; numeric?: boolean[] }
   | { kind: 'list'; items: string[] }
@@ -90,6 +90,7 @@ export function buildReport(
   run: RunResults,
   charts: readonly ChartRef[] = [],
   history?: HistoryComparison,
+  options: ReportOptions = {},
 ): ReportModel {
   const analysis = analyzeRun(run);
   const placed = new Set<string>();
@@ -147,9 +148,62 @@ export function buildReport(
     costSection(analysis),
     recommendationsSection(analysis),
     topologySection(analysis),
-    howSection(analysis),
+    howSection(analysis, options.methodologyHref),
   );
   return { title: 'E2B Trading Swarm Benchmark Report', sections };
+}
+
+/** Options of buildReport. */
+export interface ReportOptions {
+  /**
+   * Where the shared methodology (methodologyModel) is published, relative to the report. When
+   * set, "How measured" keeps only what belongs to this run (its samples per series, custom
+   * scenarios) and links there for the text every run shares. @default inline, self-contained
+   */
+  methodologyHref?: string;
+}
+
+/**
+ * What every report's "How measured" says whatever the run: the statistics, the target verdicts,
+ * the history detector and what each catalogued benchmark measures and how. A site publishes it
+ * once instead of in each run's page.
+ */
+export function methodologyModel(): ReportModel {
+  const entries = [...new Map([...CATALOG, ...EXTRA_CATALOG].map((entry) => [entry.unitId, entry])).values()];
+  return {
+    title: 'How swarm-bench measures',
+    sections: [
+      {
+        id: 'how-measured',
+        title: 'Statistics, verdicts and the history detector',
+        blocks: [
+          { kind: 'paragraph', text: STATISTICS_NOTE },
+          { kind: 'paragraph', text: VERDICT_NOTE },
+          { kind: 'paragraph', text: DETECTOR_NOTE },
+        ],
+        subsections: [],
+      },
+      {
+        id: 'benchmarks',
+        title: 'What each benchmark measures',
+        blocks: [],
+        subsections: entries.map((entry) => ({
+          id: `how-${entry.unitId}`,
+          title: `${entry.title} (${entry.unitId})`,
+          blocks: [
+            {
+              kind: 'fields',
+              items: [
+                { name: 'Measures', value: entry.measures },
+                { name: 'How', value: entry.how },
+              ],
+            },
+          ],
+          subsections: [],
+        })),
+      },
+    ],
+  };
 }
 
 function headerSection(run: RunResults): Section {
@@ -768,7 +822,7 @@ function topologySection(analysis: RunAnalysis): Section {
   };
 }
 
-function howSection(analysis: RunAnalysis): Section {
+function howSection(analysis: RunAnalysis, methodologyHref?: string): Section {
   const { run } = analysis;
   const unitIds = [
     ...CATALOG.map((entry) => entry.unitId),
@@ -780,6 +834,9 @@ function howSection(analysis: RunAnalysis): Section {
       (unitId) =>
         run.meta.units.some((unit) => unit.unitId === unitId) || findResult(run, unitId) !== undefined,
     )
+    // With a shared methodology, a catalogued unit's description lives there, and its sample
+    // counts (n, warm-up discarded) are in the results tables: only custom scenarios stay here.
+    .filter((unitId) => methodologyHref === undefined || catalogEntry(unitId) === undefined)
     .map((unitId): Section => {
       const entry = catalogEntry(unitId);
       const spec: UnitSpec | undefined = run.meta.units.find((unit) => unit.unitId === unitId);
@@ -816,13 +873,27 @@ function howSection(analysis: RunAnalysis): Section {
   return {
     id: 'how-measured',
     title: 'How measured',
-    blocks: [
-      { kind: 'paragraph', text: STATISTICS_NOTE },
-      { kind: 'paragraph', text: VERDICT_NOTE },
-      { kind: 'paragraph', text: DETECTOR_NOTE },
-    ],
+    blocks:
+      methodologyHref === undefined
+        ? [
+            { kind: 'paragraph', text: STATISTICS_NOTE },
+            { kind: 'paragraph', text: VERDICT_NOTE },
+            { kind: 'paragraph', text: DETECTOR_NOTE },
+          ]
+        : [
+            {
+              kind: 'paragraph',
+              text: 'Statistics, target verdicts, the history detector and what each benchmark measures are the same for every run; the sample counts of this run are in the tables of Results by Category:',
+              link: { text: 'how swarm-bench measures', href: methodologyHref },
+            },
+          ],
     subsections,
   };
+}
+
+/** A section id as the HTML renderer writes it. */
+export function slugId(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]+/g, '-');
 }
 
 const STATISTICS_NOTE =

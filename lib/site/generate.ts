@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { RunResults } from '../bench/model.ts';
 import { renderCharts, specToSvg } from '../report/charts.ts';
-import { renderHtml } from '../report/html.ts';
+import { modelToHtml, REPORT_STYLE, renderHtml } from '../report/html.ts';
+import { methodologyModel } from '../report/sections.ts';
 import type { BlobStore, ResultStore } from '../store/types.ts';
 import {
   compactSvg,
@@ -27,7 +28,19 @@ import {
   TOPOLOGY_METRICS,
   type Trend,
 } from './model.ts';
-import { benchmarkPageHtml, indexPage, topologiesPage, withSiteNav } from './pages.ts';
+import {
+  benchmarkPageHtml,
+  indexPage,
+  METHODOLOGY_PAGE,
+  REPORT_CSS,
+  RUNS_PAGE,
+  runsPage,
+  SITE_CSS,
+  SITE_NAV_STYLE,
+  SITE_STYLE,
+  topologiesPage,
+  withSiteNav,
+} from './pages.ts';
 
 /**
  * Where the site goes: a BlobStore (put and get by relative key). Locally a DirBlobStore on the
@@ -36,7 +49,7 @@ import { benchmarkPageHtml, indexPage, topologiesPage, withSiteNav } from './pag
 export type SiteSink = Pick<BlobStore, 'put' | 'get'>;
 
 /** Bump when the pages' rendering changes, so every page is rendered again once. */
-export const SITE_VERSION = 1;
+export const SITE_VERSION = 2;
 export const MANIFEST_NAME = 'manifest.json';
 
 export interface SiteManifest {
@@ -67,6 +80,8 @@ interface PagePlan {
   name: string;
   input: unknown;
   render: () => Promise<{ html: string; charts: number }>;
+  /** @default 'text/html; charset=utf-8' */
+  contentType?: string;
 }
 
 /** Load every finished run from the store and generate the site from them. */
@@ -107,7 +122,7 @@ export async function generateSite(
       continue;
     }
     const page = await plan.render();
-    await sink.put(plan.name, page.html, 'text/html; charset=utf-8');
+    await sink.put(plan.name, page.html, plan.contentType ?? 'text/html; charset=utf-8');
     manifest.pages[plan.name] = { hash, bytes: Buffer.byteLength(page.html) };
     rendered.push(plan.name);
     charts += page.charts;
@@ -145,12 +160,28 @@ function inputHash(input: unknown): string {
 }
 
 async function rendered(chart: SiteChart): Promise<{ chart: SiteChart; svg: string }> {
-  return { chart, svg: compactSvg(await specToSvg(chart.spec)) };
+  return { chart, svg: compactSvg(await specToSvg(chart.spec), chart.description) };
 }
 
 /** Every page of the site with its input (what its hash covers) and its renderer. */
 function planPages(model: SiteModel): PagePlan[] {
   const plans: PagePlan[] = [];
+  // Shared by every page, so each page carries none of it: the style sheets and the methodology.
+  const asset = (name: string, text: string, contentType: string): PagePlan => ({
+    name,
+    input: text,
+    contentType,
+    render: async () => ({ html: text, charts: 0 }),
+  });
+  plans.push(asset(SITE_CSS, `${SITE_STYLE}\n`, 'text/css; charset=utf-8'));
+  plans.push(asset(REPORT_CSS, `${REPORT_STYLE}\n${SITE_NAV_STYLE}\n`, 'text/css; charset=utf-8'));
+  plans.push(
+    asset(
+      METHODOLOGY_PAGE,
+      withSiteNav(modelToHtml(methodologyModel(), new Map(), { stylesheetHref: REPORT_CSS }), ''),
+      'text/html; charset=utf-8',
+    ),
+  );
   const indexInput = {
     runs: model.runs.map((run) => ({
       meta: run.run.meta,
@@ -176,11 +207,20 @@ function planPages(model: SiteModel): PagePlan[] {
     },
   });
   plans.push({
+    name: RUNS_PAGE,
+    input: indexInput.runs,
+    render: async () => ({ html: runsPage(model), charts: 0 }),
+  });
+  plans.push({
     name: 'topologies.html',
     input: model.runs.map((run) => [run.run.meta.runId, run.run.meta.startedAt, run.rankings]),
     render: async () => {
       const charts = [];
-      for (const metric of TOPOLOGY_METRICS) charts.push(await rendered(rankingChart(model, metric)));
+      // A metric no run measured gets no chart (an empty one would look like a drawing failure).
+      for (const metric of TOPOLOGY_METRICS) {
+        if (model.runs.some((run) => run.rankings[metric.id].length > 0))
+          charts.push(await rendered(rankingChart(model, metric)));
+      }
       return { html: topologiesPage(model, charts), charts: charts.length };
     },
   });
@@ -215,8 +255,18 @@ function planPages(model: SiteModel): PagePlan[] {
       input: { run, history },
       render: async () => {
         // The run's own report, exactly as Publish renders it, with the site's navigation added.
-        const charts = (await renderCharts(run)).map((chart) => ({ ...chart, svg: compactSvg(chart.svg) }));
-        return { html: withSiteNav(renderHtml(run, charts, { history }), '../../'), charts: charts.length };
+        // Named by its title, as its caption; the values it draws are in the report's tables.
+        const charts = (await renderCharts(run)).map((chart) => ({
+          ...chart,
+          svg: compactSvg(chart.svg, chart.title),
+        }));
+        const root = '../../';
+        const html = renderHtml(run, charts, {
+          history,
+          methodologyHref: `${root}${METHODOLOGY_PAGE}`,
+          stylesheetHref: `${root}${REPORT_CSS}`,
+        });
+        return { html: withSiteNav(html, root), charts: charts.length };
       },
     });
   }

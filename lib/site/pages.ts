@@ -9,7 +9,8 @@ import { escapeHtml } from '../report/html.ts';
 import type { SiteChart } from './charts.ts';
 import { type BenchmarkModel, runPage, type SiteModel, TOPOLOGY_METRICS, type Trend } from './model.ts';
 
-const STYLE = `
+/** The site pages' style sheet (SITE_CSS) and the name the site publishes it and the run pages' under. */
+export const SITE_STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:76rem;padding:0 1rem 2rem;color:#1f2328;line-height:1.45}
 nav.site{display:flex;gap:1.2rem;padding:.7rem 0;border-bottom:2px solid #d0d7de;margin-bottom:1rem}nav.site a{font-weight:600}
 a{color:#0969da}h1{font-size:1.6rem;margin:.6rem 0}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
@@ -20,6 +21,14 @@ figure{margin:1.2rem 0}figcaption{font-size:.9rem;color:#57606a;max-width:48rem}
 details{font-size:.85rem}ul.cols{columns:2;padding-left:1.2rem}
 `.trim();
 
+export const SITE_CSS = 'site.css';
+export const REPORT_CSS = 'report.css';
+/** The methodology every run page links to instead of repeating it. */
+export const METHODOLOGY_PAGE = 'methodology.html';
+/** The site navigation on report pages (appended to the report's style sheet). */
+export const SITE_NAV_STYLE =
+  'nav.site{display:flex;gap:1.2rem;font-weight:600;padding:.5rem 0;border-bottom:2px solid #d0d7de}';
+
 /** Wrap a page's body; `root` is the relative path to the site root ('' or '../'). */
 export function layout(title: string, root: string, body: string): string {
   return [
@@ -29,10 +38,10 @@ export function layout(title: string, root: string, body: string): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<link rel="stylesheet" href="${root}${SITE_CSS}">`,
     '</head>',
     '<body>',
-    `<nav class="site" aria-label="site"><a href="${root}index.html">Runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}index.html#cost">Cost</a><a href="${root}topologies.html">Topologies</a></nav>`,
+    `<nav class="site" aria-label="site"><a href="${root}index.html">Runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}index.html#cost">Cost</a><a href="${root}topologies.html">Topologies</a><a href="${root}${METHODOLOGY_PAGE}">How measured</a></nav>`,
     '<main>',
     body,
     '</main>',
@@ -42,19 +51,22 @@ export function layout(title: string, root: string, body: string): string {
   ].join('\n');
 }
 
-/** A chart as a figure: SVG, caption (its text alternative) and optionally its data as a table. */
+/**
+ * A chart as a figure: the SVG (compactSvg: one image named by the chart's description), the
+ * caption and optionally the chart's data as a table.
+ */
 export function figure(chart: SiteChart, svg: string, table = ''): string {
   const data = table === '' ? '' : `<details><summary>Data of this chart</summary>${table}</details>`;
-  // The SVG itself is the image: its accessible name is the chart's text alternative.
-  const labelled = svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(chart.description)}" `);
-  return `<figure id="${escapeHtml(chart.id)}">${labelled}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
+  return `<figure id="${escapeHtml(chart.id)}">${svg}<figcaption>${escapeHtml(chart.description)}</figcaption>${data}</figure>`;
 }
 
 /** A table; `numeric` right-aligns every column after the first (cells are already escaped HTML). */
 function htmlTable(columns: readonly string[], rows: readonly string[][], numeric = false): string {
-  const head = columns.map((column) => `<th scope="col">${escapeHtml(column)}</th>`).join('');
-  const body = rows.map((row) => `<tr><td>${row.join('</td><td>')}</td></tr>`).join('');
-  return `<table${numeric ? ' class="num"' : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  // End tags of cells and rows are optional in HTML (the parser closes them); left out, as the
+  // trend tables have thousands of cells.
+  const head = columns.map((column) => `<th scope="col">${escapeHtml(column)}`).join('');
+  const body = rows.map((row) => `<tr><td>${row.join('<td>')}`).join('');
+  return `<table${numeric ? ' class="num"' : ''}><thead><tr>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
 function verdictCell(verdict: HistoryVerdict): string {
@@ -65,15 +77,29 @@ function verdictCell(verdict: HistoryVerdict): string {
 
 const day = (iso: string) => iso.slice(0, 10);
 
-/** The index: every run newest first, cost charts and the list of benchmarks. */
-export function indexPage(
-  model: SiteModel,
-  charts: ReadonlyArray<{ chart: SiteChart; svg: string }>,
-): string {
-  const runs = [...model.runs].reverse();
-  const first = model.runs[0]?.run.meta.startedAt;
-  const last = model.runs[model.runs.length - 1]?.run.meta.startedAt;
-  const rows = runs.map(({ run, targets, history, costUsd, projected }) => {
+/** Runs the index lists, newest first; every run is on RUNS_PAGE. */
+export const INDEX_RUNS = 12;
+export const RUNS_PAGE = 'runs.html';
+
+const RUN_COLUMNS = [
+  'date',
+  'run',
+  'commit',
+  'provider',
+  'template',
+  'profile',
+  'status',
+  'targets passed',
+  'failed',
+  'inconclusive',
+  'pending',
+  'against history',
+  'E2B cost',
+];
+
+/** The table of runs, newest first. */
+function runsTable(runs: SiteModel['runs']): string {
+  const rows = [...runs].reverse().map(({ run, targets, history, costUsd, projected }) => {
     const { meta } = run;
     const flagged = [
       history.regressions > 0 ? `<span class="regression">${history.regressions} regression(s)</span>` : '',
@@ -97,6 +123,28 @@ export function indexPage(
       escapeHtml(`${formatUsd(costUsd)}${projected ? ' (projected)' : ''}`),
     ];
   });
+  return htmlTable(RUN_COLUMNS, rows);
+}
+
+/** Every run, newest first (the index lists the latest INDEX_RUNS). */
+export function runsPage(model: SiteModel): string {
+  const body = [
+    `<h1>All ${model.runs.length} run(s)</h1>`,
+    '<section id="runs">',
+    runsTable(model.runs),
+    '</section>',
+  ].join('\n');
+  return layout('swarm-bench: all runs', '', body);
+}
+
+/** The index: the latest runs, cost charts and the list of benchmarks. */
+export function indexPage(
+  model: SiteModel,
+  charts: ReadonlyArray<{ chart: SiteChart; svg: string }>,
+): string {
+  const first = model.runs[0]?.run.meta.startedAt;
+  const last = model.runs[model.runs.length - 1]?.run.meta.startedAt;
+  const shown = model.runs.slice(-INDEX_RUNS);
   const byCategory = new Map<string, BenchmarkModel[]>();
   for (const benchmark of model.benchmarks) {
     byCategory.set(benchmark.category, [...(byCategory.get(benchmark.category) ?? []), benchmark]);
@@ -131,25 +179,8 @@ export function indexPage(
   const body = [
     `<h1>swarm-bench: ${model.runs.length} run(s)${first && last ? `, ${day(first)} to ${day(last)}` : ''}</h1>`,
     '<p>Each run is compared with up to 8 earlier completed runs of the same configuration and provider: a regression is flagged only when the change clears both 10% and twice the upper 95% bound of the run-to-run noise, and Mann-Whitney U on the raw samples gives p &lt; 0.01.</p>',
-    '<section id="runs"><h2>Runs</h2>',
-    htmlTable(
-      [
-        'date',
-        'run',
-        'commit',
-        'provider',
-        'template',
-        'profile',
-        'status',
-        'targets passed',
-        'failed',
-        'inconclusive',
-        'pending',
-        'against history',
-        'E2B cost',
-      ],
-      rows,
-    ),
+    `<section id="runs"><h2>Runs</h2><p>The latest ${shown.length} of ${model.runs.length}: <a href="${RUNS_PAGE}">all runs</a>.</p>`,
+    runsTable(shown),
     '</section>',
     '<section id="cost"><h2>Cost</h2>',
     ...charts.map(({ chart, svg }) => figure(chart, svg)),
@@ -267,7 +298,7 @@ export function topologiesPage(
 
 /** Give the report page (lib/report's renderer) the site's navigation; `root` leads back to the site root. */
 export function withSiteNav(reportHtml: string, root: string): string {
-  const nav = `<nav class="site" aria-label="site" style="display:flex;gap:1.2rem;font-weight:600"><a href="${root}index.html">All runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}topologies.html">Topologies</a></nav>`;
+  const nav = `<nav class="site" aria-label="site"><a href="${root}index.html">All runs</a><a href="${root}index.html#benchmarks">Benchmarks</a><a href="${root}topologies.html">Topologies</a><a href="${root}${METHODOLOGY_PAGE}">How measured</a></nav>`;
   return reportHtml.replace('<body>\n', `<body>\n${nav}\n`);
 }
 

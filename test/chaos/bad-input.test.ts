@@ -74,10 +74,17 @@ const LONG = 'x'.repeat(10_000);
 
 /** argv after `run`, the environment, and what the one error line must name. */
 const CLI_CORPUS: Array<{ argv: string[]; env?: NodeJS.ProcessEnv; names: RegExp }> = [
-  { argv: ['--profile', 'fast'], names: /^swarm-bench: profile: / },
+  {
+    argv: ['--profile', 'fast'],
+    names:
+      /^swarm-bench: option '--profile <name>' argument 'fast' is invalid. Allowed choices are quick, default, load\./,
+  },
   { argv: ['--profile', ''], names: /profile/ },
   { argv: ['--profile', 'quick'], env: { LOAD_TEST: '1' }, names: /--profile: .*LOAD_TEST/ },
-  { argv: ['--provider', 'aws'], names: /provider: one of "local", "e2b"/ },
+  {
+    argv: ['--provider', 'aws'],
+    names: /'--provider <name>' argument 'aws' is invalid. Allowed choices are local, e2b/,
+  },
   { argv: ['--provider', 'e2b'], names: /E2B_API_KEY/ },
   { argv: ['--category', 'nonsense'], names: /category: one of/ },
   { argv: ['--category', ''], names: /category/ },
@@ -88,7 +95,10 @@ const CLI_CORPUS: Array<{ argv: string[]; env?: NodeJS.ProcessEnv; names: RegExp
     argv: ['--test', 'creation/swarm-init', '--category', 'trading'],
     names: /--test: a test inside the selected categories/,
   },
-  { argv: ['--topology', 'donut'], names: /topologies\.0: one of/ },
+  {
+    argv: ['--topology', 'donut'],
+    names: /'--topology <kind>' argument 'donut' is invalid. Allowed choices are mesh/,
+  },
   {
     argv: [
       '--topology',
@@ -128,12 +138,15 @@ const CLI_CORPUS: Array<{ argv: string[]; env?: NodeJS.ProcessEnv; names: RegExp
   { argv: ['--seed', '99999999999'], names: /seed: at most/ },
   { argv: ['--template', '../../etc/passwd'], names: /template: / },
   { argv: ['--template', 'a'.repeat(200)], names: /template: / },
-  { argv: ['--template-size', 'huge'], names: /templateSize: one of/ },
+  {
+    argv: ['--template-size', 'huge'],
+    names: /'--template-size <size>' argument 'huge' is invalid. Allowed choices are base/,
+  },
   { argv: ['--agents-per-sandbox', '0'], names: /agentsPerSandbox: at least 1/ },
   { argv: ['--agents-per-sandbox', '17'], names: /agentsPerSandbox: at most 16/ },
   { argv: ['--slowdown', 'garbage'], names: /--slowdown: unit=ms/ },
   { argv: ['--slowdown', 'trading/strategy-execution=999999'], names: /slowdown\.ms: at most 10000/ },
-  { argv: ['--bogus-flag'], names: /Unknown option '--bogus-flag'/ },
+  { argv: ['--bogus-flag'], names: /unknown option '--bogus-flag'/ },
   { argv: ['extra-positional'], names: /Unexpected argument 'extra-positional'/ },
   { argv: ['--out', ''], names: /^swarm-bench: --out: a directory path/ },
   { argv: ['--out', 'reports\0evil'], names: /^swarm-bench: --out: a directory path/ },

@@ -66,12 +66,25 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css',
 };
 
-/** Serve `root` read-only on 127.0.0.1; `url` ends with '/'. */
-export async function serveDirectory(root: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * Serve `root` read-only on 127.0.0.1; `url` ends with '/'. With `prefix` ('a/b/'), the files are
+ * served only under it, as objects (no directory index), and anything outside it is refused (403):
+ * the shape of a link scoped to one key prefix, with its token in the path.
+ */
+export async function serveDirectory(
+  root: string,
+  options: { prefix?: string } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const base = resolve(root);
+  const prefix = `/${options.prefix ?? ''}`;
   const server: Server = createServer((request, response) => {
     void (async () => {
-      const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+      const full = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+      if (!full.startsWith(prefix)) {
+        response.writeHead(403).end();
+        return;
+      }
+      const path = `/${full.slice(prefix.length)}`;
       let file = resolve(base, `.${path}`);
       const inside = relative(base, file);
       if (inside.startsWith(`..${sep}`) || inside === '..') {
@@ -79,7 +92,10 @@ export async function serveDirectory(root: string): Promise<{ url: string; close
         return;
       }
       try {
-        if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+        if ((await stat(file)).isDirectory()) {
+          if (options.prefix !== undefined) throw new Error('no directory index under a prefix');
+          file = join(file, 'index.html');
+        }
         const body = await readFile(file);
         response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
         response.end(request.method === 'HEAD' ? undefined : body);
@@ -91,7 +107,7 @@ export async function serveDirectory(root: string): Promise<{ url: string; close
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${prefix}`,
     close: () =>
       new Promise<void>((done) => {
         server.closeAllConnections();

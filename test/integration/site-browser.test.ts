@@ -52,7 +52,9 @@ beforeAll(async () => {
   } finally {
     process.stdout.write = quiet;
   }
-  server = await serveDirectory(join(work, 'site'));
+  // Served under a path prefix holding a token, the way a prefix-scoped signed link would serve
+  // it: every link must stay under the prefix, so relative links carry the token along.
+  server = await serveDirectory(join(work, 'site'), { prefix: 'signed/t0k3n/site/' });
   browser = await launchChromium();
 }, 180_000);
 
@@ -107,11 +109,17 @@ describe('the generated site in Chromium', () => {
           expect(figure.caption.length, path).toBeGreaterThan(10);
         }
         charts += figures.length;
-        const links = await page.$$eval('a[href]', (nodes) => nodes.map((a) => (a as { href: string }).href));
-        for (const href of links) {
+        const links = await page.$$eval('a[href], link[href]', (nodes) =>
+          nodes.map((node) => ({
+            href: (node as unknown as { href: string }).href,
+            raw: node.getAttribute('href') ?? '',
+          })),
+        );
+        for (const { href, raw } of links) {
+          expect(raw, `${path}: a link that is not relative`).not.toMatch(/^(?:[a-z][a-z0-9+.-]*:|\/)/i);
           const url = new URL(href);
-          expect(url.origin, `${path} links outside the site: ${href}`).toBe(new URL(server.url).origin);
-          const target = url.pathname.slice(1);
+          expect(url.href.startsWith(server.url), `${path} links outside the site: ${href}`).toBe(true);
+          const target = url.pathname.slice(new URL(server.url).pathname.length);
           if (url.hash !== '')
             anchors.push({ from: path, page: target, id: decodeURIComponent(url.hash.slice(1)) });
           if (!seen.has(target)) queue.push(target);
@@ -120,10 +128,12 @@ describe('the generated site in Chromium', () => {
         await page.close();
       }
     }
-    // Index, topologies, 3 benchmarks and every run.
+    // Index, all runs, topologies, methodology, 2 style sheets, 3 benchmarks and every run.
     expect(seen).toContain('topologies.html');
+    expect(seen).toContain('runs.html');
+    expect(seen).toContain('methodology.html');
     for (const run of runs) expect(seen).toContain(runPage(run.meta.runId));
-    expect(seen.size).toBe(2 + 3 + runs.length);
+    expect(seen.size).toBe(6 + 3 + runs.length);
     expect(charts).toBeGreaterThan(15);
     const unique = new Map(anchors.map((anchor) => [`${anchor.page}#${anchor.id}`, anchor]));
     for (const anchor of unique.values()) {

@@ -109,11 +109,17 @@ describe('charts', () => {
     expect(yScale([1, 5])).toEqual({ zero: false });
     expect(yScale([0, 50])).toEqual({ zero: false });
   });
-  it('rounds SVG geometry but never text', () => {
+  it('rounds SVG geometry but never text, and makes the chart one image named by its label', () => {
     const svg =
-      '<svg><path d="M1.23456,2.98765L3.06,4" opacity="1"/><text transform="translate(10.04,5)">0.01234</text></svg>';
-    expect(compactSvg(svg)).toBe(
-      '<svg><path d="M1.2,3L3.1,4"/><text transform="translate(10,5)">0.01234</text></svg>',
+      '<svg xmlns="http://www.w3.org/2000/svg" class="marks" width="10"><g class="mark-group role-axis" role="graphics-symbol" aria-label="X-axis"><line transform="translate(0,0)" x2="0" y2="5.04" stroke-width="1"/></g>' +
+      '<g class="mark-line role-mark layer_1_marks" aria-roledescription="line mark"><path d="M1.23456,2.98765L3.06,4" opacity="1"/></g><text transform="translate(10.04,5)" font-family="sans-serif">0.01234 & 1</text></svg>';
+    expect(compactSvg(svg, 'a "chart" <of> things')).toBe(
+      '<svg role="img" aria-label="a &quot;chart&quot; &lt;of&gt; things" font-family="sans-serif" width="10"><g><line y2="5"/></g>' +
+        '<g class="mark-line"><path d="M1.2,3L3.1,4"/></g><text transform="translate(10,5)">0.01234 & 1</text></svg>',
+    );
+    // A group that sets a stroke width keeps its children's explicit width 1.
+    expect(compactSvg('<svg><g stroke-width="2"><line stroke-width="1"/></g></svg>', 'x')).toContain(
+      '<line stroke-width="1"/>',
     );
   });
 });
@@ -126,7 +132,8 @@ describe('generateSite', () => {
 
     const first = await generateSite(runs.slice(0, 4), sink);
     expect(first.rendered).toHaveLength(first.pages);
-    expect(first.pages).toBe(2 + 3 + 4); // index, topologies, 3 benchmarks, 4 runs
+    // 2 style sheets, methodology, index, all runs, topologies, 3 benchmarks, 4 runs
+    expect(first.pages).toBe(3 + 3 + 3 + 4);
     const manifest = await readFile(join(out, MANIFEST_NAME), 'utf8');
 
     const again = await generateSite(runs.slice(0, 4), sink);
@@ -137,6 +144,7 @@ describe('generateSite', () => {
     expect(more.rendered.sort()).toEqual(
       [
         'index.html',
+        'runs.html',
         'topologies.html',
         'benchmarks/trading-consensus.html',
         'benchmarks/communication-inter-agent-latency.html',
@@ -144,8 +152,8 @@ describe('generateSite', () => {
         runPage(runs[4]!.meta.runId),
       ].sort(),
     );
-    const index = await readFile(join(out, 'index.html'), 'utf8');
-    for (const run of runs) expect(index).toContain(runPage(run.meta.runId));
+    const all = await readFile(join(out, 'runs.html'), 'utf8');
+    for (const run of runs) expect(all).toContain(runPage(run.meta.runId));
 
     // --force renders every page whatever the manifest says.
     const forced = await generateSite(runs, sink, { force: true });
