@@ -205,8 +205,11 @@ const COMMANDS: Record<string, CommandSpec> = {
     load: async () => (await import('./commands/e2b-local.ts')).e2bLocalCommand,
   },
   doctor: {
-    help: 'check this machine and the E2B key',
-    flags: [JSON_FLAG],
+    help: "check this machine, the E2B key and the E2B template's agent",
+    flags: [
+      JSON_FLAG,
+      { flags: '--template <name>', help: 'E2B template whose agent to check', default: 'swarm-bench-agent' },
+    ],
     load: async () => (await import('./commands/doctor.ts')).doctorCommand,
   },
   history: {

@@ -47,6 +47,9 @@ import { DEFAULT_PRESIGN_SECONDS, parseExpirySeconds } from '../lib/publish/s3.t
 import { E2B_DEFAULT_TEMPLATE } from '../lib/sandbox/e2b.ts';
 import { TABLE_SCHEMA } from '../lib/store/dynamo.ts';
 
+/** The whole pipeline's limit; the reaper treats a run still 'running' after it as abandoned. */
+const PIPELINE_TIMEOUT = Duration.hours(6);
+
 /** Weekly, Sunday 00:00. */
 export const DEFAULT_SCHEDULE = 'cron(0 0 ? * SUN *)';
 /** CloudWatch namespace and service dimension of the EMF metrics the handlers emit. */
@@ -258,6 +261,8 @@ export class SwarmBenchStack extends Stack {
       env: {
         E2B_SECRET_ARN: e2bSecret.secretArn,
         SANDBOX_MAX_AGE_MS: String(settings.sandboxMaxAgeMinutes * 60_000),
+        // A run still 'running' past the pipeline's timeout is abandoned; before that its sandboxes are spared.
+        RUN_MAX_AGE_MS: String(PIPELINE_TIMEOUT.toMilliseconds()),
       },
     });
 
@@ -265,6 +270,8 @@ export class SwarmBenchStack extends Stack {
     for (const f of [planFn, unitFn, recordFailureFn, publishFn, failRunFn, drainPoolFn]) {
       this.table.grantReadWriteData(f);
     }
+    // The reaper reads runs and pool ledgers to spare the sandboxes live runs hold; it writes nothing.
+    this.table.grantReadData(reaperFn);
     // Samples too large for an item live under store/ (S3BlobStore prefix); reports under runs/ and
     // latest/. Exact object actions on exact prefixes (the bucket grants would add s3:List*, s3:Abort*).
     const objects = (fn: lambda.IFunction, actions: string[], prefixes: string[]) =>
@@ -634,7 +641,7 @@ export class SwarmBenchStack extends Stack {
     return new sfn.StateMachine(this, 'Pipeline', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: Duration.hours(6),
+      timeout: PIPELINE_TIMEOUT,
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       comment:
@@ -669,13 +676,12 @@ export class SwarmBenchStack extends Stack {
         'Node.js 22 LTS is pinned on purpose: the same major the project builds, tests and runs locally on.',
       );
       const role = fn.role as IConstruct;
-      if (name !== 'reaperFn') {
-        iam5(
-          role,
-          `Resource::<${table}.Arn>/index/*`,
-          'Queries the run indexes (byConfig, byStartedAt) of its own table.',
-        );
-      }
+      // The reaper only reads (runs and pool ledgers, to spare live runs' sandboxes); the others query too.
+      iam5(
+        role,
+        `Resource::<${table}.Arn>/index/*`,
+        'Reads or queries the run indexes (byConfig, byStartedAt) of its own table.',
+      );
       if (name === 'unitFn' || name === 'publishFn' || name === 'recordFailureFn') {
         iam5(
           role,

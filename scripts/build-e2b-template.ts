@@ -4,6 +4,14 @@
  *   E2B_API_KEY=... tsx scripts/build-e2b-template.ts [--name swarm-bench-agent] [--bundle dist/agent.cjs]
  *       [--cpu 2] [--memory-mb 512]
  *
+ * The default size is the one the cost model prices (E2B_TEMPLATES.base in lib/cost/prices.ts); a
+ * template built without sizes would get E2B's 2 vCPU / 1024 MiB instead. Sizes E2B refuses (vCPUs
+ * not 1 or even up to 32, memory odd or under 128 MiB) exit 2 before anything is sent.
+ *
+ * This is E2B's v2 template build (the SDK's Template.build). Without this script, the E2B CLI v2
+ * builds the same image from templates/e2b/e2b.Dockerfile with `e2b template create` (the v1
+ * `e2b template build` is deprecated).
+ *
  * Then run with `--provider e2b` and the template name; the provider skips the upload when told the
  * template bakes the bundle in.
  */
@@ -12,6 +20,8 @@ import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultBuildLogger, Template } from '@e2b/code-interpreter';
+import { E2B_TEMPLATES } from '../lib/cost/prices.ts';
+import { templateSizeProblem } from '../lib/sandbox/e2b-plans.ts';
 import { agentTemplate } from '../templates/e2b/template.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -31,13 +41,6 @@ export async function main(
     log: (line) => process.stderr.write(`${line}\n`),
   },
 ): Promise<number> {
-  const apiKey = env.E2B_API_KEY?.trim();
-  if (!apiKey) {
-    deps.log(
-      'build-e2b-template: E2B_API_KEY is not set; export your E2B API key (https://e2b.dev/dashboard)',
-    );
-    return 1;
-  }
   let values: { name?: string; bundle?: string; cpu?: string; 'memory-mb'?: string };
   try {
     ({ values } = parseArgs({
@@ -54,28 +57,40 @@ export async function main(
     return 2;
   }
   const name = values.name ?? 'swarm-bench-agent';
-  const cpuCount = Number(values.cpu ?? '2');
-  const memoryMB = Number(values['memory-mb'] ?? '512');
+  const cpuCount = Number(values.cpu ?? String(E2B_TEMPLATES.base.vcpu));
+  const memoryMB = Number(values['memory-mb'] ?? String(E2B_TEMPLATES.base.memoryMb));
   if (!/^[a-z0-9][a-z0-9_-]*(:[A-Za-z0-9._-]+)?$/.test(name)) {
     deps.log(`build-e2b-template: --name must be lower-case letters, digits, - or _ (got ${name})`);
     return 2;
   }
-  if (!(Number.isInteger(cpuCount) && cpuCount > 0 && Number.isInteger(memoryMB) && memoryMB > 0)) {
-    deps.log('build-e2b-template: --cpu and --memory-mb must be positive integers');
+  const sizeProblem = templateSizeProblem(
+    { vcpu: cpuCount, memoryMb: memoryMB },
+    { vcpu: '--cpu', memoryMb: '--memory-mb' },
+  );
+  if (sizeProblem !== undefined) {
+    deps.log(`build-e2b-template: ${sizeProblem}`);
     return 2;
   }
   const bundle = resolve(
     ROOT,
     values.bundle ?? (existsSync(resolve(ROOT, 'dist/agent.cjs')) ? 'dist/agent.cjs' : 'dist/agent.js'),
   );
-  if (!existsSync(bundle)) {
-    deps.log(`build-e2b-template: agent bundle ${bundle} not found; run npm run build:agent first`);
-    return 1;
-  }
   const relativeBundle = relative(ROOT, bundle);
   if (relativeBundle.startsWith('..')) {
     deps.log('build-e2b-template: --bundle must be inside the repository (the build context)');
     return 2;
+  }
+  // Input first (exit 2), then what the environment lacks (exit 1).
+  const apiKey = env.E2B_API_KEY?.trim();
+  if (!apiKey) {
+    deps.log(
+      'build-e2b-template: E2B_API_KEY is not set; export your E2B API key (https://e2b.dev/dashboard)',
+    );
+    return 1;
+  }
+  if (!existsSync(bundle)) {
+    deps.log(`build-e2b-template: agent bundle ${bundle} not found; run npm run build:agent first`);
+    return 1;
   }
   try {
     const info = await deps.build(agentTemplate(ROOT, relativeBundle), name, {

@@ -1,7 +1,9 @@
 /** swarm-bench doctor: can this machine run a benchmark? Checks like the guide's troubleshooting. */
 import { existsSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
+import { access, constants, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { parseRunConfig } from '../../lib/config.ts';
+import { bundleSha256, checkE2BTemplate } from '../../lib/sandbox/e2b-template-check.ts';
 import { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
 import { AgentClient } from '../../lib/swarm/client.ts';
 import { AGENT_BUNDLE, ensureAgentBundle, ROOT } from '../shared.ts';
@@ -15,7 +17,13 @@ interface Check {
 }
 
 export async function doctorCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, template: { type: 'string', default: 'swarm-bench-agent' } },
+    strict: true,
+  });
+  // Same rule as a run's --template (lib/config.ts): checked before anything starts.
+  const template = parseRunConfig({ template: values.template }).template;
   const checks: Check[] = [];
   const major = Number(process.versions.node.split('.')[0]);
   checks.push({ name: 'Node.js', ok: major >= 22, detail: `${process.version} (22 or newer required)` });
@@ -41,7 +49,11 @@ export async function doctorCommand(argv: string[], env: NodeJS.ProcessEnv): Pro
       : 'not set: --provider e2b will refuse to start',
     optional: true,
   });
-  if (key) checks.push(await e2bReachable(key));
+  if (key) {
+    const reachable = await e2bReachable(key);
+    checks.push(reachable);
+    if (reachable.ok) checks.push(await e2bTemplateCheck(key, template));
+  }
   if (values.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
   else {
     for (const c of checks)
@@ -84,6 +96,19 @@ async function localSandboxCheck(env: NodeJS.ProcessEnv): Promise<Check> {
   } finally {
     await provider.killAll();
   }
+}
+
+/** The template answers, and its baked-in agent speaks our protocol with our bundle. */
+async function e2bTemplateCheck(apiKey: string, template: string): Promise<Check> {
+  let expected: string;
+  try {
+    expected = bundleSha256(await readFile(AGENT_BUNDLE));
+  } catch (error) {
+    return { name: 'E2B template', ok: false, detail: (error as Error).message, optional: true };
+  }
+  // The SDK finds a local E2B itself from E2B_API_URL / E2B_SANDBOX_URL / E2B_DOMAIN.
+  const result = await checkE2BTemplate({ apiKey, template, expectedBundleSha256: expected });
+  return { name: 'E2B template', ok: result.ok, detail: result.detail, optional: true };
 }
 
 async function e2bReachable(apiKey: string): Promise<Check> {

@@ -5,9 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { startLocalE2B } from '../../lib/e2b-local/server.ts';
+import { LOCAL_TEMPLATES, startLocalE2B } from '../../lib/e2b-local/server.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
+import { E2B_AGENT_PATH } from '../../lib/sandbox/e2b.ts';
 import { E2B_PLANS, E2B_TIERS, type E2BTier } from '../../lib/sandbox/e2b-plans.ts';
+import { AGENT_BUNDLE, ensureAgentBundle } from '../shared.ts';
 
 export async function e2bLocalCommand(argv: string[], _env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
@@ -37,10 +39,20 @@ export async function e2bLocalCommand(argv: string[], _env: NodeJS.ProcessEnv): 
       values['creation-rate'],
     );
   }
+  // The agent template has the current agent baked in, as scripts/build-e2b-template.ts would build
+  // it (doctor checks it); runs still upload their bundle, as they do on E2B.
+  ensureAgentBundle();
   const e2b = await startLocalE2B({
     apiKey: `e2b_local_${randomBytes(16).toString('hex')}`,
     tier,
     metricsIntervalMs,
+    templates: {
+      ...LOCAL_TEMPLATES,
+      'swarm-bench-agent': {
+        ...LOCAL_TEMPLATES['swarm-bench-agent']!,
+        files: { [E2B_AGENT_PATH]: AGENT_BUNDLE },
+      },
+    },
     ...(rate === undefined ? {} : { limits: { creationsPerSecond: rate } }),
   });
   const limits = { ...E2B_PLANS[tier], ...(rate === undefined ? {} : { creationsPerSecond: rate }) };

@@ -1,11 +1,12 @@
 /** swarm-bench plan: the units a run would execute and what they are expected to cost; nothing starts. */
 import { parseArgs } from 'node:util';
+import { describeUnattainable, unattainableTargets } from '../../lib/bench/e2b-limits.ts';
 import { planForMachine } from '../../lib/bench/machine.ts';
 import { buildPlan, type Plan } from '../../lib/bench/plan.ts';
 import { checkSamples } from '../../lib/bench/samples.ts';
 import { maxUnitEstimateMs, SAFETY_FACTOR, UNIT_USABLE_MS } from '../../lib/bench/shards.ts';
 import { GUIDE_TARGETS } from '../../lib/bench/targets.ts';
-import { sandboxLimit } from '../../lib/config.ts';
+import { creationRate, type RunConfig, sandboxLimit } from '../../lib/config.ts';
 import { HOURS_PER_MONTH, WEEKLY_RUNS_PER_MONTH } from '../../lib/cost/model.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import { readPlanInputs } from '../plan-inputs.ts';
@@ -60,9 +61,10 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
       `sandbox-seconds:   ${t.sandboxSeconds.toFixed(0)} (pooled sandboxes counted for every unit they are held through)`,
       ...(t.creationWaitMs > 0
         ? [
-            `creation rate:     ${(t.creationWaitMs / 1000).toFixed(0)} s of the estimate is waiting for the provider's sandbox creation rate`,
+            `creation rate:     ${(t.creationWaitMs / 1000).toFixed(0)} s of the estimate is waiting for the provider's sandbox creation rate${config.provider === 'e2b' ? ` (E2B ${config.e2bTier}: ${creationRate(config)} creations/s)` : ''}`,
           ]
         : []),
+      ...e2bLimitLines(config, plan),
       `AWS pipeline:      ~${(t.pipeline.wallTimeMs / 60_000).toFixed(1)} min wall time, ${t.pipeline.sandboxes} sandboxes (pool handed from unit Lambda to unit Lambda; Map concurrency ${t.pipeline.concurrency.creation} for creation units, ${t.pipeline.concurrency.pooled} for pooled units, under ${sandboxLimit(config)} sandboxes alive)`,
       ...shardLines(aws),
       `E2B cost of one run (estimate):      ${formatUsd(t.e2bCostUsd)}`,
@@ -74,6 +76,25 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
     ].join('\n'),
   );
   return 0;
+}
+
+/** E2B: the guide's creation targets the tier's rate rules out at the planned swarm sizes. */
+function e2bLimitLines(config: RunConfig, plan: Plan): string[] {
+  if (config.provider !== 'e2b') return [];
+  const limits = {
+    tier: config.e2bTier,
+    creationRate: creationRate(config),
+    agentsPerSandbox: config.agentsPerSandbox,
+  };
+  const items = unattainableTargets(limits, (target) => {
+    const params = plan.units.find((unit) => unit.unitId === target.unitId)?.params ?? {};
+    // Pooled swarms take sandboxes created earlier: the creation rate does not bound their init.
+    if (params.pooled === true) return [];
+    const sizes = [params.agents].flat().filter((agents): agents is number => typeof agents === 'number');
+    const wanted = target.labels?.agents;
+    return wanted === undefined ? sizes : sizes.filter((agents) => agents === Number(wanted));
+  });
+  return items.map((item) => `E2B limit:         ${describeUnattainable(limits, item)}`);
 }
 
 /** Samples per target-bearing series: n, what the statistic needs, why. */

@@ -1,7 +1,7 @@
 /** Run identity and reproducibility metadata: what a run was, where, on which code. */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { configHash, type RunConfig, templateResources } from '../config.ts';
+import { configHash, creationRate, type RunConfig, templateResources } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import type { RunMeta } from './model.ts';
 import type { Plan } from './plan.ts';
@@ -63,5 +63,14 @@ export function buildRunMeta(
     machine: environment.machine,
     configHash: configHash(config),
     units: plan.units,
+    ...(config.provider === 'e2b'
+      ? {
+          e2b: {
+            tier: config.e2bTier,
+            creationRate: creationRate(config),
+            agentsPerSandbox: config.agentsPerSandbox,
+          },
+        }
+      : {}),
   };
 }

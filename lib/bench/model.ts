@@ -190,6 +190,13 @@ export interface UnitResult {
     sandboxSeconds: number;
     /** Trading/messaging operations performed, the denominator of cost per operation. */
     operations: number;
+    /**
+     * E2B: time the unit's sandbox creations spent waiting for the plan's creation rate (pacing and
+     * backoff after 429), summed over its sandboxes; creation latency proper is the rest.
+     */
+    creationThrottledMs?: number;
+    /** E2B: creations answered 429 and retried. */
+    rateLimited?: number;
   };
   /** Faults injected or observed (agent crash, retried creation), in plain words. */
   faults: string[];
@@ -228,6 +235,8 @@ export interface RunMeta {
   plugins?: { strategies: string[]; decisionRule?: string; sha256: string };
   /** The units planned for this run. */
   units: UnitSpec[];
+  /** E2B runs: the plan tier and pacing the provider kept to, and the packing (lib/bench/e2b-limits.ts). */
+  e2b?: { tier: 'hobby' | 'pro'; creationRate: number; agentsPerSandbox: number };
 }
 
 /** A run and its unit results: the input of every report rendering. */

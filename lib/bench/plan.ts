@@ -2,7 +2,7 @@
  * The plan: the units a run will execute and what they are expected to use (sandboxes,
  * sandbox-seconds, dollars), known before anything starts, so a run over budget never starts.
  */
-import { type RunConfig, sandboxLimit, templateResources } from '../config.ts';
+import { creationRate, type RunConfig, sandboxLimit, templateResources } from '../config.ts';
 import { awsRunCostUsd, e2bCostUsd } from '../cost/model.ts';
 import { BudgetExceededError } from '../errors.ts';
 import type { BenchmarkDefinition, PlannedSwarm } from './definition.ts';
@@ -193,7 +193,10 @@ export function buildPlan(
   const perSandbox = config.agentsPerSandbox;
   const planned = defs.map((def) => def.swarms(params));
   const coefficients = options.coefficients ?? PARAMETRIC_MS[config.provider];
-  const rate = options.creationRatePerS ?? DEFAULT_CREATION_RATE_PER_S[config.provider];
+  // E2B: the tier's rate (or the one set), as the provider paces itself.
+  const rate =
+    options.creationRatePerS ??
+    (config.provider === 'e2b' ? creationRate(config) : DEFAULT_CREATION_RATE_PER_S[config.provider]);
   const units0 = defs.map((def, i) => {
     const swarms = planned[i] ?? [];
     const source = (swarm: PlannedSwarm) => (config.pooling ? sourceOf(def, swarm) : 'fresh');

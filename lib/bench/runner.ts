@@ -188,6 +188,12 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
       sandboxesCreated: usageAfter.created - usageBefore.created,
       sandboxSeconds: usageAfter.sandboxSeconds - usageBefore.sandboxSeconds,
       operations: ctx.operations,
+      ...(usageAfter.throttledMs === undefined
+        ? {}
+        : {
+            creationThrottledMs: usageAfter.throttledMs - (usageBefore.throttledMs ?? 0),
+            rateLimited: (usageAfter.rateLimited ?? 0) - (usageBefore.rateLimited ?? 0),
+          }),
     },
     faults: [...faults, ...ctx.faults],
     ...(contention ? { contention } : {}),

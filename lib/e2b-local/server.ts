@@ -12,7 +12,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket as UdpSocket } from 'node:dgram';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import {
   createServer,
   request as httpRequest,
@@ -22,7 +22,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { z } from 'zod';
 import { E2B_PLANS, type E2BPlanLimits, type E2BTier } from '../sandbox/e2b-plans.ts';
 import {
@@ -57,6 +57,11 @@ const MAX_PAGE = 100;
 export interface LocalTemplate {
   cpuCount: number;
   memoryMB: number;
+  /**
+   * Files baked into the template, as a Dockerfile COPY would: sandbox path (under /home or /tmp)
+   * to the host file copied there when each sandbox is created.
+   */
+  files?: Record<string, string>;
 }
 
 /** Templates known by default: the one scripts/build-e2b-template.ts builds, and E2B's base. */
@@ -446,6 +451,14 @@ async function createSandbox(state: State, req: IncomingMessage, res: ServerResp
       `# The template's profile: its Node.js first on PATH.\nexport PATH="${state.options.nodeBinDir}:$PATH"\n`,
     );
     await writeFile(join(dir, 'home', 'user', '.e2b-local-ca.pem'), await readFile(state.caPath));
+    for (const [sandboxPath, hostPath] of Object.entries(template.files ?? {})) {
+      const target = normalize(sandboxPath);
+      if (!(target.startsWith('/home/') || target.startsWith('/tmp/'))) {
+        throw new Error(`template file ${sandboxPath} is outside /home and /tmp`);
+      }
+      await mkdir(dirname(join(dir, target)), { recursive: true });
+      await copyFile(hostPath, join(dir, target));
+    }
     net = await state.network.add();
     const sandbox = new LocalSandbox(
       {

@@ -25,7 +25,6 @@ import { writeReportWithHistory } from '../history/report.ts';
 import type { Notifier } from '../notify/types.ts';
 import type { ReportSink } from '../publish/types.ts';
 import { analyzeRun } from '../report/analysis.ts';
-import type { StaleQuery } from '../sandbox/e2b.ts';
 import type { PoolLedger } from '../sandbox/ledger.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
 import { canShare, claimShared, drainShared, offerShared } from '../sandbox/shared-pool.ts';
@@ -164,7 +163,7 @@ export interface UnitStepDeps {
   deadlineAt: number;
   /** Monotonic clock for measurements. @default performance.now */
   now?: () => number;
-  /** Tags for every sandbox (stack id, for the reaper). */
+  /** Tags for every sandbox (stack id, for the reaper); the run's id is added as `run`. */
   metadata?: Record<string, string>;
   scenarios?: readonly BenchmarkDefinition[];
   onEvent?: (event: RunEvent) => void;
@@ -230,7 +229,8 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
       ...(pool ? { pool } : {}),
       deadlineAt: deps.deadlineAt,
       ...(deps.now ? { now: deps.now } : {}),
-      ...(deps.metadata ? { metadata: deps.metadata } : {}),
+      // The run's id on every sandbox tells the reaper which run holds it (lib/pipeline/reap.ts).
+      metadata: { ...deps.metadata, run: runId },
       ...(deps.scenarios ? { scenarios: deps.scenarios } : {}),
       ...(deps.onEvent ? { onEvent: deps.onEvent } : {}),
     });
@@ -581,22 +581,4 @@ export async function failRunStep(
     );
   }
   return { ...(runId ? { runId } : {}), status: 'failed', reason };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reaper
-
-/** Kill the stack's sandboxes older than `maxAgeMs` (listAndKill is killStaleSandboxes with a key bound). */
-export async function reapStep(deps: {
-  listAndKill: (query: StaleQuery) => Promise<string[]>;
-  stack: string;
-  maxAgeMs: number;
-  now: () => Date;
-}): Promise<{ killed: string[] }> {
-  const killed = await deps.listAndKill({
-    stack: deps.stack,
-    maxAgeMs: deps.maxAgeMs,
-    now: deps.now().getTime(),
-  });
-  return { killed };
 }

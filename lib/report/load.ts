@@ -59,7 +59,13 @@ const unit = z.object({
   params: z.record(z.string(), z.unknown()).default({}),
   series: z.array(series),
   figures: z.array(figure),
-  usage: z.object({ sandboxesCreated: z.number(), sandboxSeconds: z.number(), operations: z.number() }),
+  usage: z.object({
+    sandboxesCreated: z.number(),
+    sandboxSeconds: z.number(),
+    operations: z.number(),
+    creationThrottledMs: z.number().optional(),
+    rateLimited: z.number().optional(),
+  }),
   faults: z.array(z.string()).default([]),
   contention: z.object({ loadAvgMax: z.number(), cores: z.number() }).passthrough().optional(),
 });

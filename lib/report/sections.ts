@@ -4,6 +4,7 @@
  * never disagree. All text here is plain: each renderer escapes it for its own format.
  */
 import { CATALOG, catalogEntry, EXTRA_CATALOG } from '../bench/catalog.ts';
+import { describeUnattainable, measuredAgents, unattainableTargets } from '../bench/e2b-limits.ts';
 import {
   CATEGORIES,
   type CategoryId,
@@ -106,6 +107,7 @@ export function buildReport(
     headerSection(run),
     summarySection(analysis, history),
     targetsSection(analysis.outcomes),
+    ...(run.meta.provider === 'e2b' ? [e2bLimitsSection(run)] : []),
     ...(history === undefined ? [] : [historySection(history)]),
     {
       id: 'results',
@@ -519,6 +521,69 @@ function unitSection(analysis: RunAnalysis, unitId: string): Section {
     );
   }
   return section;
+}
+
+/**
+ * E2B's plan limits in this run: creation time spent waiting for the creation rate (pacing and 429
+ * backoff) apart from creation latency proper, and the guide targets the rate alone rules out.
+ */
+function e2bLimitsSection(run: RunResults): Section {
+  const limits = run.meta.e2b;
+  const units = run.results.filter((result) => result.usage.sandboxesCreated > 0);
+  const throttledMs = units.reduce((sum, r) => sum + (r.usage.creationThrottledMs ?? 0), 0);
+  const rateLimited = units.reduce((sum, r) => sum + (r.usage.rateLimited ?? 0), 0);
+  const created = units.reduce((sum, r) => sum + r.usage.sandboxesCreated, 0);
+  const blocks: Block[] = [
+    {
+      kind: 'fields',
+      items: [
+        {
+          name: 'Plan tier and pacing',
+          value: limits
+            ? `${limits.tier}: ${formatExact(limits.creationRate)} creations/s, ${formatExact(limits.agentsPerSandbox)} agent(s) per sandbox`
+            : 'not recorded for this run',
+        },
+        {
+          name: 'Creation time spent throttled',
+          value: !units.some((r) => r.usage.creationThrottledMs !== undefined)
+            ? 'not recorded for this run'
+            : `${formatDurationMs(throttledMs)} over ${formatExact(created)} sandboxes created ` +
+              `(${formatDurationMs(created > 0 ? throttledMs / created : 0)} per sandbox on average), ` +
+              `${formatExact(rateLimited)} creations answered 429 and retried. Swarm init and deploy times include ` +
+              'this wait; creation latency proper is what remains.',
+        },
+      ],
+    },
+  ];
+  if (units.length > 0) {
+    blocks.push({
+      kind: 'table',
+      columns: ['Unit', 'Sandboxes created', '429s retried', 'Throttled', 'Throttled per sandbox'],
+      numeric: [false, true, true, true, true],
+      rows: units.map((r) => [
+        r.unitId,
+        formatExact(r.usage.sandboxesCreated),
+        // A dash where the run did not record it (results from before it was measured).
+        r.usage.rateLimited === undefined ? '—' : formatExact(r.usage.rateLimited),
+        formatDurationMs(r.usage.creationThrottledMs ?? Number.NaN),
+        formatDurationMs((r.usage.creationThrottledMs ?? Number.NaN) / r.usage.sandboxesCreated),
+      ]),
+    });
+  }
+  const unattainable = limits
+    ? unattainableTargets(limits, measuredAgents(run)).map((item) => describeUnattainable(limits, item))
+    : [];
+  blocks.push(
+    unattainable.length > 0
+      ? { kind: 'list', items: unattainable }
+      : {
+          kind: 'paragraph',
+          text: limits
+            ? "No guide target on creation time is ruled out by this tier's creation rate at the swarm sizes measured."
+            : 'Without the recorded tier, targets ruled out by the creation rate are not assessed.',
+        },
+  );
+  return { id: 'e2b-limits', title: 'E2B plan limits', blocks, subsections: [] };
 }
 
 function costSection(analysis: RunAnalysis): Section {

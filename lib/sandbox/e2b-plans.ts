@@ -44,3 +44,26 @@ export const E2B_PLANS_SOURCE = Object.freeze({
 
 /** The tier names, for validation messages. */
 export const E2B_TIERS: readonly E2BTier[] = ['hobby', 'pro'];
+
+/**
+ * Sizes E2B's template build accepts (read from E2B's template build validation, 2026-12-02): vCPUs
+ * 1 or an even number up to 32; memory an even number of MiB, at least 128. The service refuses any
+ * other size only after the build was queued, so the build script checks first.
+ */
+export const E2B_TEMPLATE_SIZE_RULES = Object.freeze({ maxVcpu: 32, minMemoryMb: 128 });
+
+/** Why E2B would refuse this template size, naming the flag, or undefined when it is accepted. */
+export function templateSizeProblem(
+  size: { vcpu: number; memoryMb: number },
+  flags: { vcpu: string; memoryMb: string } = { vcpu: 'cpu', memoryMb: 'memoryMb' },
+): string | undefined {
+  const { maxVcpu, minMemoryMb } = E2B_TEMPLATE_SIZE_RULES;
+  const { vcpu, memoryMb } = size;
+  if (!(Number.isInteger(vcpu) && (vcpu === 1 || (vcpu >= 2 && vcpu <= maxVcpu && vcpu % 2 === 0)))) {
+    return `${flags.vcpu} must be 1 or an even number of vCPUs up to ${maxVcpu} (got ${vcpu})`;
+  }
+  if (!(Number.isInteger(memoryMb) && memoryMb >= minMemoryMb && memoryMb % 2 === 0)) {
+    return `${flags.memoryMb} must be an even number of MiB, at least ${minMemoryMb} (got ${memoryMb})`;
+  }
+  return undefined;
+}

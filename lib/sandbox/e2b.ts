@@ -179,6 +179,8 @@ export class E2BSandboxProvider implements SandboxProvider {
   readonly #metadata: Record<string, string>;
   readonly #clock: () => number;
   readonly #live = new Set<E2BSandbox>();
+  /** Creation time spent throttled, summed over the sandboxes created. */
+  #throttledMs = 0;
   readonly #connection: E2BConnection;
   readonly #sessionMaxMs: number;
   readonly #creationIntervalMs: number;
@@ -278,6 +280,7 @@ export class E2BSandboxProvider implements SandboxProvider {
     const sandbox = new E2BSandbox(instance, createdAt, timeoutMs, this, createdAt, throttledMs);
     this.#live.add(sandbox);
     this.#created++;
+    this.#throttledMs += throttledMs;
     return sandbox;
   }
 
@@ -371,10 +374,15 @@ export class E2BSandboxProvider implements SandboxProvider {
     return [...this.#live];
   }
 
-  usage(): { created: number; sandboxSeconds: number } {
+  usage(): { created: number; sandboxSeconds: number; throttledMs: number; rateLimited: number } {
     let liveSeconds = 0;
     for (const sandbox of this.#live) liveSeconds += sandbox.billedSeconds();
-    return { created: this.#created, sandboxSeconds: this.#endedSeconds + liveSeconds };
+    return {
+      created: this.#created,
+      sandboxSeconds: this.#endedSeconds + liveSeconds,
+      throttledMs: this.#throttledMs,
+      rateLimited: this.#throttle.rateLimited,
+    };
   }
 
   async killAll(): Promise<number> {
@@ -565,6 +573,10 @@ class E2BSandbox implements Sandbox {
         // Agents packed in this sandbox dial each other here, not through E2B's edge.
         localUrl: `ws://127.0.0.1:${line.port}`,
         sandboxId: this.id,
+        agent: {
+          ...(line.protocol === undefined ? {} : { protocol: line.protocol }),
+          ...(line.bundleSha256 === undefined ? {} : { bundleSha256: line.bundleSha256 }),
+        },
       };
     } catch (error) {
       this.#agents.delete(agentId);

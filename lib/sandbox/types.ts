@@ -30,6 +30,8 @@ export interface AgentEndpoint {
   pid?: number;
   /** The sandbox the agent runs in. */
   sandboxId: string;
+  /** What the agent said it is in its ready line (E2B: tells a stale template from the current bundle). */
+  agent?: { protocol?: number; bundleSha256?: string };
 }
 
 /** Resource figures for a whole sandbox, from the OS (/proc) or the provider's metrics API. */
@@ -89,7 +91,14 @@ export interface SandboxProvider {
   /** Sandboxes created by this provider that are still alive. */
   live(): Sandbox[];
   /** Totals since the provider was made: sandboxes created and billed sandbox-seconds of killed ones. */
-  usage(): { created: number; sandboxSeconds: number };
+  usage(): {
+    created: number;
+    sandboxSeconds: number;
+    /** E2B: creation time spent waiting for the plan's rate (pacing, 429 backoff), summed. */
+    throttledMs?: number;
+    /** E2B: creations answered 429 and retried. */
+    rateLimited?: number;
+  };
   /** Kill every sandbox this provider created. Returns how many were killed. */
   killAll(): Promise<number>;
   /**

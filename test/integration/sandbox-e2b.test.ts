@@ -8,8 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { RunMeta } from '../../lib/bench/model.ts';
 import { InvalidInputError, ProviderUnavailableError } from '../../lib/errors.ts';
-import { E2BSandboxProvider, type E2BSandboxProviderOptions } from '../../lib/sandbox/e2b.ts';
+import { reapStep } from '../../lib/pipeline/reap.ts';
+import {
+  E2BSandboxProvider,
+  type E2BSandboxProviderOptions,
+  killSandboxById,
+  listStaleSandboxes,
+} from '../../lib/sandbox/e2b.ts';
 import { SwarmManager } from '../../lib/swarm/manager.ts';
 import { useLocalE2B } from '../helpers/e2b-local.ts';
 
@@ -91,6 +98,9 @@ describe('E2BSandboxProvider on the local E2B', () => {
       expect(e2b.throttle().rateLimited).toBeGreaterThan(0);
       expect(local.get().stats().rateLimited).toBe(e2b.throttle().rateLimited);
       expect(Math.max(...sandboxes.map((sandbox) => sandbox.throttledMs ?? 0))).toBeGreaterThan(0);
+      // What the runner records per unit: the sum of every creation's throttled wait, and the 429s.
+      const summed = sandboxes.reduce((sum, sandbox) => sum + (sandbox.throttledMs ?? 0), 0);
+      expect(e2b.usage()).toMatchObject({ throttledMs: summed, rateLimited: e2b.throttle().rateLimited });
     } finally {
       await e2b.killAll();
     }
@@ -134,6 +144,72 @@ describe('E2BSandboxProvider on the local E2B', () => {
     } finally {
       await first.killAll();
       await second.killAll();
+    }
+  });
+
+  it('reaper: kills old sandboxes of ended runs and untagged ones, spares those a running run holds', async () => {
+    // Prepare: the store and ledger are stand-ins (their DynamoDB versions are tested elsewhere);
+    // listing and killing are the real SDK against the local E2B.
+    const e2b = provider();
+    const e2bLocal = local.get();
+    const deps = {
+      apiKey: e2bLocal.apiKey,
+      connection: { apiUrl: e2bLocal.apiUrl, sandboxUrl: e2bLocal.sandboxUrl, domain: e2bLocal.domain },
+    };
+    try {
+      const [pooled, held, ended, untagged] = await Promise.all([
+        e2b.create({ timeoutMs: 60_000, metadata: { run: 'run-live' } }),
+        e2b.create({ timeoutMs: 60_000, metadata: { run: 'run-live' } }),
+        e2b.create({ timeoutMs: 60_000, metadata: { run: 'run-done' } }),
+        e2b.create({ timeoutMs: 60_000, metadata: {} }),
+      ]);
+      const now = new Date();
+      const runs = new Map([
+        ['run-live', { status: 'running', startedAt: new Date(now.getTime() - 3_600_000).toISOString() }],
+        ['run-done', { status: 'completed', startedAt: new Date(now.getTime() - 600_000).toISOString() }],
+      ]);
+
+      // Act: every sandbox is older than the age limit of 0.
+      const out = await reapStep({
+        listStale: (query) => listStaleSandboxes(deps, query),
+        kill: (sandboxId) => killSandboxById(deps, sandboxId),
+        runs: { getRun: async (runId) => runs.get(runId) as RunMeta | undefined },
+        ledger: {
+          entries: async (runId) =>
+            runId === 'run-live'
+              ? [
+                  {
+                    sandboxId: pooled!.id,
+                    provider: 'e2b',
+                    releasedAt: 0,
+                    expiresAt: now.getTime() + 60_000,
+                    state: 'idle',
+                  },
+                ]
+              : [],
+        },
+        stack: 'e2b-local-test',
+        maxAgeMs: 0,
+        liveRunMaxMs: 6 * 3_600_000,
+        now: () => now,
+      });
+
+      // Assess
+      expect(out.killed.sort()).toEqual([ended!.id, untagged!.id].sort());
+      expect(out.spared).toEqual(
+        expect.arrayContaining([
+          {
+            sandboxId: pooled!.id,
+            runId: 'run-live',
+            reason: expect.stringMatching(/idle in the pool ledger/),
+          },
+          { sandboxId: held!.id, runId: 'run-live', reason: expect.stringMatching(/held by a unit/) },
+        ]),
+      );
+      expect(out.spared).toHaveLength(2);
+      expect(e2bLocal.live().sort()).toEqual([pooled!.id, held!.id].sort());
+    } finally {
+      await e2b.killAll();
     }
   });
 });

@@ -4,13 +4,13 @@ import type { RunMeta, UnitResult } from '../../lib/bench/model.ts';
 import { countTargets, evaluateTargets } from '../../lib/bench/targets.ts';
 import { MemoryNotifier } from '../../lib/notify/local.ts';
 import { runIdForExecution } from '../../lib/pipeline/events.ts';
+import { reapStep } from '../../lib/pipeline/reap.ts';
 import {
   failRunStep,
   failureReason,
   planStep,
   publishStep,
   REPORT_BASENAME,
-  reapStep,
   unitStep,
 } from '../../lib/pipeline/steps.ts';
 import { resolveIntrinsics } from '../../lib/pipeline/template.ts';
@@ -305,19 +305,75 @@ describe('failRunStep', () => {
 });
 
 describe('reapStep', () => {
-  it("asks for the stack's sandboxes older than the max age and returns the killed ids", async () => {
+  const old = (sandboxId: string, run?: string) => ({
+    sandboxId,
+    metadata: { stack: 'SwarmBench', ...(run ? { run } : {}) },
+    startedAt: new Date(0),
+  });
+
+  it("asks for the stack's old sandboxes; kills those of abandoned or ended runs, spares unreadable ones", async () => {
+    // Prepare: a run still 'running' 7 h after it started outlived the 6 h pipeline: abandoned.
     const queries: unknown[] = [];
+    const kills: string[] = [];
+    const hour = 3_600_000;
+    const runs: Record<string, Partial<RunMeta>> = {
+      abandoned: { status: 'running', startedAt: new Date(now().getTime() - 7 * hour).toISOString() },
+      live: { status: 'running', startedAt: new Date(now().getTime() - hour).toISOString() },
+    };
+
+    // Act
     const out = await reapStep({
-      listAndKill: async (query) => {
+      listStale: async (query) => {
         queries.push(query);
-        return ['sbx1'];
+        return [old('a', 'abandoned'), old('l', 'live'), old('g', 'gone'), old('u', 'unreadable'), old('n')];
+      },
+      kill: async (sandboxId) => {
+        kills.push(sandboxId);
+        return sandboxId !== 'n';
+      },
+      runs: {
+        getRun: async (runId) => {
+          if (runId === 'unreadable') throw new Error('throttled');
+          return runs[runId] as RunMeta | undefined;
+        },
+      },
+      ledger: {
+        entries: async () => [
+          { sandboxId: 'l', provider: 'e2b', releasedAt: 0, expiresAt: 0, state: 'claimed', holder: 'u-7' },
+        ],
       },
       stack: 'SwarmBench',
       maxAgeMs: 1_800_000,
+      liveRunMaxMs: 6 * hour,
       now,
     });
-    expect(out).toEqual({ killed: ['sbx1'] });
+
+    // Assess
     expect(queries).toEqual([{ stack: 'SwarmBench', maxAgeMs: 1_800_000, now: now().getTime() }]);
+    expect(kills).toEqual(['a', 'g', 'n']);
+    expect(out.killed).toEqual(['a', 'g']);
+    expect(out.spared).toEqual([
+      { sandboxId: 'l', runId: 'live', reason: 'claimed by unit u-7 of a running run' },
+      {
+        sandboxId: 'u',
+        runId: 'unreadable',
+        reason: expect.stringMatching(/could not be read \(throttled\)/),
+      },
+    ]);
+  });
+
+  it('refuses a missing live-run window', async () => {
+    await expect(
+      reapStep({
+        listStale: async () => [],
+        kill: async () => true,
+        runs: { getRun: async () => undefined },
+        stack: 's',
+        maxAgeMs: 0,
+        liveRunMaxMs: Number.NaN,
+        now,
+      }),
+    ).rejects.toThrow(/liveRunMaxMs/);
   });
 });
 

@@ -256,6 +256,7 @@ describe('E2BSandbox.startAgent', () => {
       url: `wss://${E2B_AGENT_BASE_PORT}-sbx-1.e2b.app`,
       localUrl: `ws://127.0.0.1:${E2B_AGENT_BASE_PORT}`,
       sandboxId: 'sbx-1',
+      agent: { protocol: AGENT_PROTOCOL_VERSION, bundleSha256: BUNDLE_SHA256 },
     });
     expect(second.url).toBe(`wss://${E2B_AGENT_BASE_PORT + 1}-sbx-1.e2b.app`);
   });
@@ -310,7 +311,7 @@ describe('E2BSandbox metrics and kill', () => {
     expect(callsOf(sdk, 'sandbox.kill')).toHaveLength(1);
     expect(sandbox.alive).toBe(false);
     expect(provider.live()).toEqual([]);
-    expect(provider.usage()).toEqual({ created: 1, sandboxSeconds: 12 });
+    expect(provider.usage()).toEqual({ created: 1, sandboxSeconds: 12, throttledMs: 0, rateLimited: 0 });
   });
 
   it('treats a sandbox E2B no longer knows as already gone', async () => {
@@ -565,7 +566,7 @@ describe('E2BSandboxProvider.connect and detach (the pool shared across unit Lam
     // the connection, counts no creation, and set the timeout itself (connect only extends).
     expect(callsOf(sdk, 'sandbox.kill')).toEqual([]);
     expect(first.live()).toEqual([]);
-    expect(first.usage()).toEqual({ created: 1, sandboxSeconds: 30 });
+    expect(first.usage()).toEqual({ created: 1, sandboxSeconds: 30, throttledMs: 0, rateLimited: 0 });
     expect(await sandbox.kill()).toBe(false);
     expect(callsOf(sdk, 'sandbox.kill')).toEqual([]);
     expect(callsOf(sdk, 'connect')[0]?.args).toEqual(['sbx-1', { apiKey: API_KEY, timeoutMs: 90_000 }]);
@@ -573,7 +574,7 @@ describe('E2BSandboxProvider.connect and detach (the pool shared across unit Lam
     expect(adopted.id).toBe('sbx-1');
     expect(second.live()).toEqual([adopted]);
     now += 10_000;
-    expect(second.usage()).toEqual({ created: 0, sandboxSeconds: 10 });
+    expect(second.usage()).toEqual({ created: 0, sandboxSeconds: 10, throttledMs: 0, rateLimited: 0 });
     // Agent ports start over: the stopped agents freed them.
     const endpoint = await adopted.startAgent({ agentId: 'b0', secret: 't' });
     expect(endpoint.url).toContain(`${E2B_AGENT_BASE_PORT}-sbx-1`);
