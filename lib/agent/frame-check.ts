@@ -6,7 +6,7 @@
  * market window go through the schema itself. test/unit/frame-check.test.ts holds the two equal
  * on valid frames and on thousands of damaged ones.
  */
-import { type PeerFrame, peerFrameSchema } from './protocol.ts';
+import { MAX_MARK_LIFE_MS, type PeerFrame, peerFrameSchema } from './protocol.ts';
 
 const MAX_INDEX = 10_000;
 const MAX_LIST = 10_000;
@@ -25,11 +25,22 @@ function isIndexList(v: unknown): v is number[] {
   return true;
 }
 
-/** The optional dead-peer list: absent, or a list of indices. */
-const downOk = (f: Fields): boolean => f.dn === undefined || isIndexList(f.dn);
+function isLifeList(v: unknown): v is number[] {
+  if (!Array.isArray(v) || v.length > MAX_LIST) return false;
+  for (let i = 0; i < v.length; i++) {
+    const life = v[i];
+    if (!isInt(life) || life < 0 || life > MAX_MARK_LIFE_MS) return false;
+  }
+  return true;
+}
+
+/** The optional dead-peer list (indices) and the marks' remaining lives (ms). */
+const downOk = (f: Fields): boolean =>
+  (f.dn === undefined || isIndexList(f.dn)) && (f.da === undefined || isLifeList(f.da));
 
 function withDown<T extends object>(out: T, f: Fields): T {
   if (f.dn !== undefined) (out as { dn?: number[] }).dn = f.dn as number[];
+  if (f.da !== undefined) (out as { da?: number[] }).da = f.da as number[];
   return out;
 }
 

@@ -1,7 +1,7 @@
 /**
  * An in-memory network of agents for tests and measurements without sockets: every neighbour
  * pair of a topology is a link; a frame sent is delivered, as text, on a later turn of the event
- * loop, the way a socket would. Links can be cut and agents crashed.
+ * loop, the way a socket would. Links can be cut and restored, and agents crashed.
  */
 import type { Topology } from '../swarm/topology.ts';
 import type { PeerNet } from './peer-net.ts';
@@ -10,6 +10,7 @@ import type { PeerNet } from './peer-net.ts';
 export interface InMemoryReceiver {
   receive(from: number, text: string): void;
   linkDown?(peer: number): void;
+  linkUp?(peer: number): void;
 }
 
 export class InMemoryNetwork {
@@ -57,6 +58,13 @@ export class InMemoryNetwork {
     this.cut.add(key(a, b));
     this.down(a, b);
     this.down(b, a);
+  }
+
+  /** Restore a cut link between `a` and `b`, the way a re-dial would; both ends are told. */
+  restoreLink(a: number, b: number): void {
+    if (!this.cut.delete(key(a, b))) return;
+    this.receivers[a]?.linkUp?.(b);
+    this.receivers[b]?.linkUp?.(a);
   }
 
   /** Crash agent `index`: it receives nothing more; its neighbours see their links close. */

@@ -11,7 +11,7 @@ import { checkPeerFrame } from './frame-check.ts';
 import { type PeerNet, RequestError } from './peer-net.ts';
 import { Prober } from './probe.ts';
 import type { PeerFrame } from './protocol.ts';
-import { Router } from './routing.ts';
+import { Router, type RouterOptions } from './routing.ts';
 import { StateSync } from './state-sync.ts';
 import { barsOf, type MarketFeed, type StrategyRegistry, Workload } from './workload.ts';
 
@@ -40,8 +40,9 @@ export class PeerNode {
     private readonly counters: AgentCounters,
     strategies: StrategyRegistry,
     decide?: DecisionRule,
+    routing?: RouterOptions,
   ) {
-    this.router = new Router(net, (down) => this.sync.release(down));
+    this.router = new Router(net, (down) => this.sync.release(down), routing);
     this.workload = new Workload(strategies, net, counters);
     this.consensus = new Consensus({
       router: this.router,
@@ -108,7 +109,9 @@ export class PeerNode {
   }
 
   private handle(from: number, frame: PeerFrame): void {
-    if ('dn' in frame) this.router.learnDown(frame.dn);
+    if ('dn' in frame) this.router.learnDown(frame.dn, frame.da);
+    if ('src' in frame) this.router.seenAlive(frame.src);
+    else if ('origin' in frame) this.router.seenAlive(frame.origin);
     switch (frame.t) {
       case 'm':
       case 'fl':

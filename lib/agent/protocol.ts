@@ -39,8 +39,12 @@ const window = z.union([
     ),
 ]);
 export type WireWindow = z.infer<typeof window>;
+/** Longest life a down-mark may claim on the wire (ms); receivers cap it at their own. */
+export const MAX_MARK_LIFE_MS = 3_600_000;
 const index = z.number().int().min(0).max(10_000);
 const down = z.array(index).max(10_000).optional();
+/** Remaining life (ms) of each `dn` mark, in the same order (routing.ts). */
+const lives = z.array(z.number().int().min(0).max(MAX_MARK_LIFE_MS)).max(10_000).optional();
 
 export const topologySchema = z.object({
   kind: z.enum(['mesh', 'hierarchical', 'ring', 'star']),
@@ -136,6 +140,7 @@ const probe = {
   path: z.array(index).max(10_000),
   p: z.string().optional(),
   dn: down,
+  da: lives,
 };
 
 export const peerFrameSchema = z.discriminatedUnion('t', [
@@ -148,6 +153,7 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     window: window.optional(),
     at: z.number().int().min(0).optional(),
     dn: down,
+    da: lives,
   }),
   z.object({
     t: z.literal('vote'),
@@ -159,6 +165,7 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     c: z.number().min(0).max(1).optional(),
     hops: z.number().int(),
     dn: down,
+    da: lives,
   }),
   z.object({
     t: z.literal('commit'),
@@ -166,6 +173,7 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     pid: z.number(),
     decision: z.enum(['buy', 'sell', 'hold']),
     dn: down,
+    da: lives,
   }),
   z.object({
     t: z.literal('cack'),
@@ -179,8 +187,16 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
       .regex(/^\d{1,25}$/)
       .optional(),
     dn: down,
+    da: lives,
   }),
-  z.object({ t: z.literal('st'), origin: index, ver: z.number().int(), state: z.unknown(), dn: down }),
+  z.object({
+    t: z.literal('st'),
+    origin: index,
+    ver: z.number().int(),
+    state: z.unknown(),
+    dn: down,
+    da: lives,
+  }),
   z.object({
     t: z.literal('sack'),
     src: index,
@@ -188,6 +204,7 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     ver: z.number().int(),
     hops: z.number().int(),
     dn: down,
+    da: lives,
   }),
   z.object({ t: z.literal('m'), p: z.string() }),
   z.object({ t: z.literal('fl'), id: z.number() }),

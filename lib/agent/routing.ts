@@ -1,7 +1,12 @@
 /**
  * Routing over the topology: unicast frames go one hop closer to their destination along the
- * shortest live path; flooded frames go down their origin's broadcast tree. Dead peers learned on
- * the way (a failed send, a `dn` list on an arriving frame) are routed around.
+ * shortest live path; flooded frames go down their origin's broadcast tree. Dead peers are routed
+ * around: neighbours whose link is down (first-hand, until the link is up again) and agents other
+ * agents reported down in a frame's `dn` list (second-hand). A second-hand mark lasts only as long
+ * as its first-hand witness keeps reporting it: every mark travels with its remaining life (`da`,
+ * ms), witnesses give the full life and relays pass on what is left, so once every witness saw the
+ * link return, every copy in the swarm runs out within one life. A frame the agent itself sent (its
+ * `src` or `origin`) clears the mark on every agent it passes sooner.
  */
 import { broadcastChildren, nextHops, type Topology } from '../swarm/topology.ts';
 import type { PeerNet } from './peer-net.ts';
@@ -12,19 +17,45 @@ export type RoutedFrame = Extract<PeerFrame, { dst: number }>;
 /** A frame flooded from its origin to every agent. */
 export type FloodedFrame = Extract<PeerFrame, { origin: number }>;
 
+/** How long a second-hand down-mark lasts without a witness renewing it (ms). */
+export const DOWN_TTL_MS = 5_000;
+
+export interface RouterOptions {
+  /** Life of a second-hand down-mark, ms. @default DOWN_TTL_MS */
+  downTtlMs?: number | undefined;
+  /** The clock marks age by, ms. @default performance.now */
+  now?: (() => number) | undefined;
+}
+
 export class Router {
   private topology: Topology | undefined;
   private self = -1;
-  /** Agents this one believes are down. */
-  readonly down = new Set<number>();
+  /** Neighbours whose link this agent saw close or fail a send; cleared when the link is up again. */
+  private readonly local = new Set<number>();
+  /** Agents others reported down, with the time each mark runs out. */
+  private readonly heard = new Map<number, number>();
+  /** Every agent routed around: `local` and the live part of `heard`. */
+  private readonly avoided = new Set<number>();
   private hopTable: Array<number | undefined> = [];
   private readonly childCache = new Map<number, number[]>();
+  private readonly ttlMs: number;
+  private readonly now: () => number;
 
   /** `onRoutesChanged` is told whenever the set of live agents changed. */
   constructor(
     private readonly net: PeerNet,
     private readonly onRoutesChanged: (down: ReadonlySet<number>) => void = () => {},
-  ) {}
+    options: RouterOptions = {},
+  ) {
+    this.ttlMs = options.downTtlMs ?? DOWN_TTL_MS;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Agents this one believes are down now. */
+  get down(): ReadonlySet<number> {
+    this.expire();
+    return this.avoided;
+  }
 
   configure(topology: Topology, self: number): void {
     this.topology = topology;
@@ -35,44 +66,47 @@ export class Router {
   clear(): void {
     this.topology = undefined;
     this.self = -1;
-    this.down.clear();
+    this.local.clear();
+    this.heard.clear();
+    this.avoided.clear();
     this.hopTable = [];
     this.childCache.clear();
   }
 
   /** A link to `peer` opened: it is live again. */
   linkUp(peer: number): void {
-    if (this.down.delete(peer)) this.recompute();
+    this.local.delete(peer);
+    this.heard.delete(peer);
+    if (this.avoided.delete(peer)) this.recompute();
   }
 
   /** A link to `peer` closed: route around it. */
   linkDown(peer: number): void {
     if (!this.topology) return;
-    this.down.add(peer);
+    this.local.add(peer);
+    this.avoided.add(peer);
     this.recompute();
   }
 
   /** Send a unicast frame one hop closer to its destination, learning of dead peers on the way. */
   forward(frame: RoutedFrame): void {
+    this.expire();
     for (let attempt = 0; attempt < 2; attempt++) {
       const hop = this.hopTable[frame.dst];
       if (hop === undefined) return; // unreachable: the sender's timeout reports it
-      const out = this.down.size > 0 ? { ...frame, dn: [...this.down] } : frame;
-      if (this.net.send(hop, JSON.stringify(out))) return;
-      this.down.add(hop);
-      this.recompute();
+      if (this.net.send(hop, JSON.stringify(this.withMarks(frame)))) return;
+      this.failedSend(hop);
     }
   }
 
   /** Send a flooded frame to this agent's children in its origin's broadcast tree. */
   flood(frame: FloodedFrame): void {
-    const out = this.down.size > 0 ? { ...frame, dn: [...this.down] } : frame;
-    const text = JSON.stringify(out);
+    this.expire();
+    const text = JSON.stringify(this.withMarks(frame));
     for (const child of this.children(frame.origin)) {
       if (!this.net.send(child, text)) {
         // A dead child: its subtree is re-parented in our view; send to whoever we now cover.
-        this.down.add(child);
-        this.recompute();
+        this.failedSend(child);
         for (const adopted of this.children(frame.origin)) {
           if (adopted !== child) this.net.send(adopted, text);
         }
@@ -80,13 +114,73 @@ export class Router {
     }
   }
 
-  /** Take in the dead agents another agent reported. */
-  learnDown(dn: number[] | undefined): void {
+  /**
+   * Take in the dead agents another agent reported, each with its remaining life in `da` (the full
+   * life when absent, capped at it). Agents this one links to directly are its own to judge.
+   */
+  learnDown(dn: number[] | undefined, da?: number[]): void {
     if (!dn) return;
+    this.expire();
+    const now = this.now();
     let changed = false;
-    for (const peer of dn) {
-      if (peer !== this.self && !this.down.has(peer) && !this.net.isUp(peer)) {
-        this.down.add(peer);
+    for (let i = 0; i < dn.length; i++) {
+      const peer = dn[i] as number;
+      const life = Math.min(da?.[i] ?? this.ttlMs, this.ttlMs);
+      if (peer === this.self || life <= 0 || this.net.isUp(peer)) continue;
+      const until = now + life;
+      if ((this.heard.get(peer) ?? Number.NEGATIVE_INFINITY) < until) this.heard.set(peer, until);
+      if (!this.avoided.has(peer)) {
+        this.avoided.add(peer);
+        changed = true;
+      }
+    }
+    if (changed) this.recompute();
+  }
+
+  /** A frame `peer` itself sent reached this agent: it is alive, whatever others said. */
+  seenAlive(peer: number): void {
+    if (peer !== this.self && this.heard.delete(peer) && !this.local.has(peer)) {
+      this.avoided.delete(peer);
+      this.recompute();
+    }
+  }
+
+  /**
+   * A send to neighbour `peer` failed: route around it until its link is up again, or, when the
+   * link is still open (a send shed on a full socket), for one mark's life.
+   */
+  private failedSend(peer: number): void {
+    if (this.net.isUp(peer)) this.heard.set(peer, this.now() + this.ttlMs);
+    else this.local.add(peer);
+    this.avoided.add(peer);
+    this.recompute();
+  }
+
+  /** `frame` carrying this agent's down-marks and their remaining lives. */
+  private withMarks<F extends RoutedFrame | FloodedFrame>(frame: F): F {
+    if (this.avoided.size === 0) return frame;
+    const now = this.now();
+    const dn: number[] = [];
+    const da: number[] = [];
+    for (const peer of this.avoided) {
+      dn.push(peer);
+      da.push(
+        this.local.has(peer) ? this.ttlMs : Math.max(0, Math.floor((this.heard.get(peer) ?? now) - now)),
+      );
+    }
+    return { ...frame, dn, da };
+  }
+
+  /** Drop the second-hand marks whose life ran out. */
+  private expire(): void {
+    if (this.heard.size === 0) return;
+    const now = this.now();
+    let changed = false;
+    for (const [peer, until] of this.heard) {
+      if (until > now) continue;
+      this.heard.delete(peer);
+      if (!this.local.has(peer)) {
+        this.avoided.delete(peer);
         changed = true;
       }
     }
@@ -96,7 +190,7 @@ export class Router {
   private children(origin: number): number[] {
     let cached = this.childCache.get(origin);
     if (!cached && this.topology) {
-      cached = broadcastChildren(this.topology, origin, this.self, this.down);
+      cached = broadcastChildren(this.topology, origin, this.self, this.avoided);
       this.childCache.set(origin, cached);
     }
     return cached ?? [];
@@ -104,8 +198,8 @@ export class Router {
 
   private recompute(): void {
     if (!this.topology) return;
-    this.hopTable = nextHops(this.topology, this.self, this.down);
+    this.hopTable = nextHops(this.topology, this.self, this.avoided);
     this.childCache.clear();
-    this.onRoutesChanged(this.down);
+    this.onRoutesChanged(this.avoided);
   }
 }

@@ -7,6 +7,7 @@ import type { DecisionRule, UserDecisionRule } from '../../lib/agent/consensus.t
 import { AgentCounters } from '../../lib/agent/counters.ts';
 import { InMemoryNetwork } from '../../lib/agent/inmem-net.ts';
 import { PeerNode } from '../../lib/agent/peer-node.ts';
+import type { RouterOptions } from '../../lib/agent/routing.ts';
 import { StrategyRegistry } from '../../lib/agent/workload.ts';
 import { buildTopology, defaultQuorum, TOPOLOGIES, type TopologyKind } from '../../lib/swarm/topology.ts';
 import type { Action, Strategy } from '../../lib/trading/types.ts';
@@ -34,6 +35,7 @@ function swarm(
   votes: (i: number) => Action = () => 'buy',
   decide?: DecisionRule,
   rule?: UserDecisionRule,
+  routing?: RouterOptions,
 ): InMemorySwarm {
   const topology = buildTopology(kind, n);
   const net = new InMemoryNetwork(topology);
@@ -45,8 +47,9 @@ function swarm(
     const peerNet = net.join(i, {
       receive: (from, text) => node.receive(from, text),
       linkDown: (peer) => node.router.linkDown(peer),
+      linkUp: (peer) => node.router.linkUp(peer),
     });
-    node = new PeerNode(peerNet, counters[i] as AgentCounters, registry, decide);
+    node = new PeerNode(peerNet, counters[i] as AgentCounters, registry, decide, routing);
     node.configure({
       self: i,
       topology,
@@ -196,4 +199,56 @@ describe('routing, probes and state sync over an in-memory network', () => {
     expect([...(nodes[0]?.router.down ?? [])]).toEqual([]);
     expect(probe.hops).toBe(2);
   });
+});
+
+describe('healing once dropped links return', () => {
+  /** Down-marks heard from others last this long on the swarm's clock, which the test moves by hand. */
+  const TTL_MS = 1_000;
+
+  it.each([
+    {
+      kind: 'ring',
+      n: 10,
+      cut: 3,
+      links: [
+        [2, 3],
+        [3, 4],
+      ],
+    },
+    { kind: 'hierarchical', n: 13, cut: 4, links: [[1, 4]] },
+  ] as const)(
+    '$kind of $n: agent $cut, cut off and back, is reached by every agent and votes again',
+    async ({ kind, n, cut, links }) => {
+      // Prepare: agent `cut` loses its links; probes to the others spread its down-mark second-hand
+      let clock = 0;
+      const { net, nodes } = swarm(kind, n, () => 'buy', undefined, undefined, {
+        downTtlMs: TTL_MS,
+        now: () => clock,
+      });
+      const root = nodes[0] as PeerNode;
+      for (const [a, b] of links) net.cutLink(a, b);
+      for (let to = 1; to < n; to++) if (to !== cut) await root.prober.ping(to, 1, 0, 0);
+      const during = await root.consensus.propose({ at: 90 }, n - 1, 2_000);
+      const firstHand = new Set<number>(links.flat());
+      const hearsay = nodes.filter((node, i) => !firstHand.has(i) && node.router.down.has(cut));
+      expect(during.votes).toBe(n - 1);
+      expect(hearsay.length).toBeGreaterThan(0);
+      // Act: the links come back; a frame from the agent proves it alive where it passes
+      for (const [a, b] of links) net.restoreLink(a, b);
+      await (nodes[cut] as PeerNode).prober.ping(0, 1, 0, 0);
+      const rootHeard = root.router.down.has(cut);
+      // ... and every other second-hand mark runs out once its time has passed
+      clock += TTL_MS + 1;
+      const after = await root.consensus.propose({ at: 90 }, n, 2_000);
+      // Assess
+      expect(rootHeard).toBe(false);
+      expect(after.votes).toBe(n);
+      for (const node of nodes) expect([...node.router.down]).toEqual([]);
+      for (let from = 0; from < n; from++) {
+        for (let to = 0; to < n; to++) {
+          if (to !== from) await (nodes[from] as PeerNode).prober.ping(to, 1, 0, 0);
+        }
+      }
+    },
+  );
 });

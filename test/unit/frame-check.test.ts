@@ -16,6 +16,7 @@ const VALID: Record<string, unknown>[] = [
   { t: 'commit', origin: 0, pid: 1_000_001, decision: 'sell' },
   { t: 'cack', src: 4, dst: 0, pid: 9, hops: 1, at: '123456789012345' },
   { t: 'cack', src: 4, dst: 0, pid: 9, hops: 1, dn: [1, 2] },
+  { t: 'sack', src: 2, dst: 0, ver: 3, hops: 1, dn: [1, 5], da: [5000, 0] },
   { t: 'sack', src: 2, dst: 0, ver: 3, hops: 0 },
   { t: 'prop', origin: 0, pid: 5, at: 500 },
   { t: 'prop', origin: 0, pid: 5 },
@@ -27,6 +28,7 @@ const VALID: Record<string, unknown>[] = [
   },
   { t: 'st', origin: 0, ver: 1, state: { a: [1, 'x'] } },
   { t: 'st', origin: 0, ver: 1, state: null, dn: [3] },
+  { t: 'commit', origin: 0, pid: 2, decision: 'hold', dn: [3], da: [1200] },
   { t: 'm', p: 'xxxxxxxxxxxxxxxx' },
   { t: 'fl', id: 3 },
   { t: 'fa', id: 3 },
@@ -86,7 +88,7 @@ describe('checkPeerFrame', () => {
 
   it('refuses what the schema refuses, field by field', () => {
     for (const frame of VALID) {
-      for (const key of [...Object.keys(frame), 'p', 'c', 'at', 'dn', 'window', 'extra']) {
+      for (const key of [...Object.keys(frame), 'p', 'c', 'at', 'dn', 'da', 'window', 'extra']) {
         for (const wrong of WRONG) {
           const copy: Record<string, unknown> = { ...frame };
           if (wrong === undefined) delete copy[key];
@@ -108,7 +110,7 @@ describe('checkPeerFrame', () => {
       const copy: Record<string, unknown> = { ...pick(VALID) };
       const damage = 1 + Math.floor(random() * 3);
       for (let d = 0; d < damage; d++) {
-        const key = pick([...Object.keys(copy), 't', 'dn', 'extra']);
+        const key = pick([...Object.keys(copy), 't', 'dn', 'da', 'extra']);
         const wrong = key === 't' ? pick(['ping', 'vote', 'st', 'prop', 'x', 3]) : pick(WRONG);
         if (wrong === undefined) delete copy[key];
         else copy[key] = wrong;
