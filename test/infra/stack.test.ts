@@ -1,15 +1,16 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { App, aws_iam as iam, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundledAssembly, synthesizeStack } from '../../infra/definition.ts';
+import { synthesizeStack } from '../../infra/definition.ts';
 import { resolveProps, SwarmBenchStack } from '../../infra/stack.ts';
 import { UNIT_LAMBDA_MEMORY_MB } from '../../lib/bench/plan.ts';
 import { E2B_KEY_PLACEHOLDER } from '../../lib/pipeline/e2b-key.ts';
+import { localBundledStack } from '../../lib/pipeline/local.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation and ASL documents are untyped JSON.
 type Json = Record<string, any>;
@@ -332,11 +333,11 @@ describe('SwarmBenchStack', () => {
     expect(() => resolveProps({ notificationEmails: ['not-an-email'] })).toThrow(/notificationEmails/);
   });
 
-  it('bundles every handler offline with the local esbuild, the unit with the agent bundle', () => {
+  it('bundles every handler offline with the local esbuild, the unit with the agent bundle', async () => {
     // Prepare + Act: the same cached cloud assembly the local pipeline runs (bundled once per source
     // hash, so this test and test/integration/pipeline-local.test.ts share one bundling instead of
     // two: on a loaded two-core machine each took minutes).
-    const { assemblyDir } = bundledAssembly({ cacheDir: resolve('.swarm-bench/cdk.out') });
+    const { assemblyDir } = await localBundledStack();
 
     // Assess
     const assets = readdirSync(assemblyDir).filter((name) => name.startsWith('asset.'));

@@ -5,12 +5,12 @@
  * and pipeline tests that need the assembly find it ready instead of each racing a timeout.
  * SWARM_BENCH_SKIP_ASSEMBLY=1 skips it when running only tests that do not need it.
  */
-import { resolve } from 'node:path';
-import { bundledAssembly } from '../../infra/definition.ts';
+import { localBundledStack } from '../../lib/pipeline/local.ts';
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   if (process.env.SWARM_BENCH_SKIP_ASSEMBLY === '1') return;
   const started = Date.now();
-  const { assemblyDir } = bundledAssembly({ cacheDir: resolve('.swarm-bench/cdk.out') });
+  // The very assembly (same props, same cache key) the local pipeline runs.
+  const { assemblyDir } = await localBundledStack();
   console.log(`cloud assembly ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${assemblyDir}`);
 }

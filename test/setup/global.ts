@@ -1,6 +1,6 @@
 /**
- * Before any test runs: build the agent bundle once (so `npx vitest` works without `npm test`'s
- * pretest), and tell the guide's entry point whether it was invoked to judge the guide's targets.
+ * Before any test runs: build the agent bundle and the CLI once (so `npx vitest` works without
+ * `npm test`'s pretest), and tell the guide's entry point whether it was invoked to judge the guide's targets.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +20,11 @@ declare module 'vitest' {
 
 export default function setup(project: TestProject): void {
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-agent.ts'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  // The agent bundle and the built CLI (dist/swarm-bench.js), which the CLI and signal-chain tests
+  // spawn: rebuilt from the checked-out sources so no test runs a stale build.
+  for (const script of ['scripts/build-agent.ts', 'scripts/build-cli.ts']) {
+    execFileSync(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: 'inherit' });
+  }
   const filteredByName = project.config.testNamePattern !== undefined;
   project.provide('assertGuideTargets', filteredByName || process.env.SWARM_BENCH_ASSERT_TARGETS === '1');
 }
