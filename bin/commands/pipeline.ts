@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
-import { runLocalPipeline } from '../../lib/pipeline/local.ts';
+import { describeTaskFailures, runLocalPipeline } from '../../lib/pipeline/local.ts';
 import { progressReporter } from '../progress.ts';
 import {
   AGENT_BUNDLE,
@@ -77,6 +77,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       report: result.reportLocation,
       summary: result.summary,
       error: result.error,
+      ...(result.taskFailures?.length ? { taskFailures: result.taskFailures } : {}),
       sandboxesCreated: result.sandboxesCreated,
       ...(result.calls
         ? {
@@ -91,7 +92,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
         result.status === 'SUCCEEDED'
           ? // The presigned link points at the s3rver this command stopped; the copy on disk stays.
             `${(result.summary ?? '').replace(/ Report: \S+$/, '')}\nreport: ${result.reportLocation}\n`
-          : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n`,
+          : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n${describeTaskFailures(result.taskFailures)}`,
       );
     }
     if (result.status !== 'SUCCEEDED') return result.error?.name === 'InvalidInputError' ? 2 : 3;
