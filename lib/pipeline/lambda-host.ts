@@ -64,6 +64,8 @@ export interface LambdaHostOptions {
   nodePath: string;
   /** Replaces or adds template environment variables (tests). */
   environmentOverrides?: Record<string, string>;
+  /** Lambda's init phase limit (shorter in tests). @default INIT_PHASE_MS */
+  initPhaseMs?: number;
 }
 
 interface Instance {
@@ -127,12 +129,13 @@ export class LambdaFunction {
     const instance = [...this.#instances].find((i) => !i.busy && !i.exited) ?? this.#start();
     instance.busy = true;
     const timeoutMs = this.spec.timeoutSeconds * 1000;
+    const initPhaseMs = this.#options.initPhaseMs ?? INIT_PHASE_MS;
     // The invocation's clock, as Lambda keeps it: a warm instance gets the whole timeout from now.
     // A cold one first has the init phase (up to INIT_PHASE_MS, outside the timeout); an init that
     // runs longer is, on AWS, stopped and re-run inside the invocation, counted in its timeout.
     let deadlineAt =
       instance.readyAt === undefined
-        ? instance.startedAtEpoch + INIT_PHASE_MS + timeoutMs
+        ? instance.startedAtEpoch + initPhaseMs + timeoutMs
         : arrivedAt + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     let timedOut!: (error: LambdaInvocationError) => void;
@@ -164,7 +167,7 @@ export class LambdaFunction {
     try {
       await Promise.race([instance.ready, timeout]);
       const initMs = (instance.readyAt ?? arrivedAt) - instance.startedAtEpoch;
-      if (instance.served === 0 && instance.readyAt !== undefined && initMs <= INIT_PHASE_MS) {
+      if (instance.served === 0 && instance.readyAt !== undefined && initMs <= initPhaseMs) {
         // Init within Lambda's init phase: the timeout starts when the handler is called.
         deadlineAt = Math.max(arrivedAt, instance.readyAt) + timeoutMs;
         arm();
@@ -252,7 +255,9 @@ export class LambdaFunction {
       if (message.type === 'ready') {
         this.stats.initMs.push(performance.now() - startedAt);
         instance.readyAt = Date.now();
-        if (instance.readyAt - startedAtEpoch > INIT_PHASE_MS) this.stats.initsOverPhase++;
+        if (instance.readyAt - startedAtEpoch > (this.#options.initPhaseMs ?? INIT_PHASE_MS)) {
+          this.stats.initsOverPhase++;
+        }
         markReady(message.initMs);
       } else if (message.type === 'init-error') {
         failInit(new LambdaInvocationError(message.errorType, message.errorMessage, message.trace));
