@@ -18,7 +18,7 @@ import { newRunId } from '../lib/bench/meta.ts';
 import { buildPlan } from '../lib/bench/plan.ts';
 import { runUnits } from '../lib/bench/runner.ts';
 import { parseRunConfig } from '../lib/config.ts';
-import { localBundledStack, runLocalPipeline } from '../lib/pipeline/local.ts';
+import { describeTaskFailures, localBundledStack, runLocalPipeline } from '../lib/pipeline/local.ts';
 import { functionSpecs } from '../lib/pipeline/template.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 
@@ -58,6 +58,8 @@ async function pipeline() {
     ms: performance.now() - t0,
     statuses: outcome.results.map((r) => r.status),
     status: outcome.status,
+    error: outcome.error,
+    taskFailures: outcome.taskFailures ?? [],
     denials: (outcome.calls ?? []).filter((call) => call.decision !== 'allowed'),
     calls: outcome.calls?.length ?? 0,
     functions: outcome.functions ?? [],
@@ -107,6 +109,9 @@ const runnerA = await plainRunner();
 console.log(`runner   ${(runnerA.ms / 1000).toFixed(1)} s`);
 const piped = await pipeline();
 console.log(`pipeline ${(piped.ms / 1000).toFixed(1)} s (${piped.status}, bundled artifacts)`);
+// A failed execution says why: the execution's error and every failed Task with its function's log.
+if (piped.error) console.log(`  execution error ${piped.error.name}: ${piped.error.message}`);
+process.stdout.write(describeTaskFailures(piped.taskFailures));
 const runnerB = await plainRunner();
 console.log(`runner   ${(runnerB.ms / 1000).toFixed(1)} s`);
 const runnerMs = (runnerA.ms + runnerB.ms) / 2;
@@ -130,7 +135,7 @@ console.log('cold start per bundled handler (process start to first response; in
 for (const f of piped.functions) {
   if (f.stats.coldStarts === 0) continue;
   console.log(
-    `  ${f.logicalId.replace(/Function[0-9A-F]{8}$/, '').padEnd(14)} first response ${f.stats.firstResponseMs[0]?.toFixed(0) ?? '-'} ms, init ${f.stats.initMs[0]?.toFixed(0)} ms, ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold`,
+    `  ${f.logicalId.replace(/Function[0-9A-F]{8}$/, '').padEnd(14)} first response ${f.stats.firstResponseMs[0]?.toFixed(0) ?? '-'} ms, init ${f.stats.initMs[0]?.toFixed(0) ?? '-'} ms, ${f.stats.invocations} invocations, ${f.stats.coldStarts} cold, ${f.stats.initsOverPhase} init(s) past the 10 s init phase`,
   );
 }
 console.log(
@@ -166,6 +171,7 @@ writeFileSync(
       coldStarts: piped.functions.map((f) => ({ function: f.logicalId, ...f.stats })),
       unitImportMs: imports,
       statuses: { runner: runnerA.statuses, pipeline: piped.statuses },
+      execution: { status: piped.status, error: piped.error, taskFailures: piped.taskFailures },
       weeklyDefault: {
         awsCostUsd,
         awsBreakdown: weekly.totals.awsBreakdown,

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
 import type { ArtifactRuntime } from '../../lib/pipeline/artifacts.ts';
-import { runLocalPipeline } from '../../lib/pipeline/local.ts';
+import { describeTaskFailures, runLocalPipeline } from '../../lib/pipeline/local.ts';
 import { guardRun } from '../../lib/run/guard.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
 import { progressReporter } from '../progress.ts';
@@ -114,6 +114,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       report: result.reportLocation,
       summary: result.summary,
       error: result.error,
+      ...(result.taskFailures?.length ? { taskFailures: result.taskFailures } : {}),
       sandboxesCreated: result.sandboxesCreated,
       ...(result.calls
         ? {
@@ -128,7 +129,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
         result.status === 'SUCCEEDED'
           ? // The presigned link points at the s3rver this command stopped; the copy on disk stays.
             `${(result.summary ?? '').replace(/ Report: \S+$/, '')}\nreport: ${result.reportLocation}\n`
-          : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n`,
+          : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n${describeTaskFailures(result.taskFailures)}`,
       );
     }
     const stopped = guard.exitCode();

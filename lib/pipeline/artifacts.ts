@@ -60,7 +60,13 @@ export interface ArtifactRuntime {
   /** The IAM statements of a function (by name), as the local endpoint checks them. */
   policyOf(name: string): readonly PolicyStatement[] | undefined;
   published(): ReadonlyArray<{ topicArn: string; subject: string | undefined; message: string }>;
-  functions(): ReadonlyArray<{ name: string; logicalId: string; stats: LambdaStats; logTail: () => string }>;
+  functions(): ReadonlyArray<{
+    name: string;
+    arn: string;
+    logicalId: string;
+    stats: LambdaStats;
+    logTail: () => string;
+  }>;
   putSecret(arn: string, value: string): void;
   /** The local endpoint's URL (what AWS_ENDPOINT_URL_* name). */
   endpoint: string;
@@ -184,6 +190,7 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
     functions: () =>
       [...hosts.values()].map((host) => ({
         name: host.spec.name,
+        arn: host.spec.arn,
         logicalId: host.spec.logicalId,
         stats: host.stats,
         logTail: () => host.logTail(),

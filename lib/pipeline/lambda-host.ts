@@ -16,6 +16,12 @@ const RUNTIME_PATH = fileURLToPath(new URL('./lambda-runtime.mjs', import.meta.u
 /** Lambda's Node.js runtime loads no ESM through require(): Node 22's require(esm) is off there. */
 const RUNTIME_NODE_FLAGS = ['--no-experimental-require-module'];
 const LOG_TAIL_LINES = 200;
+/**
+ * Lambda's init phase limit (on-demand functions): an init that takes longer is stopped and run
+ * again inside the first invocation, where it counts against the function's timeout. The host
+ * keeps the same clock but lets the running init go on instead of starting it over.
+ */
+export const INIT_PHASE_MS = 10_000;
 
 /** A failed invocation as Step Functions sees it: Error = errorType, Cause = the JSON payload. */
 export class LambdaInvocationError extends Error {
@@ -42,6 +48,8 @@ export interface LambdaStats {
   initMs: number[];
   /** Per cold start: process start to the first invocation's response. */
   firstResponseMs: number[];
+  /** Cold starts whose init ran past Lambda's 10 s init phase (AWS would re-run init in the invocation). */
+  initsOverPhase: number;
 }
 
 export interface LambdaHostOptions {
@@ -56,11 +64,17 @@ export interface LambdaHostOptions {
   nodePath: string;
   /** Replaces or adds template environment variables (tests). */
   environmentOverrides?: Record<string, string>;
+  /** Lambda's init phase limit (shorter in tests). @default INIT_PHASE_MS */
+  initPhaseMs?: number;
 }
 
 interface Instance {
   child: ChildProcess;
+  /** performance.now() at process start (for the figures). */
   startedAt: number;
+  /** Date.now() at process start, and when the handler module had loaded (for the clock). */
+  startedAtEpoch: number;
+  readyAt?: number;
   ready: Promise<number>;
   busy: boolean;
   served: number;
@@ -75,7 +89,13 @@ interface Instance {
 /** One deployed function: invoke() it; close() ends its instances. */
 export class LambdaFunction {
   readonly spec: FunctionSpec;
-  readonly stats: LambdaStats = { invocations: 0, coldStarts: 0, initMs: [], firstResponseMs: [] };
+  readonly stats: LambdaStats = {
+    invocations: 0,
+    coldStarts: 0,
+    initMs: [],
+    firstResponseMs: [],
+    initsOverPhase: 0,
+  };
   readonly #options: LambdaHostOptions;
   readonly #taskRoot: string;
   readonly #instances = new Set<Instance>();
@@ -105,38 +125,65 @@ export class LambdaFunction {
   /** Invoke with `event`; resolves with the handler's result or rejects with LambdaInvocationError. */
   async invoke(event: unknown): Promise<unknown> {
     this.stats.invocations++;
+    const arrivedAt = Date.now();
     const instance = [...this.#instances].find((i) => !i.busy && !i.exited) ?? this.#start();
     instance.busy = true;
-    try {
-      await instance.ready;
-      const id = randomUUID();
-      const deadlineAt = Date.now() + this.spec.timeoutSeconds * 1000;
-      const result = await new Promise<unknown>((resolve, reject) => {
-        instance.pending = { id, resolve, reject };
-        const timer = setTimeout(() => {
-          instance.child.kill('SIGKILL');
-          reject(
+    const timeoutMs = this.spec.timeoutSeconds * 1000;
+    const initPhaseMs = this.#options.initPhaseMs ?? INIT_PHASE_MS;
+    // The invocation's clock, as Lambda keeps it: a warm instance gets the whole timeout from now.
+    // A cold one first has the init phase (up to INIT_PHASE_MS, outside the timeout); an init that
+    // runs longer is, on AWS, stopped and re-run inside the invocation, counted in its timeout.
+    let deadlineAt =
+      instance.readyAt === undefined
+        ? instance.startedAtEpoch + initPhaseMs + timeoutMs
+        : arrivedAt + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut!: (error: LambdaInvocationError) => void;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timedOut = reject;
+    });
+    timeout.catch(() => undefined);
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => {
+          const initNote =
+            instance.readyAt === undefined
+              ? ` (init had not finished: ${((Date.now() - instance.startedAtEpoch) / 1000).toFixed(1)} s)`
+              : '';
+          timedOut(
             new LambdaInvocationError(
               'Sandbox.Timedout',
-              `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+              `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds${initNote}`,
             ),
           );
-        }, deadlineAt - Date.now());
-        timer.unref();
-        const settle = () => clearTimeout(timer);
-        instance.pending.resolve = (value) => {
-          settle();
-          resolve(value);
-        };
-        instance.pending.reject = (error) => {
-          settle();
-          reject(error);
-        };
-        instance.child.send({ type: 'invoke', id, event, deadlineAt, functionArn: this.spec.arn });
-      });
+          instance.child.kill('SIGKILL');
+        },
+        Math.max(0, deadlineAt - Date.now()),
+      );
+      timer.unref();
+    };
+    arm();
+    try {
+      await Promise.race([instance.ready, timeout]);
+      const initMs = (instance.readyAt ?? arrivedAt) - instance.startedAtEpoch;
+      if (instance.served === 0 && instance.readyAt !== undefined && initMs <= initPhaseMs) {
+        // Init within Lambda's init phase: the timeout starts when the handler is called.
+        deadlineAt = Math.max(arrivedAt, instance.readyAt) + timeoutMs;
+        arm();
+      }
+      const id = randomUUID();
+      const result = await Promise.race([
+        new Promise<unknown>((resolve, reject) => {
+          instance.pending = { id, resolve, reject };
+          instance.child.send({ type: 'invoke', id, event, deadlineAt, functionArn: this.spec.arn });
+        }),
+        timeout,
+      ]);
       if (instance.served++ === 0) this.stats.firstResponseMs.push(performance.now() - instance.startedAt);
       return result;
     } finally {
+      clearTimeout(timer);
       instance.pending = undefined;
       instance.busy = false;
     }
@@ -162,6 +209,7 @@ export class LambdaFunction {
       PATH: `${dirname(nodePath)}:/usr/local/bin:/usr/bin:/bin`,
     };
     const startedAt = performance.now();
+    const startedAtEpoch = Date.now();
     const child = fork(RUNTIME_PATH, [], {
       cwd: this.#taskRoot,
       env: environment,
@@ -184,7 +232,15 @@ export class LambdaFunction {
       failInit = reject;
     });
     ready.catch(() => undefined);
-    const instance: Instance = { child, startedAt, ready, busy: false, served: 0, exited: false };
+    const instance: Instance = {
+      child,
+      startedAt,
+      startedAtEpoch,
+      ready,
+      busy: false,
+      served: 0,
+      exited: false,
+    };
     type Message =
       | { type: 'ready'; initMs: number }
       | {
@@ -198,6 +254,10 @@ export class LambdaFunction {
     child.on('message', (message: Message) => {
       if (message.type === 'ready') {
         this.stats.initMs.push(performance.now() - startedAt);
+        instance.readyAt = Date.now();
+        if (instance.readyAt - startedAtEpoch > (this.#options.initPhaseMs ?? INIT_PHASE_MS)) {
+          this.stats.initsOverPhase++;
+        }
         markReady(message.initMs);
       } else if (message.type === 'init-error') {
         failInit(new LambdaInvocationError(message.errorType, message.errorMessage, message.trace));

@@ -180,7 +180,35 @@ export interface LocalPipelineResult {
   calls?: RecordedCall[];
   /** Artifacts mode: per function, invocations and cold starts. */
   functions?: Array<{ name: string; logicalId: string; stats: LambdaStats }>;
+  /**
+   * Artifacts mode: every failed Task invocation (retried or caught ones too), in order: the state,
+   * the function, Lambda's errorType and message, and the last lines that function logged.
+   */
+  taskFailures?: TaskFailure[];
 }
+
+/** One failed Task invocation, as Step Functions and the function's log would show it. */
+export interface TaskFailure {
+  state: string;
+  functionName: string;
+  name: string;
+  message: string;
+  /** The function's last log lines at the failure (its CloudWatch log, locally). */
+  logTail: string[];
+}
+
+/** Which Task failed and why, with the last lines its function logged (empty when none failed). */
+export function describeTaskFailures(failures: readonly TaskFailure[] | undefined): string {
+  return (failures ?? [])
+    .map(
+      (f) =>
+        `  state ${f.state} (${f.functionName}) failed: ${f.name}: ${f.message}\n${f.logTail.map((line) => `    | ${line}`).join('\n')}\n`,
+    )
+    .join('');
+}
+
+/** How many of a failing function's last log lines a TaskFailure keeps. */
+const FAILURE_LOG_LINES = 20;
 
 /** Synthesize the stack (once per process) for local execution: units run one at a time. */
 let cachedDefinition: Promise<Record<string, unknown>> | undefined;
@@ -264,6 +292,7 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
     const { progress } = units;
     let plannedRunId: string | undefined;
     let published: PublishStepOutput | undefined;
+    const taskFailures: TaskFailure[] = [];
     const unitStates = new Set<string>([TASKS.unit, TASKS.pooledUnit]);
     const unitEndStates = new Set<string>([
       TASKS.unit,
@@ -286,6 +315,14 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
               caught instanceof LambdaInvocationError
                 ? caught
                 : new LambdaInvocationError('Error', String(caught));
+            const fn = runtime.functions().find((f) => f.arn === input.FunctionName);
+            taskFailures.push({
+              state,
+              functionName: fn?.name ?? input.FunctionName,
+              name: failure.errorType,
+              message: failure.errorMessage,
+              logTail: fn ? fn.logTail().split('\n').slice(-FAILURE_LOG_LINES) : [],
+            });
             const error = new Error(failure.causeJson);
             error.name = failure.errorType;
             throw error;
@@ -348,6 +385,7 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
       sandboxesCreated: results.reduce((sum, result) => sum + result.usage.sandboxesCreated, 0),
       calls: runtime.calls().slice(callsBefore),
       functions: runtime.functions().map(({ name, logicalId, stats }) => ({ name, logicalId, stats })),
+      taskFailures,
     };
   } finally {
     for (const release of cleanup.reverse()) await release().catch(() => undefined);

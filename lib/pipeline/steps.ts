@@ -21,7 +21,6 @@ import { parseRunConfig, type RunConfig, templateResources } from '../config.ts'
 import { e2bCostUsd } from '../cost/model.ts';
 import { InvalidInputError, SandboxStartError, StoreError, TimeoutError } from '../errors.ts';
 import type { HistoryComparison } from '../history/compare.ts';
-import { writeReportWithHistory } from '../history/report.ts';
 import type { Notifier } from '../notify/types.ts';
 import type { ReportSink } from '../publish/types.ts';
 import { analyzeRun } from '../report/analysis.ts';
@@ -29,7 +28,7 @@ import type { PoolLedger } from '../sandbox/ledger.ts';
 import { SandboxPool } from '../sandbox/pool.ts';
 import { canShare, claimShared, drainShared, offerShared } from '../sandbox/shared-pool.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
-import { publishSite, type SiteSink } from '../site/generate.ts';
+import type { SiteSink } from '../site/generate.ts';
 import { runPage } from '../site/model.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { StepError } from './events.ts';
@@ -450,6 +449,9 @@ export async function publishStep(
   // newest run, under latest/ as well.
   const [newest] = await deps.store.listRuns({ limit: 1 });
   const prefixes = [`runs/${runId}/`, ...(newest === undefined || newest.runId === runId ? ['latest/'] : [])];
+  // The report and site renderers (vega, vega-lite) load here, on Publish's first run, not at the
+  // cold start of every function bundled from this module (plan, unit, drain, record, fail).
+  const { writeReportWithHistory } = await import('../history/report.ts');
   const { report: written, history } = await writeReportWithHistory(
     run,
     deps.store,
@@ -461,6 +463,7 @@ export async function publishStep(
   if (deps.site !== undefined) {
     try {
       // The run is finished only after the notification; the site gets its final state now.
+      const { publishSite } = await import('../site/generate.ts');
       await publishSite(deps.store, deps.site.sink, { current: run });
       reportName = `${deps.site.prefix}${runPage(runId)}`;
     } catch (error) {
