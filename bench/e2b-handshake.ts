@@ -112,7 +112,12 @@ try {
   }
   loop.disable();
   const edgeLoop = `${(loop.percentile(50) / 1e6).toFixed(0)}/${(loop.max / 1e6).toFixed(0)}`;
-  console.log(`${count} sandboxes, one agent each, all handshakes at once, ${ROUNDS} rounds, metrics every ${metricsIntervalMs} ms; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `${count} sandboxes, one agent each, all handshakes at once, ${ROUNDS} rounds, metrics every ${metricsIntervalMs} ms; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(summary('first generation', firstEdge));
   console.log(summary('next generation', edge));
   console.log(`event-loop delay during the edge handshakes (ms median/max): ${edgeLoop}`);

@@ -13,7 +13,10 @@ let server: Server | undefined;
 let wss: WebSocketServer | undefined;
 
 /** A server that answers `status` to the first `failures` upgrades, then accepts. */
-async function flakyServer(failures: number, status: number): Promise<{ url: string; upgrades: () => number }> {
+async function flakyServer(
+  failures: number,
+  status: number,
+): Promise<{ url: string; upgrades: () => number }> {
   let upgrades = 0;
   wss = new WebSocketServer({ noServer: true });
   server = createServer();
