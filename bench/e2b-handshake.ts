@@ -89,11 +89,18 @@ const provider = new E2BSandboxProvider({
 });
 const secret = 'handshake-bench-secret';
 try {
+  const creates: number[] = [];
+  const agentStarts: number[] = [];
   const start = () =>
     Promise.all(
       Array.from({ length: count }, async (_, i) => {
+        const t0 = performance.now();
         const sandbox = await provider.create({ timeoutMs: 300_000, metadata: { bench: 'handshake' } });
-        return { sandbox, endpoint: await sandbox.startAgent({ agentId: `a${i}`, secret }) };
+        const t1 = performance.now();
+        const endpoint = await sandbox.startAgent({ agentId: `a${i}`, secret });
+        creates.push(t1 - t0);
+        agentStarts.push(performance.now() - t1);
+        return { sandbox, endpoint };
       }),
     );
   // A first generation, connected once and killed: the next one reuses its bridge addresses, as
@@ -117,6 +124,13 @@ try {
       .loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
+  );
+  const mm = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return `${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(0)}/${(sorted.at(-1) ?? 0).toFixed(0)}`;
+  };
+  console.log(
+    `SDK create (REST, netns, upload) ms median/max: ${mm(creates)}; agent start (envd process, ready line): ${mm(agentStarts)}`,
   );
   console.log(summary('first generation', firstEdge));
   console.log(summary('next generation', edge));
