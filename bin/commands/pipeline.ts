@@ -7,7 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
+import type { ArtifactRuntime } from '../../lib/pipeline/artifacts.ts';
 import { runLocalPipeline } from '../../lib/pipeline/local.ts';
+import { guardRun } from '../../lib/run/guard.ts';
+import type { ResultStore } from '../../lib/store/types.ts';
 import { progressReporter } from '../progress.ts';
 import {
   AGENT_BUNDLE,
@@ -50,6 +53,30 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
   const outDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   ensureAgentBundle();
   const progress = progressReporter(process.stderr);
+  // This process owns the run (Plan creates it in a function instance): SIGINT/SIGTERM/SIGHUP or
+  // the launcher (npm start, npx) going away stops the execution, kills the function instances
+  // and their agents and stores the run `interrupted`; a later second signal forces the exit
+  // (lib/run/signals.ts), as for `run`.
+  const controller = new AbortController();
+  let runId: string | undefined;
+  let runtime: ArtifactRuntime | undefined;
+  let store: ResultStore | undefined;
+  const guard = guardRun({
+    abort: (reason) => controller.abort(reason),
+    provider: {
+      // The function instances hold the agents; runLocalPipeline also closes them on abort.
+      killAll: async () => {
+        runtime?.killSync();
+        return 0;
+      },
+      killAllSync: () => runtime?.killSync(),
+    },
+    store: {
+      finishRun: (id, patch) => store?.finishRun(id, patch) ?? Promise.resolve(),
+    },
+    runId: () => runId,
+    say: (line) => process.stderr.write(`${line}\n`),
+  });
   const { slowdown, categories, tests, ...rest } = config;
   const input = {
     ...rest,
@@ -68,6 +95,16 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       environment: environment(),
       scenarios: await loadScenarios(values.scenario),
       onEvent: (event) => progress.onEvent(event),
+      signal: controller.signal,
+      onRun: (id) => {
+        runId = id;
+      },
+      onStore: (opened) => {
+        store = opened;
+      },
+      onRuntime: (started) => {
+        runtime = started;
+      },
     });
     progress.stop();
     const output = {
@@ -94,10 +131,13 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
           : `pipeline execution failed: ${result.error?.name}: ${result.error?.message}\n`,
       );
     }
+    const stopped = guard.exitCode();
+    if (stopped !== undefined) return stopped;
     if (result.status !== 'SUCCEEDED') return result.error?.name === 'InvalidInputError' ? 2 : 3;
     if (result.results.some((r) => r.status !== 'ok') || result.runStatus !== 'completed') return 3;
     return (result.targets?.fail ?? 0) > 0 ? 1 : 0;
   } finally {
     progress.stop();
+    guard.dispose();
   }
 }

@@ -3,6 +3,8 @@
  * group; every other grant is added by the construct that uses the function), Node 22 on arm64,
  * ESM bundled by esbuild with class names kept and source maps on.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type Duration,
@@ -14,7 +16,19 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The repository root (with a trailing slash): the nearest folder above this module holding a
+ * package.json. This module sits in infra/constructs/ in the sources but in dist/ once bundled
+ * into the CLI (`npm start` synthesizes the stack from there), so a fixed `../..` is wrong in one.
+ */
+const ROOT = `${repositoryRoot(dirname(fileURLToPath(import.meta.url)))}/`;
+
+function repositoryRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 
 export interface StepFunctionProps {
   /** Memory of the function, MB. */

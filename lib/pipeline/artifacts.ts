@@ -64,6 +64,8 @@ export interface ArtifactRuntime {
   putSecret(arn: string, value: string): void;
   /** The local endpoint's URL (what AWS_ENDPOINT_URL_* name). */
   endpoint: string;
+  /** Kill every function instance now, without waiting (a forced exit); close() still follows. */
+  killSync(): void;
   close(): Promise<void>;
 }
 
@@ -187,6 +189,9 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
         logTail: () => host.logTail(),
       })),
     putSecret: (arn, value) => aws.putSecret(arn, value),
+    killSync() {
+      for (const host of hosts.values()) host.killSync();
+    },
     async close() {
       await closeServers(urlServers.map(({ server }) => server));
       await Promise.all([...hosts.values()].map((host) => host.close()));

@@ -22,6 +22,7 @@ import { DEFAULT_PRESIGN_SECONDS, S3ReportSink } from '../publish/s3.ts';
 import type { ReportSink } from '../publish/types.ts';
 import type { PoolLedger } from '../sandbox/ledger.ts';
 import { LocalSandboxProvider } from '../sandbox/local.ts';
+import { sweepLocalSandboxes } from '../sandbox/sweep.ts';
 import type { SandboxProvider } from '../sandbox/types.ts';
 import { S3BlobStore } from '../store/blobs.ts';
 import { DynamoResultStore } from '../store/dynamo.ts';
@@ -139,6 +140,19 @@ export interface LocalPipelineOptions {
   unitBudgetMs?: number;
   onEvent?: (event: RunEvent) => void;
   now?: () => Date;
+  /**
+   * Stops the execution gracefully (the CLI aborts it on SIGINT/SIGTERM/SIGHUP): no further state
+   * starts, the function instances (artifacts) or unit providers (source) and their agents are
+   * killed, expired sandboxes under `sandboxRoot` are swept, and the run is stored `interrupted`
+   * with the abort reason. The result is then FAILED with error name `Interrupted`.
+   */
+  signal?: AbortSignal;
+  /** Artifacts mode: where the unit functions keep local sandboxes (their /tmp). @default '/tmp' */
+  sandboxRoot?: string;
+  /** Called with the run's id once Plan created it. */
+  onRun?: (runId: string) => void;
+  /** Called with the store the execution writes to, once it is open. */
+  onStore?: (store: ResultStore) => void;
 }
 
 /** What a local pipeline execution produced. */
@@ -201,6 +215,7 @@ export const LAMBDA_SDK_DIR = dirname(
 
 async function runArtifactPipeline(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
   const cleanup: Array<() => Promise<void>> = [];
+  let closeRuntime: (() => Promise<void>) | undefined;
   try {
     let runtime = options.runtime;
     let store = options.store;
@@ -233,10 +248,12 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
         ...(options.enforceIam === undefined ? {} : { enforceIam: options.enforceIam }),
         ...(options.environmentOverrides ? { environmentOverrides: options.environmentOverrides } : {}),
       });
-      cleanup.push(() => started.close());
+      closeRuntime = once(() => started.close());
+      cleanup.push(closeRuntime);
       runtime = started;
     }
     if (store === undefined) throw new InvalidInputError('store', 'a store reading the given stand-ins');
+    options.onStore?.(store);
     const { standIns } = runtime;
     // A caller's runtime serves several executions: this result holds this execution's calls.
     const callsBefore = runtime.calls().length;
@@ -276,6 +293,7 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
           if (state === TASKS.plan) {
             const planned = output as { runId: string; units: unknown[] };
             plannedRunId = planned.runId;
+            options.onRun?.(planned.runId);
             progress.total = planned.units.length;
           } else if (state === TASKS.publish) {
             published = output as PublishStepOutput;
@@ -290,6 +308,13 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
 
     const error = await execute(runtime.definition, handlers, options, options.now ?? (() => new Date()));
     const runId = plannedRunId;
+    if (options.signal?.aborted) {
+      // The instances running a unit hold its agents: end them (a caller's runtime restarts
+      // instances on the next invoke), then remove what they left and close the run.
+      if (closeRuntime) await closeRuntime().catch(() => undefined);
+      else runtime.killSync();
+      await interrupted(store, runId, options, options.sandboxRoot ?? '/tmp');
+    }
     const meta = runId ? await store.getRun(runId) : undefined;
     const results = runId ? await store.getResults(runId) : [];
     const outDir = options.outDir === undefined ? 'docs/e2b' : options.outDir;
@@ -352,12 +377,49 @@ async function execute(
     },
     context: { Execution: { Id: executionId, Name: executionId.split(':').pop() } },
   });
+  const signal = options.signal;
+  const abort = (): void => execution.abort();
+  if (signal?.aborted) abort();
+  signal?.addEventListener('abort', abort, { once: true });
   try {
     await execution.result;
-    return undefined;
+    return signal?.aborted ? interruption(signal) : undefined;
   } catch (caught) {
-    return executionFailure(caught);
+    return signal?.aborted ? interruption(signal) : executionFailure(caught);
+  } finally {
+    signal?.removeEventListener('abort', abort);
   }
+}
+
+function interruption(signal: AbortSignal): { name: string; message: string } {
+  return { name: 'Interrupted', message: `interrupted by ${String(signal.reason)}` };
+}
+
+/** After an abort: sweep the sandboxes the killed instances left, then close the run `interrupted`. */
+async function interrupted(
+  store: ResultStore,
+  runId: string | undefined,
+  options: LocalPipelineOptions,
+  sandboxRoot: string | undefined,
+): Promise<void> {
+  if (sandboxRoot !== undefined) await sweepLocalSandboxes({ root: sandboxRoot }).catch(() => undefined);
+  if (runId === undefined) return;
+  const meta = await store.getRun(runId);
+  if (meta === undefined || meta.status !== 'running') return;
+  await store.finishRun(runId, {
+    status: 'interrupted',
+    endedAt: (options.now ?? (() => new Date()))().toISOString(),
+    reason: `interrupted by ${String(options.signal?.reason)}: the execution was stopped and its agents killed`,
+  });
+}
+
+/** `fn` run at most once; later calls get the first call's promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= fn();
+    return running;
+  };
 }
 
 async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
@@ -367,6 +429,7 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
     const definition = options.definition ?? (await localDefinition());
     const owned = options.store ? undefined : await ownStore(options.storeDir, cleanup);
     const store = options.store ?? owned!.store;
+    options.onStore?.(store);
     const ledger =
       options.ledger ??
       (owned ? new DynamoPoolLedger({ client: owned.client, tableName: owned.tableName }) : undefined);
@@ -397,9 +460,11 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
     const { progress } = units;
     let plannedRunId: string | undefined;
 
+    const providers = new Set<SandboxProvider>();
     const runUnitTask = lambda(async (event) => {
       const input = parseEvent(unitEventSchema, event, TASKS.unit);
       const provider = makeProvider();
+      providers.add(provider);
       units.start(input.unitId);
       try {
         const output = await unitStep(input, {
@@ -414,6 +479,7 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
         await units.end(input.runId, input.unitId);
         return output;
       } finally {
+        providers.delete(provider);
         sandboxesCreated += provider.usage().created;
       }
     });
@@ -449,6 +515,7 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
           ...(options.scenarios ? { scenarios: options.scenarios } : {}),
         });
         plannedRunId = planned.runId;
+        options.onRun?.(planned.runId);
         progress.total = planned.units.length;
         return planned;
       }),
@@ -468,6 +535,10 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
 
     const error = await execute(definition, handlers, options, now);
     const runId = plannedRunId;
+    if (options.signal?.aborted) {
+      await Promise.all([...providers].map((provider) => provider.killAll().catch(() => undefined)));
+      await interrupted(store, runId, options, undefined);
+    }
     const meta = runId ? await store.getRun(runId) : undefined;
     const results = runId ? await store.getResults(runId) : [];
     const reportLocation =

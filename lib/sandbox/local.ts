@@ -216,6 +216,7 @@ export class LocalSandboxProvider implements SandboxProvider {
     const now = this.#options.clock();
     if (record.expiresAt <= now) {
       await rm(dir, { recursive: true, force: true });
+      await removeOwnerRecord(dir);
       throw new SandboxStartError(`local sandbox ${sandboxId} expired before it was connected`);
     }
     return this.#adopt(
