@@ -131,3 +131,14 @@ console.log(
   `  creation throttled:  ${s(throttled)} summed over ${sum(e2b.results, (r) => r.usage.sandboxesCreated)} sandboxes; 429s answered and retried: ${retried}`,
 );
 console.log(`ratio e2b / local:     ${(e2b.wallMs / local.wallMs).toFixed(2)}x (goal <= 1.5x)`);
+// Where the difference lies, unit by unit: each unit's own duration on both providers and the E2B
+// unit's creation time spent throttled (summed over its sandboxes, so it can exceed the unit's wall
+// time when creations wait side by side). Run with --tier pro to see the ratio with little pacing;
+// bench/e2b-handshake.ts times the TLS edge's stages on their own.
+const byUnit = new Map(local.results.map((r) => [r.unitId, r]));
+for (const r of e2b.results) {
+  const l = byUnit.get(r.unitId);
+  console.log(
+    `  ${r.unitId.padEnd(40)} local ${s(l?.durationMs ?? 0).padStart(8)}  e2b ${s(r.durationMs).padStart(8)}  throttled ${s(r.usage.creationThrottledMs ?? 0).padStart(8)}  ${l ? `${(r.durationMs / l.durationMs).toFixed(2)}x` : ''}`,
+  );
+}

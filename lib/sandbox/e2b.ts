@@ -161,6 +161,9 @@ export interface StaleQuery {
 }
 
 /** Creates E2B sandboxes and starts agents in them. */
+/** WebSocket handshakes the coordinator may try per agent through E2B's edge. */
+export const E2B_HANDSHAKE_ATTEMPTS = 3;
+
 export class E2BSandboxProvider implements SandboxProvider {
   readonly name = 'e2b' as const;
   readonly maxConcurrent: number;
@@ -573,6 +576,9 @@ class E2BSandbox implements Sandbox {
         // Agents packed in this sandbox dial each other here, not through E2B's edge.
         localUrl: `ws://127.0.0.1:${line.port}`,
         sandboxId: this.id,
+        // The coordinator reaches the agent through E2B's edge, which can be slow or answer 502
+        // for a moment: a bounded retry (waiting 0.5 s, then 1 s) instead of a failed unit.
+        handshakeAttempts: E2B_HANDSHAKE_ATTEMPTS,
         agent: {
           ...(line.protocol === undefined ? {} : { protocol: line.protocol }),
           ...(line.bundleSha256 === undefined ? {} : { bundleSha256: line.bundleSha256 }),

@@ -32,6 +32,11 @@ export interface AgentEndpoint {
   sandboxId: string;
   /** What the agent said it is in its ready line (E2B: tells a stale template from the current bundle). */
   agent?: { protocol?: number; bundleSha256?: string };
+  /**
+   * How many times the coordinator may try the WebSocket handshake (default 1). E2B sets more: its
+   * edge can answer 502 while a new sandbox's port is being routed, or be slow, and a retry helps.
+   */
+  handshakeAttempts?: number;
 }
 
 /** Resource figures for a whole sandbox, from the OS (/proc) or the provider's metrics API. */

@@ -16,6 +16,16 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** A failed WebSocket handshake; `retryable` when trying again could succeed (timeout, 502-504, refused port). */
+export class HandshakeError extends AgentError {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** Default time an agent has to answer one request. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -47,10 +57,46 @@ export class AgentClient {
       ws.once('open', () => resolve(new AgentClient(agentId, ws)));
       ws.once('unexpected-response', (_req, res) => {
         ws.terminate();
-        reject(new AgentError(`agent ${agentId} refused the connection (HTTP ${res.statusCode})`));
+        const status = res.statusCode ?? 0;
+        reject(
+          new HandshakeError(
+            `agent ${agentId} refused the connection (HTTP ${status})`,
+            status === 502 || status === 503 || status === 504,
+          ),
+        );
       });
-      ws.once('error', (error) => reject(new AgentError(`agent ${agentId} unreachable: ${error.message}`)));
+      ws.once('error', (error: Error & { code?: string }) => {
+        // A certificate the client does not trust stays untrusted: only network trouble is retried.
+        const certificate = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(error.code ?? '');
+        reject(new HandshakeError(`agent ${agentId} unreachable: ${error.message}`, !certificate));
+      });
     });
+  }
+
+  /**
+   * Connect as `connect` does, trying up to `attempts` times when the handshake timed out, the
+   * agent was unreachable or an edge answered 502/503/504, waiting `backoffMs` doubled after each
+   * failure. A refusal for any other status (bad credential) is never retried.
+   */
+  static async connectRetrying(
+    agentId: string,
+    url: string,
+    secret: string,
+    options: { attempts: number; timeoutMs?: number; backoffMs?: number; onRetry?: (error: Error) => void },
+  ): Promise<AgentClient> {
+    const attempts = Math.max(1, Math.floor(options.attempts));
+    let backoffMs = options.backoffMs ?? 500;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await AgentClient.connect(agentId, url, secret, options.timeoutMs);
+      } catch (error) {
+        const retryable = error instanceof HandshakeError && error.retryable;
+        if (!retryable || attempt >= attempts) throw error;
+        options.onRetry?.(error);
+        await new Promise((resolve) => setTimeout(resolve, backoffMs));
+        backoffMs *= 2;
+      }
+    }
   }
 
   get open(): boolean {

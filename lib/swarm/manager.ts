@@ -198,7 +198,9 @@ export class SwarmManager {
         for (const index of members) {
           const agentId = `a${index}`;
           const endpoint = await sandbox.startAgent({ agentId, secret });
-          const client = await AgentClient.connect(agentId, endpoint.url, secret);
+          const client = await AgentClient.connectRetrying(agentId, endpoint.url, secret, {
+            attempts: endpoint.handshakeAttempts ?? 1,
+          });
           swarm.adoptClient(client);
           await client.request({ op: 'health' });
           agents.push({

@@ -256,6 +256,7 @@ describe('E2BSandbox.startAgent', () => {
       url: `wss://${E2B_AGENT_BASE_PORT}-sbx-1.e2b.app`,
       localUrl: `ws://127.0.0.1:${E2B_AGENT_BASE_PORT}`,
       sandboxId: 'sbx-1',
+      handshakeAttempts: 3,
       agent: { protocol: AGENT_PROTOCOL_VERSION, bundleSha256: BUNDLE_SHA256 },
     });
     expect(second.url).toBe(`wss://${E2B_AGENT_BASE_PORT + 1}-sbx-1.e2b.app`);
