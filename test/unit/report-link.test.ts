@@ -17,7 +17,7 @@ import {
   verifyLinkToken,
 } from '../../lib/publish/link.ts';
 
-const KEY = 'k'.repeat(40) + 'abcdefghijklmnopqrstuvwx';
+const KEY = `${'k'.repeat(40)}abcdefghijklmnopqrstuvwx`;
 const OTHER_KEY = 'x'.repeat(64);
 const NOW = 1_800_000_000;
 const WEEK = 7 * 24 * 3600;
