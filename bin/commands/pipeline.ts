@@ -8,6 +8,9 @@
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { runLocalPipeline } from '../../lib/pipeline/local.ts';
+import { packPlugins } from '../../lib/plugins/pack.ts';
+import { pluginModules } from '../../lib/plugins/prepare.ts';
+import { createProvider } from '../../lib/sandbox/index.ts';
 import { progressReporter } from '../progress.ts';
 import {
   AGENT_BUNDLE,
@@ -18,6 +21,8 @@ import {
   ensureAgentBundle,
   environment,
   loadScenarios,
+  PLUGIN_BUNDLE_DIR,
+  ROOT,
   RUN_FLAGS,
 } from '../shared.ts';
 
@@ -50,7 +55,26 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
   const outDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   ensureAgentBundle();
   const progress = progressReporter(process.stderr);
-  const { slowdown, categories, tests, ...rest } = config;
+  const { slowdown, categories, tests, strategies, decisionRule, ...rest } = config;
+  // Plug-ins go as on AWS: packed (validated in a local sandbox), uploaded to the bucket stand-in,
+  // named in the input with their SHA-256; module paths never reach the pipeline.
+  const modules = pluginModules({ strategies, decisionRule });
+  if (modules.length > 0 && values.source) {
+    throw new InvalidInputError(
+      '--strategy',
+      'only without --source: packages reach the bundled unit function',
+    );
+  }
+  const strategyPackage =
+    modules.length === 0
+      ? undefined
+      : await packPlugins({
+          root: ROOT,
+          outDir: PLUGIN_BUNDLE_DIR,
+          agentBundle: AGENT_BUNDLE,
+          modules,
+          sandboxes: (bundlePath) => createProvider('local', { local: { bundlePath } }),
+        });
   const input = {
     ...rest,
     ...(values.category ? { categories } : {}),
@@ -61,6 +85,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
     const result = await runLocalPipeline({
       mode: values.source ? 'source' : 'artifacts',
       input,
+      ...(strategyPackage ? { strategyPackage } : {}),
       bundlePath: AGENT_BUNDLE,
       passthroughEnv: { PATH: env.PATH, LANG: env.LANG },
       storeDir: storeDir,
