@@ -199,6 +199,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         default: 'SwarmBench',
       },
       { flags: '--state-machine-arn <arn>', help: 'state machine to start (skips the stack lookup)' },
+      { flags: '--package <file>', help: 'strategy package: the JSON `strategies upload` printed' },
       ...RUN_FLAGS,
     ],
     load: async () => (await import('./commands/start.ts')).startCommand,

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError } from '../../lib/errors.ts';
 import { packPlugins } from '../../lib/plugins/pack.ts';
+import { checkPackageName } from '../../lib/plugins/package.ts';
 import { pluginModules } from '../../lib/plugins/prepare.ts';
 import { createProvider } from '../../lib/sandbox/index.ts';
 import { AGENT_BUNDLE, directoryFlag, ensureAgentBundle, PLUGIN_BUNDLE_DIR, ROOT } from '../shared.ts';
@@ -47,6 +48,7 @@ export async function strategiesCommand(argv: string[], env: NodeJS.ProcessEnv):
   if (action === 'pack' && values.bucket !== undefined) {
     throw new InvalidInputError('--bucket', 'only with upload', values.bucket);
   }
+  if (values.name !== undefined) checkPackageName(values.name);
   const outDir = directoryFlag('--out', values.out, resolve(ROOT, '.swarm-bench/packages'));
   const modules = pluginModules({
     strategies: values.strategy,

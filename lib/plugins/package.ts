@@ -36,11 +36,17 @@ const packageSchema = z
 
 export const sha256Hex = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
+/** A package name as `--name` takes it: lowercase letters, digits and "-". */
+export function checkPackageName(name: string): string {
+  if (!packageName.test(name)) {
+    throw new InvalidInputError('--name', 'lowercase letters, digits and "-", at most 48', name);
+  }
+  return name;
+}
+
 /** The object key of a package: `strategies/<name>/<sha256>.json`. */
 export function packageKey(name: string, sha256: string): string {
-  if (!packageName.test(name))
-    throw new InvalidInputError('--name', 'lowercase letters, digits and "-", at most 48', name);
-  return `${PLUGIN_PACKAGE_PREFIX}${name}/${sha256}.json`;
+  return `${PLUGIN_PACKAGE_PREFIX}${checkPackageName(name)}/${sha256}.json`;
 }
 
 /** Split `s3://bucket/key`; the caller's schema has checked the form. */
