@@ -22,6 +22,7 @@
  * event-loop turn; a slower call is then awaited asynchronously under its deadline as before.
  */
 import { Worker } from 'node:worker_threads';
+import { writeBars } from '../trading/columns.ts';
 import {
   ANSWER,
   C_BARS,
@@ -487,15 +488,7 @@ function writeColumns(channel: Channel, window: WindowInput): number | undefined
   if (Array.isArray(window)) {
     const bars = window as Extract<WindowInput, ReadonlyArray<unknown>>;
     if (bars.length > MAX_BARS) return undefined;
-    for (let i = 0; i < bars.length; i++) {
-      const bar = bars[i] as (typeof bars)[number];
-      columns.t[i] = bar.t;
-      columns.open[i] = bar.open;
-      columns.high[i] = bar.high;
-      columns.low[i] = bar.low;
-      columns.close[i] = bar.close;
-      columns.volume[i] = bar.volume;
-    }
+    writeBars(bars, columns);
     return bars.length;
   }
   const source = window as Exclude<WindowInput, ReadonlyArray<unknown>>;

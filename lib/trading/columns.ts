@@ -15,6 +15,22 @@ export interface BarColumns {
   volume: number[];
 }
 
+/** Columns to write bars into: plain arrays, or typed arrays such as the plug-in channel's shared memory. */
+export type ColumnTarget = { [K in keyof BarColumns]: { [index: number]: number } };
+
+/** Copy bars into `target`'s columns, from index 0. */
+export function writeBars(bars: readonly Bar[], target: ColumnTarget): void {
+  for (let i = 0; i < bars.length; i++) {
+    const bar = bars[i] as Bar;
+    target.t[i] = bar.t;
+    target.open[i] = bar.open;
+    target.high[i] = bar.high;
+    target.low[i] = bar.low;
+    target.close[i] = bar.close;
+    target.volume[i] = bar.volume;
+  }
+}
+
 /** Bars to columns. */
 export function toColumns(bars: readonly Bar[]): BarColumns {
   const n = bars.length;
@@ -26,15 +42,7 @@ export function toColumns(bars: readonly Bar[]): BarColumns {
     close: new Array(n),
     volume: new Array(n),
   };
-  for (let i = 0; i < n; i++) {
-    const bar = bars[i] as Bar;
-    columns.t[i] = bar.t;
-    columns.open[i] = bar.open;
-    columns.high[i] = bar.high;
-    columns.low[i] = bar.low;
-    columns.close[i] = bar.close;
-    columns.volume[i] = bar.volume;
-  }
+  writeBars(bars, columns);
   return columns;
 }
 

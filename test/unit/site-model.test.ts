@@ -82,12 +82,13 @@ describe('buildSiteModel', () => {
     const html = indexPage({ ...model, runs: counted }, []);
     // Assess
     expect(html).toContain(
-      '<th scope="col">targets passed</th><th scope="col">failed</th><th scope="col">inconclusive</th><th scope="col">pending</th>',
+      '<th scope="col">targets passed<th scope="col">failed<th scope="col">inconclusive<th scope="col">pending<th',
     );
-    const rows = html.match(/<tr><td>.*?<\/tr>/g) ?? [];
+    // Cell and row end tags are optional in HTML and left out: a row runs to the next row or the body's end.
+    const rows = html.match(/<tr><td>.*?(?=<tr>|<\/tbody>)/g) ?? [];
     const runRows = rows.filter((row) => row.includes('runs/'));
     expect(runRows).toHaveLength(model.runs.length);
-    for (const row of runRows) expect(row).toContain('</td><td>7</td><td>0</td><td>1</td><td>2</td><td>');
+    for (const row of runRows) expect(row).toContain('<td>7<td>0<td>1<td>2<td>');
   });
 
   it('annotates commit and template changes between consecutive runs', () => {
