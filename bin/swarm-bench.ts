@@ -171,6 +171,25 @@ const COMMANDS: Record<string, CommandSpec> = {
     ],
     load: async () => (await import('./commands/pipeline.ts')).pipelineCommand,
   },
+  strategies: {
+    help: 'pack strategy plug-ins into a package for the weekly pipeline (upload: into the stack bucket)',
+    args: ['<action>'],
+    flags: [
+      {
+        flags: '--strategy <file>',
+        help: 'strategy plug-in module (default export defineStrategy)',
+        multiple: true,
+      },
+      {
+        flags: '--decision-rule <file>',
+        help: 'decision-rule plug-in module (default export defineDecisionRule)',
+      },
+      { flags: '--name <name>', help: 'package name under strategies/ (default: the first plug-in name)' },
+      { flags: '--out <dir>', help: 'where the package file is written', default: '.swarm-bench/packages' },
+      { flags: '--bucket <name>', help: "upload: the stack's bucket (its ReportBucket output)" },
+    ],
+    load: async () => (await import('./commands/strategies.ts')).strategiesCommand,
+  },
   start: {
     help: 'start the deployed pipeline on AWS',
     flags: [
@@ -180,6 +199,7 @@ const COMMANDS: Record<string, CommandSpec> = {
         default: 'SwarmBench',
       },
       { flags: '--state-machine-arn <arn>', help: 'state machine to start (skips the stack lookup)' },
+      { flags: '--package <file>', help: 'strategy package: the JSON `strategies upload` printed' },
       ...RUN_FLAGS,
     ],
     load: async () => (await import('./commands/start.ts')).startCommand,

@@ -23,6 +23,7 @@ export const handler = (event: unknown, context: LambdaContext) =>
       now: () => new Date(),
       environment,
       maxConcurrency: env.MAP_MAX_CONCURRENCY,
+      bucket: env.BUCKET,
       ...(runId ? { runId } : {}),
     });
     logger.info('planned', {

@@ -5,11 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { creationRate, parseRunConfig, sandboxLimit, templateResources } from '../lib/config.ts';
 import { parseEvent, unitEventSchema } from '../lib/pipeline/events.ts';
 import { unitStep } from '../lib/pipeline/steps.ts';
+import { agentWithPackage } from '../lib/plugins/package.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import {
   baseEnvSchema,
@@ -33,7 +35,7 @@ const env = readEnv(
     UNIT_SAFETY_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
   }),
 );
-const { store, ledger } = makeAws(env);
+const { s3, store, ledger } = makeAws(env);
 const e2bApiKey = cachedE2BKey(new SecretsManagerClient({ region: env.AWS_REGION }), env.E2B_SECRET_ARN);
 // Copied next to the handler at bundling (infra/stack.ts), for templates without the agent baked in.
 const BUNDLE_PATH = fileURLToPath(new URL('./agent.cjs', import.meta.url));
@@ -50,14 +52,30 @@ export const handler = (event: unknown, context: LambdaContext) =>
     const deadlineAt = Date.now() + context.getRemainingTimeInMillis() - env.UNIT_SAFETY_MARGIN_MS;
     const config = parseRunConfig(input.config);
     const metadata = { stack: env.STACK_ID };
+    // A run with strategy plug-ins: the package from S3 (sha256 checked, else PluginPackageError,
+    // which the Map does not retry) embedded into this function's agent, under /tmp.
+    const manifest = config.plugins;
+    const agent =
+      manifest?.package === undefined
+        ? undefined
+        : await agentWithPackage({
+            manifest: { ...manifest, package: manifest.package },
+            agentSource: await agentBundle(),
+            dir: LOCAL_SANDBOX_ROOT,
+            get: async (bucket, key) => {
+              const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+              return object.Body!.transformToByteArray();
+            },
+          });
+    const hasBundle = env.E2B_TEMPLATE_HAS_BUNDLE && agent === undefined;
     const provider =
       config.provider === 'e2b'
         ? createProvider('e2b', {
             e2b: {
               apiKey: await e2bApiKey(),
               template: config.template,
-              templateHasBundle: env.E2B_TEMPLATE_HAS_BUNDLE,
-              bundle: env.E2B_TEMPLATE_HAS_BUNDLE ? '' : await agentBundle(),
+              templateHasBundle: hasBundle,
+              bundle: hasBundle ? '' : (agent?.source ?? (await agentBundle())),
               resources: templateResources(config),
               maxConcurrent: sandboxLimit(config),
               tier: config.e2bTier,
@@ -65,7 +83,9 @@ export const handler = (event: unknown, context: LambdaContext) =>
               metadata,
             },
           })
-        : createProvider('local', { local: { bundlePath: BUNDLE_PATH, tmpRoot: LOCAL_SANDBOX_ROOT } });
+        : createProvider('local', {
+            local: { bundlePath: agent?.path ?? BUNDLE_PATH, tmpRoot: LOCAL_SANDBOX_ROOT },
+          });
     const output = await unitStep(input, {
       store,
       ledger,

@@ -241,6 +241,13 @@ export class SwarmBenchStack extends Stack {
           'Samples are objects with run/unit-derived keys under store/.',
         );
       }
+      if (name === 'unitFn') {
+        iam5(
+          role,
+          `Resource::<${bucket}.Arn>/strategies/*`,
+          'Reads the strategy package an execution input names (strategies/<name>/<sha256>.json), checked by its SHA-256.',
+        );
+      }
       if (name === 'reportLinkFn') {
         for (const prefix of ['runs', 'site']) {
           iam5(

@@ -76,3 +76,8 @@ export function describeError(error: unknown): { name: string; message: string }
   if (error instanceof Error) return { name: error.name, message: error.message.slice(0, 500) };
   return { name: 'Error', message: String(error).slice(0, 500) };
 }
+
+/** A strategy package from S3 is missing, unreadable or not the bytes its SHA-256 names. Not retried. */
+export class PluginPackageError extends SwarmBenchError {
+  override readonly code = 'PLUGIN_PACKAGE';
+}

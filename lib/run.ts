@@ -84,15 +84,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const meta: RunMeta = {
     ...buildRunMeta(runId, config, plan, options.environment, now()),
     market: { source: market.source, sha256: market.sha256, bars: market.bars.length },
-    ...(config.plugins
-      ? {
-          plugins: {
-            strategies: config.plugins.strategies,
-            ...(config.plugins.decisionRule ? { decisionRule: config.plugins.decisionRule } : {}),
-            sha256: config.plugins.sha256,
-          },
-        }
-      : {}),
   };
   await store.createRun(meta);
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS;

@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../lib/errors.ts';
 import type { ArtifactRuntime } from '../../lib/pipeline/artifacts.ts';
 import { describeTaskFailures, runLocalPipeline } from '../../lib/pipeline/local.ts';
+import { packPlugins } from '../../lib/plugins/pack.ts';
+import { pluginModules } from '../../lib/plugins/prepare.ts';
 import { guardRun } from '../../lib/run/guard.ts';
+import { createProvider } from '../../lib/sandbox/index.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
 import { progressReporter } from '../progress.ts';
 import {
@@ -21,6 +24,8 @@ import {
   ensureAgentBundle,
   environment,
   loadScenarios,
+  PLUGIN_BUNDLE_DIR,
+  ROOT,
   RUN_FLAGS,
 } from '../shared.ts';
 
@@ -53,6 +58,26 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
   const outDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   ensureAgentBundle();
   const progress = progressReporter(process.stderr);
+  const { slowdown, categories, tests, strategies, decisionRule, ...rest } = config;
+  // Plug-ins go as on AWS: packed (validated in a local sandbox), uploaded to the bucket stand-in,
+  // named in the input with their SHA-256; module paths never reach the pipeline.
+  const modules = pluginModules({ strategies, decisionRule });
+  if (modules.length > 0 && values.source) {
+    throw new InvalidInputError(
+      '--strategy',
+      'only without --source: packages reach the bundled unit function',
+    );
+  }
+  const strategyPackage =
+    modules.length === 0
+      ? undefined
+      : await packPlugins({
+          root: ROOT,
+          outDir: PLUGIN_BUNDLE_DIR,
+          agentBundle: AGENT_BUNDLE,
+          modules,
+          sandboxes: (bundlePath) => createProvider('local', { local: { bundlePath } }),
+        });
   // This process owns the run (Plan creates it in a function instance): SIGINT/SIGTERM/SIGHUP or
   // the launcher (npm start, npx) going away stops the execution, kills the function instances
   // and their agents and stores the run `interrupted`; a later second signal forces the exit
@@ -77,7 +102,6 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
     runId: () => runId,
     say: (line) => process.stderr.write(`${line}\n`),
   });
-  const { slowdown, categories, tests, ...rest } = config;
   const input = {
     ...rest,
     ...(values.category ? { categories } : {}),
@@ -88,6 +112,7 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
     const result = await runLocalPipeline({
       mode: values.source ? 'source' : 'artifacts',
       input,
+      ...(strategyPackage ? { strategyPackage } : {}),
       bundlePath: AGENT_BUNDLE,
       passthroughEnv: { PATH: env.PATH, LANG: env.LANG },
       storeDir: storeDir,

@@ -155,6 +155,8 @@ export class Workflow extends Construct {
     // Samples too large for an item live under store/ (S3BlobStore prefix); reports under runs/ and
     // latest/.
     props.storage.grantObjects(unitFn, ['s3:GetObject', 's3:PutObject'], ['store']);
+    // Strategy packages named by the execution input (lib/plugins/package.ts): read-only, unit only.
+    props.storage.grantObjects(unitFn, ['s3:GetObject'], ['strategies']);
     // RecordFailure reads a unit's stored result (its large series live under store/) before
     // recording the failure over it.
     props.storage.grantObjects(recordFailureFn, ['s3:GetObject'], ['store']);

@@ -6,14 +6,9 @@
  */
 import { build } from 'esbuild';
 
-/** Global the agent reads its plug-ins from (see lib/agent/main.ts); replaced at bundling. */
-export const PLUGINS_GLOBAL = '__SWARM_BENCH_PLUGINS__';
+import { type EmbeddedPlugins, PLUGINS_GLOBAL } from './embed.ts';
 
-/** What a plug-in agent bundle carries: the worker program and what each module is meant to be. */
-export interface EmbeddedPlugins {
-  source: string;
-  modules: Array<{ kind: 'strategy' | 'decision-rule'; file: string }>;
-}
+export { type EmbeddedPlugins, embedPlugins, PLUGINS_GLOBAL } from './embed.ts';
 
 /** Bundle lib/agent/main.ts (with plug-ins, when given) into `outfile`; returns its size in bytes. */
 export async function buildAgentBundle(options: {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import type { EmbeddedPlugins } from './bundle.ts';
+import type { EmbeddedPlugins } from './embed.ts';
 import { AGENT_ENV, AGENT_PROTOCOL_VERSION, type AgentReadyLine } from './launch.ts';
 import { AgentPlugins } from './plugin-host.ts';
 import { AgentServer } from './server.ts';

@@ -7,8 +7,8 @@ import { PluginError, PluginHost } from '../plugins/host.ts';
 import type { PluginAction, PluginDescription, PluginVote } from '../plugins/types.ts';
 import { createStrategy, isStrategyName } from '../trading/strategies.ts';
 import type { Bar, Strategy } from '../trading/types.ts';
-import type { EmbeddedPlugins } from './bundle.ts';
 import { plurality } from './consensus.ts';
+import type { EmbeddedPlugins } from './embed.ts';
 import type { ExecuteResult, WireWindow } from './protocol.ts';
 
 /** The built-in decision rule: most votes, ties to the safer action (hold, then sell, then buy). */

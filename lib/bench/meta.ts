@@ -63,6 +63,16 @@ export function buildRunMeta(
     machine: environment.machine,
     configHash: configHash(config),
     units: plan.units,
+    // The plug-ins the agents carry (a local run's bundle, or the pipeline's package): names and hash.
+    ...(config.plugins
+      ? {
+          plugins: {
+            strategies: config.plugins.strategies,
+            ...(config.plugins.decisionRule ? { decisionRule: config.plugins.decisionRule } : {}),
+            sha256: config.plugins.sha256,
+          },
+        }
+      : {}),
     ...(config.provider === 'e2b'
       ? {
           e2b: {

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { BenchmarkDefinition } from '../bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
@@ -17,6 +17,7 @@ import type { RunEvent } from '../bench/runner.ts';
 import { describeError, InvalidInputError } from '../errors.ts';
 import { MemoryNotifier, type SentNotification } from '../notify/local.ts';
 import type { Notifier } from '../notify/types.ts';
+import type { PackedPlugins } from '../plugins/pack.ts';
 import { DirReportSink } from '../publish/dir.ts';
 import { DEFAULT_PRESIGN_SECONDS, S3ReportSink } from '../publish/s3.ts';
 import type { ReportSink } from '../publish/types.ts';
@@ -107,6 +108,12 @@ export interface LocalPipelineOptions {
   runtime?: ArtifactRuntime;
   /** The execution input: a RunConfig as the schedule or `start` would send it. @default {} */
   input?: unknown;
+  /**
+   * Artifacts mode: a packed strategy package (lib/plugins/package.ts), uploaded to the bucket
+   * stand-in under its key before the execution, and named with its SHA-256 in the input's
+   * `plugins`, as `strategies upload` and `start` do on AWS.
+   */
+  strategyPackage?: PackedPlugins;
   /** The agent bundle for local sandboxes. @default dist/agent.cjs under the working directory */
   bundlePath?: string;
   /** PATH/LANG handed to agent processes (lib never reads the environment itself). */
@@ -221,9 +228,14 @@ export function localDefinition(): Promise<Record<string, unknown>> {
 
 /** Run the synthesized state machine locally, end to end, and clean up what it started. */
 export async function runLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipelineResult> {
-  return (options.mode ?? 'artifacts') === 'artifacts'
-    ? runArtifactPipeline(options)
-    : runSourcePipeline(options);
+  const artifacts = (options.mode ?? 'artifacts') === 'artifacts';
+  if (!artifacts && options.strategyPackage !== undefined) {
+    throw new InvalidInputError(
+      '--strategy',
+      'only without --source: packages reach the bundled unit function',
+    );
+  }
+  return artifacts ? runArtifactPipeline(options) : runSourcePipeline(options);
 }
 
 /** The bundled stack for local runs: units one at a time, cached by source hash. */
@@ -343,7 +355,28 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
       ]),
     );
 
-    const error = await execute(runtime.definition, handlers, options, options.now ?? (() => new Date()));
+    let input = options.input;
+    if (options.strategyPackage !== undefined) {
+      const { bytes, key, manifest } = options.strategyPackage;
+      await standIns.s3.client.send(
+        new PutObjectCommand({
+          Bucket: standIns.s3.bucket,
+          Key: key,
+          Body: bytes,
+          ContentType: 'application/json',
+        }),
+      );
+      input = {
+        ...(input as Record<string, unknown> | undefined),
+        plugins: { ...manifest, package: `s3://${standIns.s3.bucket}/${key}` },
+      };
+    }
+    const error = await execute(
+      runtime.definition,
+      handlers,
+      { ...options, input },
+      options.now ?? (() => new Date()),
+    );
     const runId = plannedRunId;
     if (options.signal?.aborted) {
       // The instances running a unit hold its agents: end them (a caller's runtime restarts

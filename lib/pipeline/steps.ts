@@ -22,6 +22,7 @@ import { e2bCostUsd } from '../cost/model.ts';
 import { InvalidInputError, SandboxStartError, StoreError, TimeoutError } from '../errors.ts';
 import type { HistoryComparison } from '../history/compare.ts';
 import type { Notifier } from '../notify/types.ts';
+import { checkPipelinePlugins } from '../plugins/package.ts';
 import type { ReportSink } from '../publish/types.ts';
 import { analyzeRun } from '../report/analysis.ts';
 import type { PoolLedger } from '../sandbox/ledger.ts';
@@ -51,6 +52,8 @@ export interface PlanStepDeps {
   scenarios?: readonly BenchmarkDefinition[];
   /** The stack's cap on Map concurrency. @default DEFAULT_MAP_MAX_CONCURRENCY */
   maxConcurrency?: number;
+  /** The stack's bucket: a strategy package must be there, under strategies/. Without it, plug-ins are refused. */
+  bucket?: string;
 }
 
 /** How a unit treats the run's shared pool (the Map hands it to every unit of a phase). */
@@ -98,6 +101,7 @@ export async function planStep(input: unknown, deps: PlanStepDeps): Promise<Plan
     );
   }
   const config = parseRunConfig(input);
+  checkPipelinePlugins(config, deps.bucket);
   // Units too long for one unit Lambda are split into shards, each its own Map item.
   const plan = buildPlan(config, deps.scenarios, { shardForLambda: true });
   if (plan.units.length === 0) {

@@ -280,6 +280,15 @@ describe('SwarmBenchStack', () => {
     });
   });
 
+  it('lets only the unit function read strategy packages, and only read them (strategies/*)', () => {
+    const statements = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, policy]) =>
+      (policy.Properties.PolicyDocument.Statement as Json[])
+        .filter((statement) => JSON.stringify(statement.Resource).includes('/strategies/*'))
+        .map((statement) => ({ id, actions: [statement.Action].flat() })),
+    );
+    expect(statements).toEqual([{ id: expect.stringMatching(/^UnitRole/), actions: ['s3:GetObject'] }]);
+  });
+
   it("scopes every function policy to this stack's table, bucket, topic, key or secret", () => {
     // Prepare
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
