@@ -396,12 +396,24 @@ if (isEntryScript()) {
     (code) => {
       // exitCode, not exit(): stdout to a pipe is flushed before the process ends.
       process.exitCode = code;
+      exitSoon();
     },
     (error: unknown) => {
       process.stderr.write(`swarm-bench: ${(error as Error).message}\n`);
       process.exitCode = 3;
+      exitSoon();
     },
   );
+}
+
+/**
+ * The command is over and its results stored: exit even if something still holds the event loop
+ * (a scenario stopped at its unit deadline may keep a timer). Unref'd, so a process with nothing
+ * left ends at once, after its output is flushed. Here, not in a command: tests call commands
+ * in-process and must not be exited.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 1_000).unref();
 }
 
 function isEntryScript(): boolean {

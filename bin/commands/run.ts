@@ -105,8 +105,6 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
     await provider.killAll();
     await opened.close();
     guard.dispose();
-    // The run is over and stored: exit even if a scenario stopped at its deadline still holds a timer.
-    setTimeout(() => process.exit(), 1_000).unref();
   }
 }
 

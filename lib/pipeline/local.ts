@@ -15,6 +15,7 @@ import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
 import type { RunStatus, UnitResult } from '../bench/model.ts';
 import type { RunEvent } from '../bench/runner.ts';
 import { describeError, InvalidInputError } from '../errors.ts';
+import { writeReportWithHistory } from '../history/report.ts';
 import { MemoryNotifier, type SentNotification } from '../notify/local.ts';
 import type { Notifier } from '../notify/types.ts';
 import type { PackedPlugins } from '../plugins/pack.ts';
@@ -477,11 +478,18 @@ async function interrupted(
   if (runId === undefined) return;
   const meta = await store.getRun(runId);
   if (meta === undefined || meta.status !== 'running') return;
-  await store.finishRun(runId, {
-    status: 'interrupted',
+  const patch = {
+    status: 'interrupted' as const,
     endedAt: (options.now ?? (() => new Date()))().toISOString(),
     reason: `interrupted by ${String(options.signal?.reason)}: the execution was stopped and its agents killed`,
-  });
+  };
+  await store.finishRun(runId, patch);
+  // As `run` does: a partial report of the units that ended, written where the report would go
+  // (Publish never ran, so nothing else writes one). A failure to write it must not hide the stop.
+  const outDir = options.outDir === undefined ? 'docs/e2b' : options.outDir;
+  if (outDir === null) return;
+  const run = { meta: { ...meta, ...patch }, results: await store.getResults(runId) };
+  await writeReportWithHistory(run, store, new DirReportSink(outDir)).catch(() => undefined);
 }
 
 /** `fn` run at most once; later calls get the first call's promise. */

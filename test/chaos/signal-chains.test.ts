@@ -221,6 +221,8 @@ async function chain(name: string, spec: Chain): Promise<void> {
   } finally {
     await opened.close();
   }
+  // The graceful stop writes a partial report where the report would go, whichever launcher.
+  expect(existsSync(join(dir, 'out', 'SWARM_BENCHMARKS_REPORT.md')), `${name}: no partial report`).toBe(true);
 }
 
 describe('SIGTERM to the top process of each launcher chain', () => {
