@@ -38,7 +38,7 @@ const killTimes: string[] = [];
 
 beforeAll(async () => {
   root = await makeRoot('cli');
-  // Sandbox directories (and tsx's cache) of every CLI of this file go here, so leaks are ours.
+  // Sandbox directories of every CLI of this file go here, so leaks are ours.
   tmp = join(root, 'tmp');
   await mkdir(tmp);
 });

@@ -148,9 +148,12 @@ export interface CliProcess {
   agents: Set<number>;
 }
 
+/** The built CLI (global setup rebuilds it from the sources), as `npx swarm-bench` runs it. */
+export const BUILT_CLI = join(REPO_ROOT, 'dist/swarm-bench.js');
+
 /** Start `swarm-bench <args>` on Node 22 (process.execPath) from the repository root. */
 export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/swarm-bench.ts', ...args], {
+  const child = spawn(process.execPath, [BUILT_CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

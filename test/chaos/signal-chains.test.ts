@@ -22,9 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBundledStack } from '../../lib/pipeline/local.ts';
 import { openEmbeddedStore } from '../../lib/store/embedded.ts';
 import { alivePids, killSurvivors } from '../helpers/processes.ts';
-import { makeRoot, REPO_ROOT, removeRoot, tally, waitFor } from './helpers.ts';
+import { BUILT_CLI, makeRoot, REPO_ROOT, removeRoot, tally, waitFor } from './helpers.ts';
 
-const CLI = join(REPO_ROOT, 'dist/swarm-bench.js');
 /** The pipeline's unit: one cheap built-in unit whose agents stay up for seconds. */
 const PIPELINE_UNIT = 'communication/state-sync';
 /** Correctness windows on a loaded machine, not speed goals. */
@@ -132,7 +131,7 @@ function chains(dir: (name: string) => string): Record<string, Chain> {
     join(dir(name), 'out'),
   ];
   return {
-    cli: { command: [process.execPath, CLI], cwd: REPO_ROOT, args: runArgs('cli') },
+    cli: { command: [process.execPath, BUILT_CLI], cwd: REPO_ROOT, args: runArgs('cli') },
     npx: { command: ['npx', '--no-install', 'swarm-bench'], cwd: REPO_ROOT, args: runArgs('npx') },
     'npm-start': {
       command: ['npm', 'start', '--silent', '--'],
