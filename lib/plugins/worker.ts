@@ -86,25 +86,42 @@ export async function runPluginWorker(loaders: ReadonlyArray<() => Promise<unkno
   serve(plugin, new Channel(data.channel));
 }
 
+/** The two waits `serve` makes on the channel's state word (a test interleaves a host's call between them). */
+export interface ChannelWaits {
+  /** Block while the state is `value`, at most `ms` (Atomics.wait). */
+  block(control: Int32Array, value: number, ms: number): 'ok' | 'not-equal' | 'timed-out';
+  /** Wait through the event loop while the state is `value` (Atomics.waitAsync). */
+  park(control: Int32Array, value: number): ReturnType<typeof waitAsync>;
+}
+
+const ATOMIC_WAITS: ChannelWaits = {
+  block: (control, value, ms) => Atomics.wait(control, C_STATE, value, ms),
+  park: (control, value) => waitAsync(control, C_STATE, value),
+};
+
 /**
  * Answer calls off the channel: blocked on it while calls keep coming (a futex wake-up per call),
  * and between bursts through the event loop (Atomics.waitAsync), so the worker's own console
  * output and timers still run.
  */
-function serve(plugin: Plugin, channel: Channel): void {
+export function serve(plugin: Plugin, channel: Channel, waits: ChannelWaits = ATOMIC_WAITS): void {
   const { control } = channel;
+  let state: number;
   for (;;) {
-    const state = Atomics.load(control, C_STATE);
+    state = Atomics.load(control, C_STATE);
     if (state === REQUEST) {
       channel.writeAnswer(answerText(plugin, channel));
       channel.signal(ANSWER);
       continue;
     }
-    if (Atomics.wait(control, C_STATE, state, HOT_WAIT_MS) === 'timed-out') break;
+    if (waits.block(control, state, HOT_WAIT_MS) === 'timed-out') break;
   }
-  const waiting = waitAsync(control, C_STATE, Atomics.load(control, C_STATE));
-  if (waiting.async) void waiting.value.then(() => serve(plugin, channel));
-  else setImmediate(() => serve(plugin, channel));
+  // Park on the state last seen, never on a fresh load: a call the host signalled after the
+  // blocking wait timed out has already changed it, so this wait ends at once. Parking on a fresh
+  // REQUEST would sleep through that call (the host waits for ANSWER) until its deadline killed us.
+  const waiting = waits.park(control, state);
+  if (waiting.async) void waiting.value.then(() => serve(plugin, channel, waits));
+  else setImmediate(() => serve(plugin, channel, waits));
 }
 
 /** The call on the channel, answered as JSON text (an error answer when the call fails or is too big). */
