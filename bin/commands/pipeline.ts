@@ -14,6 +14,7 @@ import { pluginModules } from '../../lib/plugins/prepare.ts';
 import { guardRun } from '../../lib/run/guard.ts';
 import { createProvider } from '../../lib/sandbox/index.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
+import { checkPipelineMarket } from '../../lib/trading/feed.ts';
 import { progressReporter } from '../progress.ts';
 import {
   AGENT_BUNDLE,
@@ -48,6 +49,8 @@ export async function pipelineCommand(argv: string[], env: NodeJS.ProcessEnv): P
       config.provider,
     );
   }
+  // Refused as Plan refuses it on AWS, but before anything starts.
+  checkPipelineMarket(config.market, '--market');
   if (!values.source && values.scenario?.length) {
     throw new InvalidInputError(
       '--scenario',

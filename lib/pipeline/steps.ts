@@ -32,6 +32,7 @@ import type { SandboxProvider } from '../sandbox/types.ts';
 import type { SiteSink } from '../site/generate.ts';
 import { runPage } from '../site/model.ts';
 import type { ResultStore } from '../store/types.ts';
+import { checkPipelineMarket } from '../trading/feed.ts';
 import type { StepError } from './events.ts';
 
 /** Base name of the report files; the Markdown one is what the notification links to. */
@@ -102,6 +103,7 @@ export async function planStep(input: unknown, deps: PlanStepDeps): Promise<Plan
   }
   const config = parseRunConfig(input);
   checkPipelinePlugins(config, deps.bucket);
+  checkPipelineMarket(config.market);
   // Units too long for one unit Lambda are split into shards, each its own Map item.
   const plan = buildPlan(config, deps.scenarios, { shardForLambda: true });
   if (plan.units.length === 0) {

@@ -61,6 +61,20 @@ export function parseMarketSpec(value: string): MarketSpec {
   return { kind: 'csv', path: text };
 }
 
+/**
+ * The weekly pipeline's units run in Lambda, where a path on the requester's machine means
+ * nothing: a CSV there would fail every unit on a missing file after Plan had recorded the run.
+ * So a pipeline input names a seeded generator (or no market); a CSV runs through `swarm-bench run`.
+ */
+export function checkPipelineMarket(market: string | undefined, field = 'market'): void {
+  if (market === undefined || parseMarketSpec(market).kind === 'gbm') return;
+  throw new InvalidInputError(
+    field,
+    'gbm:key=value,... in a pipeline input (a CSV path is read on the machine that runs the units; use `swarm-bench run --market` for a CSV)',
+    market,
+  );
+}
+
 /** Load or generate a run's bars; the generator's unstated parameters come from `defaults`. */
 export async function loadMarket(
   spec: MarketSpec,

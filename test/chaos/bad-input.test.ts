@@ -163,7 +163,9 @@ describe('the CLI refuses malformed flags with one line naming the field, exit 2
     const failures: string[] = [];
     for (const entry of CLI_CORPUS) {
       // Prepare
-      const argv = ['run', ...entry.argv.map((a) => a.replace('<ROOT>', root))];
+      // Never the repository's default store: a `run` or `npm start` holding it would answer first.
+      const store = entry.argv.includes('--store') ? [] : ['--store', join(root, 'corpus-store')];
+      const argv = ['run', ...store, ...entry.argv.map((a) => a.replace('<ROOT>', root))];
       counts.badInputs++;
 
       // Act
@@ -214,6 +216,35 @@ describe('the CLI refuses malformed flags with one line naming the field, exit 2
     expect(overBudget.stderr).toMatch(
       /BudgetExceededError: estimated cost \$[\d.]+ exceeds the per-run budget \$0\.00; raise budgetUsd/,
     );
+    expect(existsSync(out)).toBe(false);
+    expect(sandboxesMade()).toBe(0);
+  });
+
+  it('refuses a CSV market for the local pipeline, as Plan refuses it on AWS, before anything starts', async () => {
+    // Prepare
+    const store = join(root, 'pipeline-market-store');
+    const out = join(root, 'pipeline-market-out');
+    counts.badInputs++;
+
+    // Act
+    const { code, stderr } = await runMain([
+      'pipeline',
+      '--local',
+      '--profile',
+      'quick',
+      '--market',
+      join(root, 'bars.csv'),
+      '--store',
+      store,
+      '--out',
+      out,
+    ]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(stderr).toMatch(/--market: gbm:key=value,\.\.\. in a pipeline input/);
+    expect(existsSync(store)).toBe(false);
     expect(existsSync(out)).toBe(false);
     expect(sandboxesMade()).toBe(0);
   });

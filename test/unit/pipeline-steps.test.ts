@@ -103,6 +103,8 @@ describe('planStep', () => {
     [{ agents: 500 }, /^agents: at most 100/],
     [{ categories: ['astrology'] }, /^category: /],
     [{ profile: 7 }, /^profile: /],
+    // A CSV path names a file on the requester's machine; the unit Lambdas could never read it.
+    [{ market: './bars.csv' }, /^market: gbm:key=value/],
   ])('refuses %j naming the field, before recording a run', async (input, message) => {
     // Prepare
     const { store, calls } = memoryStore();
