@@ -114,18 +114,15 @@ export function decodeWindowFrame(frame: Uint8Array): WindowRequest | WindowFram
   if (frame.byteLength < HEADER_BYTES) {
     return refuse(`frame: a binary frame has a ${HEADER_BYTES}-byte header (got ${frame.byteLength} bytes)`);
   }
+  if (frame[OFFSET.magic] !== WINDOW_FRAME_MAGIC || frame[OFFSET.layout] !== WINDOW_FRAME_LAYOUT) {
+    return refuse(`frame: not a window frame (magic ${WINDOW_FRAME_MAGIC}, layout ${WINDOW_FRAME_LAYOUT})`);
+  }
   let bytes = frame;
   if (bytes.byteOffset % 8 !== 0) {
     bytes = new Uint8Array(frame.byteLength);
     bytes.set(frame);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (
-    view.getUint8(OFFSET.magic) !== WINDOW_FRAME_MAGIC ||
-    view.getUint8(OFFSET.layout) !== WINDOW_FRAME_LAYOUT
-  ) {
-    return refuse(`frame: not a window frame (magic ${WINDOW_FRAME_MAGIC}, layout ${WINDOW_FRAME_LAYOUT})`);
-  }
   const id = view.getFloat64(OFFSET.id, true);
   const op = view.getUint8(OFFSET.op);
   const allowed = OP_FLAGS[op];
