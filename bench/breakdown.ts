@@ -1,7 +1,8 @@
 /**
  * Where the microseconds of one round trip and one consensus round go (`npm run bench:breakdown`,
  * not part of `npm test`). In-process, no sockets: the per-frame costs of the agent's hot path
- * (parse, schema check, membership check, serialise), a consensus round of ten PeerNodes over the
+ * (parse, schema check, membership check, serialise), one strategy round trip on a 500-bar window
+ * step by step with the window as JSON and as a binary frame (exec-costs.ts), a consensus round of ten PeerNodes over the
  * in-memory network (logic + validation + event-loop turns, no kernel), and the message delays
  * each topology's quorum needs in theory against what the protocol takes. Compare with
  * `npm run bench:runtime`, which measures the same paths over real sockets next to bare ws.
@@ -22,6 +23,7 @@ import {
 } from '../lib/swarm/topology.ts';
 import { generateBars } from '../lib/trading/market.ts';
 import { createStrategy } from '../lib/trading/strategies.ts';
+import { formatExecuteCosts, measureExecuteCosts } from './exec-costs.ts';
 
 const AGENTS = 10;
 const load = () =>
@@ -148,6 +150,7 @@ function messageDelays(): void {
 }
 
 frameCosts();
+process.stdout.write(`\n${formatExecuteCosts(measureExecuteCosts(500))}\n(load ${load()})\n`);
 process.stdout.write(`\nconsensus round over the in-memory network (${AGENTS} agents, no sockets)\n`);
 for (const kind of ['mesh', 'ring'] as const) await consensusInMemory(kind, 300);
 messageDelays();

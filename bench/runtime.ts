@@ -16,6 +16,7 @@ import { WebSocket } from 'ws';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { type Swarm, SwarmManager } from '../lib/swarm/manager.ts';
 import { generateBars } from '../lib/trading/market.ts';
+import { type ExecuteCosts, formatExecuteCosts, measureExecuteCosts } from './exec-costs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FLOORS = join(ROOT, 'bench/floors');
@@ -346,18 +347,27 @@ async function measure(): Promise<object> {
     }
     progress('sync');
 
-    // Strategy execution round trip at the coordinator, 500-bar window, across all agents.
+    // Strategy execution round trip at the coordinator, 500-bar window, across all agents: the
+    // window in a binary frame (the protocol) and as JSON columns (protocol 2's form), alternately.
     raw.execRoundTripUs = [];
     raw.execComputeUs = [];
+    raw.execJsonRoundTripUs = [];
     for (let i = 0; i < PLAN.execWarmup + PLAN.execRounds; i++) {
-      const start = performance.now();
-      const result = await mesh.execute(i % AGENTS, window);
-      const elapsedUs = (performance.now() - start) * 1000;
-      if (i >= PLAN.execWarmup) {
+      for (const wire of i % 2 === 0 ? (['binary', 'json'] as const) : (['json', 'binary'] as const)) {
+        const start = performance.now();
+        const result = await mesh.execute(i % AGENTS, window, undefined, wire);
+        const elapsedUs = (performance.now() - start) * 1000;
+        if (i < PLAN.execWarmup) continue;
+        if (wire === 'json') {
+          raw.execJsonRoundTripUs.push(elapsedUs);
+          continue;
+        }
         raw.execRoundTripUs.push(elapsedUs);
         raw.execComputeUs.push(result.computeUs);
       }
     }
+    // The same round trip step by step, in this process, in the same minute.
+    const execCosts = measureExecuteCosts(PLAN.windowBars);
     progress('execute');
 
     // Throughput: swarm-wide blast vs bare pipelined echo, alternately.
@@ -385,7 +395,7 @@ async function measure(): Promise<object> {
     raw.rssLoadedFloorBytes = [rssOf(loadEcho.child.pid)];
     await Promise.all([pinger.stop(), pingEcho.child.stop(), loader.stop(), loadEcho.child.stop()]);
 
-    return report(raw);
+    return report(raw, execCosts);
   } finally {
     await Promise.allSettled(swarms.map((s) => s.destroy()));
     await provider.killAll();
@@ -397,7 +407,7 @@ function progress(step: string): void {
   process.stderr.write(`  measured: ${step}\n`);
 }
 
-function report(raw: Record<string, number[]>): object {
+function report(raw: Record<string, number[]>, execCosts: ExecuteCosts): object {
   const r = (key: string) => raw[key] ?? [];
   const floorRttP50 = median(r('floorRttUs'));
   const floorRttP99 = quantile(r('floorRttUs'), 0.99);
@@ -494,6 +504,16 @@ function report(raw: Record<string, number[]>): object {
       ours: quantile(r('execRoundTripUs'), 0.99),
     },
     { figure: 'strategy execution RTT p50', unit: 'us', ours: median(r('execRoundTripUs')) },
+    {
+      figure: 'strategy execution RTT p99, window as JSON (protocol 2)',
+      unit: 'us',
+      ours: quantile(r('execJsonRoundTripUs'), 0.99),
+    },
+    {
+      figure: 'strategy execution RTT p50, window as JSON',
+      unit: 'us',
+      ours: median(r('execJsonRoundTripUs')),
+    },
     { figure: 'strategy compute in agent p99', unit: 'us', ours: quantile(r('execComputeUs'), 0.99) },
     {
       figure: 'RSS per agent idle (median, agent report)',
@@ -603,10 +623,14 @@ function report(raw: Record<string, number[]>): object {
     ),
   ].join('\n');
   const loadAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+  const breakdown = formatExecuteCosts(execCosts, {
+    json: median(r('execJsonRoundTripUs')),
+    binary: median(r('execRoundTripUs')),
+  });
   process.stdout.write(
-    `\n${table}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
+    `\n${table}\n\n${breakdown}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
   );
-  return { at: new Date().toISOString(), loadAtEnd, rows, goals, raw };
+  return { at: new Date().toISOString(), loadAtEnd, rows, goals, execCosts, raw };
 }
 
 await main();

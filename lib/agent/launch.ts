@@ -23,8 +23,10 @@ export const AGENT_ENV = {
  * Version of the coordinator-agent protocol: bump it with any change an older agent would
  * misunderstand. A provider refuses an agent that reports another (a stale template).
  * 2: per-role credentials instead of the swarm secret, the secret on stdin or in a one-time file.
+ * 3: `execute`, and `propose` with a window, arrive as binary frames of Float64 columns
+ *    (window-frame.ts); an agent of protocol 2 refuses every binary frame.
  */
-export const AGENT_PROTOCOL_VERSION = 2;
+export const AGENT_PROTOCOL_VERSION = 3;
 
 /** The line an agent prints when it is ready. */
 export interface AgentReadyLine {

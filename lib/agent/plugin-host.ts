@@ -9,7 +9,7 @@ import { createStrategy, isStrategyName } from '../trading/strategies.ts';
 import type { Bar, Strategy } from '../trading/types.ts';
 import { plurality } from './consensus.ts';
 import type { EmbeddedPlugins } from './embed.ts';
-import type { ExecuteResult, WireWindow } from './protocol.ts';
+import type { AnyWindow, ExecuteResult } from './protocol.ts';
 
 /** The built-in decision rule: most votes, ties to the safer action (hold, then sell, then buy). */
 export const BUILTIN_RULE = 'plurality';
@@ -72,8 +72,11 @@ export class AgentPlugins {
     }
   }
 
-  /** The execute op for a plug-in strategy: its signal, timed inside its worker. */
-  async execute(name: string, window: WireWindow): Promise<ExecuteResult> {
+  /**
+   * The execute op for a plug-in strategy: its signal, timed inside its worker. Float64 columns
+   * from a binary frame are copied as they are into the worker's shared columns.
+   */
+  async execute(name: string, window: AnyWindow): Promise<ExecuteResult> {
     const host = this.host as PluginHost;
     const { signal, computeUs } = await host.signal(name, window);
     return {

@@ -1,6 +1,8 @@
 /**
  * The wire protocol between the coordinator and agents, and between agents. Every frame is JSON
- * and is schema-checked on arrival; anything that does not parse is refused and counted.
+ * and is schema-checked on arrival; anything that does not parse is refused and counted. The one
+ * exception: the coordinator sends `execute`, and `propose` with a window, as a binary frame of
+ * Float64 columns (window-frame.ts), checked against exactly these rules.
  *
  * Coordinator -> agent: `{t: 'req', id, op, ...}` answered by `{t: 'res', id, ok, result | error}`.
  * Agent <-> agent: routed frames (`ping`, `pong`, `vote`, `cack`, `sack`) travel hop by hop along
@@ -10,6 +12,7 @@
 import { z } from 'zod';
 import type { PluginStats } from '../plugins/host.ts';
 import type { PluginDescription } from '../plugins/types.ts';
+import type { Float64Columns } from './window-frame.ts';
 
 /** Largest frame an agent accepts; larger ones close the connection (ws code 1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -27,10 +30,12 @@ const bar = z.object({
   close: z.number(),
   volume: z.number(),
 });
-const column = z.array(z.number()).max(5000);
+/** Most bars of a market window. */
+export const MAX_WINDOW_BARS = 5000;
+const column = z.array(z.number()).max(MAX_WINDOW_BARS);
 /** A market window: bar objects, or the columnar wire form (see lib/trading/columns.ts). */
 const window = z.union([
-  z.array(bar).max(5000),
+  z.array(bar).max(MAX_WINDOW_BARS),
   z
     .object({ t: column, open: column, high: column, low: column, close: column, volume: column })
     .refine(
@@ -39,6 +44,8 @@ const window = z.union([
     ),
 ]);
 export type WireWindow = z.infer<typeof window>;
+/** A window as an agent may hold it: from a JSON frame, or Float64 columns from a binary one. */
+export type AnyWindow = WireWindow | Float64Columns;
 /** Longest life a down-mark may claim on the wire (ms); receivers cap it at their own. */
 export const MAX_MARK_LIFE_MS = 3_600_000;
 const index = z.number().int().min(0).max(10_000);
@@ -75,7 +82,7 @@ const requestBody = z.discriminatedUnion('op', [
       .object({
         seed: z.number().int().min(0),
         bars: z.number().int().min(1).max(200_000),
-        windowBars: z.number().int().min(1).max(5000),
+        windowBars: z.number().int().min(1).max(MAX_WINDOW_BARS),
         /** The feed's bars themselves (a CSV or a generator with stated parameters), instead of the seed's. */
         columns: window.optional(),
       })

@@ -3,7 +3,7 @@
  * authentication), the peer links, and the replicated logic of a `PeerNode` (routing, consensus,
  * state sync, probes, workload), and answers the coordinator's requests.
  */
-import { WebSocket } from 'ws';
+import { type RawData, WebSocket } from 'ws';
 import type { Topology } from '../swarm/topology.ts';
 import { credentialFor } from './auth.ts';
 import type { UserDecisionRule } from './consensus.ts';
@@ -14,6 +14,7 @@ import { PeerNode } from './peer-node.ts';
 import { AgentPlugins, BUILTIN_RULE } from './plugin-host.ts';
 import { type OpResults, type Request, requestSchema } from './protocol.ts';
 import { AgentTransport } from './transport.ts';
+import { decodeWindowFrame, isRefusal, type WindowRequest } from './window-frame.ts';
 import { barsOf, StrategyRegistry } from './workload.ts';
 
 /** Options of one agent server. */
@@ -94,7 +95,7 @@ export class AgentServer {
     ws.on('message', (data, isBinary) => {
       this.counters.messagesIn++;
       if (isBinary) {
-        this.counters.rejected.malformed++;
+        this.onWindowFrame(ws, data);
         return;
       }
       let raw: unknown;
@@ -120,16 +121,43 @@ export class AgentServer {
         });
         return;
       }
-      const request = parsed.data;
-      this.handle(request).then(
-        (result) => this.reply(ws, request.id, result),
-        (error: Error) =>
-          this.reply(ws, request.id, undefined, {
-            name: error instanceof RequestError ? 'RequestError' : error.name,
-            message: error.message,
-          }),
-      );
+      this.run(ws, parsed.data);
     });
+  }
+
+  /**
+   * A binary frame: `execute` or `propose` with its window as Float64 columns (window-frame.ts),
+   * checked as the schema checks the JSON form; refused, it is counted and answered as a refused
+   * JSON frame is.
+   */
+  private onWindowFrame(ws: WebSocket, data: RawData): void {
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : data;
+    const decoded = decodeWindowFrame(bytes);
+    if (isRefusal(decoded)) {
+      if (decoded.unknown) this.counters.rejected.unknown++;
+      else this.counters.rejected.malformed++;
+      this.reply(ws, decoded.id, undefined, {
+        name: decoded.unknown ? 'UnknownOperation' : 'MalformedFrame',
+        message: decoded.message,
+      });
+      return;
+    }
+    this.run(ws, decoded);
+  }
+
+  private run(ws: WebSocket, request: Request | WindowRequest): void {
+    this.handle(request).then(
+      (result) => this.reply(ws, request.id, result),
+      (error: Error) =>
+        this.reply(ws, request.id, undefined, {
+          name: error instanceof RequestError ? 'RequestError' : error.name,
+          message: error.message,
+        }),
+    );
   }
 
   private reply(
@@ -147,7 +175,7 @@ export class AgentServer {
     ws.send(JSON.stringify(frame));
   }
 
-  private async handle(request: Request): Promise<unknown> {
+  private async handle(request: Request | WindowRequest): Promise<unknown> {
     switch (request.op) {
       case 'health':
         return {

@@ -11,7 +11,7 @@ import type { ProposalSubject } from './consensus.ts';
 import type { AgentCounters } from './counters.ts';
 import { microsSince, type PeerNet, RequestError } from './peer-net.ts';
 import type { AgentVote } from './plugin-host.ts';
-import type { ExecuteResult, OpResults, PeerFrame, WireWindow } from './protocol.ts';
+import type { AnyWindow, ExecuteResult, OpResults, PeerFrame, WireWindow } from './protocol.ts';
 
 /** Time a blast waits for a neighbour to confirm it read everything. */
 const FLUSH_TIMEOUT_MS = 30_000;
@@ -20,8 +20,8 @@ const FLUSH_TIMEOUT_MS = 30_000;
 export interface PluginStrategies {
   /** Whether `name` is one of them rather than a strategy `create` makes. */
   isPlugin(name: string): boolean;
-  /** The execute op: the plug-in's signal on a wire window, timed inside its worker. */
-  execute(name: string, window: WireWindow): Promise<ExecuteResult>;
+  /** The execute op: the plug-in's signal on a received window (its columns handed on as they are), timed inside its worker. */
+  execute(name: string, window: AnyWindow): Promise<ExecuteResult>;
   /** A vote on a window (a plug-in that fails abstains). */
   vote(name: string, window: Bar[]): Promise<AgentVote>;
 }
@@ -51,7 +51,7 @@ export class StrategyRegistry {
   }
 
   /** Strategy `name` on `window`, timing the computation alone (inside its worker for a plug-in). */
-  execute(window: WireWindow, name: string): ExecuteResult | Promise<ExecuteResult> {
+  execute(window: AnyWindow, name: string): ExecuteResult | Promise<ExecuteResult> {
     if (this.plugins?.isPlugin(name)) return this.plugins.execute(name, window);
     const bars = barsOf(window);
     const start = process.hrtime.bigint();
@@ -67,9 +67,9 @@ export class StrategyRegistry {
   }
 }
 
-/** A window as it arrived (bar objects or columns) as bars. */
-export function barsOf(window: WireWindow): Bar[] {
-  return Array.isArray(window) ? (window as Bar[]) : fromColumns(window);
+/** A window as it arrived (bar objects, columns of numbers or Float64 columns) as bars. */
+export function barsOf(window: AnyWindow): Bar[] {
+  return Array.isArray(window) ? (window as Bar[]) : fromColumns(window as Exclude<AnyWindow, unknown[]>);
 }
 
 /** The market feed proposals name bars of: a seeded generator, or the user's bars as columns. */
@@ -110,7 +110,7 @@ export class Workload {
   }
 
   /** Run strategy `name` on `window`, timing the computation alone. */
-  execute(window: WireWindow, name: string): OpResults['execute'] | Promise<OpResults['execute']> {
+  execute(window: AnyWindow, name: string): OpResults['execute'] | Promise<OpResults['execute']> {
     return this.strategies.execute(window, name);
   }
 

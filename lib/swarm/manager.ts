@@ -15,10 +15,10 @@ import type {
 import { InvalidInputError, SandboxStartError, TimeoutError } from '../errors.ts';
 import { type RetryOptions, retry } from '../retry.ts';
 import type { AgentEndpoint, Sandbox, SandboxProvider } from '../sandbox/types.ts';
-import { type BarColumns, toColumns } from '../trading/columns.ts';
+import type { BarColumns } from '../trading/columns.ts';
 import { isStrategyName, STRATEGY_NAMES } from '../trading/strategies.ts';
 import type { Bar } from '../trading/types.ts';
-import { AgentClient } from './client.ts';
+import { AgentClient, type WindowWire } from './client.ts';
 import { mapLimit } from './concurrency.ts';
 import {
   buildTopology,
@@ -422,7 +422,7 @@ export class Swarm {
     return proposer.client.request(
       {
         op: 'propose',
-        ...(typeof subject === 'number' ? { at: subject } : { window: toColumns(subject) }),
+        ...(typeof subject === 'number' ? { at: subject } : { window: subject }),
         ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
         timeoutMs: options.timeoutMs ?? 5_000,
       },
@@ -451,14 +451,22 @@ export class Swarm {
     return this.syncState({ broadcast: message }, options);
   }
 
-  /** Run a strategy on agent `index` and return its signal (the round trip is timed by the caller). */
-  execute(index: number, window: Bar[], strategy?: string): Promise<ExecuteResult> {
-    // Windows travel as columns (see lib/trading/columns.ts); encoding is part of the round trip.
-    return this.agent(index).client.request({
-      op: 'execute',
-      window: toColumns(window),
-      ...(strategy === undefined ? {} : { strategy }),
-    });
+  /**
+   * Run a strategy on agent `index` and return its signal (the round trip is timed by the caller).
+   * The window travels as Float64 columns in a binary frame (`wire` json: as JSON columns, for
+   * comparison); encoding is part of the round trip.
+   */
+  execute(
+    index: number,
+    window: Bar[],
+    strategy?: string,
+    wire: WindowWire = 'binary',
+  ): Promise<ExecuteResult> {
+    return this.agent(index).client.request(
+      { op: 'execute', window, ...(strategy === undefined ? {} : { strategy }) },
+      undefined,
+      wire,
+    );
   }
 
   /**
@@ -483,7 +491,7 @@ export class Swarm {
           const t0 = this.now();
           await agent.client.request({
             op: 'execute',
-            window: toColumns(window),
+            window,
             ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
           });
           latenciesMs.push(this.now() - t0);

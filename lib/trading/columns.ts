@@ -47,7 +47,7 @@ export function toColumns(bars: readonly Bar[]): BarColumns {
 }
 
 /** Columns back to bars (the caller has checked that every column has the same length). */
-export function fromColumns(columns: BarColumns): Bar[] {
+export function fromColumns(columns: { readonly [K in keyof BarColumns]: ArrayLike<number> }): Bar[] {
   const bars = new Array<Bar>(columns.t.length);
   for (let i = 0; i < bars.length; i++) {
     bars[i] = {

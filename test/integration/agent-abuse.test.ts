@@ -17,6 +17,7 @@ import {
   ROLE_HEADER,
   SECRET_HEADER,
 } from '../../lib/agent/protocol.ts';
+import { encodeWindowFrame } from '../../lib/agent/window-frame.ts';
 import { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
 import type { AgentEndpoint } from '../../lib/sandbox/types.ts';
 import { AgentClient } from '../../lib/swarm/client.ts';
@@ -251,7 +252,7 @@ describe('agent under abuse', () => {
     const badField = await exchange(ws, JSON.stringify({ t: 'req', id: 2, op: 'ping', to: 1, count: -5 }));
     const unknown = await exchange(ws, JSON.stringify({ t: 'req', id: 3, op: 'rm -rf /' }));
     const noOp = await exchange(ws, 'null');
-    ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]), { binary: true });
+    const notAFrame = await exchange(ws, Buffer.from([0xde, 0xad, 0xbe, 0xef]));
     const health = await exchange(ws, JSON.stringify({ t: 'req', id: 4, op: 'health' }));
     const after = await metrics();
     // Assess
@@ -260,10 +261,54 @@ describe('agent under abuse', () => {
     expect(badField.error?.message).toMatch(/^count:/);
     expect(unknown).toMatchObject({ id: 3, ok: false, error: { name: 'UnknownOperation' } });
     expect(noOp).toMatchObject({ id: -1, ok: false, error: { name: 'UnknownOperation' } });
+    expect(notAFrame).toMatchObject({ id: -1, ok: false, error: { name: 'MalformedFrame' } });
     expect(health).toMatchObject({ id: 4, ok: true, result: { agentId: 'a0', configured: false } });
     expect(after.rejected.malformed - before.rejected.malformed).toBe(3);
     expect(after.rejected.unknown - before.rejected.unknown).toBe(2);
     expect(after.rejected.auth).toBe(before.rejected.auth);
+  });
+
+  it('answers a binary window frame as its JSON form, and a damaged one as a bad JSON frame', async () => {
+    // Prepare
+    const client = await AgentClient.connect('a0', agent.url, secretA);
+    clients.add(client);
+    const window = generateBars({ bars: 500, seed: 5 });
+    const before = await metrics();
+    const ws = await control();
+    const frame = (id: number, body: Parameters<typeof encodeWindowFrame>[1]) =>
+      encodeWindowFrame(id, body) as Buffer;
+    const nan = window.map((bar, i) => (i === 250 ? { ...bar, close: Number.NaN } : bar));
+    const unknownOp = frame(13, { op: 'execute', window });
+    unknownOp.writeUInt8(9, 2);
+    // Act
+    const signals = [];
+    for (const strategy of ['momentum', 'mean-reversion', 'breakout', 'rsi-macd']) {
+      const binary = await client.request({ op: 'execute', strategy, window });
+      const json = await client.request({ op: 'execute', strategy, window }, undefined, 'json');
+      signals.push({ binary, json });
+    }
+    const truncated = await exchange(ws, frame(11, { op: 'execute', window }).subarray(0, 1000));
+    const notFinite = await exchange(ws, frame(12, { op: 'execute', window: nan }));
+    const unknown = await exchange(ws, unknownOp);
+    const proposal = await exchange(ws, frame(14, { op: 'propose', window, quorum: 1 }));
+    const health = await exchange(ws, JSON.stringify({ t: 'req', id: 15, op: 'health' }));
+    const after = await metrics();
+    // Assess
+    for (const { binary, json } of signals) {
+      const { computeUs: _b, ...fromBinary } = binary;
+      const { computeUs: _j, ...fromJson } = json;
+      expect(fromBinary).toEqual(fromJson);
+    }
+    expect(truncated).toMatchObject({ id: 11, ok: false, error: { name: 'MalformedFrame' } });
+    expect(truncated.error?.message).toMatch(/^frame: /);
+    expect(notFinite).toMatchObject({ id: 12, ok: false, error: { name: 'MalformedFrame' } });
+    expect(notFinite.error?.message).toMatch(/^window\.close\.250: /);
+    expect(unknown).toMatchObject({ id: 13, ok: false, error: { name: 'UnknownOperation' } });
+    // Decoded and handled: refused only because this agent has no swarm to propose to.
+    expect(proposal).toMatchObject({ id: 14, ok: false, error: { name: 'RequestError' } });
+    expect(health).toMatchObject({ id: 15, ok: true });
+    expect(after.rejected.malformed - before.rejected.malformed).toBe(2);
+    expect(after.rejected.unknown - before.rejected.unknown).toBe(1);
   });
 
   it('stays responsive and bounded under a flood of 20,000 junk frames', async () => {

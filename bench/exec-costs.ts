@@ -1,0 +1,117 @@
+/**
+ * What one strategy round trip costs outside the kernel, step by step, for a window sent as JSON
+ * columns (protocol 2) and as a binary window frame (protocol 3), measured in this process: the
+ * coordinator's encode, the agent's decode + validation, bars out of the window, the strategy,
+ * the reply (serialise at the agent, parse at the coordinator). Used by bench/breakdown.ts and,
+ * in the same run as its socket figures, by bench/runtime.ts.
+ */
+import { requestSchema } from '../lib/agent/protocol.ts';
+import { decodeWindowFrame, encodeWindowFrame, isRefusal } from '../lib/agent/window-frame.ts';
+import { barsOf } from '../lib/agent/workload.ts';
+import { toColumns } from '../lib/trading/columns.ts';
+import { generateBars } from '../lib/trading/market.ts';
+import { createStrategy } from '../lib/trading/strategies.ts';
+
+export interface ExecuteCosts {
+  bars: number;
+  /** Frame bytes on the wire (payload, without ws framing). */
+  bytes: { json: number; binary: number };
+  /**
+   * CPU microseconds (user + system) per call, median of several batches: CPU time, not wall
+   * time, so a loaded machine that takes the core away mid-batch does not inflate the figure.
+   */
+  us: {
+    encodeJson: number;
+    encodeBinary: number;
+    decodeJson: number;
+    decodeBinary: number;
+    bars: number;
+    compute: number;
+    reply: number;
+  };
+}
+
+function medianBatchUs(calls: number, batches: number, fn: () => unknown): number {
+  // Warm up long enough for the optimising compiler to take over, as it has on a running agent.
+  for (let i = 0; i < Math.max(calls, 1_000); i++) fn();
+  const perCall: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < calls; i++) fn();
+    const spent = process.cpuUsage(t0);
+    perCall.push((spent.user + spent.system) / calls);
+  }
+  perCall.sort((a, b) => a - b);
+  return perCall[Math.floor(perCall.length / 2)] as number;
+}
+
+/** Costs of one execute round trip on a `bars`-bar window, both wire forms. */
+export function measureExecuteCosts(bars = 500, calls = 200, batches = 7): ExecuteCosts {
+  const window = generateBars({ bars, seed: 1 });
+  const body = { op: 'execute' as const, strategy: 'momentum', window };
+  const strategy = createStrategy('momentum');
+  // The coordinator: text to bytes (what ws.send does with a string) vs the binary frame.
+  const jsonBytes = () =>
+    Buffer.from(JSON.stringify({ t: 'req', id: 7, ...body, window: toColumns(window) }));
+  const binaryBytes = () => encodeWindowFrame(7, body) as Buffer;
+  const jsonFrame = jsonBytes();
+  const binaryFrame = binaryBytes();
+  // The agent: bytes to a checked request.
+  const decodeJson = () => {
+    const parsed = requestSchema.safeParse(JSON.parse(jsonFrame.toString()));
+    if (!parsed.success) throw new Error('bench: JSON frame refused');
+    return parsed.data;
+  };
+  const decodeBinary = () => {
+    const decoded = decodeWindowFrame(binaryFrame);
+    if (isRefusal(decoded)) throw new Error(`bench: binary frame refused: ${decoded.message}`);
+    return decoded;
+  };
+  const decoded = decodeBinary();
+  const barsOut = barsOf(decoded.window);
+  const signal = strategy.signal(barsOut);
+  const reply = () =>
+    JSON.parse(
+      JSON.stringify({ t: 'res', id: 7, ok: true, result: { ...signal, computeUs: 123.456 } }),
+    ) as unknown;
+  return {
+    bars,
+    bytes: { json: jsonFrame.length, binary: binaryFrame.length },
+    us: {
+      encodeJson: medianBatchUs(calls, batches, jsonBytes),
+      encodeBinary: medianBatchUs(calls, batches, binaryBytes),
+      decodeJson: medianBatchUs(calls, batches, decodeJson),
+      decodeBinary: medianBatchUs(calls, batches, decodeBinary),
+      bars: medianBatchUs(calls, batches, () => barsOf(decoded.window)),
+      compute: medianBatchUs(calls, batches, () => strategy.signal(barsOut)),
+      reply: medianBatchUs(calls * 10, batches, reply),
+    },
+  };
+}
+
+/** The costs as lines of text; `rttUs` (median socket round trips) adds the remainder: send, wake, ws. */
+export function formatExecuteCosts(costs: ExecuteCosts, rttUs?: { json: number; binary: number }): string {
+  const { us, bytes } = costs;
+  const jsonSide = us.encodeJson + us.decodeJson;
+  const binarySide = us.encodeBinary + us.decodeBinary;
+  const sum = (encode: number, decode: number) => encode + decode + us.bars + us.compute + us.reply;
+  const f = (n: number) => n.toFixed(1).padStart(8);
+  const lines = [
+    `one strategy round trip, ${costs.bars} bars, CPU us per call (medians)  JSON    binary`,
+    `  frame bytes                                              ${String(bytes.json).padStart(8)}  ${String(bytes.binary).padStart(8)}`,
+    `  encode at the coordinator (to bytes)                     ${f(us.encodeJson)}  ${f(us.encodeBinary)}`,
+    `  decode + validate at the agent                           ${f(us.decodeJson)}  ${f(us.decodeBinary)}`,
+    `  encode + decode + validate                               ${f(jsonSide)}  ${f(binarySide)}   (${(jsonSide / binarySide).toFixed(1)}x less)`,
+    `  bars out of the window                                   ${f(us.bars)}  ${f(us.bars)}`,
+    `  strategy compute                                         ${f(us.compute)}  ${f(us.compute)}`,
+    `  reply (serialise + parse)                                ${f(us.reply)}  ${f(us.reply)}`,
+    `  all of it in user space                                  ${f(sum(us.encodeJson, us.decodeJson))}  ${f(sum(us.encodeBinary, us.decodeBinary))}`,
+  ];
+  if (rttUs) {
+    lines.push(
+      `  round trip measured over sockets (median)                ${f(rttUs.json)}  ${f(rttUs.binary)}`,
+      `  remainder: send, ws framing, kernel, wake-ups            ${f(rttUs.json - sum(us.encodeJson, us.decodeJson))}  ${f(rttUs.binary - sum(us.encodeBinary, us.decodeBinary))}`,
+    );
+  }
+  return lines.join('\n');
+}
