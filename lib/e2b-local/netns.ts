@@ -52,6 +52,7 @@ export class NamespaceNetwork {
   #refilling: Promise<void> | undefined;
   #closed = false;
   #next = 2;
+  readonly #counters = { namespacesFromSpare: 0, namespacesOnDemand: 0, namespaceSetupMs: 0 };
 
   private constructor(id: string, prefix: string) {
     this.#id = id;
@@ -104,10 +105,26 @@ export class NamespaceNetwork {
   async add(): Promise<SandboxNetwork> {
     const spare = this.#spares.shift();
     this.#refill();
+    if (spare !== undefined) this.#counters.namespacesFromSpare++;
+    else this.#counters.namespacesOnDemand++;
     return spare ?? this.#make();
   }
 
+  /** Namespaces handed out ready and made on demand, and the time spent making namespaces. */
+  counters(): { namespacesFromSpare: number; namespacesOnDemand: number; namespaceSetupMs: number } {
+    return { ...this.#counters };
+  }
+
   async #make(): Promise<SandboxNetwork> {
+    const start = performance.now();
+    try {
+      return await this.#makeNow();
+    } finally {
+      this.#counters.namespaceSetupMs += performance.now() - start;
+    }
+  }
+
+  async #makeNow(): Promise<SandboxNetwork> {
     const index = this.#free.pop() ?? this.#next++;
     if (index > 254) throw new Error('local E2B: no address left on the sandbox bridge (254 sandboxes)');
     const ns = `e2b-${this.#id}-${index}`;
