@@ -6,6 +6,7 @@
  * local E2Bs on one machine (parallel tests) never collide, and close() removes all it made.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -73,8 +74,12 @@ export class NamespaceNetwork {
     }
     if (prefix === '') throw new Error('no free 10.x.y.0/24 subnet for the local E2B bridge');
     const network = new NamespaceNetwork(id, prefix);
+    // A MAC of its own (locally administered): without one the bridge takes its lowest port's MAC
+    // and changes it as sandboxes come and go, and the sandboxes' cached entry for the host (the
+    // edge, DNS) then points at a MAC no longer there.
+    const mac = ['02', ...[...randomBytes(5)].map((byte) => byte.toString(16).padStart(2, '0'))].join(':');
     await ipBatch([
-      `link add ${network.bridge} type bridge`,
+      `link add ${network.bridge} address ${mac} type bridge`,
       `addr add ${network.hostAddress}/24 dev ${network.bridge}`,
       `link set ${network.bridge} up`,
     ]);
@@ -141,6 +146,11 @@ export class NamespaceNetwork {
       );
       await writeFile(`${NETNS_ETC}/${ns}/nsswitch.conf`, 'hosts: files dns\n');
       await ipBatch([
+        // The host's neighbour entry for this address, if a sandbox had it before, still names that
+        // sandbox's veth MAC, and REACHABLE (confirmed by its last traffic) it is used for up to 45 s
+        // more, then probed: frames to a MAC no port has are dropped, so the new sandbox would be
+        // unreachable for 15-50 s. Forget it; the first packet to the new sandbox asks again.
+        `neigh flush to ${address} dev ${this.bridge}`,
         `netns add ${ns}`,
         `link add ${hostVeth} type veth peer name ${sandboxVeth} netns ${ns}`,
         `link set ${hostVeth} master ${this.bridge} up`,
