@@ -50,7 +50,8 @@ export class NamespaceNetwork {
   /** Namespaces made ahead of demand, as E2B keeps VMs warm: creating one costs ~0.1-0.5 s. */
   readonly #spares: SandboxNetwork[] = [];
   #spareTarget = 0;
-  #refilling: Promise<void> | undefined;
+  /** Spares being made, side by side: made one after another they fall behind a burst of creates. */
+  readonly #making = new Set<Promise<void>>();
   #closed = false;
   #next = 2;
   readonly #counters = { namespacesFromSpare: 0, namespacesOnDemand: 0, namespaceSetupMs: 0 };
@@ -93,17 +94,17 @@ export class NamespaceNetwork {
   }
 
   #refill(): void {
-    if (this.#refilling !== undefined || this.#closed) return;
-    this.#refilling = (async () => {
-      while (!this.#closed && this.#spares.length < this.#spareTarget) {
-        const spare = await this.#make().catch(() => undefined);
-        if (spare === undefined) break;
-        if (this.#closed) await this.remove(spare.ns);
-        else this.#spares.push(spare);
-      }
-    })().finally(() => {
-      this.#refilling = undefined;
-    });
+    while (!this.#closed && this.#spares.length + this.#making.size < this.#spareTarget) {
+      const making: Promise<void> = this.#make()
+        .then(async (spare) => {
+          if (this.#closed) await this.remove(spare.ns);
+          else this.#spares.push(spare);
+        })
+        // A spare that could not be made is not tried again here: the next add() makes its own.
+        .catch(() => undefined)
+        .finally(() => this.#making.delete(making));
+      this.#making.add(making);
+    }
   }
 
   /** A namespace for one sandbox, with DNS pointing at `hostAddress`: a spare if one is ready. */
@@ -181,7 +182,7 @@ export class NamespaceNetwork {
   /** Remove every namespace and the bridge. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#refilling;
+    await Promise.all([...this.#making]);
     this.#spares.length = 0;
     await Promise.all([...this.#live.keys()].map((ns) => this.remove(ns)));
     await run('ip', ['link', 'delete', this.bridge]).catch(() => undefined);
