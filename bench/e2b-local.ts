@@ -9,12 +9,16 @@
  *   - 429s the local E2B answered and the provider retried, and units that failed (goal: none).
  * The rest of the overhead is the TLS edge (every agent connection goes through it), the SDK's
  * REST and Connect calls (create, file upload, process start), and a network namespace per sandbox.
+ * Where the E2B side's time goes is printed too: per sandbox the SDK's create (REST; the local
+ * E2B's own handling of it, namespace set-up included, shown apart), the agent upload, and per agent
+ * the secret write, the process start through envd and the wait for the agent's ready line.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { Sandbox as SdkSandbox } from '@e2b/code-interpreter';
 import { AGENT_BUNDLE, ensureAgentBundle } from '../bin/shared.ts';
 import { describeMachine } from '../lib/bench/meta.ts';
 import type { CategoryId } from '../lib/bench/model.ts';
@@ -22,7 +26,12 @@ import { creationRate, parseRunConfig, sandboxLimit } from '../lib/config.ts';
 import { startLocalE2B } from '../lib/e2b-local/server.ts';
 import { DirReportSink } from '../lib/publish/dir.ts';
 import { executeRun } from '../lib/run.ts';
-import { E2BSandboxProvider } from '../lib/sandbox/e2b.ts';
+import {
+  E2B_AGENT_PATH,
+  type E2BSandboxInstance,
+  E2BSandboxProvider,
+  type E2BSdk,
+} from '../lib/sandbox/e2b.ts';
 import { E2B_TIERS, type E2BTier } from '../lib/sandbox/e2b-plans.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
@@ -63,6 +72,69 @@ async function timed(name: string, provider: SandboxProvider, config: ReturnType
   }
 }
 
+/** Time spent in each E2B call the provider makes, in ms, one entry per call. */
+const phases = {
+  create: [] as number[],
+  upload: [] as number[],
+  secret: [] as number[],
+  processStart: [] as number[],
+  readyLine: [] as number[],
+};
+
+/** The real SDK, its calls timed (nothing else changes: same requests, same answers). */
+function timedSdk(real: E2BSdk): E2BSdk {
+  const wrap = (instance: E2BSandboxInstance): E2BSandboxInstance =>
+    new Proxy(instance, {
+      get(target, key) {
+        if (key === 'files') {
+          return {
+            write: async (path: string, data: string) => {
+              const t0 = performance.now();
+              try {
+                return await target.files.write(path, data);
+              } finally {
+                (path === E2B_AGENT_PATH ? phases.upload : phases.secret).push(performance.now() - t0);
+              }
+            },
+          };
+        }
+        if (key === 'commands') {
+          return {
+            run: async (cmd: string, opts: Parameters<E2BSandboxInstance['commands']['run']>[1]) => {
+              const t0 = performance.now();
+              let ready = false;
+              const handle = await target.commands.run(cmd, {
+                ...opts,
+                onStdout: (data) => {
+                  if (!ready && data.includes('\n')) {
+                    ready = true;
+                    phases.readyLine.push(performance.now() - t0);
+                  }
+                  return opts.onStdout?.(data);
+                },
+              });
+              phases.processStart.push(performance.now() - t0);
+              return handle;
+            },
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return {
+    create: async (template, opts) => {
+      const t0 = performance.now();
+      const instance = await real.create(template, opts);
+      phases.create.push(performance.now() - t0);
+      return wrap(instance);
+    },
+    list: (opts) => real.list(opts),
+    kill: (id, opts) => real.kill(id, opts),
+    connect: async (id, opts) => wrap(await real.connect(id, opts)),
+  };
+}
+
 const common = { profile, categories, scenarios: false };
 const localConfig = parseRunConfig({ ...common, provider: 'local' });
 const local = await timed(
@@ -84,6 +156,7 @@ const service = await startLocalE2B({
 });
 tls.setDefaultCACertificates([...tls.getCACertificates('default'), service.caPem]);
 let e2b: Awaited<ReturnType<typeof timed>>;
+let serviceStats: ReturnType<typeof service.stats> | undefined;
 try {
   e2b = await timed(
     'e2b',
@@ -95,10 +168,12 @@ try {
       creationRate: creationRate(e2bConfig),
       maxConcurrent: sandboxLimit(e2bConfig),
       connection: { apiUrl: service.apiUrl, sandboxUrl: service.sandboxUrl, domain: service.domain },
+      sdk: timedSdk(SdkSandbox),
     }),
     e2bConfig,
   );
 } finally {
+  serviceStats = service.stats();
   const left = service.live();
   await service.close();
   if (left.length > 0) console.log(`LEAK: ${left.length} sandboxes live after the run`);
@@ -131,6 +206,23 @@ console.log(
   `  creation throttled:  ${s(throttled)} summed over ${sum(e2b.results, (r) => r.usage.sandboxesCreated)} sandboxes; 429s answered and retried: ${retried}`,
 );
 console.log(`ratio e2b / local:     ${(e2b.wallMs / local.wallMs).toFixed(2)}x (goal <= 1.5x)`);
+const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const spread = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `n ${values.length}, total ${s(total(values))}, median ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(0)} ms, max ${(sorted.at(-1) ?? 0).toFixed(0)} ms`;
+};
+console.log('E2B side, per call (summed over calls that may overlap):');
+console.log(`  SDK create (REST):        ${spread(phases.create)}`);
+if (serviceStats) {
+  console.log(
+    `    of which the local E2B:  ${s(serviceStats.createHandlingMs)} handling creates; namespaces ${serviceStats.namespacesFromSpare} ready, ` +
+      `${serviceStats.namespacesOnDemand} made while a create waited; ${s(serviceStats.namespaceSetupMs)} making namespaces in all`,
+  );
+}
+console.log(`  agent upload:             ${spread(phases.upload)}`);
+console.log(`  agent secret write:       ${spread(phases.secret)}`);
+console.log(`  agent process start:      ${spread(phases.processStart)}`);
+console.log(`  agent ready line:         ${spread(phases.readyLine)} (from the start call)`);
 // Where the difference lies, unit by unit: each unit's own duration on both providers and the E2B
 // unit's creation time spent throttled (summed over its sandboxes, so it can exceed the unit's wall
 // time when creations wait side by side). Run with --tier pro to see the ratio with little pacing;

@@ -1,5 +1,6 @@
 /** What every command shares: turning flags and the environment into lib/ collaborators. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -261,14 +262,30 @@ export async function withPlugins(config: RunConfig): Promise<{ config: RunConfi
  * The sandbox provider a config asks for; E2B without a key fails here, before anything starts.
  * With plug-ins, `bundlePath` is the agent bundle that carries them (uploaded to E2B sandboxes per
  * run, since the template's baked-in agent has none).
+ *
+ * `templateHasBundle` (run --template-has-bundle) skips the upload of the agent to every E2B
+ * sandbox: the user says the template bakes in this build's agent, as `doctor` checks. It is a
+ * flag, not detected per run, because detecting costs a sandbox creation (a second of a Hobby
+ * team's creation rate) before every run; it stays safe because every agent's ready line carries
+ * its bundle's sha256, checked against this build's, so a stale template fails at the first agent
+ * with the rebuild command.
  */
 export async function providerFor(
   config: RunConfig,
   env: NodeJS.ProcessEnv,
   bundlePath = AGENT_BUNDLE,
+  options: { templateHasBundle?: boolean; say?: (line: string) => void } = {},
 ): Promise<SandboxProvider> {
   if (config.provider === 'local') ensureAgentBundle();
   const bundle = config.provider === 'e2b' ? await readFile(bundlePath, 'utf8').catch(() => '') : '';
+  let templateHasBundle = options.templateHasBundle === true && config.provider === 'e2b';
+  if (templateHasBundle && bundlePath !== AGENT_BUNDLE) {
+    // The template's agent carries no plug-ins: this run's agent is uploaded, as a unit Lambda does.
+    options.say?.(
+      "--template-has-bundle: the run's strategy plug-ins are not in the template; uploading the agent",
+    );
+    templateHasBundle = false;
+  }
   return createProvider(config.provider, {
     local: {
       bundlePath,
@@ -279,6 +296,9 @@ export async function providerFor(
       apiKey: env.E2B_API_KEY,
       template: config.template,
       bundle,
+      templateHasBundle,
+      // Checked against every agent's ready line, also when nothing is uploaded.
+      ...(bundle === '' ? {} : { expectedBundleSha256: createHash('sha256').update(bundle).digest('hex') }),
       maxConcurrent: sandboxLimit(config),
       tier: config.e2bTier,
       creationRate: creationRate(config),

@@ -141,7 +141,13 @@ interface CommandSpec {
 const COMMANDS: Record<string, CommandSpec> = {
   run: {
     help: 'run benchmarks, store the results and write the report',
-    flags: RUN_FLAGS,
+    flags: [
+      ...RUN_FLAGS,
+      {
+        flags: '--template-has-bundle',
+        help: "e2b: the template already holds this build's agent (doctor says so): nothing is uploaded per sandbox",
+      },
+    ],
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
   plan: {

@@ -108,7 +108,9 @@ async function e2bTemplateCheck(apiKey: string, template: string): Promise<Check
   }
   // The SDK finds a local E2B itself from E2B_API_URL / E2B_SANDBOX_URL / E2B_DOMAIN.
   const result = await checkE2BTemplate({ apiKey, template, expectedBundleSha256: expected });
-  return { name: 'E2B template', ok: result.ok, detail: result.detail, optional: true };
+  // A template with this build's agent needs no upload per sandbox: say how to use that.
+  const detail = result.ok ? `${result.detail}; run --template-has-bundle skips uploading it` : result.detail;
+  return { name: 'E2B template', ok: result.ok, detail, optional: true };
 }
 
 async function e2bReachable(apiKey: string): Promise<Check> {

@@ -40,7 +40,7 @@ export async function e2bLocalCommand(argv: string[], _env: NodeJS.ProcessEnv): 
     );
   }
   // The agent template has the current agent baked in, as scripts/build-e2b-template.ts would build
-  // it (doctor checks it); runs still upload their bundle, as they do on E2B.
+  // it (doctor checks it); runs upload their bundle unless run --template-has-bundle, as on E2B.
   ensureAgentBundle();
   const e2b = await startLocalE2B({
     apiKey: `e2b_local_${randomBytes(16).toString('hex')}`,

@@ -24,7 +24,12 @@ import {
 } from '../shared.ts';
 
 export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: RUN_FLAGS, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...RUN_FLAGS, 'template-has-bundle': { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  });
   // Every input checked before anything starts: destinations, scenarios, flags, then plug-ins.
   const reportDir = directoryFlag('--out', values.out, DEFAULT_REPORT_DIR);
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
@@ -51,7 +56,10 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
   // Said only when it changes or risks the run (a warning, or the load profile resized): a plan that
   // fits needs no line, and an input error after this point must stay the only line on stderr.
   if (fitted.note && (fitted.warning || config !== requested)) process.stderr.write(`${fitted.note}\n`);
-  const provider = await providerFor(config, env, bundlePath).catch(async (error: unknown) => {
+  const provider = await providerFor(config, env, bundlePath, {
+    templateHasBundle: values['template-has-bundle'] === true,
+    say: (line) => process.stderr.write(`${line}\n`),
+  }).catch(async (error: unknown) => {
     await opened.close();
     throw error;
   });

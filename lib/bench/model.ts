@@ -197,6 +197,11 @@ export interface UnitResult {
     creationThrottledMs?: number;
     /** E2B: creations answered 429 and retried. */
     rateLimited?: number;
+    /**
+     * E2B: coordinator handshakes to agents through E2B's edge that failed and were tried again
+     * (timeout, 502-504, unreachable); an agent that needed none counts 0.
+     */
+    handshakeRetries?: number;
   };
   /** Faults injected or observed (agent crash, retried creation), in plain words. */
   faults: string[];

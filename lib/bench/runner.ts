@@ -212,6 +212,7 @@ export async function runUnit(spec: UnitSpec, deps: UnitDeps): Promise<UnitResul
         : {
             creationThrottledMs: usageAfter.throttledMs - (usageBefore.throttledMs ?? 0),
             rateLimited: (usageAfter.rateLimited ?? 0) - (usageBefore.rateLimited ?? 0),
+            handshakeRetries: manager.handshakeRetries,
           }),
     },
     faults: [...faults, ...ctx.faults],

@@ -205,9 +205,24 @@ function mergeGroup(unitId: string, group: UnitResult[], count: number): UnitRes
       sandboxesCreated: group.reduce((sum, r) => sum + r.usage.sandboxesCreated, 0),
       sandboxSeconds: group.reduce((sum, r) => sum + r.usage.sandboxSeconds, 0),
       operations: group.reduce((sum, r) => sum + r.usage.operations, 0),
+      ...sumOptional(group, 'creationThrottledMs'),
+      ...sumOptional(group, 'rateLimited'),
+      ...sumOptional(group, 'handshakeRetries'),
     },
     faults: group.flatMap((r) => r.faults),
   };
+}
+
+/**
+ * The sum of an optional usage field over shards, absent when no shard recorded it (a local run, or
+ * results from before it was measured), so the report keeps telling "not recorded" from zero.
+ */
+function sumOptional(
+  group: readonly UnitResult[],
+  field: 'creationThrottledMs' | 'rateLimited' | 'handshakeRetries',
+): Partial<UnitResult['usage']> {
+  const values = group.map((r) => r.usage[field]).filter((v): v is number => v !== undefined);
+  return values.length === 0 ? {} : { [field]: values.reduce((sum, v) => sum + v, 0) };
 }
 
 /** The planned units with each sharded unit's shards folded back into one spec (estimates added). */

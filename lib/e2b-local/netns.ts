@@ -6,6 +6,7 @@
  * local E2Bs on one machine (parallel tests) never collide, and close() removes all it made.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -49,9 +50,11 @@ export class NamespaceNetwork {
   /** Namespaces made ahead of demand, as E2B keeps VMs warm: creating one costs ~0.1-0.5 s. */
   readonly #spares: SandboxNetwork[] = [];
   #spareTarget = 0;
-  #refilling: Promise<void> | undefined;
+  /** Spares being made, side by side: made one after another they fall behind a burst of creates. */
+  readonly #making = new Set<Promise<void>>();
   #closed = false;
   #next = 2;
+  readonly #counters = { namespacesFromSpare: 0, namespacesOnDemand: 0, namespaceSetupMs: 0 };
 
   private constructor(id: string, prefix: string) {
     this.#id = id;
@@ -72,8 +75,12 @@ export class NamespaceNetwork {
     }
     if (prefix === '') throw new Error('no free 10.x.y.0/24 subnet for the local E2B bridge');
     const network = new NamespaceNetwork(id, prefix);
+    // A MAC of its own (locally administered): without one the bridge takes its lowest port's MAC
+    // and changes it as sandboxes come and go, and the sandboxes' cached entry for the host (the
+    // edge, DNS) then points at a MAC no longer there.
+    const mac = ['02', ...[...randomBytes(5)].map((byte) => byte.toString(16).padStart(2, '0'))].join(':');
     await ipBatch([
-      `link add ${network.bridge} type bridge`,
+      `link add ${network.bridge} address ${mac} type bridge`,
       `addr add ${network.hostAddress}/24 dev ${network.bridge}`,
       `link set ${network.bridge} up`,
     ]);
@@ -87,27 +94,43 @@ export class NamespaceNetwork {
   }
 
   #refill(): void {
-    if (this.#refilling !== undefined || this.#closed) return;
-    this.#refilling = (async () => {
-      while (!this.#closed && this.#spares.length < this.#spareTarget) {
-        const spare = await this.#make().catch(() => undefined);
-        if (spare === undefined) break;
-        if (this.#closed) await this.remove(spare.ns);
-        else this.#spares.push(spare);
-      }
-    })().finally(() => {
-      this.#refilling = undefined;
-    });
+    while (!this.#closed && this.#spares.length + this.#making.size < this.#spareTarget) {
+      const making: Promise<void> = this.#make()
+        .then(async (spare) => {
+          if (this.#closed) await this.remove(spare.ns);
+          else this.#spares.push(spare);
+        })
+        // A spare that could not be made is not tried again here: the next add() makes its own.
+        .catch(() => undefined)
+        .finally(() => this.#making.delete(making));
+      this.#making.add(making);
+    }
   }
 
   /** A namespace for one sandbox, with DNS pointing at `hostAddress`: a spare if one is ready. */
   async add(): Promise<SandboxNetwork> {
     const spare = this.#spares.shift();
     this.#refill();
+    if (spare !== undefined) this.#counters.namespacesFromSpare++;
+    else this.#counters.namespacesOnDemand++;
     return spare ?? this.#make();
   }
 
+  /** Namespaces handed out ready and made on demand, and the time spent making namespaces. */
+  counters(): { namespacesFromSpare: number; namespacesOnDemand: number; namespaceSetupMs: number } {
+    return { ...this.#counters };
+  }
+
   async #make(): Promise<SandboxNetwork> {
+    const start = performance.now();
+    try {
+      return await this.#makeNow();
+    } finally {
+      this.#counters.namespaceSetupMs += performance.now() - start;
+    }
+  }
+
+  async #makeNow(): Promise<SandboxNetwork> {
     const index = this.#free.pop() ?? this.#next++;
     if (index > 254) throw new Error('local E2B: no address left on the sandbox bridge (254 sandboxes)');
     const ns = `e2b-${this.#id}-${index}`;
@@ -124,6 +147,11 @@ export class NamespaceNetwork {
       );
       await writeFile(`${NETNS_ETC}/${ns}/nsswitch.conf`, 'hosts: files dns\n');
       await ipBatch([
+        // The host's neighbour entry for this address, if a sandbox had it before, still names that
+        // sandbox's veth MAC, and REACHABLE (confirmed by its last traffic) it is used for up to 45 s
+        // more, then probed: frames to a MAC no port has are dropped, so the new sandbox would be
+        // unreachable for 15-50 s. Forget it; the first packet to the new sandbox asks again.
+        `neigh flush to ${address} dev ${this.bridge}`,
         `netns add ${ns}`,
         `link add ${hostVeth} type veth peer name ${sandboxVeth} netns ${ns}`,
         `link set ${hostVeth} master ${this.bridge} up`,
@@ -154,7 +182,7 @@ export class NamespaceNetwork {
   /** Remove every namespace and the bridge. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#refilling;
+    await Promise.all([...this.#making]);
     this.#spares.length = 0;
     await Promise.all([...this.#live.keys()].map((ns) => this.remove(ns)));
     await run('ip', ['link', 'delete', this.bridge]).catch(() => undefined);

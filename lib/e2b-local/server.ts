@@ -34,7 +34,7 @@ import {
   sendUnaryError,
 } from './connect.ts';
 import { startDns } from './dns.ts';
-import { NamespaceNetwork } from './netns.ts';
+import { NamespaceNetwork, type SandboxNetwork } from './netns.ts';
 import {
   LocalSandbox,
   newSandboxId,
@@ -110,6 +110,12 @@ export interface LocalE2B {
   env(): Record<string, string>;
   /** Ids of running sandboxes. */
   live(): string[];
+  /** The bridge the sandboxes hang on, and the host's address on it (diagnostics and tests). */
+  readonly bridge: { name: string; hostAddress: string };
+  /** A running sandbox's namespace and bridge address (diagnostics and tests). */
+  sandboxNetwork(sandboxId: string): SandboxNetwork | undefined;
+  /** Resolves once every killed sandbox's namespace and directory are gone (a kill answers before that). */
+  tornDown(): Promise<void>;
   /** Counters since start. */
   stats(): {
     created: number;
@@ -117,6 +123,12 @@ export interface LocalE2B {
     expired: number;
     rateLimited: number;
     concurrencyLimited: number;
+    /** Time POST /v2/sandboxes spent making sandboxes (directory, namespace), summed; 429s excluded. */
+    createHandlingMs: number;
+    /** Namespaces handed out ready (made ahead) and made while a create waited, and the time spent making them. */
+    namespacesFromSpare: number;
+    namespacesOnDemand: number;
+    namespaceSetupMs: number;
   };
   /** Kill every sandbox, remove every namespace and directory, stop listening. */
   close(): Promise<void>;
@@ -134,7 +146,10 @@ interface State {
   teardowns: Set<Promise<void>>;
   pending: number;
   creations: number[];
-  stats: ReturnType<LocalE2B['stats']>;
+  stats: Omit<
+    ReturnType<LocalE2B['stats']>,
+    'namespacesFromSpare' | 'namespacesOnDemand' | 'namespaceSetupMs'
+  >;
   caPath: string;
   domain: string;
   closing: boolean;
@@ -176,7 +191,14 @@ export async function startLocalE2B(options: LocalE2BOptions): Promise<LocalE2B>
       teardowns: new Set(),
       pending: 0,
       creations: [],
-      stats: { created: 0, killed: 0, expired: 0, rateLimited: 0, concurrencyLimited: 0 },
+      stats: {
+        created: 0,
+        killed: 0,
+        expired: 0,
+        rateLimited: 0,
+        concurrencyLimited: 0,
+        createHandlingMs: 0,
+      },
       caPath: certs.caPath,
       domain: '',
       closing: false,
@@ -250,7 +272,15 @@ export async function startLocalE2B(options: LocalE2BOptions): Promise<LocalE2B>
         NODE_EXTRA_CA_CERTS: certs.caPath,
       }),
       live: () => [...state.sandboxes.keys()],
-      stats: () => ({ ...state.stats }),
+      bridge: { name: network.bridge, hostAddress: network.hostAddress },
+      sandboxNetwork: (sandboxId) => {
+        const net = state.sandboxes.get(sandboxId)?.net;
+        return net === undefined ? undefined : { ...net };
+      },
+      tornDown: async () => {
+        while (state.teardowns.size > 0) await Promise.all([...state.teardowns]);
+      },
+      stats: () => ({ ...state.stats, ...network.counters() }),
       close,
     };
   } catch (error) {
@@ -442,6 +472,7 @@ async function createSandbox(state: State, req: IncomingMessage, res: ServerResp
   }
   state.creations.push(now);
   state.pending++;
+  const handlingStart = performance.now();
   const id = newSandboxId();
   const dir = join(state.rootDir, 'sandboxes', id);
   let net: Awaited<ReturnType<NamespaceNetwork['add']>> | undefined;
@@ -495,6 +526,7 @@ async function createSandbox(state: State, req: IncomingMessage, res: ServerResp
     sendError(res, 500, `could not start sandbox: ${(error as Error).message}`);
   } finally {
     state.pending--;
+    state.stats.createHandlingMs += performance.now() - handlingStart;
   }
 }
 

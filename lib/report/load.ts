@@ -65,6 +65,7 @@ const unit = z.object({
     operations: z.number(),
     creationThrottledMs: z.number().optional(),
     rateLimited: z.number().optional(),
+    handshakeRetries: z.number().optional(),
   }),
   faults: z.array(z.string()).default([]),
   contention: z.object({ loadAvgMax: z.number(), cores: z.number() }).passthrough().optional(),

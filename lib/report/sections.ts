@@ -532,6 +532,7 @@ function e2bLimitsSection(run: RunResults): Section {
   const units = run.results.filter((result) => result.usage.sandboxesCreated > 0);
   const throttledMs = units.reduce((sum, r) => sum + (r.usage.creationThrottledMs ?? 0), 0);
   const rateLimited = units.reduce((sum, r) => sum + (r.usage.rateLimited ?? 0), 0);
+  const handshakeRetries = run.results.reduce((sum, r) => sum + (r.usage.handshakeRetries ?? 0), 0);
   const created = units.reduce((sum, r) => sum + r.usage.sandboxesCreated, 0);
   const blocks: Block[] = [
     {
@@ -552,14 +553,28 @@ function e2bLimitsSection(run: RunResults): Section {
               `${formatExact(rateLimited)} creations answered 429 and retried. Swarm init and deploy times include ` +
               'this wait; creation latency proper is what remains.',
         },
+        {
+          name: "Agent handshakes retried through E2B's edge",
+          value: !run.results.some((r) => r.usage.handshakeRetries !== undefined)
+            ? 'not recorded for this run'
+            : `${formatExact(handshakeRetries)} (the coordinator tries an agent's WebSocket handshake again ` +
+              'when the edge times out, is unreachable or answers 502-504; each retry adds to that deploy time).',
+        },
       ],
     },
   ];
   if (units.length > 0) {
     blocks.push({
       kind: 'table',
-      columns: ['Unit', 'Sandboxes created', '429s retried', 'Throttled', 'Throttled per sandbox'],
-      numeric: [false, true, true, true, true],
+      columns: [
+        'Unit',
+        'Sandboxes created',
+        '429s retried',
+        'Throttled',
+        'Throttled per sandbox',
+        'Handshakes retried',
+      ],
+      numeric: [false, true, true, true, true, true],
       rows: units.map((r) => [
         r.unitId,
         formatExact(r.usage.sandboxesCreated),
@@ -567,6 +582,7 @@ function e2bLimitsSection(run: RunResults): Section {
         r.usage.rateLimited === undefined ? '—' : formatExact(r.usage.rateLimited),
         formatDurationMs(r.usage.creationThrottledMs ?? Number.NaN),
         formatDurationMs((r.usage.creationThrottledMs ?? Number.NaN) / r.usage.sandboxesCreated),
+        r.usage.handshakeRetries === undefined ? '—' : formatExact(r.usage.handshakeRetries),
       ]),
     });
   }

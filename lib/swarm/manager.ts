@@ -122,10 +122,16 @@ export class SwarmManager {
   private readonly swarms = new Set<Swarm>();
   readonly provider: SandboxProvider;
   private readonly now: () => number;
+  private handshakeRetryCount = 0;
 
   constructor(private readonly options: SwarmManagerOptions) {
     this.provider = options.provider;
     this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Handshakes to agents that failed and were tried again (E2B's edge allows a few per agent). */
+  get handshakeRetries(): number {
+    return this.handshakeRetryCount;
   }
 
   /** Swarms created and not yet destroyed. */
@@ -200,6 +206,9 @@ export class SwarmManager {
           const endpoint = await sandbox.startAgent({ agentId, secret });
           const client = await AgentClient.connectRetrying(agentId, endpoint.url, secret, {
             attempts: endpoint.handshakeAttempts ?? 1,
+            onRetry: () => {
+              this.handshakeRetryCount++;
+            },
           });
           swarm.adoptClient(client);
           await client.request({ op: 'health' });

@@ -14,6 +14,10 @@
  * time and cost scaling. Local sandboxes share this machine's cores, so both grow linearly by
  * construction; on the local provider those two tests report themselves skipped with that reason.
  * The benchmark report still shows them, measured and failed, with the same explanation.
+ *
+ * The default `npm test` also runs the entry point once on `--provider e2b` against the local E2B
+ * (the real SDK, TLS edge, namespaces): one pooled unit, mechanics only, and nothing may be left of
+ * it (sandboxes, namespaces, links).
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -28,6 +32,7 @@ import { buildPlan } from '../../lib/bench/plan.ts';
 import { runUnits } from '../../lib/bench/runner.ts';
 import { evaluateTargets, GUIDE_TARGETS } from '../../lib/bench/targets.ts';
 import { parseRunConfig, sandboxLimit } from '../../lib/config.ts';
+import { leftovers } from '../../lib/e2b-local/netns.ts';
 import { type LocalE2B, startLocalE2B } from '../../lib/e2b-local/server.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
 import { writeReport } from '../../lib/report/write.ts';
@@ -44,72 +49,119 @@ const SHARED_CPU_TARGETS = new Set([
   'cost/cost-scaling#cost-exponent',
 ]);
 
+/** One category's run as the guide's entry point makes it, and what to tear down after it. */
+interface GuideRun {
+  run: RunResults;
+  markdown: string;
+  /** The local E2B it ran against, when SWARM_BENCH_PROVIDER=e2b without a key. */
+  localE2B: LocalE2B | undefined;
+  /** Kill what is left, stop the local E2B and check nothing of it remains, remove the report. */
+  close(): Promise<void>;
+}
+
+/**
+ * Run a category's units (or only those named) on a provider, and write the report. E2B runs
+ * against the local E2B unless E2B_API_KEY is set and `localE2BOnly` is not.
+ */
+async function runGuide(
+  providerName: 'local' | 'e2b',
+  category: CategoryId,
+  options: { only?: readonly string[]; localE2BOnly?: boolean } = {},
+): Promise<GuideRun> {
+  const { only } = options;
+  // --provider e2b without a key: the real SDK against the local E2B (lib/e2b-local).
+  let localE2B: LocalE2B | undefined;
+  let provider: SandboxProvider | undefined;
+  let reportDir: string | undefined;
+  const close = async () => {
+    await provider?.killAll();
+    if (localE2B) {
+      // Zero live sandboxes once the run is over, then nothing left of the service.
+      expect(localE2B.live()).toEqual([]);
+      await localE2B.close();
+      expect(await leftovers(localE2B.instanceId), 'namespaces or links left behind').toEqual([]);
+    }
+    if (reportDir !== undefined) await rm(reportDir, { recursive: true, force: true });
+  };
+  try {
+    if (providerName === 'e2b' && (options.localE2BOnly || !process.env.E2B_API_KEY)) {
+      localE2B = await startLocalE2B({ apiKey: LOCAL_E2B_KEY });
+      trustLocalE2B(localE2B);
+    }
+    const config = parseRunConfig({
+      profile,
+      provider: providerName,
+      categories: [category],
+      ...(only ? { tests: [...only] } : {}),
+      scenarios: false,
+    });
+    const plan = buildPlan(config);
+    provider = createProvider(providerName, {
+      local: { bundlePath, ...(process.env.PATH ? { passthroughEnv: { PATH: process.env.PATH } } : {}) },
+      e2b: {
+        apiKey: localE2B?.apiKey ?? process.env.E2B_API_KEY,
+        bundle: readFileSync(bundlePath, 'utf8'),
+        tier: config.e2bTier,
+        maxConcurrent: sandboxLimit(config),
+        ...(localE2B
+          ? {
+              connection: {
+                apiUrl: localE2B.apiUrl,
+                sandboxUrl: localE2B.sandboxUrl,
+                domain: localE2B.domain,
+              },
+            }
+          : {}),
+      },
+    });
+    const runId = `guide-${category}`;
+    const { results } = await runUnits(plan.units, { runId, config, provider });
+    const meta = buildRunMeta(
+      runId,
+      config,
+      plan,
+      {
+        gitCommit: 'test',
+        nodeVersion: process.version,
+        machine: { platform: '', arch: '', cpus: 0, memoryGb: 0 },
+      },
+      new Date(),
+    );
+    const run: RunResults = { meta: { ...meta, status: 'completed' }, results };
+    reportDir = await mkdtemp(join(tmpdir(), `swarm-bench-guide-${category}-`));
+    const written = await writeReport(run, new DirReportSink(reportDir));
+    return { run, markdown: await readFile(written.markdown, 'utf8'), localE2B, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The mechanics of one unit's run: it ran, measured, got a verdict on every target, and is reported. */
+function expectMechanics(guide: GuideRun, unitId: string): void {
+  const targets = GUIDE_TARGETS.filter((target) => target.unitId === unitId);
+  const result = guide.run.results.find((r) => r.unitId === unitId);
+  expect(result?.status, result?.error?.message).toBe('ok');
+  expect(result?.series.some((s) => s.samples.length > 0)).toBe(true);
+  // Every target got a verdict from a measured, finite value (never left pending).
+  for (const outcome of evaluateTargets(guide.run, targets)) {
+    expect(outcome.status, `${outcome.target.label}: ${outcome.reason ?? ''}`).not.toBe('pending');
+    expect(Number.isFinite(outcome.measured), outcome.target.label).toBe(true);
+    // The written report carries the target's row.
+    expect(guide.markdown).toContain(outcome.target.label);
+  }
+}
+
 for (const { id: category, title } of CATEGORIES) {
   describe(title, () => {
-    let provider: SandboxProvider;
-    let run: RunResults;
-    // SWARM_BENCH_PROVIDER=e2b without a key: the real SDK against the local E2B (lib/e2b-local).
-    let localE2B: LocalE2B | undefined;
-    let reportDir: string;
-    let markdown: string;
+    let guide: GuideRun | undefined;
 
     beforeAll(async () => {
-      if (providerName === 'e2b' && !process.env.E2B_API_KEY) {
-        localE2B = await startLocalE2B({ apiKey: LOCAL_E2B_KEY });
-        trustLocalE2B(localE2B);
-      }
-      const config = parseRunConfig({
-        profile,
-        provider: providerName,
-        categories: [category],
-        scenarios: false,
-      });
-      const plan = buildPlan(config);
-      provider = createProvider(providerName, {
-        local: { bundlePath, ...(process.env.PATH ? { passthroughEnv: { PATH: process.env.PATH } } : {}) },
-        e2b: {
-          apiKey: localE2B?.apiKey ?? process.env.E2B_API_KEY,
-          bundle: readFileSync(bundlePath, 'utf8'),
-          tier: config.e2bTier,
-          maxConcurrent: sandboxLimit(config),
-          ...(localE2B
-            ? {
-                connection: {
-                  apiUrl: localE2B.apiUrl,
-                  sandboxUrl: localE2B.sandboxUrl,
-                  domain: localE2B.domain,
-                },
-              }
-            : {}),
-        },
-      });
-      const runId = `guide-${category}`;
-      const { results } = await runUnits(plan.units, { runId, config, provider });
-      const meta = buildRunMeta(
-        runId,
-        config,
-        plan,
-        {
-          gitCommit: 'test',
-          nodeVersion: process.version,
-          machine: { platform: '', arch: '', cpus: 0, memoryGb: 0 },
-        },
-        new Date(),
-      );
-      run = { meta: { ...meta, status: 'completed' }, results };
-      reportDir = await mkdtemp(join(tmpdir(), `swarm-bench-guide-${category}-`));
-      const written = await writeReport(run, new DirReportSink(reportDir));
-      markdown = await readFile(written.markdown, 'utf8');
+      guide = await runGuide(providerName, category);
     }, 300_000);
 
     afterAll(async () => {
-      await provider?.killAll();
-      if (localE2B) {
-        // Zero live sandboxes once the run is over, then nothing left of the service.
-        expect(localE2B.live()).toEqual([]);
-        await localE2B.close();
-      }
-      if (reportDir !== undefined) await rm(reportDir, { recursive: true, force: true });
+      await guide?.close();
     });
 
     for (const test of TESTS[category as CategoryId]) {
@@ -124,6 +176,7 @@ for (const { id: category, title } of CATEGORIES) {
       if (assertTargets) {
         it.skipIf(sharedCpu)(`${name}${reason}`, () => {
           // Assess: the unit ran, and every guide target on it passes.
+          const run = guide?.run as RunResults;
           const result = run.results.find((r) => r.unitId === unitId);
           expect(result?.status, result?.error?.message).toBe('ok');
           for (const outcome of evaluateTargets(run, targets)) {
@@ -133,19 +186,37 @@ for (const { id: category, title } of CATEGORIES) {
         });
       } else {
         it(`${name}: runs, is judged against its targets and reported (targets asserted only with -t)`, () => {
-          // Assess: the unit ran and measured something.
-          const result = run.results.find((r) => r.unitId === unitId);
-          expect(result?.status, result?.error?.message).toBe('ok');
-          expect(result?.series.some((s) => s.samples.length > 0)).toBe(true);
-          // Every target got a verdict from a measured, finite value (never left pending).
-          for (const outcome of evaluateTargets(run, targets)) {
-            expect(outcome.status, `${outcome.target.label}: ${outcome.reason ?? ''}`).not.toBe('pending');
-            expect(Number.isFinite(outcome.measured), outcome.target.label).toBe(true);
-            // The written report carries the target's row.
-            expect(markdown).toContain(outcome.target.label);
-          }
+          expectMechanics(guide as GuideRun, unitId);
         });
       }
     }
   });
 }
+
+/** The unit the default run puts through the E2B path: pooled, so it creates one sandbox (~1 s on Hobby). */
+const E2B_MECHANICS_UNIT = 'trading/strategy-execution';
+
+describe.skipIf(providerName === 'e2b' || assertTargets)(
+  `Guide entry point on --provider e2b against the local E2B (${E2B_MECHANICS_UNIT}, mechanics only)`,
+  () => {
+    let guide: GuideRun | undefined;
+
+    beforeAll(async () => {
+      guide = await runGuide('e2b', 'trading', { only: [E2B_MECHANICS_UNIT], localE2BOnly: true });
+    }, 300_000);
+
+    afterAll(async () => {
+      await guide?.close();
+    });
+
+    it('runs through the real SDK, is judged against its targets and reported', () => {
+      expectMechanics(guide as GuideRun, E2B_MECHANICS_UNIT);
+      expect(guide?.run.results.map((r) => r.unitId)).toEqual([E2B_MECHANICS_UNIT]);
+      expect(guide?.run.results[0]?.usage.sandboxesCreated).toBeGreaterThan(0);
+      expect(guide?.markdown).toContain('## E2B plan limits');
+      expect(guide?.localE2B?.stats().created).toBeGreaterThan(0);
+      // The pool was drained when the units were done.
+      expect(guide?.localE2B?.live()).toEqual([]);
+    });
+  },
+);

@@ -44,6 +44,7 @@ describe('E2B creation-rate limits on the guide targets', () => {
     const init = run.results.find((result) => result.unitId === 'creation/swarm-init')!;
     init.usage.creationThrottledMs = 150_000;
     init.usage.rateLimited = 3;
+    init.usage.handshakeRetries = 2;
 
     // Act
     const markdown = renderMarkdown(run);
@@ -52,7 +53,8 @@ describe('E2B creation-rate limits on the guide targets', () => {
     // Assess
     expect(measuredAgents(run)({ unitId: 'creation/swarm-init', series: 'init-ms' } as never)).toContain(5);
     expect(section).toMatch(/hobby: 0\.5 creations\/s, 1 agent\(s\) per sandbox/);
-    expect(section).toMatch(/\| creation\/swarm-init \| 100 \| 3 \| 2 min 30 s \| 1.50 s \|/);
+    expect(section).toMatch(/\| creation\/swarm-init \| 100 \| 3 \| 2 min 30 s \| 1.50 s \| 2 \|/);
+    expect(section).toMatch(/Agent handshakes retried through E2B's edge[^\n]*2 \(the coordinator tries/);
     expect(section).toContain(
       'Swarm Initialization < 5 s is unattainable at 5 agents on E2B hobby, paced to 0.50',
     );

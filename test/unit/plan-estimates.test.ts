@@ -161,6 +161,18 @@ describe('units that fit a unit Lambda', () => {
     // A missing shard makes the merged unit partial, with the reason.
     const short = mergeShards(results.slice(1), plan.units);
     expect(short[0]?.status).toBe('partial');
+    // E2B's throttling figures add up over shards like the rest of usage; absent stays absent.
+    expect(merged[0]?.usage).not.toHaveProperty('creationThrottledMs');
+    const e2b = results.map((r, i) => ({
+      ...r,
+      usage: { ...r.usage, creationThrottledMs: 1000 * (i + 1), rateLimited: i, handshakeRetries: 1 },
+    }));
+    const n = plan.units.length;
+    expect(mergeShards(e2b, plan.units)[0]?.usage).toMatchObject({
+      creationThrottledMs: (1000 * n * (n + 1)) / 2,
+      rateLimited: (n * (n - 1)) / 2,
+      handshakeRetries: n,
+    });
   });
 });
 
