@@ -497,8 +497,10 @@ export async function publishStep(
   if (deps.site !== undefined) {
     try {
       // The site shows the run as it ends (the store has it running until after the site).
-      const { publishSite } = await import('../site/generate.ts');
-      await publishSite(siteStore.wrap(deps.store), siteIo.wrap(deps.site.sink), { current: run });
+      const { MANIFEST_NAME, publishSite } = await import('../site/generate.ts');
+      const sink = writeBehind(siteIo.wrap(deps.site.sink), MANIFEST_NAME);
+      await publishSite(siteStore.wrap(deps.store), sink, { current: run });
+      await sink.flush();
       reportName = `${deps.site.prefix}${runPage(runId)}`;
     } catch (error) {
       siteProblem = `The trend site was not updated (${(error as Error).message}).`;
@@ -539,6 +541,30 @@ export async function publishStep(
     finish: clock.lap(),
   };
   return { runId, status: finished.status, reportUrl, ...facts, notified: notify, timings };
+}
+
+/**
+ * `sink` with puts that return at once and upload in the background, so the site renders its
+ * next page while the last one uploads; flush() waits for every upload and throws the first
+ * failure. The put of `last` (the site's manifest, which records what was written) starts only
+ * once every earlier put is stored, and not at all after a failed one, as with puts in sequence.
+ */
+export function writeBehind(sink: SiteSink, last: string): SiteSink & { flush(): Promise<void> } {
+  const pending: Array<Promise<void>> = [];
+  const settled = () => Promise.all(pending).then(() => undefined);
+  return {
+    get: (key) => sink.get(key),
+    async put(key, body, contentType) {
+      const upload =
+        key === last
+          ? settled().then(() => sink.put(key, body, contentType))
+          : sink.put(key, body, contentType);
+      // Seen by flush(); not an unhandled rejection meanwhile.
+      upload.catch(() => undefined);
+      pending.push(upload);
+    },
+    flush: settled,
+  };
 }
 
 /** Laps of a monotonic clock: each lap() is the ms since the previous one (or the start). */

@@ -12,6 +12,7 @@ import {
   publishStep,
   REPORT_BASENAME,
   unitStep,
+  writeBehind,
 } from '../../lib/pipeline/steps.ts';
 import { resolveIntrinsics } from '../../lib/pipeline/template.ts';
 import { parseExpirySeconds } from '../../lib/publish/s3.ts';
@@ -341,6 +342,75 @@ describe('publishStep and the stored run', () => {
     expect(again.notified).toBe(false);
     expect(notifier.seen).toEqual([{ subject: expect.any(String), stored: retried.status }]);
     expect(runs.get(runId)?.notification).toBe('sent');
+  });
+});
+
+describe('writeBehind (the site sink of Publish)', () => {
+  /** A sink whose puts finish only when released, in any order the test picks. */
+  function gatedSink(failing = '') {
+    const stored: string[] = [];
+    const gates = new Map<string, () => void>();
+    return {
+      stored,
+      release: (key: string) => gates.get(key)?.(),
+      sink: {
+        async get() {
+          return undefined;
+        },
+        put(key: string) {
+          return new Promise<void>((resolve, reject) => {
+            gates.set(key, () => {
+              if (key === failing) return reject(new Error(`${key} refused`));
+              stored.push(key);
+              resolve();
+            });
+          });
+        },
+      },
+    };
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('returns from each put at once and puts the manifest only after every earlier page is stored', async () => {
+    // Prepare
+    const gated = gatedSink();
+    const sink = writeBehind(gated.sink, 'manifest.json');
+
+    // Act: both pages and the manifest are handed over before any upload finished.
+    await sink.put('a.html', 'a');
+    await sink.put('b.html', 'b');
+    await sink.put('manifest.json', '{}');
+    gated.release('b.html');
+    await tick();
+    gated.release('manifest.json');
+    await tick();
+    const beforeA = [...gated.stored];
+    gated.release('a.html');
+    await tick();
+    gated.release('manifest.json');
+    await sink.flush();
+
+    // Assess
+    expect(beforeA).toEqual(['b.html']);
+    expect(gated.stored).toEqual(['b.html', 'a.html', 'manifest.json']);
+  });
+
+  it('never puts the manifest after a failed page, and flush throws that failure', async () => {
+    // Prepare
+    const gated = gatedSink('a.html');
+    const sink = writeBehind(gated.sink, 'manifest.json');
+
+    // Act
+    await sink.put('a.html', 'a');
+    await sink.put('manifest.json', '{}');
+    gated.release('a.html');
+    const flushed = await sink.flush().catch((error: Error) => error);
+    gated.release('manifest.json');
+    await tick();
+
+    // Assess
+    expect(flushed).toMatchObject({ message: 'a.html refused' });
+    expect(gated.stored).toEqual([]);
   });
 });
 
