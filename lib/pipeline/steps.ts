@@ -432,8 +432,9 @@ export interface PublishStepOutput {
 }
 
 /**
- * Where Publish's time went, ms. `*Store` and `*Io` are wall time with a store read or an upload
- * in flight; the rest of `report` and `site` is rendering.
+ * Where Publish's time went, ms. `*Store` and `*Io` are wall time spent waiting for a store read
+ * or an upload (the site's uploads overlap its rendering: only the wait counts); the rest of
+ * `report` and `site` is rendering.
  */
 export interface PublishTimings {
   /** The run, its results and the newest run read from the store. */
@@ -498,7 +499,8 @@ export async function publishStep(
     try {
       // The site shows the run as it ends (the store has it running until after the site).
       const { MANIFEST_NAME, publishSite } = await import('../site/generate.ts');
-      const sink = writeBehind(siteIo.wrap(deps.site.sink), MANIFEST_NAME);
+      // Timed outside the write-behind: what the site waits for uploads, not uploads it overlaps.
+      const sink = siteIo.wrap(writeBehind(deps.site.sink, MANIFEST_NAME));
       await publishSite(siteStore.wrap(deps.store), sink, { current: run });
       await sink.flush();
       reportName = `${deps.site.prefix}${runPage(runId)}`;
