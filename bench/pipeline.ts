@@ -37,12 +37,17 @@ const config = parseRunConfig(input);
 const plan = buildPlan(config);
 const passthroughEnv = { PATH: process.env.PATH };
 
-async function plainRunner(): Promise<{ ms: number; statuses: string[] }> {
+async function plainRunner(): Promise<{ ms: number; unitMs: number; statuses: string[] }> {
   const provider = new LocalSandboxProvider({ bundlePath: BUNDLE, passthroughEnv });
   const t0 = performance.now();
   const { results } = await runUnits(plan.units, { runId: newRunId(), config, provider });
   await provider.killAll();
-  return { ms: performance.now() - t0, statuses: results.map((r) => r.status) };
+  return {
+    ms: performance.now() - t0,
+    // The units' own measured time: the rest is the runner's fixed cost.
+    unitMs: results.reduce((sum, r) => sum + r.durationMs, 0),
+    statuses: results.map((r) => r.status),
+  };
 }
 
 // Bundling happens once per source change (cached by hash): timed apart, outside the ratio.
@@ -63,6 +68,68 @@ async function pipeline() {
     denials: (outcome.calls ?? []).filter((call) => call.decision !== 'allowed'),
     calls: outcome.calls?.length ?? 0,
     functions: outcome.functions ?? [],
+    timeline: outcome.timeline,
+    publishTimings: outcome.publishTimings,
+  };
+}
+
+type Piped = Awaited<ReturnType<typeof pipeline>>;
+
+/**
+ * The pipeline's time outside the units, per state: each Task's wall time split into the cold
+ * start (process start, handler import, the rest of init) and the handler; for unit Tasks only
+ * what the handler spent beyond the unit's own measured time. Plus setup, the interpreter's own
+ * time (ReadInput, the Maps, transitions) and what follows the execution.
+ */
+function breakdown(piped: Piped) {
+  const timeline = piped.timeline;
+  if (timeline === undefined) return undefined;
+  const rows = new Map<
+    string,
+    {
+      n: number;
+      cold: number;
+      processStart: number;
+      import: number;
+      otherInit: number;
+      handler: number;
+      unit: number;
+    }
+  >();
+  for (const task of timeline.tasks) {
+    const row = rows.get(task.state) ?? {
+      n: 0,
+      cold: 0,
+      processStart: 0,
+      import: 0,
+      otherInit: 0,
+      handler: 0,
+      unit: 0,
+    };
+    row.n++;
+    if (task.timing.cold) row.cold++;
+    row.processStart += task.timing.processStartMs;
+    row.import += task.timing.importMs;
+    row.otherInit += task.timing.otherInitMs;
+    row.handler += task.timing.handlerMs;
+    row.unit += task.unitMs ?? 0;
+    rows.set(task.state, row);
+  }
+  const taskMs = timeline.tasks.reduce((sum, t) => sum + t.timing.totalMs, 0);
+  const unitMs = timeline.tasks.reduce((sum, t) => sum + (t.unitMs ?? 0), 0);
+  const states = [...rows.entries()].map(([state, r]) => ({
+    state,
+    ...r,
+    outsideUnits: r.processStart + r.import + r.otherInit + r.handler - r.unit,
+  }));
+  return {
+    setupMs: timeline.setupMs,
+    interpreterMs: timeline.executionMs - taskMs,
+    afterMs: timeline.afterMs,
+    teardownMs: piped.ms - timeline.setupMs - timeline.executionMs - timeline.afterMs,
+    unitMs,
+    outsideUnitsMs: piped.ms - unitMs,
+    states,
   };
 }
 
@@ -101,7 +168,7 @@ function importTimes(rounds = 5) {
 }
 
 console.log(
-  `pipeline bench: quick profile, ${plan.units.length} units, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)}`,
+  `pipeline bench: ${values.profile} profile, ${plan.units.length} units, ${cpus().length} cpus, load ${loadavg()[0]?.toFixed(2)}`,
 );
 // Runner first, then pipeline, then runner again: the ratio uses the mean of both runner passes,
 // so a machine warming up or slowing down during the run hits both sides alike.
@@ -118,6 +185,34 @@ const runnerMs = (runnerA.ms + runnerB.ms) / 2;
 const ratio = piped.ms / runnerMs;
 
 const imports = importTimes();
+const costs = breakdown(piped);
+
+const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`.padStart(7);
+if (costs !== undefined) {
+  const runnerOutside = (runnerA.ms - runnerA.unitMs + runnerB.ms - runnerB.unitMs) / 2;
+  console.log('');
+  console.log(
+    `time outside the units: pipeline ${s1(costs.outsideUnitsMs)}, runner ${s1(runnerOutside)} (units' own time: pipeline ${s1(costs.unitMs)}, runner ${s1((runnerA.unitMs + runnerB.unitMs) / 2)})`,
+  );
+  console.log(`  setup (store, S3, AWS endpoint, task roots)  ${s1(costs.setupMs)}`);
+  console.log(`  interpreter (ReadInput, Maps, transitions)   ${s1(costs.interpreterMs)}`);
+  console.log(`  after the execution (read back, mirror)      ${s1(costs.afterMs)}`);
+  console.log(`  teardown (functions, stand-ins)              ${s1(costs.teardownMs)}`);
+  console.log(
+    '  per state   n cold | outside units = process start + import + other init + handler (- unit)',
+  );
+  for (const r of costs.states) {
+    console.log(
+      `  ${r.state.padEnd(20)} ${String(r.n).padStart(2)} ${String(r.cold).padStart(2)} | ${s1(r.outsideUnits)} = ${s1(r.processStart)} + ${s1(r.import)} + ${s1(r.otherInit)} + ${s1(r.handler)}${r.unit > 0 ? ` - ${s1(r.unit)}` : ''}`,
+    );
+  }
+  const p = piped.publishTimings;
+  if (p !== undefined) {
+    console.log(
+      `  Publish handler: read ${s1(p.read)}, report ${s1(p.report)} (store ${s1(p.reportStore)}, uploads ${s1(p.reportIo)}, rendering ${s1(p.report - p.reportStore - p.reportIo)}), site ${s1(p.site)} (store ${s1(p.siteStore)}, uploads ${s1(p.siteIo)}, rendering ${s1(p.site - p.siteStore - p.siteIo)}), finish+notify ${s1(p.finish)}`,
+    );
+  }
+}
 
 const weekly = buildPlan(parseRunConfig({ profile: 'default', provider: 'e2b' }));
 const awsCostUsd = weekly.totals.awsCostUsd;
@@ -162,6 +257,10 @@ writeFileSync(
       cpus: cpus().length,
       units: plan.units.map((u) => u.unitId),
       runnerMs: [runnerA.ms, runnerB.ms],
+      runnerUnitMs: [runnerA.unitMs, runnerB.unitMs],
+      breakdown: costs,
+      publishTimings: piped.publishTimings,
+      loadavg: loadavg(),
       pipelineMs: piped.ms,
       ratio,
       profile: values.profile,

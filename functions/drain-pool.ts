@@ -8,7 +8,6 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { drainPoolEventSchema, parseEvent } from '../lib/pipeline/events.ts';
 import { drainPoolStep, killPooledLocalSandbox } from '../lib/pipeline/steps.ts';
-import { killSandboxById } from '../lib/sandbox/e2b.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import {
   baseEnvSchema,
@@ -32,7 +31,11 @@ export const handler = (event: unknown, context: LambdaContext) =>
     appendKeys({ runId });
     const kill =
       provider === 'e2b'
-        ? async (id: string) => killSandboxById({ apiKey: await e2bApiKey() }, id)
+        ? async (id: string) => {
+            // The E2B SDK loads only on E2B runs, not at every cold start.
+            const { killSandboxById } = await import('../lib/sandbox/e2b.ts');
+            return killSandboxById({ apiKey: await e2bApiKey() }, id);
+          }
         : (id: string) =>
             // Nothing is started here: the provider only connects to pooled sandboxes and kills them.
             killPooledLocalSandbox(

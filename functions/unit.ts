@@ -12,7 +12,8 @@ import { creationRate, parseRunConfig, sandboxLimit, templateResources } from '.
 import { parseEvent, unitEventSchema } from '../lib/pipeline/events.ts';
 import { unitStep } from '../lib/pipeline/steps.ts';
 import { agentWithPackage } from '../lib/plugins/package.ts';
-import { createProvider } from '../lib/sandbox/index.ts';
+import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
+import type { SandboxProvider } from '../lib/sandbox/types.ts';
 import {
   baseEnvSchema,
   cachedE2BKey,
@@ -68,24 +69,27 @@ export const handler = (event: unknown, context: LambdaContext) =>
             },
           });
     const hasBundle = env.E2B_TEMPLATE_HAS_BUNDLE && agent === undefined;
-    const provider =
-      config.provider === 'e2b'
-        ? createProvider('e2b', {
-            e2b: {
-              apiKey: await e2bApiKey(),
-              template: config.template,
-              templateHasBundle: hasBundle,
-              bundle: hasBundle ? '' : (agent?.source ?? (await agentBundle())),
-              resources: templateResources(config),
-              maxConcurrent: sandboxLimit(config),
-              tier: config.e2bTier,
-              creationRate: creationRate(config),
-              metadata,
-            },
-          })
-        : createProvider('local', {
-            local: { bundlePath: agent?.path ?? BUNDLE_PATH, tmpRoot: LOCAL_SANDBOX_ROOT },
-          });
+    let provider: SandboxProvider;
+    if (config.provider === 'e2b') {
+      // The E2B SDK loads on the first E2B unit, not at every cold start (local units never need it).
+      const { E2BSandboxProvider } = await import('../lib/sandbox/e2b.ts');
+      provider = new E2BSandboxProvider({
+        apiKey: await e2bApiKey(),
+        template: config.template,
+        templateHasBundle: hasBundle,
+        bundle: hasBundle ? '' : (agent?.source ?? (await agentBundle())),
+        resources: templateResources(config),
+        maxConcurrent: sandboxLimit(config),
+        tier: config.e2bTier,
+        creationRate: creationRate(config),
+        metadata,
+      });
+    } else {
+      provider = new LocalSandboxProvider({
+        bundlePath: agent?.path ?? BUNDLE_PATH,
+        tmpRoot: LOCAL_SANDBOX_ROOT,
+      });
+    }
     const output = await unitStep(input, {
       store,
       ledger,

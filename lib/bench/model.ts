@@ -238,6 +238,12 @@ export interface RunMeta {
   configHash: string;
   /** Why a run is partial, failed, interrupted or abandoned. */
   reason?: string;
+  /**
+   * Pipeline runs: whether the end of the run was notified. 'pending' between finishing the run
+   * and the notification going out (a retried Publish or FailRun sends it then); absent on runs
+   * that notify nobody and on runs finished before it was recorded.
+   */
+  notification?: 'pending' | 'sent';
   /** Last sign of life of the process that owns a running run (ResultStore.heartbeat). */
   heartbeatAt?: string;
   /** The market data the strategies ran on: where it came from and a SHA-256 of the bars. */

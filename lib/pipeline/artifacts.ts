@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type RecordedCall, startLocalAws } from './aws-local.ts';
 import type { PolicyStatement } from './iam.ts';
-import { LambdaFunction, LambdaInvocationError, type LambdaStats } from './lambda-host.ts';
+import {
+  type InvocationTiming,
+  LambdaFunction,
+  LambdaInvocationError,
+  type LambdaStats,
+} from './lambda-host.ts';
 import {
   functionSpecs,
   resolveIntrinsics,
@@ -51,8 +56,15 @@ export interface ArtifactRuntimeOptions {
 
 /** Everything one local deployment of the stack holds; close() ends it. */
 export interface ArtifactRuntime {
-  /** Invoke a function by the ARN the definition names; errors as Step Functions sees them. */
-  invoke(functionArn: string, payload: unknown): Promise<unknown>;
+  /**
+   * Invoke a function by the ARN the definition names; errors as Step Functions sees them.
+   * `observe` is told where the invocation's time went (cold start parts, handler).
+   */
+  invoke(
+    functionArn: string,
+    payload: unknown,
+    observe?: (timing: InvocationTiming) => void,
+  ): Promise<unknown>;
   /** The resolved ASL to run. */
   definition: Record<string, unknown>;
   standIns: StandIns;
@@ -175,14 +187,14 @@ export async function startArtifactRuntime(options: ArtifactRuntimeOptions): Pro
     definition: JSON.parse(text) as Record<string, unknown>,
     standIns: options.standIns,
     endpoint: aws.endpoint,
-    async invoke(functionArn, payload) {
+    async invoke(functionArn, payload, observe) {
       const host = hosts.get(functionArn);
       if (!host)
         throw new LambdaInvocationError(
           'Lambda.ResourceNotFoundException',
           `Function not found: ${functionArn}`,
         );
-      return host.invoke(payload);
+      return host.invoke(payload, observe);
     },
     calls: () => aws.calls,
     policyOf: (name) => [...hosts.values()].find((host) => host.spec.name === name)?.spec.policy,

@@ -52,6 +52,22 @@ export interface LambdaStats {
   initsOverPhase: number;
 }
 
+/** Where one invocation's time went, as seen from the caller (the state machine's Task). */
+export interface InvocationTiming {
+  /** True when this invocation started a new instance (a cold start). */
+  cold: boolean;
+  /** Cold: fork until the runtime script ran (Node's own start included); 0 when warm. */
+  processStartMs: number;
+  /** Cold: the handler module's import (the runtime's init); 0 when warm. */
+  importMs: number;
+  /** Cold: the rest of waiting for the instance (IPC, scheduling); 0 when warm. */
+  otherInitMs: number;
+  /** Event sent to result received: the handler's own work. */
+  handlerMs: number;
+  /** Invoke called to settled. */
+  totalMs: number;
+}
+
 export interface LambdaHostOptions {
   spec: FunctionSpec;
   /** A directory of this run: task roots are laid out under it. */
@@ -70,6 +86,9 @@ export interface LambdaHostOptions {
 
 interface Instance {
   child: ChildProcess;
+  /** From the runtime's ready message: Node's start to the runtime script, and the handler import. */
+  bootMs?: number;
+  importMs?: number;
   /** performance.now() at process start (for the figures). */
   startedAt: number;
   /** Date.now() at process start, and when the handler module had loaded (for the clock). */
@@ -122,11 +141,17 @@ export class LambdaFunction {
     return this.#log.join('\n');
   }
 
-  /** Invoke with `event`; resolves with the handler's result or rejects with LambdaInvocationError. */
-  async invoke(event: unknown): Promise<unknown> {
+  /**
+   * Invoke with `event`; resolves with the handler's result or rejects with LambdaInvocationError.
+   * `observe` is told where the invocation's time went, whatever its outcome.
+   */
+  async invoke(event: unknown, observe?: (timing: InvocationTiming) => void): Promise<unknown> {
     this.stats.invocations++;
     const arrivedAt = Date.now();
-    const instance = [...this.#instances].find((i) => !i.busy && !i.exited) ?? this.#start();
+    const calledAt = performance.now();
+    const warm = [...this.#instances].find((i) => !i.busy && !i.exited);
+    const instance = warm ?? this.#start();
+    let sentAt: number | undefined;
     instance.busy = true;
     const timeoutMs = this.spec.timeoutSeconds * 1000;
     const initPhaseMs = this.#options.initPhaseMs ?? INIT_PHASE_MS;
@@ -173,6 +198,7 @@ export class LambdaFunction {
         arm();
       }
       const id = randomUUID();
+      sentAt = performance.now();
       const result = await Promise.race([
         new Promise<unknown>((resolve, reject) => {
           instance.pending = { id, resolve, reject };
@@ -186,6 +212,20 @@ export class LambdaFunction {
       clearTimeout(timer);
       instance.pending = undefined;
       instance.busy = false;
+      if (observe) {
+        const settledAt = performance.now();
+        const waitedMs = (sentAt ?? settledAt) - calledAt;
+        const processStartMs = warm ? 0 : Math.min(waitedMs, instance.bootMs ?? 0);
+        const importMs = warm ? 0 : Math.min(waitedMs - processStartMs, instance.importMs ?? 0);
+        observe({
+          cold: warm === undefined,
+          processStartMs,
+          importMs,
+          otherInitMs: warm ? 0 : waitedMs - processStartMs - importMs,
+          handlerMs: sentAt === undefined ? 0 : settledAt - sentAt,
+          totalMs: settledAt - calledAt,
+        });
+      }
     }
   }
 
@@ -242,7 +282,7 @@ export class LambdaFunction {
       exited: false,
     };
     type Message =
-      | { type: 'ready'; initMs: number }
+      | { type: 'ready'; initMs: number; bootMs?: number }
       | {
           type: 'init-error' | 'error';
           id?: string;
@@ -254,6 +294,8 @@ export class LambdaFunction {
     child.on('message', (message: Message) => {
       if (message.type === 'ready') {
         this.stats.initMs.push(performance.now() - startedAt);
+        instance.importMs = message.initMs;
+        if (message.bootMs !== undefined) instance.bootMs = message.bootMs;
         instance.readyAt = Date.now();
         if (instance.readyAt - startedAtEpoch > (this.#options.initPhaseMs ?? INIT_PHASE_MS)) {
           this.stats.initsOverPhase++;

@@ -52,13 +52,14 @@ import {
   STORE_BLOB_PREFIX,
   unitEventSchema,
 } from './events.ts';
-import { LambdaInvocationError, type LambdaStats } from './lambda-host.ts';
+import { type InvocationTiming, LambdaInvocationError, type LambdaStats } from './lambda-host.ts';
 import { startS3rver } from './s3rver.ts';
 import {
   drainPoolStep,
   failRunStep,
   killPooledLocalSandbox,
   type PublishStepOutput,
+  type PublishTimings,
   planStep,
   publishStep,
   REPORT_BASENAME,
@@ -178,6 +179,8 @@ export interface LocalPipelineResult {
   summary?: string;
   /** Target outcomes counted by Publish. */
   targets?: { pass: number; fail: number; pending: number };
+  /** Where Publish's time went (its step output). */
+  publishTimings?: PublishTimings;
   /** Why the execution failed: the ASL error name and its message. */
   error?: { name: string; message: string };
   results: UnitResult[];
@@ -193,6 +196,32 @@ export interface LocalPipelineResult {
    * the function, Lambda's errorType and message, and the last lines that function logged.
    */
   taskFailures?: TaskFailure[];
+  /** Artifacts mode: where the execution's wall time went (bench/pipeline.ts prints it). */
+  timeline?: PipelineTimeline;
+}
+
+/** One Task invocation of an artifacts-mode execution, timed from the state machine's side. */
+export interface TaskTiming {
+  state: string;
+  functionName: string;
+  /** When the Task started, ms after the execution started. */
+  atMs: number;
+  /** Cold start parts and the handler's own time. */
+  timing: InvocationTiming;
+  /** Unit Tasks: the unit's own measured duration (what the plain runner also spends). */
+  unitMs?: number;
+  failed: boolean;
+}
+
+/** Where an artifacts-mode execution's wall time went. */
+export interface PipelineTimeline {
+  /** Stand-ins (store, S3, AWS endpoint) and function task roots, before the execution starts. */
+  setupMs: number;
+  /** The state machine's execution, start to end. */
+  executionMs: number;
+  /** After the execution: reading the run back and mirroring the report. */
+  afterMs: number;
+  tasks: TaskTiming[];
 }
 
 /** One failed Task invocation, as Step Functions and the function's log would show it. */
@@ -257,6 +286,7 @@ export const LAMBDA_SDK_DIR = dirname(
 async function runArtifactPipeline(options: LocalPipelineOptions): Promise<LocalPipelineResult> {
   const cleanup: Array<() => Promise<void>> = [];
   let closeRuntime: (() => Promise<void>) | undefined;
+  const setupStart = performance.now();
   try {
     let runtime = options.runtime;
     let store = options.store;
@@ -306,6 +336,8 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
     let plannedRunId: string | undefined;
     let published: PublishStepOutput | undefined;
     const taskFailures: TaskFailure[] = [];
+    const taskTimings: TaskTiming[] = [];
+    let executionStart = 0;
     const unitStates = new Set<string>([TASKS.unit, TASKS.pooledUnit]);
     const unitEndStates = new Set<string>([
       TASKS.unit,
@@ -319,9 +351,22 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
         async (input: { FunctionName: string; Payload?: unknown }) => {
           const payload = input.Payload as { runId?: string; unitId?: string } | undefined;
           if (unitStates.has(state) && payload?.unitId) units.start(payload.unitId);
+          const fnName = () =>
+            runtime.functions().find((f) => f.arn === input.FunctionName)?.name ?? input.FunctionName;
+          const atMs = performance.now() - executionStart;
+          let timed: TaskTiming | undefined;
+          const observe = (timing: InvocationTiming) => {
+            timed = { state, functionName: fnName(), atMs, timing, failed: true };
+            taskTimings.push(timed);
+          };
           let output: unknown;
           try {
-            output = await runtime.invoke(input.FunctionName, input.Payload);
+            output = await runtime.invoke(input.FunctionName, input.Payload, observe);
+            if (timed) {
+              timed.failed = false;
+              const unitMs = (output as { durationMs?: unknown } | null)?.durationMs;
+              if (unitStates.has(state) && typeof unitMs === 'number') timed.unitMs = unitMs;
+            }
           } catch (caught) {
             // Step Functions' view of a failed invocation: Error = errorType, Cause = Lambda's JSON.
             const failure =
@@ -372,12 +417,16 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
         plugins: { ...manifest, package: `s3://${standIns.s3.bucket}/${key}` },
       };
     }
+    const setupMs = performance.now() - setupStart;
+    executionStart = performance.now();
     const error = await execute(
       runtime.definition,
       handlers,
       { ...options, input },
       options.now ?? (() => new Date()),
     );
+    const executionMs = performance.now() - executionStart;
+    const afterStart = performance.now();
     const runId = plannedRunId;
     if (options.signal?.aborted) {
       // The instances running a unit hold its agents: end them (a caller's runtime restarts
@@ -408,7 +457,12 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
       ...(meta ? { runStatus: meta.status } : {}),
       ...(reportLocation ? { reportLocation } : {}),
       ...(published
-        ? { reportUrl: published.reportUrl, summary: published.summary, targets: published.targets }
+        ? {
+            reportUrl: published.reportUrl,
+            summary: published.summary,
+            targets: published.targets,
+            ...(published.timings ? { publishTimings: published.timings } : {}),
+          }
         : {}),
       ...(error ? { error } : {}),
       results,
@@ -420,6 +474,7 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
       calls: runtime.calls().slice(callsBefore),
       functions: runtime.functions().map(({ name, logicalId, stats }) => ({ name, logicalId, stats })),
       taskFailures,
+      timeline: { setupMs, executionMs, afterMs: performance.now() - afterStart, tasks: taskTimings },
     };
   } finally {
     for (const release of cleanup.reverse()) await release().catch(() => undefined);

@@ -427,20 +427,45 @@ export interface PublishStepOutput {
   e2bCostUsd: number;
   /** Significant regressions against earlier runs of the same configuration. */
   regressions: number;
-  /** False when the run had already been published (a re-run of Publish): nothing new was sent. */
+  /** False when the run had already been published and notified (a re-run of Publish): nothing was sent. */
   notified: boolean;
+  /** Where the step's time went. */
+  timings: PublishTimings;
+}
+
+/**
+ * Where Publish's time went, ms. `*Store` and `*Io` are wall time spent waiting for a store read
+ * or an upload (the site's uploads overlap its rendering: only the wait counts); the rest of
+ * `report` and `site` is rendering.
+ */
+export interface PublishTimings {
+  /** The run, its results and the newest run read from the store. */
+  read: number;
+  /** Baselines, report rendering (charts, Markdown, HTML, JSON) and its uploads. */
+  report: number;
+  reportStore: number;
+  reportIo: number;
+  /** The trend site (lib/site): its store reads, rendering and page uploads. */
+  site: number;
+  siteStore: number;
+  siteIo: number;
+  /** finishRun, the link, the notification and markNotified. */
+  finish: number;
 }
 
 /**
  * Finish the run (completed, or partial when a unit failed or is missing), write its report under
- * `runs/<runId>/` and, when it is the newest run, `latest/`, and notify. Running it again for the
- * same run rewrites the same report to the same names and sends nothing.
+ * `runs/<runId>/` and, when it is the newest run, `latest/`, store the run's end, then notify:
+ * whoever is notified finds the run finished in the store. Running it again for the same run
+ * rewrites the same report to the same names and sends nothing, unless the notification of an
+ * earlier attempt did not go out (the stored run says 'pending'): then it is sent.
  */
 export async function publishStep(
   input: { runId: string },
   deps: PublishStepDeps,
 ): Promise<PublishStepOutput> {
   const runId = parseRunId(input.runId);
+  const clock = stopwatch();
   const meta = await deps.store.getRun(runId);
   if (meta === undefined) throw new StoreError(`run ${runId} does not exist`);
   const results = await deps.store.getResults(runId);
@@ -455,44 +480,149 @@ export async function publishStep(
   // newest run, under latest/ as well.
   const [newest] = await deps.store.listRuns({ limit: 1 });
   const prefixes = [`runs/${runId}/`, ...(newest === undefined || newest.runId === runId ? ['latest/'] : [])];
+  const read = clock.lap();
   // The report and site renderers (vega, vega-lite) load here, on Publish's first run, not at the
   // cold start of every function bundled from this module (plan, unit, drain, record, fail).
   const { writeReportWithHistory } = await import('../history/report.ts');
+  const reportStore = busyClock();
+  const reportIo = busyClock();
   const { report: written, history } = await writeReportWithHistory(
     run,
-    deps.store,
-    fanOutSink(deps.sink, prefixes),
+    reportStore.wrap(deps.store),
+    reportIo.wrap(fanOutSink(deps.sink, prefixes)),
     { basename: REPORT_BASENAME },
   );
+  const report = clock.lap();
   let reportName = `runs/${runId}/${REPORT_BASENAME}.md`;
   let siteProblem = '';
+  const siteStore = busyClock();
+  const siteIo = busyClock();
   if (deps.site !== undefined) {
     try {
-      // The run is finished only after the notification; the site gets its final state now.
-      const { publishSite } = await import('../site/generate.ts');
-      await publishSite(deps.store, deps.site.sink, { current: run });
+      // The site shows the run as it ends (the store has it running until after the site).
+      const { MANIFEST_NAME, publishSite } = await import('../site/generate.ts');
+      // Timed outside the write-behind: what the site waits for uploads, not uploads it overlaps.
+      const sink = siteIo.wrap(writeBehind(deps.site.sink, MANIFEST_NAME));
+      await publishSite(siteStore.wrap(deps.store), sink, { current: run });
+      await sink.flush();
       reportName = `${deps.site.prefix}${runPage(runId)}`;
     } catch (error) {
       siteProblem = `The trend site was not updated (${(error as Error).message}).`;
     }
   }
-  const reportUrl = deps.presign ? await deps.presign(reportName) : written.markdown;
-  const facts = summarize(run, reportUrl, history);
-  if (siteProblem !== '') facts.summary = `${facts.summary} ${siteProblem}`;
+  const site = clock.lap();
 
+  // The run's end is stored before anyone hears of it, so a reader the notification sends to the
+  // store finds it finished. 'pending' until the notification went out: a retry after a failed
+  // notification (the run then no longer 'running') still sends it.
   if (!alreadyFinished) {
-    // Notify before recording the end: a retry after a failed notification sends it then.
-    await deps.notifier.notify(
-      `swarm-bench ${finished.profile} run ${runId}: ${finished.status}`,
-      facts.summary,
-    );
     await deps.store.finishRun(runId, {
       status: finished.status,
       endedAt: finished.endedAt!,
       ...(finished.reason ? { reason: finished.reason } : {}),
+      notification: 'pending',
     });
   }
-  return { runId, status: finished.status, reportUrl, ...facts, notified: !alreadyFinished };
+  const notify = !alreadyFinished || meta.notification === 'pending';
+  const reportUrl = deps.presign ? await deps.presign(reportName) : written.markdown;
+  const facts = summarize(run, reportUrl, history);
+  if (siteProblem !== '') facts.summary = `${facts.summary} ${siteProblem}`;
+  if (notify) {
+    await deps.notifier.notify(
+      `swarm-bench ${finished.profile} run ${runId}: ${finished.status}`,
+      facts.summary,
+    );
+    await deps.store.markNotified(runId);
+  }
+  const timings: PublishTimings = {
+    read,
+    report,
+    reportStore: reportStore.ms(),
+    reportIo: reportIo.ms(),
+    site,
+    siteStore: siteStore.ms(),
+    siteIo: siteIo.ms(),
+    finish: clock.lap(),
+  };
+  return { runId, status: finished.status, reportUrl, ...facts, notified: notify, timings };
+}
+
+/**
+ * `sink` with puts that return at once and upload in the background, so the site renders its
+ * next page while the last one uploads; flush() waits for every upload and throws the first
+ * failure. The put of `last` (the site's manifest, which records what was written) starts only
+ * once every earlier put is stored, and not at all after a failed one, as with puts in sequence.
+ */
+export function writeBehind(sink: SiteSink, last: string): SiteSink & { flush(): Promise<void> } {
+  const pending: Array<Promise<void>> = [];
+  const settled = () => Promise.all(pending).then(() => undefined);
+  return {
+    get: (key) => sink.get(key),
+    async put(key, body, contentType) {
+      const upload =
+        key === last
+          ? settled().then(() => sink.put(key, body, contentType))
+          : sink.put(key, body, contentType);
+      // Seen by flush(); not an unhandled rejection meanwhile.
+      upload.catch(() => undefined);
+      pending.push(upload);
+    },
+    flush: settled,
+  };
+}
+
+/** Laps of a monotonic clock: each lap() is the ms since the previous one (or the start). */
+function stopwatch(): { lap: () => number } {
+  let last = performance.now();
+  return {
+    lap() {
+      const now = performance.now();
+      const ms = now - last;
+      last = now;
+      return ms;
+    },
+  };
+}
+
+/**
+ * Wall time during which at least one call of a wrapped object's async methods was in flight
+ * (overlapping calls count once): the store-read or upload share of a rendering step.
+ */
+function busyClock() {
+  let inFlight = 0;
+  let since = 0;
+  let total = 0;
+  const begin = () => {
+    if (inFlight++ === 0) since = performance.now();
+  };
+  const end = () => {
+    if (--inFlight === 0) total += performance.now() - since;
+  };
+  return {
+    ms: () => total + (inFlight > 0 ? performance.now() - since : 0),
+    /** `target` with every method timed; non-async results pass through untouched. */
+    wrap<T extends object>(target: T): T {
+      return new Proxy(target, {
+        get(object, key, receiver) {
+          const value = Reflect.get(object, key, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            begin();
+            let result: unknown;
+            try {
+              result = value.apply(object, args);
+            } catch (error) {
+              end();
+              throw error;
+            }
+            if (result instanceof Promise) return result.finally(end);
+            end();
+            return result;
+          };
+        },
+      });
+    },
+  };
 }
 
 function finalStatus(meta: RunMeta, results: UnitResult[]): { status: RunStatus; reason?: string } {
@@ -572,22 +702,31 @@ export async function failRunStep(
   const { name, message } = failureReason(input.error);
   const reason = `${name}: ${message}`;
   let runId: string | undefined;
-  let alreadyFailed = false;
+  let stored = false;
+  let notify = true;
   if (input.runId !== undefined) {
     runId = parseRunId(input.runId);
     const meta = await deps.store.getRun(runId);
     if (meta !== undefined) {
-      alreadyFailed = meta.status === 'failed';
-      if (!alreadyFailed) {
-        await deps.store.finishRun(runId, { status: 'failed', endedAt: deps.now().toISOString(), reason });
+      stored = true;
+      // Failed before: notified then, unless that notification did not go out.
+      notify = meta.status !== 'failed' || meta.notification === 'pending';
+      if (meta.status !== 'failed') {
+        await deps.store.finishRun(runId, {
+          status: 'failed',
+          endedAt: deps.now().toISOString(),
+          reason,
+          notification: 'pending',
+        });
       }
     }
   }
-  if (!alreadyFailed) {
+  if (notify) {
     await deps.notifier.notify(
       `swarm-bench run ${runId ?? '(not started)'} FAILED`,
       `swarm-bench run ${runId ?? 'did not start'}: the pipeline failed with ${reason}`,
     );
+    if (stored) await deps.store.markNotified(runId!);
   }
   return { ...(runId ? { runId } : {}), status: 'failed', reason };
 }

@@ -37,12 +37,12 @@ export async function writeReport(
   const put = (name: string, body: string, contentType: string) =>
     retry(() => sink.put(name, body, contentType), retryOptions);
   const charts = await renderCharts(run);
-  const chartLocations: string[] = [];
-  // Charts first: the documents link to them, so they must exist when the documents appear.
-  for (const chart of charts) {
-    const { location } = await put(`charts/${chart.name}.svg`, chart.svg, 'image/svg+xml');
-    chartLocations.push(location);
-  }
+  // Charts first (side by side): the documents link to them, so they must exist when the
+  // documents appear. The documents render while the charts upload.
+  const chartsStored = Promise.all(
+    charts.map((chart) => put(`charts/${chart.name}.svg`, chart.svg, 'image/svg+xml')),
+  );
+  chartsStored.catch(() => undefined);
   const markdown = renderMarkdown(run, {
     charts: charts.map((chart) => ({ name: chart.name, title: chart.title })),
     ...(options.history === undefined ? {} : { history: options.history }),
@@ -50,8 +50,11 @@ export async function writeReport(
   const withHistory = options.history === undefined ? {} : { history: options.history };
   const html = renderHtml(run, charts, withHistory);
   const json = `${JSON.stringify(renderJson(run, withHistory), null, 2)}\n`;
-  const md = await put(`${basename}.md`, markdown, 'text/markdown; charset=utf-8');
-  const page = await put(`${basename}.html`, html, 'text/html; charset=utf-8');
-  const data = await put(`${basename}.json`, json, 'application/json');
+  const chartLocations = (await chartsStored).map((stored) => stored.location);
+  const [md, page, data] = await Promise.all([
+    put(`${basename}.md`, markdown, 'text/markdown; charset=utf-8'),
+    put(`${basename}.html`, html, 'text/html; charset=utf-8'),
+    put(`${basename}.json`, json, 'application/json'),
+  ]);
   return { markdown: md.location, html: page.location, json: data.location, charts: chartLocations };
 }

@@ -167,6 +167,12 @@ export class DynamoResultStore implements ResultStore {
       values[':reason'] = patch.reason;
       update += ', #reason = :reason';
     }
+    if (patch.notification !== undefined) {
+      assertOneOf(patch.notification, ['pending'], 'notification');
+      names['#notification'] = 'notification';
+      values[':notification'] = patch.notification;
+      update += ', #notification = :notification';
+    }
     try {
       await this.#send(`finishRun ${runId}`, () =>
         this.#client.send(
@@ -182,6 +188,27 @@ export class DynamoResultStore implements ResultStore {
       );
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw new StoreError(`finishRun: run ${runId} does not exist`);
+      throw error;
+    }
+  }
+
+  async markNotified(runId: string): Promise<void> {
+    assertId(runId, 'runId');
+    try {
+      await this.#send(`markNotified ${runId}`, () =>
+        this.#client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: runKey(runId),
+            UpdateExpression: 'SET #notification = :sent',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#notification': 'notification' },
+            ExpressionAttributeValues: { ':sent': 'sent' },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new StoreError(`markNotified: run ${runId} does not exist`);
       throw error;
     }
   }
@@ -632,6 +659,7 @@ function decodeRun(item: Item): RunMeta {
   if (typeof item.endedAt === 'string') meta.endedAt = item.endedAt;
   if (typeof item.reason === 'string') meta.reason = item.reason;
   if (typeof item.heartbeatAt === 'string') meta.heartbeatAt = item.heartbeatAt;
+  if (item.notification === 'pending' || item.notification === 'sent') meta.notification = item.notification;
   return meta;
 }
 

@@ -31,6 +31,11 @@ export interface RunFinish {
   status: RunStatus;
   endedAt: string;
   reason?: string;
+  /**
+   * 'pending': a notification of this end is still to be sent (the pipeline finishes a run before
+   * it notifies, and `markNotified` once it has): a retried step sees it and sends it then.
+   */
+  notification?: 'pending';
 }
 
 /** Run and unit-result persistence with the history queries baselines need. */
@@ -39,6 +44,8 @@ export interface ResultStore {
   createRun(meta: RunMeta): Promise<'created' | 'exists'>;
   /** Sets a stored run's final status; StoreError if the run does not exist. */
   finishRun(runId: string, patch: RunFinish): Promise<void>;
+  /** Records that the run's end was notified (`notification: 'sent'`); StoreError if it does not exist. */
+  markNotified(runId: string): Promise<void>;
   /**
    * The owner of a running run says it is alive (`at`, ISO). 'not-running' when the run is no
    * longer running (finished, or closed as abandoned by another process): the owner should stop.

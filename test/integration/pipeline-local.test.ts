@@ -173,6 +173,16 @@ describe('the bundled artifacts, run locally by the synthesized state machine', 
       expect(outcome.notifications[0]?.message).toContain(outcome.reportUrl);
     });
 
+    it("stores the run's end before it notifies: bundled Publish's finishRun, then SNS, then the notified mark", async () => {
+      const publish = (outcome.calls ?? [])
+        .filter((c) => c.principal.startsWith('PublishFunction'))
+        .filter((c) => c.action === 'dynamodb:UpdateItem' || c.action === 'sns:Publish')
+        .map((c) => c.action);
+
+      expect(publish).toEqual(['dynamodb:UpdateItem', 'sns:Publish', 'dynamodb:UpdateItem']);
+      expect((await store.getRun(outcome.runId!))?.notification).toBe('sent');
+    });
+
     it('lets one browse on from the linked page through relative links, and refuses an altered link', async () => {
       const link = outcome.reportUrl!;
       const index = await fetch(new URL('../../index.html', link));

@@ -167,6 +167,24 @@ export function resultStoreContract(
       expect(String(missing)).toMatch(/does not exist/);
     });
 
+    it('keeps a pending notification with the finish until markNotified; marking an unknown run is a StoreError', async () => {
+      // Prepare
+      const [run] = await createRuns([{}]);
+      const endedAt = '2026-11-01T01:00:00.000Z';
+
+      // Act
+      await store.finishRun(run!.runId, { status: 'completed', endedAt, notification: 'pending' });
+      const pending = await store.getRun(run!.runId);
+      await store.markNotified(run!.runId);
+      const sent = await store.getRun(run!.runId);
+      const missing = await caught(store.markNotified(unique('missing')));
+
+      // Assess
+      expect(pending).toEqual({ ...run, status: 'completed', endedAt, notification: 'pending' });
+      expect(sent).toEqual({ ...run, status: 'completed', endedAt, notification: 'sent' });
+      expect(missing).toBeInstanceOf(StoreError);
+    });
+
     it('never overwrites a stored ok result: a retried unit is "exists" and the first result stays', async () => {
       // Prepare
       const [run] = await createRuns([{}]);

@@ -25,6 +25,7 @@ function planOnlyStore(): ResultStore {
     },
     getRun: async (runId) => runs.get(runId),
     finishRun: unused,
+    markNotified: unused,
     heartbeat: unused,
     abandonRun: unused,
     putResult: unused,

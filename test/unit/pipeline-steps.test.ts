@@ -12,6 +12,7 @@ import {
   publishStep,
   REPORT_BASENAME,
   unitStep,
+  writeBehind,
 } from '../../lib/pipeline/steps.ts';
 import { resolveIntrinsics } from '../../lib/pipeline/template.ts';
 import { parseExpirySeconds } from '../../lib/publish/s3.ts';
@@ -36,6 +37,11 @@ function memoryStore() {
       calls.push('finishRun');
       const run = runs.get(runId);
       if (run) Object.assign(run, patch);
+    },
+    async markNotified(runId) {
+      calls.push('markNotified');
+      const run = runs.get(runId);
+      if (run) run.notification = 'sent';
     },
     async getRun(runId) {
       return runs.get(runId);
@@ -266,6 +272,150 @@ describe('publishStep', () => {
   });
 });
 
+describe('publishStep and the stored run', () => {
+  /** A notifier that reads the stored run as a reader of the notification would, failing the first `failures` sends. */
+  function readingNotifier(store: ResultStore, runId: string, failures = 0) {
+    const seen: Array<{ subject: string; stored: string | undefined }> = [];
+    let attempts = 0;
+    return {
+      seen,
+      async notify(subject: string) {
+        attempts++;
+        if (attempts <= failures)
+          throw Object.assign(new Error('SNS unavailable'), { name: 'InternalError' });
+        seen.push({ subject, stored: (await store.getRun(runId))?.status });
+      },
+    };
+  }
+  const sink: ReportSink = {
+    async put(name) {
+      return { location: `memory://${name}` };
+    },
+  };
+  async function storedCleanRun() {
+    const fixture = loadFixture('clean');
+    const runId = '20261129T000000Z-def456';
+    const memory = memoryStore();
+    await memory.store.createRun({ ...fixture.meta, runId, status: 'running' });
+    for (const result of fixture.results) await memory.store.putResult({ ...result, runId });
+    return { ...memory, runId };
+  }
+
+  it('stores the run finished before it notifies: the notified reader finds it finished, not running', async () => {
+    // Prepare
+    const { store, runs, runId, calls } = await storedCleanRun();
+    const notifier = readingNotifier(store, runId);
+
+    // Act
+    const output = await publishStep({ runId }, { store, sink, notifier, now });
+
+    // Assess
+    expect(notifier.seen).toEqual([
+      { subject: expect.stringContaining(output.status), stored: output.status },
+    ]);
+    expect(output.status).not.toBe('running');
+    expect(calls.filter((call) => call === 'finishRun' || call === 'markNotified')).toEqual([
+      'finishRun',
+      'markNotified',
+    ]);
+    expect(runs.get(runId)?.notification).toBe('sent');
+    expect(Object.keys(output.timings).sort()).toEqual(
+      ['finish', 'read', 'report', 'reportIo', 'reportStore', 'site', 'siteIo', 'siteStore'].sort(),
+    );
+  });
+
+  it('a retry after a failed notification sends it (the run is already finished), and a third run sends nothing', async () => {
+    // Prepare
+    const { store, runs, runId } = await storedCleanRun();
+    const notifier = readingNotifier(store, runId, 1);
+
+    // Act
+    const failed = await publishStep({ runId }, { store, sink, notifier, now }).catch(
+      (error: Error) => error,
+    );
+    const pending = runs.get(runId)?.notification;
+    const retried = await publishStep({ runId }, { store, sink, notifier, now });
+    const again = await publishStep({ runId }, { store, sink, notifier, now });
+
+    // Assess
+    expect(failed).toMatchObject({ name: 'InternalError' });
+    expect(pending).toBe('pending');
+    expect(retried.notified).toBe(true);
+    expect(again.notified).toBe(false);
+    expect(notifier.seen).toEqual([{ subject: expect.any(String), stored: retried.status }]);
+    expect(runs.get(runId)?.notification).toBe('sent');
+  });
+});
+
+describe('writeBehind (the site sink of Publish)', () => {
+  /** A sink whose puts finish only when released, in any order the test picks. */
+  function gatedSink(failing = '') {
+    const stored: string[] = [];
+    const gates = new Map<string, () => void>();
+    return {
+      stored,
+      release: (key: string) => gates.get(key)?.(),
+      sink: {
+        async get() {
+          return undefined;
+        },
+        put(key: string) {
+          return new Promise<void>((resolve, reject) => {
+            gates.set(key, () => {
+              if (key === failing) return reject(new Error(`${key} refused`));
+              stored.push(key);
+              resolve();
+            });
+          });
+        },
+      },
+    };
+  }
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('returns from each put at once and puts the manifest only after every earlier page is stored', async () => {
+    // Prepare
+    const gated = gatedSink();
+    const sink = writeBehind(gated.sink, 'manifest.json');
+
+    // Act: both pages and the manifest are handed over before any upload finished.
+    await sink.put('a.html', 'a');
+    await sink.put('b.html', 'b');
+    await sink.put('manifest.json', '{}');
+    gated.release('b.html');
+    await tick();
+    gated.release('manifest.json');
+    await tick();
+    const beforeA = [...gated.stored];
+    gated.release('a.html');
+    await tick();
+    gated.release('manifest.json');
+    await sink.flush();
+
+    // Assess
+    expect(beforeA).toEqual(['b.html']);
+    expect(gated.stored).toEqual(['b.html', 'a.html', 'manifest.json']);
+  });
+
+  it('never puts the manifest after a failed page, and flush throws that failure', async () => {
+    // Prepare
+    const gated = gatedSink('a.html');
+    const sink = writeBehind(gated.sink, 'manifest.json');
+
+    // Act
+    await sink.put('a.html', 'a');
+    await sink.put('manifest.json', '{}');
+    gated.release('a.html');
+    const flushed = await sink.flush().catch((error: Error) => error);
+    gated.release('manifest.json');
+    await tick();
+
+    // Assess
+    expect(flushed).toMatchObject({ message: 'a.html refused' });
+    expect(gated.stored).toEqual([]);
+  });
+});
+
 describe('failureReason', () => {
   it('takes the errorMessage of a Lambda Cause and drops its trace', () => {
     const cause = JSON.stringify({
@@ -310,6 +460,34 @@ describe('failRunStep', () => {
     // Assess
     expect(runs.get(runId)).toMatchObject({ status: 'failed', reason: 'States.TaskFailed: publish broke' });
     expect(notifier.sent).toHaveLength(1);
+  });
+
+  it('stores the failure before it alerts, and a retry after a failed alert sends it once', async () => {
+    // Prepare
+    const { store, runs } = memoryStore();
+    const { runId } = await planStep(
+      { profile: 'quick', categories: ['creation'], scenarios: false },
+      { store, now, environment },
+    );
+    const seen: Array<string | undefined> = [];
+    let attempts = 0;
+    const notifier = {
+      async notify() {
+        if (++attempts === 1) throw new Error('SNS unavailable');
+        seen.push((await store.getRun(runId))?.status);
+      },
+    };
+    const error = { Error: 'States.TaskFailed', Cause: 'publish broke' };
+
+    // Act
+    const first = await failRunStep({ runId, error }, { store, notifier, now }).catch((e: Error) => e);
+    await failRunStep({ runId, error }, { store, notifier, now });
+    await failRunStep({ runId, error }, { store, notifier, now });
+
+    // Assess
+    expect(first).toBeInstanceOf(Error);
+    expect(seen).toEqual(['failed']);
+    expect(runs.get(runId)?.notification).toBe('sent');
   });
 });
 
