@@ -98,7 +98,10 @@ try {
 /** "load 0.41 s, model 0.90 s, ..." in the order the phases run, then the render's wall time. */
 function phaseText(phases: SitePhases): string {
   const order = ['load', 'model', 'hash', 'charts', 'pages', 'write'] as const;
-  const sum = phases.workers > 0 ? ` (charts and pages summed over ${phases.workers} worker threads)` : '';
+  const sum =
+    phases.workers > 0
+      ? ` (charts and pages summed over this thread and ${phases.workers} worker thread(s))`
+      : '';
   return `${order.map((name) => `${name} ${(phases[name] / 1000).toFixed(2)} s`).join(', ')}; rendering took ${(phases.render / 1000).toFixed(2)} s${sum}`;
 }
 

@@ -25,7 +25,7 @@ import {
   topologiesPage,
   withSiteNav,
 } from './pages.ts';
-import { renderWorkerUrl, workerRenderer } from './pool.ts';
+import { PER_WORKER, renderWorkerUrl, workerRenderer } from './pool.ts';
 import { drawChart, type PageTask, type RenderedPage, renderPage } from './render.ts';
 
 /**
@@ -48,16 +48,15 @@ export interface GenerateSiteOptions {
   /** Render every page whatever the manifest says. @default false */
   force?: boolean;
   /**
-   * Worker threads rendering the benchmark and run pages in parallel; 0 renders them in this
-   * thread. @default 2 (at most the machine's parallelism) when at least POOL_MIN_PAGES of them
-   * are to be rendered, else 0: a worker's start (loading the chart libraries) costs more than a
-   * few pages.
+   * Worker threads rendering benchmark and run pages beside this thread; 0 renders every page in
+   * this thread. @default for POOL_MIN_RUNS runs or more, one fewer than the machine's cores (at
+   * most 2), else 0: a worker's start (loading the chart libraries) costs more than a few pages.
    */
   workers?: number;
 }
 
-/** Fewer benchmark and run pages to render than this are rendered in this thread by default. */
-export const POOL_MIN_PAGES = 16;
+/** Sites of fewer runs than this are rendered in this thread by default. */
+export const POOL_MIN_RUNS = 8;
 
 export interface SiteOutcome {
   /** Pages rendered and written this time. */
@@ -79,7 +78,8 @@ export interface SiteOutcome {
  * only), deriving the model (history comparisons, targets, cost, trends), hashing the pages'
  * inputs, rendering charts to SVG, rendering the pages' HTML around them, writing to the sink,
  * and `render`, the wall time from the first page rendered to the last one written. With worker
- * threads, `charts` and `pages` add up the time of every thread, so they may exceed `render`.
+ * threads, `charts` and `pages` add up the time of every thread (this one and the workers), so
+ * together they may exceed `render`.
  */
 export interface SitePhases {
   load: number;
@@ -139,64 +139,92 @@ export async function generateSite(
     render: 0,
     workers: 0,
   };
-  let started = performance.now();
-  const model = buildSiteModel(runs);
-  const plans = planPages(model);
-  phases.model = performance.now() - started;
-  const previous = options.force ? undefined : await readManifest(sink);
-  started = performance.now();
-  const hashes = plans.map((plan) => inputHash(plan.input));
-  phases.hash = performance.now() - started;
-  const todo = plans
-    .map((plan, index) => ({ plan, hash: hashes[index]! }))
-    .filter(({ plan, hash }) => previous?.pages[plan.name]?.hash !== hash);
-  const tasks = todo.filter(({ plan }) => typeof plan.render !== 'function').length;
+  // Started first, so that the workers load the chart libraries while this thread builds the model.
   const workerUrl = renderWorkerUrl();
   const workers =
     workerUrl === undefined
       ? 0
-      : Math.min(
-          options.workers ?? (tasks >= POOL_MIN_PAGES ? Math.min(2, availableParallelism()) : 0),
-          tasks,
-        );
+      : (options.workers ??
+        (runs.length >= POOL_MIN_RUNS ? Math.max(0, Math.min(2, availableParallelism() - 1)) : 0));
+  const pool = workers > 0 ? workerRenderer(workers, workerUrl!) : undefined;
   phases.workers = workers;
   const done = new Map<string, { bytes: number; charts: number }>();
-  const finish = async (plan: PagePlan, page: RenderedPage) => {
-    phases.charts += page.chartsMs;
-    phases.pages += page.renderMs - page.chartsMs;
-    const writing = performance.now();
-    await sink.put(plan.name, page.html, plan.contentType ?? 'text/html; charset=utf-8');
-    phases.write += performance.now() - writing;
-    done.set(plan.name, { bytes: Buffer.byteLength(page.html), charts: page.charts });
-  };
-  const here = async (plan: PagePlan, render: () => Promise<RenderedPage>) => {
-    const began = performance.now();
-    const page = await render();
-    await finish(plan, { ...page, renderMs: performance.now() - began });
-  };
-  started = performance.now();
-  if (workers === 0) {
-    for (const { plan } of todo) {
-      const { render } = plan;
-      await here(plan, typeof render === 'function' ? render : () => renderPage(render));
-    }
-  } else {
-    const pool = workerRenderer(workers, workerUrl!);
-    try {
-      // The pool renders the heavy pages while this thread renders the small ones and writes.
-      const heavy = todo.flatMap(({ plan }) => {
-        const { render } = plan;
-        return typeof render === 'function' ? [] : [pool.render(render).then((page) => finish(plan, page))];
+  let started = performance.now();
+  try {
+    const model = buildSiteModel(runs);
+    const plans = planPages(model);
+    phases.model = performance.now() - started;
+    const previous = options.force ? undefined : await readManifest(sink);
+    started = performance.now();
+    const hashes = plans.map((plan) => inputHash(plan.input));
+    phases.hash = performance.now() - started;
+    const todo = plans.filter((plan, index) => previous?.pages[plan.name]?.hash !== hashes[index]);
+    const finish = async (plan: PagePlan, page: RenderedPage) => {
+      phases.charts += page.chartsMs;
+      phases.pages += page.renderMs - page.chartsMs;
+      const writing = performance.now();
+      await sink.put(plan.name, page.html, plan.contentType ?? 'text/html; charset=utf-8');
+      phases.write += performance.now() - writing;
+      done.set(plan.name, { bytes: Buffer.byteLength(page.html), charts: page.charts });
+    };
+    started = performance.now();
+    // The small pages here first; then this thread and the workers take the tasks from one queue,
+    // the largest first so that none is left to run alone at the end.
+    const queue = todo
+      .flatMap((plan) => (typeof plan.render === 'function' ? [] : [{ plan, task: plan.render }]))
+      .sort((a, b) => taskWeight(b.task) - taskWeight(a.task));
+    const lane = async (render: (task: PageTask) => Promise<RenderedPage>) => {
+      try {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+          await finish(next.plan, await render(next.task));
+        }
+      } catch (error) {
+        queue.length = 0; // the other lanes stop after their current page
+        throw error;
+      }
+    };
+    const here = async () => {
+      for (const plan of todo) {
+        if (typeof plan.render !== 'function') continue;
+        const began = performance.now();
+        const page = await plan.render();
+        await finish(plan, { ...page, renderMs: performance.now() - began });
+      }
+      await lane(async (task) => {
+        const began = performance.now();
+        return { ...(await renderPage(task)), renderMs: performance.now() - began };
       });
-      const small = async () => {
-        for (const { plan } of todo) if (typeof plan.render === 'function') await here(plan, plan.render);
-      };
-      await Promise.all([small(), ...heavy]);
-    } finally {
-      await pool.close();
+    };
+    const lanes = [here()];
+    if (pool !== undefined) {
+      for (let index = 0; index < workers * PER_WORKER; index++)
+        lanes.push(lane((task) => pool.render(task)));
     }
+    // Every lane settles before this returns, so nothing is written after a failure is reported.
+    const failed = (await Promise.allSettled(lanes)).find((lane) => lane.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    phases.render = performance.now() - started;
+    return finishManifest(plans, hashes, previous, done, phases, sink, model.runs.length);
+  } finally {
+    await pool?.close();
   }
-  phases.render = performance.now() - started;
+}
+
+/** Rough cost of a task, to hand out the largest first: its charts. */
+function taskWeight(task: PageTask): number {
+  return task.kind === 'benchmark' ? task.benchmark.trends.length : 4;
+}
+
+/** The manifest in plan order (whatever order the pages were done in), written last; the outcome. */
+async function finishManifest(
+  plans: readonly PagePlan[],
+  hashes: readonly string[],
+  previous: SiteManifest | undefined,
+  done: ReadonlyMap<string, { bytes: number; charts: number }>,
+  phases: SitePhases,
+  sink: SiteSink,
+  runs: number,
+): Promise<SiteOutcome> {
   const manifest: SiteManifest = { version: SITE_VERSION, pages: {} };
   const rendered: string[] = [];
   let charts = 0;
@@ -214,7 +242,7 @@ export async function generateSite(
   // Written last: a generation that stops half-way leaves the old hashes, so the next one redoes it.
   const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
   if (rendered.length > 0 || previous === undefined) {
-    started = performance.now();
+    const started = performance.now();
     await sink.put(MANIFEST_NAME, manifestText, 'application/json');
     phases.write += performance.now() - started;
   }
@@ -225,7 +253,7 @@ export async function generateSite(
     pages: pages.length,
     totalBytes: pages.reduce((sum, page) => sum + page.bytes, 0) + Buffer.byteLength(manifestText),
     charts,
-    runs: model.runs.length,
+    runs,
     phases,
   };
 }

@@ -36,19 +36,26 @@ function workerExecArgv(url: URL): string[] {
 
 interface Slot {
   worker: Worker;
-  busy: boolean;
+  /** Tasks sent to it and not answered yet. */
+  inFlight: number;
 }
 
 /**
- * `size` worker threads; tasks queue and go to the first idle worker. A worker that fails (its
- * program does not load, or it dies) fails the tasks it holds and every later one: the site is
- * then not generated, rather than generated in part.
+ * Tasks each worker holds at once: the one it renders and the next, already in its port, so it
+ * never waits for the generating thread (busy rendering a page itself) to hand it more.
+ */
+export const PER_WORKER = 2;
+
+/**
+ * `size` worker threads; tasks queue and go to the least busy worker (each renders its tasks one
+ * after the other). A worker that fails (its program does not load, or it dies) fails the tasks
+ * it holds and every later one: the site is then not generated, rather than generated in part.
  */
 export function workerRenderer(size: number, url: URL): PageRenderer {
   const waiting: Array<{ id: number; task: PageTask }> = [];
   const pending = new Map<
     number,
-    { resolve: (page: RenderedPage) => void; reject: (error: Error) => void; slot?: Slot }
+    { resolve: (page: RenderedPage) => void; reject: (error: Error) => void }
   >();
   let broken: Error | undefined;
   let closing = false;
@@ -61,22 +68,20 @@ export function workerRenderer(size: number, url: URL): PageRenderer {
     waiting.length = 0;
   };
   const dispatch = () => {
-    for (const slot of slots) {
-      if (slot.busy || waiting.length === 0) continue;
+    for (;;) {
+      const slot = [...slots].sort((a, b) => a.inFlight - b.inFlight)[0];
+      if (slot === undefined || slot.inFlight >= PER_WORKER || waiting.length === 0) return;
       const next = waiting.shift()!;
-      const entry = pending.get(next.id);
-      if (entry === undefined) continue;
-      entry.slot = slot;
-      slot.busy = true;
+      slot.inFlight += 1;
       slot.worker.postMessage(next satisfies ToRenderWorker);
     }
   };
   for (let index = 0; index < size; index++) {
     const worker = new Worker(url, { execArgv: workerExecArgv(url) });
-    const slot: Slot = { worker, busy: false };
+    const slot: Slot = { worker, inFlight: 0 };
     worker.on('message', (message: FromRenderWorker) => {
       const entry = pending.get(message.id);
-      slot.busy = false;
+      slot.inFlight -= 1;
       if (entry !== undefined) {
         pending.delete(message.id);
         if ('page' in message) entry.resolve(message.page);

@@ -1,6 +1,6 @@
 /**
- * A site render worker (lib/site/pool.ts): renders page tasks (lib/site/render.ts) one at a time
- * and answers each with its page or its error. Runs only in a worker thread.
+ * A site render worker (lib/site/pool.ts): renders page tasks (lib/site/render.ts) one at a time,
+ * in the order they came, and answers each with its page or its error. Runs only in a worker thread.
  */
 import { parentPort } from 'node:worker_threads';
 import { type PageTask, renderPage } from './render.ts';
@@ -13,10 +13,14 @@ export type FromRenderWorker =
 
 if (parentPort === null) throw new Error('lib/site/worker.ts runs only in a worker thread');
 const port = parentPort;
-port.on('message', async ({ id, task }: ToRenderWorker) => {
-  try {
-    port.postMessage({ id, page: await renderPage(task) } satisfies FromRenderWorker);
-  } catch (error) {
-    port.postMessage({ id, error: (error as Error)?.stack ?? String(error) } satisfies FromRenderWorker);
-  }
+// One task after the other (the pool sends the next before this one is done).
+let queue: Promise<void> = Promise.resolve();
+port.on('message', ({ id, task }: ToRenderWorker) => {
+  queue = queue.then(async () => {
+    try {
+      port.postMessage({ id, page: await renderPage(task) } satisfies FromRenderWorker);
+    } catch (error) {
+      port.postMessage({ id, error: (error as Error)?.stack ?? String(error) } satisfies FromRenderWorker);
+    }
+  });
 });
