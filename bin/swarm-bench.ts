@@ -268,6 +268,10 @@ const COMMANDS: Record<string, CommandSpec> = {
       { flags: '--out <dir>', help: 'site directory (required; must be writable or creatable)' },
       STORE,
       { flags: '--force', help: 'rebuild every page, not only those whose inputs changed' },
+      {
+        flags: '--workers <n>',
+        help: 'render threads beside the main one, 0 to 8 (default: cores - 1, at most 2, from 8 runs on)',
+      },
       JSON_FLAG,
     ],
     load: async () => (await import('./commands/site.ts')).siteCommand,

@@ -220,7 +220,7 @@ describe('workerRenderer', () => {
 });
 
 describe('swarm-bench site', () => {
-  it('refuses a missing --out and an --out that is a file with exit 2, before opening the store', async () => {
+  it('refuses a missing --out, an --out that is a file and a bad --workers with exit 2, before opening the store', async () => {
     const dir = await tempDir();
     const file = join(dir, 'file');
     await writeFile(file, 'x');
@@ -233,9 +233,16 @@ describe('swarm-bench site', () => {
     try {
       expect(await main(['site'], {})).toBe(2);
       expect(await main(['site', '--out', file, '--store', join(dir, 'store')], {})).toBe(2);
+      expect(
+        await main(
+          ['site', '--out', join(dir, 'site'), '--workers', 'many', '--store', join(dir, 'store')],
+          {},
+        ),
+      ).toBe(2);
     } finally {
       process.stderr.write = write;
     }
     expect(errors.join('')).toMatch(/--out/);
+    expect(errors.join('')).toMatch(/--workers: an integer from 0 to 8/);
   });
 });
