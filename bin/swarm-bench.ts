@@ -270,7 +270,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       { flags: '--force', help: 'rebuild every page, not only those whose inputs changed' },
       {
         flags: '--workers <n>',
-        help: 'render threads beside the main one, 0 to 8 (default: cores - 1, at most 2, from 8 runs on)',
+        help: 'worker threads rendering pages beside the main one, 0 to 8 (default 0)',
       },
       JSON_FLAG,
     ],

@@ -6,7 +6,6 @@
  * and none of the earlier runs' pages.
  */
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { RunResults } from '../bench/model.ts';
 import { modelToHtml, REPORT_STYLE } from '../report/html.ts';
 import { methodologyModel } from '../report/sections.ts';
@@ -48,15 +47,13 @@ export interface GenerateSiteOptions {
   /** Render every page whatever the manifest says. @default false */
   force?: boolean;
   /**
-   * Worker threads rendering benchmark and run pages beside this thread; 0 renders every page in
-   * this thread. @default for POOL_MIN_RUNS runs or more, one fewer than the machine's cores (at
-   * most 2), else 0: a worker's start (loading the chart libraries) costs more than a few pages.
+   * Worker threads rendering benchmark and run pages beside this thread. @default 0: every page
+   * in this thread. On the 2-core bench machine one worker made a 52-run site slower (10-11 s of
+   * CPU instead of 6: each worker loads and JIT-compiles the chart libraries and compiles its own
+   * chart shapes), so workers are for machines with cores to spare.
    */
   workers?: number;
 }
-
-/** Sites of fewer runs than this are rendered in this thread by default. */
-export const POOL_MIN_RUNS = 8;
 
 export interface SiteOutcome {
   /** Pages rendered and written this time. */
@@ -141,11 +138,7 @@ export async function generateSite(
   };
   // Started first, so that the workers load the chart libraries while this thread builds the model.
   const workerUrl = renderWorkerUrl();
-  const workers =
-    workerUrl === undefined
-      ? 0
-      : (options.workers ??
-        (runs.length >= POOL_MIN_RUNS ? Math.max(0, Math.min(2, availableParallelism() - 1)) : 0));
+  const workers = workerUrl === undefined ? 0 : (options.workers ?? 0);
   const pool = workers > 0 ? workerRenderer(workers, workerUrl!) : undefined;
   phases.workers = workers;
   const done = new Map<string, { bytes: number; charts: number }>();
