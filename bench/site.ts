@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 import type { RunResults } from '../lib/bench/model.ts';
 import { renderCharts } from '../lib/report/charts.ts';
 import { renderHtml } from '../lib/report/html.ts';
-import { publishSite } from '../lib/site/generate.ts';
+import { publishSite, type SitePhases } from '../lib/site/generate.ts';
 import { storeRuns, synthesizeWeeklyRuns } from '../lib/site/synthetic.ts';
 import { DirBlobStore } from '../lib/store/blobs.ts';
 import { openEmbeddedStore } from '../lib/store/embedded.ts';
@@ -77,10 +77,13 @@ try {
   const lines = [
     `site bench: ${WEEKS} weekly default runs (synthetic, seeded), ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load ${load.join(' ')}`,
     `generation: ${s(fullMs)} for ${full.pages} pages and ${full.charts} charts (goal < 10 s: ${fullMs < 10_000 ? 'met' : 'missed'})`,
+    `  phases: ${phaseText(full.phases)}`,
     `  floor, same bytes written: ${s(writeMs)} (ratio ${(fullMs / writeMs).toFixed(0)}x)`,
     `  floor, the ${WEEKS} run reports alone (lib/report): ${s(reportsMs)} (ratio ${(fullMs / reportsMs).toFixed(2)}x)`,
     `  one more run: ${s(incrementalMs)}, ${incremental.rendered.length} of ${incremental.pages} pages rendered (ratio to full ${(incrementalMs / fullMs).toFixed(2)})`,
+    `    phases: ${phaseText(incremental.phases)}`,
     `  nothing new: ${s(unchangedMs)}, ${unchanged.rendered.length} pages rendered`,
+    `    phases: ${phaseText(unchanged.phases)}`,
     `size: ${mb(bytes)} in ${files.length} files (goal < 5 MB: ${bytes < 5e6 ? 'met' : 'missed'}); gzip ${mb(gzipped)}`,
     `  run pages ${mb(part('runs/'))}, benchmark pages ${mb(part('benchmarks/'))}, index ${mb(part('index.html'))}, topologies ${mb(part('topologies.html'))}, methodology and style sheets ${mb(part('methodology.html') + part('site.css') + part('report.css'))}`,
     `index time to interactive (median of ${LOADS} loads, alternating with the floor): domInteractive ${tti.interactive.toFixed(0)} ms, load ${tti.load.toFixed(0)} ms (goal < 1 s: ${tti.interactive < 1000 ? 'met' : 'missed'})`,
@@ -90,6 +93,16 @@ try {
 } finally {
   await opened.close();
   await rm(work, { recursive: true, force: true });
+}
+
+/** "load 0.41 s, model 0.90 s, ..." in the order the phases run, then the render's wall time. */
+function phaseText(phases: SitePhases): string {
+  const order = ['load', 'model', 'hash', 'charts', 'pages', 'write'] as const;
+  const sum =
+    phases.workers > 0
+      ? ` (charts and pages summed over this thread and ${phases.workers} worker thread(s))`
+      : '';
+  return `${order.map((name) => `${name} ${(phases[name] / 1000).toFixed(2)} s`).join(', ')}; rendering took ${(phases.render / 1000).toFixed(2)} s${sum}`;
 }
 
 async function listFiles(dir: string): Promise<string[]> {

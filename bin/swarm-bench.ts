@@ -274,6 +274,10 @@ const COMMANDS: Record<string, CommandSpec> = {
       { flags: '--out <dir>', help: 'site directory (required; must be writable or creatable)' },
       STORE,
       { flags: '--force', help: 'rebuild every page, not only those whose inputs changed' },
+      {
+        flags: '--workers <n>',
+        help: 'worker threads rendering pages beside the main one, 0 to 8 (default 0)',
+      },
       JSON_FLAG,
     ],
     load: async () => (await import('./commands/site.ts')).siteCommand,

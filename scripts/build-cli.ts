@@ -1,7 +1,8 @@
 /**
  * Compile the CLI to JavaScript: dist/swarm-bench.js (with a node shebang) plus one chunk per
  * command, loaded only when that command runs, so `swarm-bench --version` starts without loading
- * the AWS SDK or the CDK. Packages stay external (resolved from node_modules at run time).
+ * the AWS SDK or the CDK, and dist/site-worker.js (the site's render worker thread). Packages
+ * stay external (resolved from node_modules at run time).
  *
  * Output sits directly in dist/ so every `new URL('..', import.meta.url)` in the sources still
  * names the repository root; lib/pipeline/lambda-runtime.mjs is copied beside it for the same reason.
@@ -20,7 +21,11 @@ for (const name of readdirSync(outdir)) {
   if (/^cli-[\w-]+\.js$/.test(name)) rmSync(join(outdir, name));
 }
 const result = await build({
-  entryPoints: { 'swarm-bench': join(root, 'bin/swarm-bench.ts') },
+  // The site's render workers (lib/site/pool.ts) load dist/site-worker.js.
+  entryPoints: {
+    'swarm-bench': join(root, 'bin/swarm-bench.ts'),
+    'site-worker': join(root, 'lib/site/worker.ts'),
+  },
   outdir,
   entryNames: '[name]',
   chunkNames: 'cli-[name]-[hash]',

@@ -13,6 +13,7 @@ export async function siteCommand(argv: string[]): Promise<number> {
       out: { type: 'string' },
       store: { type: 'string' },
       force: { type: 'boolean' },
+      workers: { type: 'string' },
       json: { type: 'boolean' },
     },
     strict: true,
@@ -22,11 +23,16 @@ export async function siteCommand(argv: string[]): Promise<number> {
   if (values.out === undefined) throw new InvalidInputError('--out', 'a directory path for the site');
   const out = directoryFlag('--out', values.out, '');
   const storeDir = directoryFlag('--store', values.store, DEFAULT_STORE_DIR);
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0 && workers <= 8)) {
+    throw new InvalidInputError('--workers', 'an integer from 0 to 8', values.workers);
+  }
   const opened = await openStore(resolve(storeDir));
   try {
     const started = performance.now();
     const outcome = await publishSite(opened.store, new DirBlobStore({ dir: out }), {
       force: values.force === true,
+      ...(workers === undefined ? {} : { workers }),
     });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) {

@@ -58,22 +58,78 @@ export function chartSpecs(run: RunResults): ChartSpec[] {
 
 /** The name under which a chart's inline data is bound to a cached, data-free Vega dataflow. */
 const CHART_DATA = 'chart_data';
-/** Parsed Vega dataflows by their data-free spec: the same kind of chart over other data reuses one. */
+/** The signal a spec's plain-string title is bound to, so charts differing only in title share a shape. */
+const CHART_TITLE = 'chart_title';
+
+/** Parsed Vega dataflows by their data-free spec: the same kind of chart over other data and texts reuses one. */
 const dataflows = new Map<string, vega.Runtime>();
 const MAX_DATAFLOWS = 128;
 
+const COMPOSITE_MARKS = new Set(['boxplot', 'errorbar', 'errorband']);
+
+/** A spec split into its shape (what is compiled) and what is bound at render time. */
+export interface SplitSpec {
+  /** The spec without its inline data values, title text and variable parameters' values. */
+  shape: TopLevelSpec;
+  /** The inline data values (bound to CHART_DATA), if the spec's data is exactly `{ values: [...] }`. */
+  values?: unknown[];
+  /** Signal values: the title's and every top-level variable parameter's. */
+  signals: Record<string, unknown>;
+}
+
+/**
+ * Split a spec into its compiled shape and what each chart binds: inline data values, a plain
+ * string title (drawn from the signal CHART_TITLE) and the values of top-level variable
+ * parameters (`{ name, value }` without `expr`, `bind` or `select`: e.g. an axis title that a
+ * chart sets with `title: { signal: name }`). None of these changes what the compiler emits
+ * beyond the reference, so the SVG is the same as compiling the whole spec. A composite mark's
+ * spec (box plot, error bar or band) keeps its title and parameters: they take no parameters.
+ */
+export function splitSpec(spec: TopLevelSpec): SplitSpec {
+  const source = spec as unknown as Record<string, unknown> & {
+    data?: { values?: unknown };
+    title?: unknown;
+    params?: Array<Record<string, unknown>>;
+  };
+  const shape: Record<string, unknown> = { ...source };
+  const signals: Record<string, unknown> = {};
+  let values: unknown[] | undefined;
+  const data = source.data;
+  if (data !== undefined && Array.isArray(data.values) && Object.keys(data).length === 1) {
+    values = data.values;
+    shape.data = { name: CHART_DATA };
+  }
+  // Vega-Lite's composite marks (box plots, error bars and bands) take no parameters: their
+  // title and parameter values stay in the shape.
+  const mark = (source as { mark?: string | { type?: string } }).mark;
+  if (COMPOSITE_MARKS.has(typeof mark === 'string' ? mark : (mark?.type ?? ''))) {
+    return { shape: shape as unknown as TopLevelSpec, ...(values === undefined ? {} : { values }), signals };
+  }
+  const params = (source.params ?? []).map((param) => {
+    const variable = 'value' in param && !('expr' in param) && !('bind' in param) && !('select' in param);
+    if (!variable) return param;
+    signals[param.name as string] = param.value;
+    return { ...param, value: null };
+  });
+  if (typeof source.title === 'string') {
+    signals[CHART_TITLE] = source.title;
+    shape.title = { text: { expr: CHART_TITLE } };
+    params.push({ name: CHART_TITLE, value: null });
+  }
+  if (params.length > 0) shape.params = params;
+  return { shape: shape as unknown as TopLevelSpec, ...(values === undefined ? {} : { values }), signals };
+}
+
 /**
  * Compile a Vega-Lite spec and render it headless to SVG (no canvas, no clock: deterministic).
- * Compiling and parsing cost most of a chart's time and depend only on the spec without its
- * data, so a spec with inline data is compiled once with its data as a named source, and each
- * chart of that shape binds its values to that source (same SVG as compiling it whole).
+ * Compiling and parsing cost most of a chart's time and depend only on the spec's shape
+ * (splitSpec), so each shape is compiled once and each chart of that shape binds its data and
+ * texts to a new view of it (the same SVG as compiling the chart whole). A view is never re-used
+ * for another chart: Vega's incremental dataflow keeps state across data changes (a box plot's
+ * aggregates, scale domains) that would change the drawing.
  */
 export async function specToSvg(spec: TopLevelSpec): Promise<string> {
-  const data = (spec as { data?: { values?: unknown } }).data;
-  if (data === undefined || !Array.isArray(data.values) || Object.keys(data).length !== 1) {
-    return render(vega.parse(vegaLite.compile(spec).spec));
-  }
-  const shape = { ...spec, data: { name: CHART_DATA } } as TopLevelSpec;
+  const { shape, values, signals } = splitSpec(spec);
   const key = JSON.stringify(shape);
   let runtime = dataflows.get(key);
   if (runtime === undefined) {
@@ -81,12 +137,9 @@ export async function specToSvg(spec: TopLevelSpec): Promise<string> {
     if (dataflows.size >= MAX_DATAFLOWS) dataflows.delete(dataflows.keys().next().value!);
     dataflows.set(key, runtime);
   }
-  return render(runtime, data.values);
-}
-
-async function render(runtime: vega.Runtime, values?: unknown[]): Promise<string> {
   const view = new vega.View(runtime, { renderer: 'none' });
   try {
+    for (const [name, value] of Object.entries(signals)) view.signal(name, value);
     if (values !== undefined) view.data(CHART_DATA, values);
     return await view.toSVG();
   } finally {

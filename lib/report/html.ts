@@ -1,6 +1,7 @@
 /** A self-contained HTML report (inline CSS and SVG) with the same content as the Markdown. */
 import type { RunResults } from '../bench/model.ts';
 import type { HistoryComparison } from '../history/compare.ts';
+import type { RunAnalysis } from './analysis.ts';
 import { type Block, buildReport, type ReportModel, type Section, slugId } from './sections.ts';
 
 /** A rendered chart: its file name (without .svg), title and SVG text. */
@@ -18,6 +19,8 @@ export interface HtmlOptions {
   methodologyHref?: string;
   /** Link this stylesheet (holding REPORT_STYLE) instead of inlining the style. @default inline */
   stylesheetHref?: string;
+  /** analyzeRun(run), when the caller has it already (see ReportOptions.analysis). */
+  analysis?: RunAnalysis;
 }
 
 /** Render a run as one HTML page; charts are inlined as SVG. Pure: no clock, no I/O. */
@@ -30,7 +33,10 @@ export function renderHtml(
     run,
     charts.map((chart) => ({ name: chart.name, title: chart.title })),
     options.history,
-    options.methodologyHref === undefined ? {} : { methodologyHref: options.methodologyHref },
+    {
+      ...(options.methodologyHref === undefined ? {} : { methodologyHref: options.methodologyHref }),
+      ...(options.analysis === undefined ? {} : { analysis: options.analysis }),
+    },
   );
   return modelToHtml(model, new Map(charts.map((chart) => [chart.name, chart.svg])), options);
 }

@@ -93,7 +93,7 @@ export function buildReport(
   history?: HistoryComparison,
   options: ReportOptions = {},
 ): ReportModel {
-  const analysis = analyzeRun(run);
+  const analysis = options.analysis?.run === run ? options.analysis : analyzeRun(run);
   const placed = new Set<string>();
   const chartsFor = (category: string): Block[] =>
     charts
@@ -163,6 +163,8 @@ export interface ReportOptions {
    * scenarios) and links there for the text every run shares. @default inline, self-contained
    */
   methodologyHref?: string;
+  /** analyzeRun(run), when the caller has it already (used only if it is of this very run object). */
+  analysis?: RunAnalysis;
 }
 
 /**

@@ -42,6 +42,16 @@ function base(title: string, _description: string) {
   } as const;
 }
 
+/**
+ * The value axis's title, as a parameter: specToSvg binds parameter values (and the chart title)
+ * at render time, so trend charts of different quantities share one compiled shape.
+ */
+const Y_TITLE = 'y_title';
+function yTitleParam(title: string) {
+  return { params: [{ name: Y_TITLE, value: title }] };
+}
+const Y_AXIS = { title: { signal: Y_TITLE } } as const;
+
 /** A log y scale when every value is positive and they spread over more than LOG_SPREAD x. */
 export function yScale(values: readonly number[]): { type: 'log' } | { zero: false } {
   const finite = values.filter((value) => Number.isFinite(value));
@@ -112,14 +122,10 @@ export function seriesTrendChart(trend: Trend, changes: readonly Change[]): Site
     `${marked.filter((p) => p.verdict === 'improvement').length} improvement(s) flagged by the history detector` +
     `${'type' in scale ? '; logarithmic value axis' : ''}.`;
   const x = { field: 'date', type: 'temporal', axis: DATE_AXIS } as const;
-  const y = (field: string) => ({
-    field,
-    type: 'quantitative',
-    scale,
-    title: `${trend.name} (${trend.unit})`,
-  });
+  const y = (field: string) => ({ field, type: 'quantitative', scale, axis: Y_AXIS });
   const spec = {
     ...base(title, description),
+    ...yTitleParam(`${trend.name} (${trend.unit})`),
     data: { values },
     layer: [
       {
@@ -196,9 +202,10 @@ export function figureTrendChart(
     new Set(values.map((v) => v.date)).size
   } runs; ${flagged.length} point(s) flagged by the history detector.`;
   const x = { field: 'date', type: 'temporal', axis: DATE_AXIS } as const;
-  const y = { field: 'value', type: 'quantitative', scale, title: `${name} (${unit})` };
+  const y = { field: 'value', type: 'quantitative', scale, axis: Y_AXIS };
   const spec = {
     ...base(title, description),
+    ...yTitleParam(`${name} (${unit})`),
     data: { values },
     layer: [
       {

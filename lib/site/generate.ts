@@ -7,29 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { RunResults } from '../bench/model.ts';
-import { renderCharts, specToSvg } from '../report/charts.ts';
-import { modelToHtml, REPORT_STYLE, renderHtml } from '../report/html.ts';
+import { modelToHtml, REPORT_STYLE } from '../report/html.ts';
 import { methodologyModel } from '../report/sections.ts';
 import type { BlobStore, ResultStore } from '../store/types.ts';
+import { costPerMonthChart, costPerRunChart, rankingChart, type SiteChart } from './charts.ts';
+import { buildSiteModel, loadSiteRuns, runPage, type SiteModel, TOPOLOGY_METRICS } from './model.ts';
 import {
-  compactSvg,
-  costPerMonthChart,
-  costPerRunChart,
-  figureTrendChart,
-  rankingChart,
-  type SiteChart,
-  seriesTrendChart,
-} from './charts.ts';
-import {
-  buildSiteModel,
-  loadSiteRuns,
-  runPage,
-  type SiteModel,
-  TOPOLOGY_METRICS,
-  type Trend,
-} from './model.ts';
-import {
-  benchmarkPageHtml,
   indexPage,
   METHODOLOGY_PAGE,
   REPORT_CSS,
@@ -41,6 +24,8 @@ import {
   topologiesPage,
   withSiteNav,
 } from './pages.ts';
+import { PER_WORKER, renderWorkerUrl, workerRenderer } from './pool.ts';
+import { drawChart, type PageTask, type RenderedPage, renderPage } from './render.ts';
 
 /**
  * Where the site goes: a BlobStore (put and get by relative key). Locally a DirBlobStore on the
@@ -61,6 +46,13 @@ export interface SiteManifest {
 export interface GenerateSiteOptions {
   /** Render every page whatever the manifest says. @default false */
   force?: boolean;
+  /**
+   * Worker threads rendering benchmark and run pages beside this thread. @default 0: every page
+   * in this thread. On the 2-core bench machine one worker made a 52-run site slower (10-11 s of
+   * CPU instead of 6: each worker loads and JIT-compiles the chart libraries and compiles its own
+   * chart shapes), so workers are for machines with cores to spare.
+   */
+  workers?: number;
 }
 
 export interface SiteOutcome {
@@ -74,12 +66,35 @@ export interface SiteOutcome {
   /** Charts rendered this time. */
   charts: number;
   runs: number;
+  /** Where the time went, in milliseconds (see SitePhases). */
+  phases: SitePhases;
+}
+
+/**
+ * Time per phase of a generation, in milliseconds: reading the runs from the store (publishSite
+ * only), deriving the model (history comparisons, targets, cost, trends), hashing the pages'
+ * inputs, rendering charts to SVG, rendering the pages' HTML around them, writing to the sink,
+ * and `render`, the wall time from the first page rendered to the last one written. With worker
+ * threads, `charts` and `pages` add up the time of every thread (this one and the workers), so
+ * together they may exceed `render`.
+ */
+export interface SitePhases {
+  load: number;
+  model: number;
+  hash: number;
+  charts: number;
+  pages: number;
+  write: number;
+  render: number;
+  /** Worker threads that rendered pages (0: all in this thread). */
+  workers: number;
 }
 
 interface PagePlan {
   name: string;
   input: unknown;
-  render: () => Promise<{ html: string; charts: number }>;
+  /** A page rendered here (small ones), or a task for whichever renderer (lib/site/render.ts). */
+  render: (() => Promise<RenderedPage>) | PageTask;
   /** @default 'text/html; charset=utf-8' */
   contentType?: string;
 }
@@ -94,12 +109,15 @@ export async function publishSite(
   } = {},
 ): Promise<SiteOutcome> {
   const { current, ...rest } = options;
+  const started = performance.now();
   const stored = await loadSiteRuns(store);
   const runs =
     current === undefined
       ? stored
       : [...stored.filter((run) => run.meta.runId !== current.meta.runId), current];
-  return generateSite(runs, sink, rest);
+  const load = performance.now() - started;
+  const outcome = await generateSite(runs, sink, rest);
+  return { ...outcome, phases: { ...outcome.phases, load } };
 }
 
 /** Generate (incrementally) the site for these runs into the sink. */
@@ -108,29 +126,118 @@ export async function generateSite(
   sink: SiteSink,
   options: GenerateSiteOptions = {},
 ): Promise<SiteOutcome> {
-  const model = buildSiteModel(runs);
-  const plans = planPages(model);
-  const previous = options.force ? undefined : await readManifest(sink);
+  const phases: SitePhases = {
+    load: 0,
+    model: 0,
+    hash: 0,
+    charts: 0,
+    pages: 0,
+    write: 0,
+    render: 0,
+    workers: 0,
+  };
+  // Started first, so that the workers load the chart libraries while this thread builds the model.
+  const workerUrl = renderWorkerUrl();
+  const workers = workerUrl === undefined ? 0 : (options.workers ?? 0);
+  const pool = workers > 0 ? workerRenderer(workers, workerUrl!) : undefined;
+  phases.workers = workers;
+  const done = new Map<string, { bytes: number; charts: number }>();
+  let started = performance.now();
+  try {
+    const model = buildSiteModel(runs);
+    const plans = planPages(model);
+    phases.model = performance.now() - started;
+    const previous = options.force ? undefined : await readManifest(sink);
+    started = performance.now();
+    const hashes = plans.map((plan) => inputHash(plan.input));
+    phases.hash = performance.now() - started;
+    const todo = plans.filter((plan, index) => previous?.pages[plan.name]?.hash !== hashes[index]);
+    const finish = async (plan: PagePlan, page: RenderedPage) => {
+      phases.charts += page.chartsMs;
+      phases.pages += page.renderMs - page.chartsMs;
+      const writing = performance.now();
+      await sink.put(plan.name, page.html, plan.contentType ?? 'text/html; charset=utf-8');
+      phases.write += performance.now() - writing;
+      done.set(plan.name, { bytes: Buffer.byteLength(page.html), charts: page.charts });
+    };
+    started = performance.now();
+    // The small pages here first; then this thread and the workers take the tasks from one queue,
+    // the largest first so that none is left to run alone at the end.
+    const queue = todo
+      .flatMap((plan) => (typeof plan.render === 'function' ? [] : [{ plan, task: plan.render }]))
+      .sort((a, b) => taskWeight(b.task) - taskWeight(a.task));
+    const lane = async (render: (task: PageTask) => Promise<RenderedPage>) => {
+      try {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+          await finish(next.plan, await render(next.task));
+        }
+      } catch (error) {
+        queue.length = 0; // the other lanes stop after their current page
+        throw error;
+      }
+    };
+    const here = async () => {
+      for (const plan of todo) {
+        if (typeof plan.render !== 'function') continue;
+        const began = performance.now();
+        const page = await plan.render();
+        await finish(plan, { ...page, renderMs: performance.now() - began });
+      }
+      await lane(async (task) => {
+        const began = performance.now();
+        return { ...(await renderPage(task)), renderMs: performance.now() - began };
+      });
+    };
+    const lanes = [here()];
+    if (pool !== undefined) {
+      for (let index = 0; index < workers * PER_WORKER; index++)
+        lanes.push(lane((task) => pool.render(task)));
+    }
+    // Every lane settles before this returns, so nothing is written after a failure is reported.
+    const failed = (await Promise.allSettled(lanes)).find((lane) => lane.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    phases.render = performance.now() - started;
+    return finishManifest(plans, hashes, previous, done, phases, sink, model.runs.length);
+  } finally {
+    await pool?.close();
+  }
+}
+
+/** Rough cost of a task, to hand out the largest first: its charts. */
+function taskWeight(task: PageTask): number {
+  return task.kind === 'benchmark' ? task.benchmark.trends.length : 4;
+}
+
+/** The manifest in plan order (whatever order the pages were done in), written last; the outcome. */
+async function finishManifest(
+  plans: readonly PagePlan[],
+  hashes: readonly string[],
+  previous: SiteManifest | undefined,
+  done: ReadonlyMap<string, { bytes: number; charts: number }>,
+  phases: SitePhases,
+  sink: SiteSink,
+  runs: number,
+): Promise<SiteOutcome> {
   const manifest: SiteManifest = { version: SITE_VERSION, pages: {} };
   const rendered: string[] = [];
   let charts = 0;
-  for (const plan of plans) {
-    const hash = inputHash(plan.input);
-    const before = previous?.pages[plan.name];
-    if (before !== undefined && before.hash === hash) {
-      manifest.pages[plan.name] = before;
+  // In plan order, whatever order the pages were done in: the same site, the same manifest.
+  for (const [index, plan] of plans.entries()) {
+    const page = done.get(plan.name);
+    if (page === undefined) {
+      manifest.pages[plan.name] = previous!.pages[plan.name]!;
       continue;
     }
-    const page = await plan.render();
-    await sink.put(plan.name, page.html, plan.contentType ?? 'text/html; charset=utf-8');
-    manifest.pages[plan.name] = { hash, bytes: Buffer.byteLength(page.html) };
+    manifest.pages[plan.name] = { hash: hashes[index]!, bytes: page.bytes };
     rendered.push(plan.name);
     charts += page.charts;
   }
   // Written last: a generation that stops half-way leaves the old hashes, so the next one redoes it.
   const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
   if (rendered.length > 0 || previous === undefined) {
+    const started = performance.now();
     await sink.put(MANIFEST_NAME, manifestText, 'application/json');
+    phases.write += performance.now() - started;
   }
   const pages = Object.values(manifest.pages);
   return {
@@ -139,7 +246,8 @@ export async function generateSite(
     pages: pages.length,
     totalBytes: pages.reduce((sum, page) => sum + page.bytes, 0) + Buffer.byteLength(manifestText),
     charts,
-    runs: model.runs.length,
+    runs,
+    phases,
   };
 }
 
@@ -159,19 +267,22 @@ function inputHash(input: unknown): string {
   return createHash('sha256').update(`${SITE_VERSION}\n`).update(JSON.stringify(input)).digest('hex');
 }
 
-async function rendered(chart: SiteChart): Promise<{ chart: SiteChart; svg: string }> {
-  return { chart, svg: compactSvg(await specToSvg(chart.spec), chart.description) };
-}
-
 /** Every page of the site with its input (what its hash covers) and its renderer. */
 function planPages(model: SiteModel): PagePlan[] {
+  /** Draw charts one after the other, counting their time. */
+  const drawAll = async (charts: readonly SiteChart[]) => {
+    const started = performance.now();
+    const drawn = [];
+    for (const chart of charts) drawn.push(await drawChart(chart));
+    return { drawn, chartsMs: performance.now() - started };
+  };
   const plans: PagePlan[] = [];
   // Shared by every page, so each page carries none of it: the style sheets and the methodology.
   const asset = (name: string, text: string, contentType: string): PagePlan => ({
     name,
     input: text,
     contentType,
-    render: async () => ({ html: text, charts: 0 }),
+    render: async () => ({ html: text, charts: 0, chartsMs: 0, renderMs: 0 }),
   });
   plans.push(asset(SITE_CSS, `${SITE_STYLE}\n`, 'text/css; charset=utf-8'));
   plans.push(asset(REPORT_CSS, `${REPORT_STYLE}\n${SITE_NAV_STYLE}\n`, 'text/css; charset=utf-8'));
@@ -202,72 +313,35 @@ function planPages(model: SiteModel): PagePlan[] {
     name: 'index.html',
     input: indexInput,
     render: async () => {
-      const charts = [await rendered(costPerRunChart(model)), await rendered(costPerMonthChart(model))];
-      return { html: indexPage(model, charts), charts: charts.length };
+      const { drawn, chartsMs } = await drawAll([costPerRunChart(model), costPerMonthChart(model)]);
+      return { html: indexPage(model, drawn), charts: drawn.length, chartsMs, renderMs: 0 };
     },
   });
   plans.push({
     name: RUNS_PAGE,
     input: indexInput.runs,
-    render: async () => ({ html: runsPage(model), charts: 0 }),
+    render: async () => ({ html: runsPage(model), charts: 0, chartsMs: 0, renderMs: 0 }),
   });
   plans.push({
     name: 'topologies.html',
     input: model.runs.map((run) => [run.run.meta.runId, run.run.meta.startedAt, run.rankings]),
     render: async () => {
-      const charts = [];
       // A metric no run measured gets no chart (an empty one would look like a drawing failure).
-      for (const metric of TOPOLOGY_METRICS) {
-        if (model.runs.some((run) => run.rankings[metric.id].length > 0))
-          charts.push(await rendered(rankingChart(model, metric)));
-      }
-      return { html: topologiesPage(model, charts), charts: charts.length };
+      const metrics = TOPOLOGY_METRICS.filter((metric) =>
+        model.runs.some((run) => run.rankings[metric.id].length > 0),
+      );
+      const { drawn, chartsMs } = await drawAll(metrics.map((metric) => rankingChart(model, metric)));
+      return { html: topologiesPage(model, drawn), charts: drawn.length, chartsMs, renderMs: 0 };
     },
   });
   for (const benchmark of model.benchmarks) {
-    plans.push({
-      name: benchmark.page,
-      input: benchmark,
-      render: async () => {
-        const charts: Array<{ chart: SiteChart; svg: string; trends: Trend[] }> = [];
-        for (const trend of benchmark.trends.filter((t) => t.kind === 'series')) {
-          charts.push({ ...(await rendered(seriesTrendChart(trend, benchmark.changes))), trends: [trend] });
-        }
-        const figures = new Map<string, Trend[]>();
-        for (const trend of benchmark.trends.filter((t) => t.kind === 'figure')) {
-          figures.set(trend.name, [...(figures.get(trend.name) ?? []), trend]);
-        }
-        let index = 0;
-        for (const [name, trends] of figures) {
-          index += 1;
-          charts.push({
-            ...(await rendered(figureTrendChart(`figure-${index}`, name, trends, benchmark.changes))),
-            trends,
-          });
-        }
-        return { html: benchmarkPageHtml(benchmark, charts), charts: charts.length };
-      },
-    });
+    plans.push({ name: benchmark.page, input: benchmark, render: { kind: 'benchmark', benchmark } });
   }
-  for (const { run, history } of model.runs) {
+  for (const { run, history, analysis } of model.runs) {
     plans.push({
       name: runPage(run.meta.runId),
       input: { run, history },
-      render: async () => {
-        // The run's own report, exactly as Publish renders it, with the site's navigation added.
-        // Named by its title, as its caption; the values it draws are in the report's tables.
-        const charts = (await renderCharts(run)).map((chart) => ({
-          ...chart,
-          svg: compactSvg(chart.svg, chart.title),
-        }));
-        const root = '../../';
-        const html = renderHtml(run, charts, {
-          history,
-          methodologyHref: `${root}${METHODOLOGY_PAGE}`,
-          stylesheetHref: `${root}${REPORT_CSS}`,
-        });
-        return { html: withSiteNav(html, root), charts: charts.length };
-      },
+      render: { kind: 'run', run, history, analysis },
     });
   }
   return plans;

@@ -6,7 +6,7 @@
  */
 import type { Labels, MeasureUnit, RunMeta, RunResults } from '../bench/model.ts';
 import { CATEGORIES, TESTS } from '../bench/model.ts';
-import { countTargets, evaluateTargets, type TargetCounts } from '../bench/targets.ts';
+import { countTargets, type TargetCounts } from '../bench/targets.ts';
 import {
   type BaselineEntry,
   compareWithHistory,
@@ -17,7 +17,7 @@ import {
   median,
   seriesKey,
 } from '../history/compare.ts';
-import { analyzeRun } from '../report/analysis.ts';
+import { analyzeRun, type RunAnalysis } from '../report/analysis.ts';
 import { quantileInterval } from '../stats/intervals.ts';
 import type { ResultStore } from '../store/types.ts';
 
@@ -33,6 +33,8 @@ export interface SiteRun {
   projected: boolean;
   /** Per topology metric, topologies best first (lower is better for every metric). */
   rankings: Record<TopologyMetric, string[]>;
+  /** analyzeRun(run): what the run's report page is built from (derived from `run`, never hashed apart). */
+  analysis: RunAnalysis;
 }
 
 export type TopologyMetric = 'consensus' | 'latency' | 'network' | 'cost' | 'cpu';
@@ -189,15 +191,16 @@ export function buildSiteModel(input: readonly RunResults[]): SiteModel {
   const ordered = [...input].sort((a, b) => byStart(a.meta, b.meta));
   const runs = ordered.map((run): SiteRun => {
     const history = compareWithHistory(run, baselinesAmong(ordered, run));
-    const outcomes = evaluateTargets(run);
     const analysis = analyzeRun(run);
     return {
       run,
       history,
-      targets: countTargets(outcomes),
+      // analyzeRun evaluates the run's targets (evaluateTargets) once for both.
+      targets: countTargets(analysis.outcomes),
       costUsd: analysis.cost.runCostUsd,
       projected: analysis.cost.projected,
       rankings: rankTopologies(analysis.topology.rows),
+      analysis,
     };
   });
   const changes = changesBetween(ordered.map((run) => run.meta));

@@ -9,6 +9,8 @@ import { compactSvg, yScale } from '../../lib/site/charts.ts';
 import { generateSite, MANIFEST_NAME } from '../../lib/site/generate.ts';
 import { buildSiteModel, changesBetween, medianInterval, runPage } from '../../lib/site/model.ts';
 import { indexPage } from '../../lib/site/pages.ts';
+import { workerRenderer } from '../../lib/site/pool.ts';
+import type { PageTask } from '../../lib/site/render.ts';
 import { synthesizeWeeklyRuns } from '../../lib/site/synthetic.ts';
 import { DirBlobStore } from '../../lib/store/blobs.ts';
 import { smallTemplate } from '../helpers/site.ts';
@@ -162,8 +164,63 @@ describe('generateSite', () => {
   });
 });
 
+describe('generateSite with worker threads', () => {
+  it('writes the very same pages and manifest as rendering in this thread, and keeps incremental counts', async () => {
+    const runs = synthesizeWeeklyRuns(smallTemplate(), { weeks: 4, seed: 11, templateChangeWeek: 2 });
+    const [here, pooled] = [await tempDir(), await tempDir()];
+    const inThread = await generateSite(runs.slice(0, 3), new DirBlobStore({ dir: here }), { workers: 0 });
+    const inPool = await generateSite(runs.slice(0, 3), new DirBlobStore({ dir: pooled }), { workers: 2 });
+    expect(inThread.phases.workers).toBe(0);
+    expect(inPool.phases.workers).toBe(2);
+    expect(inPool.rendered).toEqual(inThread.rendered);
+    expect(inPool.charts).toBe(inThread.charts);
+    const files = [MANIFEST_NAME, ...inThread.rendered];
+    for (const file of files) {
+      expect(await readFile(join(pooled, file), 'utf8'), file).toBe(await readFile(join(here, file), 'utf8'));
+    }
+    // One more run through the pool: its page, the index, all runs, topologies and the 3 benchmarks.
+    const more = await generateSite(runs, new DirBlobStore({ dir: pooled }), { workers: 2 });
+    expect(more.rendered).toHaveLength(7);
+    expect(more.rendered).toContain(runPage(runs[3]!.meta.runId));
+  });
+});
+
+describe('workerRenderer', () => {
+  const task = { kind: 'benchmark', benchmark: {} } as unknown as PageTask;
+  const program = (source: string) => new URL(`data:text/javascript,${encodeURIComponent(source)}`);
+
+  it("fails a page with the worker's error", async () => {
+    const pool = workerRenderer(
+      1,
+      program(
+        "import { parentPort } from 'node:worker_threads'; parentPort.on('message', ({ id }) => parentPort.postMessage({ id, error: 'no such chart' }));",
+      ),
+    );
+    try {
+      await expect(pool.render(task)).rejects.toThrow(/a page failed to render: no such chart/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails the pages in flight and every later one when a worker dies', async () => {
+    const pool = workerRenderer(
+      1,
+      program(
+        "import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3));",
+      ),
+    );
+    try {
+      await expect(pool.render(task)).rejects.toThrow(/worker stopped \(exit code 3\)/);
+      await expect(pool.render(task)).rejects.toThrow(/worker stopped/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('swarm-bench site', () => {
-  it('refuses a missing --out and an --out that is a file with exit 2, before opening the store', async () => {
+  it('refuses a missing --out, an --out that is a file and a bad --workers with exit 2, before opening the store', async () => {
     const dir = await tempDir();
     const file = join(dir, 'file');
     await writeFile(file, 'x');
@@ -176,9 +233,16 @@ describe('swarm-bench site', () => {
     try {
       expect(await main(['site'], {})).toBe(2);
       expect(await main(['site', '--out', file, '--store', join(dir, 'store')], {})).toBe(2);
+      expect(
+        await main(
+          ['site', '--out', join(dir, 'site'), '--workers', 'many', '--store', join(dir, 'store')],
+          {},
+        ),
+      ).toBe(2);
     } finally {
       process.stderr.write = write;
     }
     expect(errors.join('')).toMatch(/--out/);
+    expect(errors.join('')).toMatch(/--workers: an integer from 0 to 8/);
   });
 });
