@@ -28,6 +28,18 @@ const PER_GENERATION = 2;
 /** One handshake attempt, the client's default deadline. */
 const DIAL_TIMEOUT_MS = 10_000;
 
+/** A provider on the local E2B that creates as fast as the test asks (Pro tier, no pacing to speak of). */
+function churnProvider(e2b: ReturnType<typeof local.get>, maxConcurrent: number): E2BSandboxProvider {
+  return new E2BSandboxProvider({
+    apiKey: e2b.apiKey,
+    bundle,
+    tier: 'pro',
+    creationRate: 100,
+    maxConcurrent,
+    connection: { apiUrl: e2b.apiUrl, sandboxUrl: e2b.sandboxUrl, domain: e2b.domain },
+  });
+}
+
 async function macOf(device: string, ns?: string): Promise<string | undefined> {
   const { stdout } = await run('ip', [...(ns ? ['-n', ns] : []), '-j', 'link', 'show', 'dev', device]);
   return (JSON.parse(stdout) as Array<{ address?: string }>)[0]?.address;
@@ -36,14 +48,7 @@ async function macOf(device: string, ns?: string): Promise<string | undefined> {
 describe('local E2B sandbox churn', () => {
   it('keeps one bridge MAC while sandboxes come and go', async () => {
     const e2b = local.get();
-    const provider = new E2BSandboxProvider({
-      apiKey: e2b.apiKey,
-      bundle,
-      tier: 'pro',
-      creationRate: 100,
-      maxConcurrent: PER_GENERATION,
-      connection: { apiUrl: e2b.apiUrl, sandboxUrl: e2b.sandboxUrl, domain: e2b.domain },
-    });
+    const provider = churnProvider(e2b, PER_GENERATION);
     const macs = new Set<string | undefined>([await macOf(e2b.bridge.name)]);
     try {
       for (let g = 0; g < GENERATIONS; g++) {
@@ -66,14 +71,7 @@ describe('local E2B sandbox churn', () => {
   it('reaches every new agent on a reused bridge address at the first handshake', async () => {
     // Prepare
     const e2b = local.get();
-    const provider = new E2BSandboxProvider({
-      apiKey: e2b.apiKey,
-      bundle,
-      tier: 'pro',
-      creationRate: 100,
-      maxConcurrent: PER_GENERATION + 1,
-      connection: { apiUrl: e2b.apiUrl, sandboxUrl: e2b.sandboxUrl, domain: e2b.domain },
-    });
+    const provider = churnProvider(e2b, PER_GENERATION + 1);
     const secret = 'churn-test-secret';
     const failures: string[] = [];
     const generations: string[][] = [];
