@@ -31,9 +31,11 @@ import { canShare, claimShared, drainShared, offerShared } from '../sandbox/shar
 import type { SandboxProvider } from '../sandbox/types.ts';
 import type { SiteSink } from '../site/generate.ts';
 import { runPage } from '../site/model.ts';
+import { writeBehind } from '../site/write-behind.ts';
 import type { ResultStore } from '../store/types.ts';
 import { checkPipelineMarket } from '../trading/feed.ts';
 import type { StepError } from './events.ts';
+import { busyClock, stopwatch } from './timing.ts';
 
 /** Base name of the report files; the Markdown one is what the notification links to. */
 export const REPORT_BASENAME = 'SWARM_BENCHMARKS_REPORT';
@@ -545,84 +547,6 @@ export async function publishStep(
     finish: clock.lap(),
   };
   return { runId, status: finished.status, reportUrl, ...facts, notified: notify, timings };
-}
-
-/**
- * `sink` with puts that return at once and upload in the background, so the site renders its
- * next page while the last one uploads; flush() waits for every upload and throws the first
- * failure. The put of `last` (the site's manifest, which records what was written) starts only
- * once every earlier put is stored, and not at all after a failed one, as with puts in sequence.
- */
-export function writeBehind(sink: SiteSink, last: string): SiteSink & { flush(): Promise<void> } {
-  const pending: Array<Promise<void>> = [];
-  const settled = () => Promise.all(pending).then(() => undefined);
-  return {
-    get: (key) => sink.get(key),
-    async put(key, body, contentType) {
-      const upload =
-        key === last
-          ? settled().then(() => sink.put(key, body, contentType))
-          : sink.put(key, body, contentType);
-      // Seen by flush(); not an unhandled rejection meanwhile.
-      upload.catch(() => undefined);
-      pending.push(upload);
-    },
-    flush: settled,
-  };
-}
-
-/** Laps of a monotonic clock: each lap() is the ms since the previous one (or the start). */
-function stopwatch(): { lap: () => number } {
-  let last = performance.now();
-  return {
-    lap() {
-      const now = performance.now();
-      const ms = now - last;
-      last = now;
-      return ms;
-    },
-  };
-}
-
-/**
- * Wall time during which at least one call of a wrapped object's async methods was in flight
- * (overlapping calls count once): the store-read or upload share of a rendering step.
- */
-function busyClock() {
-  let inFlight = 0;
-  let since = 0;
-  let total = 0;
-  const begin = () => {
-    if (inFlight++ === 0) since = performance.now();
-  };
-  const end = () => {
-    if (--inFlight === 0) total += performance.now() - since;
-  };
-  return {
-    ms: () => total + (inFlight > 0 ? performance.now() - since : 0),
-    /** `target` with every method timed; non-async results pass through untouched. */
-    wrap<T extends object>(target: T): T {
-      return new Proxy(target, {
-        get(object, key, receiver) {
-          const value = Reflect.get(object, key, receiver);
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            begin();
-            let result: unknown;
-            try {
-              result = value.apply(object, args);
-            } catch (error) {
-              end();
-              throw error;
-            }
-            if (result instanceof Promise) return result.finally(end);
-            end();
-            return result;
-          };
-        },
-      });
-    },
-  };
 }
 
 function finalStatus(meta: RunMeta, results: UnitResult[]): { status: RunStatus; reason?: string } {

@@ -12,12 +12,12 @@ import {
   publishStep,
   REPORT_BASENAME,
   unitStep,
-  writeBehind,
 } from '../../lib/pipeline/steps.ts';
 import { resolveIntrinsics } from '../../lib/pipeline/template.ts';
 import { parseExpirySeconds } from '../../lib/publish/s3.ts';
 import type { ReportSink } from '../../lib/publish/types.ts';
 import type { SandboxProvider } from '../../lib/sandbox/types.ts';
+import { writeBehind } from '../../lib/site/write-behind.ts';
 import type { ResultStore } from '../../lib/store/types.ts';
 import { loadFixture } from './report-helpers.ts';
 
