@@ -106,7 +106,10 @@ function sampleLines(plan: Plan): string[] {
     'samples behind each target (n per series; a p95 needs about 20, a p99 about 100, anything else 10):',
     ...checks.map(
       (c) =>
-        `  ${c.ok ? 'ok ' : 'LOW'} ${c.targetId.padEnd(26)} ${c.series.padEnd(26)} n=${String(c.n).padEnd(5)} needs ${String(c.needed).padEnd(4)} ${c.why}`,
+        `  ${c.ok ? 'ok ' : 'LOW'} ${c.targetId.padEnd(26)} ${c.series.padEnd(26)} n=${String(c.n).padEnd(5)} needs ${String(c.needed).padEnd(4)} ${c.why}` +
+        (c.toDecide !== undefined && c.n < c.toDecide
+          ? `; both 95% interval bounds from n = ${c.toDecide}: until then one side stays open (Inconclusive instead of a Pass)`
+          : ''),
     ),
   ];
 }

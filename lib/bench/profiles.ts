@@ -109,7 +109,7 @@ export const PROFILE_PARAMS: Record<ProfileName, ProfileParams> = {
     consensusRounds: 100,
     pingSamples: 1000,
     stateSizes: [1024, 10_240, 102_400],
-    syncRounds: 40,
+    syncRounds: 72,
     blastCount: 600,
     blastTrials: 10,
     costTasks: 600,

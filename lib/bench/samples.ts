@@ -2,9 +2,10 @@
  * Enough samples behind every target: the plan states, per series a target is judged on, how many
  * samples the unit will record and whether that supports the target's statistic.
  */
+import { minCountForQuantileInterval } from '../stats/intervals.ts';
 import type { PlannedSeries } from './definition.ts';
 import type { Target, UnitSpec } from './model.ts';
-import { labelsMatch } from './targets.ts';
+import { labelsMatch, QUANTILE_OF } from './targets.ts';
 
 /**
  * Samples a statistic needs to exist: a p95 is an order statistic that needs about 20 samples
@@ -17,6 +18,18 @@ export function samplesNeeded(stat: Target['stat'] | undefined): number {
   return 10;
 }
 
+/**
+ * Samples a quantile target needs before its verdict can be Pass: a Pass needs the interval's upper
+ * bound (for "below" targets) and a distribution-free 95% interval of the p-quantile has both bounds
+ * only from minCountForQuantileInterval(p) samples (72 for a p95, 366 for a p99). Below that the
+ * same samples can still show a Fail (the lower bound above the target) or read Inconclusive.
+ * Undefined for statistics that are not quantiles.
+ */
+export function samplesToDecide(stat: Target['stat'] | undefined): number | undefined {
+  const p = stat === undefined ? undefined : QUANTILE_OF[stat];
+  return p === undefined ? undefined : minCountForQuantileInterval(p);
+}
+
 /** One target's planned sample count. */
 export interface SampleCheck {
   targetId: string;
@@ -25,6 +38,8 @@ export interface SampleCheck {
   series: string;
   n: number;
   needed: number;
+  /** For a quantile: the n from which both interval bounds exist, so a Pass is possible. */
+  toDecide?: number;
   ok: boolean;
   why: string;
 }
@@ -51,6 +66,7 @@ export function checkSamples(units: readonly UnitSpec[], targets: readonly Targe
     if (unit === undefined || behind.length === 0) return [];
     const weakest = behind.reduce((min, entry) => (entry.n < min.n ? entry : min));
     const needed = samplesNeeded(target.stat);
+    const toDecide = samplesToDecide(target.stat);
     return [
       {
         targetId: target.id,
@@ -58,6 +74,7 @@ export function checkSamples(units: readonly UnitSpec[], targets: readonly Targe
         series: weakest.series,
         n: weakest.n,
         needed,
+        ...(toDecide === undefined ? {} : { toDecide }),
         ok: weakest.n >= needed,
         why: weakest.why,
       },

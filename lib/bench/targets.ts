@@ -355,7 +355,12 @@ function judge(candidate: Candidate, target: Target): 'pass' | 'fail' | 'inconcl
   return intervalVerdict(candidate.interval, target.op, target.value);
 }
 
-const QUANTILE_OF: Partial<Record<NonNullable<Target['stat']>, number>> = { p50: 0.5, p95: 0.95, p99: 0.99 };
+/** The quantile each percentile statistic names. */
+export const QUANTILE_OF: Partial<Record<NonNullable<Target['stat']>, number>> = {
+  p50: 0.5,
+  p95: 0.95,
+  p99: 0.99,
+};
 
 function seriesCandidates(result: UnitResult, target: Target): Candidate[] | 'no-match' | string {
   const matching = result.series.filter(

@@ -9,7 +9,7 @@ import {
 } from '../../lib/bench/machine.ts';
 import type { UnitResult } from '../../lib/bench/model.ts';
 import { buildPlan } from '../../lib/bench/plan.ts';
-import { checkSamples } from '../../lib/bench/samples.ts';
+import { checkSamples, samplesToDecide } from '../../lib/bench/samples.ts';
 import { maxUnitEstimateMs, mergeShards, UNIT_USABLE_MS } from '../../lib/bench/shards.ts';
 import { GUIDE_TARGETS } from '../../lib/bench/targets.ts';
 import { parseRunConfig } from '../../lib/config.ts';
@@ -30,6 +30,20 @@ describe('sample counts behind targets (issue 13)', () => {
     const init = checks.find((c) => c.targetId === 'swarm-init');
     expect(init?.n).toBeGreaterThanOrEqual(20);
     expect(checks.find((c) => c.targetId === 'parallel-speedup')?.n).toBeGreaterThanOrEqual(5);
+  });
+
+  it('states from which n a quantile target can pass: both bounds of its 95% order-statistic interval', () => {
+    // 1 - 0.95^72 = 0.9751 >= 0.975 while 1 - 0.95^71 = 0.9738: the maximum bounds a p95 from 72 samples.
+    expect(samplesToDecide('p95')).toBe(72);
+    // 0.99^368 = 0.0248 <= 0.025 < 0.99^367 = 0.0250.
+    expect(samplesToDecide('p99')).toBe(368);
+    expect(samplesToDecide('max')).toBeUndefined();
+    const checks = checkSamples(buildPlan(parseRunConfig({ profile: 'default' })).units, GUIDE_TARGETS);
+    const init = checks.find((c) => c.targetId === 'swarm-init');
+    expect(init?.toDecide).toBe(72);
+    // The cheap p95 series get enough samples to pass; fresh swarms stay at 20 for E2B cost and time.
+    const sync = checks.find((c) => c.targetId === 'state-sync');
+    expect(sync?.n).toBeGreaterThanOrEqual(sync?.toDecide ?? Number.POSITIVE_INFINITY);
   });
 
   it('keeps the default run within $0.25 on E2B', () => {
