@@ -16,6 +16,7 @@ import { WebSocket } from 'ws';
 import { encodeWindowFrame } from '../lib/agent/window-frame.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { type Swarm, SwarmManager } from '../lib/swarm/manager.ts';
+import { buildTopology, defaultQuorum, quorumDepth } from '../lib/swarm/topology.ts';
 import { generateBars } from '../lib/trading/market.ts';
 import {
   type ExecuteCosts,
@@ -434,6 +435,29 @@ async function measure(): Promise<object> {
   }
 }
 
+/**
+ * The fewest message delays until a quorum holds a decision a leader proposes (proposal out, votes
+ * back, decision out: 3 d_q, d_q the hops to the quorum-th nearest agent), against the held time
+ * measured, in one-way delays of floor (a) (half its round trip p50).
+ */
+function formatConsensusDelays(heldUs: Record<'mesh' | 'ring', number[]>, floorOneWayUs: number): string {
+  const quorum = defaultQuorum(AGENTS);
+  const lines = [
+    `consensus, ${AGENTS} agents, quorum ${quorum}: one-way delays until a quorum holds the decision (one delay = floor (a) p50 / 2 = ${floorOneWayUs.toFixed(1)} us)`,
+    'topology  d_q  fewest delays (3 d_q)  = us at the floor   held p50 us   held p50 in delays   held p99 in delays',
+  ];
+  for (const kind of ['mesh', 'ring'] as const) {
+    const topology = buildTopology(kind, AGENTS);
+    const dq = quorumDepth(topology, topology.root, quorum);
+    const held = heldUs[kind];
+    const p50 = median(held);
+    lines.push(
+      `${kind.padEnd(8)}${String(dq).padStart(5)}${String(3 * dq).padStart(23)}${(3 * dq * floorOneWayUs).toFixed(0).padStart(19)}${p50.toFixed(0).padStart(14)}${(p50 / floorOneWayUs).toFixed(1).padStart(21)}${(quantile(held, 0.99) / floorOneWayUs).toFixed(1).padStart(21)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function progress(step: string): void {
   process.stderr.write(`  measured: ${step}\n`);
 }
@@ -681,8 +705,12 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
     binary: median(r('execRoundTripUs')),
   });
   const hopLines = formatHops(hops, median(r('floorExecUs')));
+  const delayLines = formatConsensusDelays(
+    { mesh: r('consensusMeshHeldUs'), ring: r('consensusRingHeldUs') },
+    floorRttP50 / 2,
+  );
   process.stdout.write(
-    `\n${table}\n\n${breakdown}\n\n${hopLines}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
+    `\n${table}\n\n${breakdown}\n\n${hopLines}\n\n${delayLines}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
   );
   return { at: new Date().toISOString(), loadAtEnd, rows, goals, execCosts, hops, raw };
 }
