@@ -15,9 +15,9 @@ import { PeerNode } from '../lib/agent/peer-node.ts';
 import { peerFrameSchema } from '../lib/agent/protocol.ts';
 import { StrategyRegistry } from '../lib/agent/workload.ts';
 import {
-  bfsParents,
   buildTopology,
   defaultQuorum,
+  quorumDepth,
   TOPOLOGIES,
   type TopologyKind,
 } from '../lib/swarm/topology.ts';
@@ -139,10 +139,7 @@ function messageDelays(): void {
   );
   for (const kind of TOPOLOGIES) {
     const topology = buildTopology(kind, AGENTS);
-    const parents = bfsParents(topology, topology.root);
-    const depth = (i: number): number => (i === topology.root ? 0 : 1 + depth(parents[i] as number));
-    const depths = Array.from({ length: AGENTS }, (_, i) => depth(i)).sort((a, b) => a - b);
-    const dq = depths[defaultQuorum(AGENTS) - 1] as number;
+    const dq = quorumDepth(topology, topology.root, defaultQuorum(AGENTS));
     process.stdout.write(
       `${kind.padEnd(13)} ${String(dq).padStart(3)} ${String(3 * dq).padStart(19)} ${String(2 * dq).padStart(23)} ${String(3 * dq).padStart(12)} ${String(4 * dq).padStart(26)}\n`,
     );

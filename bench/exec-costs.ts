@@ -8,6 +8,7 @@
 import { requestSchema } from '../lib/agent/protocol.ts';
 import { decodeWindowFrame, encodeWindowFrame, isRefusal } from '../lib/agent/window-frame.ts';
 import { barsOf } from '../lib/agent/workload.ts';
+import type { RequestTrace } from '../lib/swarm/client.ts';
 import { toColumns } from '../lib/trading/columns.ts';
 import { generateBars } from '../lib/trading/market.ts';
 import { createStrategy } from '../lib/trading/strategies.ts';
@@ -114,4 +115,58 @@ export function formatExecuteCosts(costs: ExecuteCosts, rttUs?: { json: number; 
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * One strategy round trip over sockets cut at its hops, us per sample, from the readings of the
+ * coordinator's client and the agent's answer (`at`) on the host's one monotonic clock.
+ */
+export interface ExecuteHops {
+  /** Request made to the agent handed the frame: encode, ws.send (mask, write), kernel, wake-up, read, ws parse. */
+  toAgent: number[];
+  /** The part of `toAgent` spent in the send call (encode, mask, write; and any preemption by the woken agent). */
+  sendCall: number[];
+  /** Frame handed to the agent to its answer serialised: decode + validate, bars, compute. */
+  inAgent: number[];
+  /** Answer serialised to the coordinator handed it: ws.send, kernel, wake-up, read, ws parse. */
+  toCoordinator: number[];
+  /** Answer handed to the coordinator to the caller's await returning: parse, resolve, a microtask. */
+  settle: number[];
+}
+
+export function emptyHops(): ExecuteHops {
+  return { toAgent: [], sendCall: [], inAgent: [], toCoordinator: [], settle: [] };
+}
+
+/** Add one round trip's hops (a trace without the agent's readings is skipped). */
+export function recordHops(hops: ExecuteHops, trace: RequestTrace | undefined, endNs: bigint): void {
+  if (trace?.agentReceivedNs === undefined || trace.agentAnsweredNs === undefined) return;
+  const us = (from: bigint, to: bigint) => Number(to - from) / 1000;
+  hops.toAgent.push(us(trace.startNs, trace.agentReceivedNs));
+  hops.sendCall.push(us(trace.startNs, trace.sentNs));
+  hops.inAgent.push(us(trace.agentReceivedNs, trace.agentAnsweredNs));
+  hops.toCoordinator.push(us(trace.agentAnsweredNs, trace.receivedNs));
+  hops.settle.push(us(trace.receivedNs, endNs));
+}
+
+function pick(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))] as number;
+}
+
+/** The hops as lines of text: p50 and p99 of each, next to the floor's whole round trip (p50). */
+export function formatHops(hops: ExecuteHops, floorP50Us: number): string {
+  const f = (n: number) => n.toFixed(1).padStart(9);
+  const row = (name: string, samples: readonly number[]) =>
+    `  ${name.padEnd(62)}${f(pick(samples, 0.5))}${f(pick(samples, 0.99))}`;
+  return [
+    `one strategy round trip over sockets, hop by hop (binary, ${hops.inAgent.length} samples)   p50 us   p99 us`,
+    row('coordinator request -> agent has the frame', hops.toAgent),
+    row('  of which encode + ws.send call (mask, write)', hops.sendCall),
+    row('in the agent: decode + validate, bars, compute', hops.inAgent),
+    row('agent answer -> coordinator has it (write, kernel, wake, ws)', hops.toCoordinator),
+    row('coordinator: parse the answer, resolve, await', hops.settle),
+    `  floor (e), the whole bare round trip of the same size:          ${f(floorP50Us)}`,
+  ].join('\n');
 }

@@ -13,10 +13,20 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { encodeWindowFrame } from '../lib/agent/window-frame.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { type Swarm, SwarmManager } from '../lib/swarm/manager.ts';
+import { buildTopology, defaultQuorum, quorumDepth } from '../lib/swarm/topology.ts';
 import { generateBars } from '../lib/trading/market.ts';
-import { type ExecuteCosts, formatExecuteCosts, measureExecuteCosts } from './exec-costs.ts';
+import {
+  type ExecuteCosts,
+  type ExecuteHops,
+  emptyHops,
+  formatExecuteCosts,
+  formatHops,
+  measureExecuteCosts,
+  recordHops,
+} from './exec-costs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FLOORS = join(ROOT, 'bench/floors');
@@ -40,6 +50,7 @@ const FULL_PLAN = {
   stateBytes: 10 * 1024,
   execWarmup: 50,
   execRounds: 500,
+  execChunk: 50,
   blastRounds: 3,
   blastPerLink: 5_000,
   floorLoadMessages: 200_000,
@@ -352,18 +363,39 @@ async function measure(): Promise<object> {
     raw.execRoundTripUs = [];
     raw.execComputeUs = [];
     raw.execJsonRoundTripUs = [];
+    raw.floorExecUs = [];
+    raw.execOneAgentUs = [];
+    const hops = emptyHops();
+    // Floor (e): a binary request of the window frame's size answered by a short text frame, from a
+    // bare ws client to a bare server, in chunks between ours.
+    const windowFrameBytes = (encodeWindowFrame(1, { op: 'execute', window }) as Buffer).byteLength;
     for (let i = 0; i < PLAN.execWarmup + PLAN.execRounds; i++) {
-      for (const wire of i % 2 === 0 ? (['binary', 'json'] as const) : (['json', 'binary'] as const)) {
-        const start = performance.now();
-        const result = await mesh.execute(i % AGENTS, window, undefined, wire);
-        const elapsedUs = (performance.now() - start) * 1000;
+      if (i % PLAN.execChunk === 0) {
+        const floor = await pinger.command<{ samplesUs: number[] }>({
+          cmd: 'ping',
+          count: Math.min(PLAN.execChunk, PLAN.execWarmup + PLAN.execRounds - i),
+          warmup: i === 0 ? PLAN.execWarmup : 5,
+          bytes: windowFrameBytes,
+        });
+        raw.floorExecUs.push(...floor.samplesUs);
+      }
+      // Across the agents in binary and as JSON, and to one agent only (as the floor has one server).
+      const variants = ['binary', 'json', 'one agent'] as const;
+      for (const variant of i % 2 === 0 ? variants : [...variants].reverse()) {
+        const index = variant === 'one agent' ? 0 : i % AGENTS;
+        const client = (mesh.agents[index] as Swarm['agents'][number]).client;
+        const startNs = process.hrtime.bigint();
+        const result = await mesh.execute(index, window, undefined, variant === 'json' ? 'json' : 'binary');
+        const endNs = process.hrtime.bigint();
+        const elapsedUs = Number(endNs - startNs) / 1000;
         if (i < PLAN.execWarmup) continue;
-        if (wire === 'json') {
-          raw.execJsonRoundTripUs.push(elapsedUs);
-          continue;
+        if (variant === 'json') raw.execJsonRoundTripUs.push(elapsedUs);
+        else if (variant === 'one agent') raw.execOneAgentUs.push(elapsedUs);
+        else {
+          raw.execRoundTripUs.push(elapsedUs);
+          raw.execComputeUs.push(result.computeUs);
+          recordHops(hops, client.lastTrace, endNs);
         }
-        raw.execRoundTripUs.push(elapsedUs);
-        raw.execComputeUs.push(result.computeUs);
       }
     }
     // The same round trip step by step, in this process, in the same minute.
@@ -395,7 +427,7 @@ async function measure(): Promise<object> {
     raw.rssLoadedFloorBytes = [rssOf(loadEcho.child.pid)];
     await Promise.all([pinger.stop(), pingEcho.child.stop(), loader.stop(), loadEcho.child.stop()]);
 
-    return report(raw, execCosts);
+    return report(raw, execCosts, hops);
   } finally {
     await Promise.allSettled(swarms.map((s) => s.destroy()));
     await provider.killAll();
@@ -403,11 +435,34 @@ async function measure(): Promise<object> {
   }
 }
 
+/**
+ * The fewest message delays until a quorum holds a decision a leader proposes (proposal out, votes
+ * back, decision out: 3 d_q, d_q the hops to the quorum-th nearest agent), against the held time
+ * measured, in one-way delays of floor (a) (half its round trip p50).
+ */
+function formatConsensusDelays(heldUs: Record<'mesh' | 'ring', number[]>, floorOneWayUs: number): string {
+  const quorum = defaultQuorum(AGENTS);
+  const lines = [
+    `consensus, ${AGENTS} agents, quorum ${quorum}: one-way delays until a quorum holds the decision (one delay = floor (a) p50 / 2 = ${floorOneWayUs.toFixed(1)} us)`,
+    'topology  d_q  fewest delays (3 d_q)  = us at the floor   held p50 us   held p50 in delays   held p99 in delays',
+  ];
+  for (const kind of ['mesh', 'ring'] as const) {
+    const topology = buildTopology(kind, AGENTS);
+    const dq = quorumDepth(topology, topology.root, quorum);
+    const held = heldUs[kind];
+    const p50 = median(held);
+    lines.push(
+      `${kind.padEnd(8)}${String(dq).padStart(5)}${String(3 * dq).padStart(23)}${(3 * dq * floorOneWayUs).toFixed(0).padStart(19)}${p50.toFixed(0).padStart(14)}${(p50 / floorOneWayUs).toFixed(1).padStart(21)}${(quantile(held, 0.99) / floorOneWayUs).toFixed(1).padStart(21)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 function progress(step: string): void {
   process.stderr.write(`  measured: ${step}\n`);
 }
 
-function report(raw: Record<string, number[]>, execCosts: ExecuteCosts): object {
+function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: ExecuteHops): object {
   const r = (key: string) => raw[key] ?? [];
   const floorRttP50 = median(r('floorRttUs'));
   const floorRttP99 = quantile(r('floorRttUs'), 0.99);
@@ -502,8 +557,30 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts): object 
       figure: 'strategy execution RTT p99 (500 bars)',
       unit: 'us',
       ours: quantile(r('execRoundTripUs'), 0.99),
+      floor: quantile(r('floorExecUs'), 0.99),
+      floorName: '(e) p99',
     },
-    { figure: 'strategy execution RTT p50', unit: 'us', ours: median(r('execRoundTripUs')) },
+    {
+      figure: 'strategy execution RTT p50',
+      unit: 'us',
+      ours: median(r('execRoundTripUs')),
+      floor: median(r('floorExecUs')),
+      floorName: '(e) bare ws 24 KB binary request, short text answer, p50',
+    },
+    {
+      figure: 'strategy execution RTT p50, one agent only',
+      unit: 'us',
+      ours: median(r('execOneAgentUs')),
+      floor: median(r('floorExecUs')),
+      floorName: '(e) p50',
+    },
+    {
+      figure: 'strategy execution RTT p99, one agent only',
+      unit: 'us',
+      ours: quantile(r('execOneAgentUs'), 0.99),
+      floor: quantile(r('floorExecUs'), 0.99),
+      floorName: '(e) p99',
+    },
     {
       figure: 'strategy execution RTT p99, window as JSON (protocol 2)',
       unit: 'us',
@@ -627,10 +704,15 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts): object 
     json: median(r('execJsonRoundTripUs')),
     binary: median(r('execRoundTripUs')),
   });
-  process.stdout.write(
-    `\n${table}\n\n${breakdown}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
+  const hopLines = formatHops(hops, median(r('floorExecUs')));
+  const delayLines = formatConsensusDelays(
+    { mesh: r('consensusMeshHeldUs'), ring: r('consensusRingHeldUs') },
+    floorRttP50 / 2,
   );
-  return { at: new Date().toISOString(), loadAtEnd, rows, goals, execCosts, raw };
+  process.stdout.write(
+    `\n${table}\n\n${breakdown}\n\n${hopLines}\n\n${delayLines}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
+  );
+  return { at: new Date().toISOString(), loadAtEnd, rows, goals, execCosts, hops, raw };
 }
 
 await main();

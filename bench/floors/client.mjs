@@ -1,6 +1,8 @@
 // Raw floor: a bare ws client in its own node process, driven by JSON commands on stdin, one
 // JSON answer per line on stdout. Usage: node client.mjs ws://127.0.0.1:<port>
 //   {"cmd":"ping","count":N,"warmup":W}       sequential round trips of a small frame, microseconds
+//   {"cmd":"ping","count":N,"warmup":W,"bytes":B}  the same with a B-byte binary request (a window
+//                                             frame's size) answered by a short text frame
 //   {"cmd":"load","count":N,"window":K}       N echoed frames with at most K unanswered, messages/s
 import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
@@ -17,12 +19,14 @@ ws.on('message', () => onMessage());
 
 const micros = (start) => Number(process.hrtime.bigint() - start) / 1000;
 
-async function ping(count, warmup) {
+async function ping(count, warmup, bytes) {
   const samplesUs = [];
   const warmupUs = [];
   for (let i = 0; i < warmup + count; i++) {
-    // The same shape and size as an agent's ping frame.
-    const frame = JSON.stringify({ t: 'ping', src: 0, dst: 1, id: i + 1, path: [0] });
+    // The same shape and size as an agent's ping frame, or a fresh buffer of a window frame's size
+    // starting with its magic byte (the coordinator builds each request anew, too).
+    const frame =
+      bytes > 0 ? windowSized(bytes) : JSON.stringify({ t: 'ping', src: 0, dst: 1, id: i + 1, path: [0] });
     const start = process.hrtime.bigint();
     await new Promise((resolve) => {
       onMessage = resolve;
@@ -31,6 +35,12 @@ async function ping(count, warmup) {
     (i < warmup ? warmupUs : samplesUs).push(micros(start));
   }
   return { samplesUs, warmupUs };
+}
+
+function windowSized(bytes) {
+  const frame = Buffer.alloc(bytes);
+  frame[0] = 0x57;
+  return frame;
 }
 
 async function load(count, window) {
@@ -60,7 +70,7 @@ for await (const line of lines) {
   const command = JSON.parse(line);
   const result =
     command.cmd === 'ping'
-      ? await ping(command.count, command.warmup ?? 0)
+      ? await ping(command.count, command.warmup ?? 0, command.bytes ?? 0)
       : await load(command.count, command.window);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -6,12 +6,11 @@
  * market window go through the schema itself. test/unit/frame-check.test.ts holds the two equal
  * on valid frames and on thousands of damaged ones.
  */
-import { MAX_MARK_LIFE_MS, type PeerFrame, peerFrameSchema } from './protocol.ts';
+import { CLOCK_READING, MAX_MARK_LIFE_MS, type PeerFrame, peerFrameSchema } from './protocol.ts';
 
 const MAX_INDEX = 10_000;
 const MAX_LIST = 10_000;
 const ACTIONS = new Set(['buy', 'sell', 'hold']);
-const CLOCK = /^\d{1,25}$/;
 
 type Fields = Record<string, unknown>;
 
@@ -69,7 +68,7 @@ export function checkPeerFrame(value: unknown): PeerFrame | undefined {
     }
     case 'cack': {
       if (!isIndex(f.src) || !isIndex(f.dst) || !isNumber(f.pid) || !isInt(f.hops)) return undefined;
-      if (f.at !== undefined && !(typeof f.at === 'string' && CLOCK.test(f.at))) return undefined;
+      if (f.at !== undefined && !(typeof f.at === 'string' && CLOCK_READING.test(f.at))) return undefined;
       if (!downOk(f)) return undefined;
       const out: Fields = { t: 'cack', src: f.src, dst: f.dst, pid: f.pid, hops: f.hops };
       if (f.at !== undefined) out.at = f.at;

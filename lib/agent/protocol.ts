@@ -4,7 +4,9 @@
  * exception: the coordinator sends `execute`, and `propose` with a window, as a binary frame of
  * Float64 columns (window-frame.ts), checked against exactly these rules.
  *
- * Coordinator -> agent: `{t: 'req', id, op, ...}` answered by `{t: 'res', id, ok, result | error}`.
+ * Coordinator -> agent: `{t: 'req', id, op, ...}` answered by `{t: 'res', id, ok, result | error, at}`,
+ * where `at` holds the agent's monotonic clock (ns, decimal strings) when the request arrived and
+ * when its answer was made: on one host (local sandboxes) it splits a round trip into its hops.
  * Agent <-> agent: routed frames (`ping`, `pong`, `vote`, `cack`, `sack`) travel hop by hop along
  * the topology's shortest live path; flooded frames (`prop`, `commit`, `st`) travel down the
  * broadcast tree of their origin; `m`/`fl`/`fa` are neighbour-only throughput frames.
@@ -21,6 +23,9 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 export const SECRET_HEADER = 'x-swarm-secret';
 /** Header naming who connects: `coordinator` or `peer:<index>`. */
 export const ROLE_HEADER = 'x-swarm-role';
+
+/** A reading of an agent's monotonic clock on the wire: ns as a decimal string. */
+export const CLOCK_READING = /^\d{1,25}$/;
 
 const bar = z.object({
   t: z.number(),
@@ -189,10 +194,7 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     pid: z.number(),
     hops: z.number().int(),
     /** Monotonic time (ns) the sender received the commit; sent only on a shared clock. */
-    at: z
-      .string()
-      .regex(/^\d{1,25}$/)
-      .optional(),
+    at: z.string().regex(CLOCK_READING).optional(),
     dn: down,
     da: lives,
   }),
@@ -328,6 +330,22 @@ export interface OpResults {
   blast: BlastResult;
   metrics: AgentMetricsReport;
   plugins: { plugins: PluginDescription[] };
+}
+
+/**
+ * An answer's `at`: the agent's `process.hrtime.bigint()` when the request's frame was handed to
+ * it (ws parsed it) and when its answer was serialised, in ns as decimal strings.
+ */
+export type ReplyClock = [receivedNs: string, answeredNs: string];
+
+/** An answer's `at` as two readings (ns), or undefined when it is not two decimal readings in order. */
+export function readReplyClock(at: unknown): [receivedNs: bigint, answeredNs: bigint] | undefined {
+  if (!Array.isArray(at) || at.length !== 2) return undefined;
+  const [received, answered] = at as unknown[];
+  if (typeof received !== 'string' || typeof answered !== 'string') return undefined;
+  if (!CLOCK_READING.test(received) || !CLOCK_READING.test(answered)) return undefined;
+  const readings: [bigint, bigint] = [BigInt(received), BigInt(answered)];
+  return readings[0] <= readings[1] ? readings : undefined;
 }
 
 export interface ErrorReply {

@@ -102,8 +102,11 @@ export class Router {
   /** Send a flooded frame to this agent's children in its origin's broadcast tree. */
   flood(frame: FloodedFrame): void {
     this.expire();
+    const children = this.children(frame.origin);
+    // A leaf of the tree (every agent but the origin, in a mesh) passes nothing on: no text to make.
+    if (children.length === 0) return;
     const text = JSON.stringify(this.withMarks(frame));
-    for (const child of this.children(frame.origin)) {
+    for (const child of children) {
       if (!this.net.send(child, text)) {
         // A dead child: its subtree is re-parented in our view; send to whoever we now cover.
         this.failedSend(child);

@@ -12,7 +12,7 @@ import { PeerLinks } from './links.ts';
 import { RequestError } from './peer-net.ts';
 import { PeerNode } from './peer-node.ts';
 import { AgentPlugins, BUILTIN_RULE } from './plugin-host.ts';
-import { type OpResults, type Request, requestSchema } from './protocol.ts';
+import { type OpResults, type ReplyClock, type Request, requestSchema } from './protocol.ts';
 import { AgentTransport } from './transport.ts';
 import { decodeWindowFrame, isRefusal, type WindowRequest } from './window-frame.ts';
 import { barsOf, StrategyRegistry } from './workload.ts';
@@ -93,9 +93,10 @@ export class AgentServer {
   private adoptController(ws: WebSocket): void {
     countErrors(ws, this.counters);
     ws.on('message', (data, isBinary) => {
+      const receivedNs = process.hrtime.bigint();
       this.counters.messagesIn++;
       if (isBinary) {
-        this.onWindowFrame(ws, data);
+        this.onWindowFrame(ws, data, receivedNs);
         return;
       }
       let raw: unknown;
@@ -103,7 +104,10 @@ export class AgentServer {
         raw = JSON.parse(data.toString());
       } catch {
         this.counters.rejected.malformed++;
-        this.reply(ws, undefined, undefined, { name: 'MalformedFrame', message: 'frame is not JSON' });
+        this.reply(ws, undefined, receivedNs, undefined, {
+          name: 'MalformedFrame',
+          message: 'frame is not JSON',
+        });
         return;
       }
       const parsed = requestSchema.safeParse(raw);
@@ -113,7 +117,7 @@ export class AgentServer {
         if (known) this.counters.rejected.malformed++;
         else this.counters.rejected.unknown++;
         const issue = parsed.error.issues[0];
-        this.reply(ws, (raw as { id?: unknown } | null)?.id, undefined, {
+        this.reply(ws, (raw as { id?: unknown } | null)?.id, receivedNs, undefined, {
           name: known ? 'MalformedFrame' : 'UnknownOperation',
           message: known
             ? `${issue?.path.join('.') || 'frame'}: ${issue?.message ?? 'invalid'}`
@@ -121,7 +125,7 @@ export class AgentServer {
         });
         return;
       }
-      this.run(ws, parsed.data);
+      this.run(ws, parsed.data, receivedNs);
     });
   }
 
@@ -130,7 +134,7 @@ export class AgentServer {
    * checked as the schema checks the JSON form; refused, it is counted and answered as a refused
    * JSON frame is.
    */
-  private onWindowFrame(ws: WebSocket, data: RawData): void {
+  private onWindowFrame(ws: WebSocket, data: RawData, receivedNs: bigint): void {
     const bytes = Array.isArray(data)
       ? Buffer.concat(data)
       : data instanceof ArrayBuffer
@@ -140,37 +144,40 @@ export class AgentServer {
     if (isRefusal(decoded)) {
       if (decoded.unknown) this.counters.rejected.unknown++;
       else this.counters.rejected.malformed++;
-      this.reply(ws, decoded.id, undefined, {
+      this.reply(ws, decoded.id, receivedNs, undefined, {
         name: decoded.unknown ? 'UnknownOperation' : 'MalformedFrame',
         message: decoded.message,
       });
       return;
     }
-    this.run(ws, decoded);
+    this.run(ws, decoded, receivedNs);
   }
 
-  private run(ws: WebSocket, request: Request | WindowRequest): void {
+  private run(ws: WebSocket, request: Request | WindowRequest, receivedNs: bigint): void {
     this.handle(request).then(
-      (result) => this.reply(ws, request.id, result),
+      (result) => this.reply(ws, request.id, receivedNs, result),
       (error: Error) =>
-        this.reply(ws, request.id, undefined, {
+        this.reply(ws, request.id, receivedNs, undefined, {
           name: error instanceof RequestError ? 'RequestError' : error.name,
           message: error.message,
         }),
     );
   }
 
+  /** Answer request `id`; `receivedNs` is when its frame arrived (the answer's `at`, ReplyClock). */
   private reply(
     ws: WebSocket,
     id: unknown,
+    receivedNs: bigint,
     result: unknown,
     error?: { name: string; message: string },
   ): void {
     if (ws.readyState !== WebSocket.OPEN) return;
+    const at: ReplyClock = [receivedNs.toString(), process.hrtime.bigint().toString()];
     const frame =
       error === undefined
-        ? { t: 'res', id: typeof id === 'number' ? id : -1, ok: true, result }
-        : { t: 'res', id: typeof id === 'number' ? id : -1, ok: false, error };
+        ? { t: 'res', id: typeof id === 'number' ? id : -1, ok: true, result, at }
+        : { t: 'res', id: typeof id === 'number' ? id : -1, ok: false, error, at };
     this.counters.messagesOut++;
     ws.send(JSON.stringify(frame));
   }

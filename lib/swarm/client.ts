@@ -6,6 +6,7 @@ import {
   type OpResults,
   type RequestBody,
   ROLE_HEADER,
+  readReplyClock,
   SECRET_HEADER,
 } from '../agent/protocol.ts';
 import { encodeWindowFrame } from '../agent/window-frame.ts';
@@ -17,6 +18,25 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  startNs: bigint;
+  sentNs: bigint;
+}
+
+/**
+ * The hops of one answered request, each a `process.hrtime.bigint()` reading in ns. The agent's
+ * two readings come from its answer (`at`, protocol.ts ReplyClock) and compare with this
+ * process's only when both read one clock (agents in local sandboxes on this host).
+ */
+export interface RequestTrace {
+  /** `request` was called: the frame is not built yet. */
+  startNs: bigint;
+  /** `ws.send` returned: the frame was built, masked and handed to the socket. */
+  sentNs: bigint;
+  /** The agent was handed the request's frame, and serialised its answer (absent if it did not say). */
+  agentReceivedNs?: bigint;
+  agentAnsweredNs?: bigint;
+  /** The answer's frame was handed to this client. */
+  receivedNs: bigint;
 }
 
 /** A failed WebSocket handshake; `retryable` when trying again could succeed (timeout, 502-504, refused port). */
@@ -43,12 +63,14 @@ export class AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /** The hops of the latest answered request. */
+  lastTrace: RequestTrace | undefined;
 
   private constructor(
     readonly agentId: string,
     private readonly ws: WebSocket,
   ) {
-    ws.on('message', (data) => this.onMessage(data.toString()));
+    ws.on('message', (data) => this.onMessage(data.toString(), process.hrtime.bigint()));
     ws.on('close', () => this.failAll(new AgentError(`agent ${agentId}: connection closed`)));
     ws.on('error', () => {
       // 'close' follows and fails what is pending.
@@ -126,14 +148,23 @@ export class AgentClient {
   ): Promise<OpResults[O]> {
     if (!this.open) return Promise.reject(new AgentError(`agent ${this.agentId}: not connected`));
     const id = this.nextId++;
+    const startNs = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new TimeoutError(`agent ${this.agentId}: ${body.op} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      const pending: Pending = {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer,
+        startNs,
+        sentNs: 0n,
+      };
+      this.pending.set(id, pending);
       const frame = wire === 'binary' ? encodeWindowFrame(id, body) : undefined;
       this.ws.send(frame ?? jsonFrame(id, body));
+      pending.sentNs = process.hrtime.bigint();
     });
   }
 
@@ -148,13 +179,14 @@ export class AgentClient {
     this.failAll(new AgentError(`agent ${this.agentId}: connection closed`));
   }
 
-  private onMessage(text: string): void {
+  private onMessage(text: string, receivedNs: bigint): void {
     let frame: {
       t?: string;
       id?: number;
       ok?: boolean;
       result?: unknown;
       error?: { name: string; message: string };
+      at?: unknown;
     };
     try {
       frame = JSON.parse(text);
@@ -166,6 +198,13 @@ export class AgentClient {
     if (!pending) return;
     this.pending.delete(frame.id);
     clearTimeout(pending.timer);
+    const agent = readReplyClock(frame.at);
+    this.lastTrace = {
+      startNs: pending.startNs,
+      sentNs: pending.sentNs,
+      receivedNs,
+      ...(agent ? { agentReceivedNs: agent[0], agentAnsweredNs: agent[1] } : {}),
+    };
     if (frame.ok) pending.resolve(frame.result);
     else
       pending.reject(new AgentError(`agent ${this.agentId}: ${frame.error?.name}: ${frame.error?.message}`));

@@ -163,20 +163,33 @@ export function broadcastChildren(
   return children;
 }
 
-/** Largest hop count from `origin` to any agent (the depth of a flood). */
-export function eccentricity(topology: Topology, origin: number): number {
+/** Hop count from `origin` to each agent over the shortest path tree (0 for the origin and the unreachable). */
+function depths(topology: Topology, origin: number): number[] {
   const parent = bfsParents(topology, origin);
-  let max = 0;
-  for (let node = 0; node < topology.size; node++) {
+  return Array.from({ length: topology.size }, (_, node) => {
     let depth = 0;
     let cur = node;
     while (parent[cur] !== undefined && parent[cur] !== -1) {
       cur = parent[cur] as number;
       depth++;
     }
-    max = Math.max(max, depth);
-  }
-  return max;
+    return depth;
+  });
+}
+
+/** Largest hop count from `origin` to any agent (the depth of a flood). */
+export function eccentricity(topology: Topology, origin: number): number {
+  return Math.max(0, ...depths(topology, origin));
+}
+
+/**
+ * Hops from `origin` to the `quorum`-th nearest agent, the origin counting as the first: the d_q
+ * of a round a leader runs (proposal out, votes back, decision out: at least 3 d_q message delays
+ * until a quorum holds the decision).
+ */
+export function quorumDepth(topology: Topology, origin: number, quorum: number): number {
+  const sorted = depths(topology, origin).sort((a, b) => a - b);
+  return sorted[Math.min(Math.max(quorum, 1), topology.size) - 1] ?? 0;
 }
 
 /** Quorum 2f+1 with f = floor((n-1)/3) tolerated faults, never less than a strict majority. */

@@ -311,6 +311,34 @@ describe('agent under abuse', () => {
     expect(after.rejected.unknown - before.rejected.unknown).toBe(1);
   });
 
+  it('stamps every answer with its arrival and answer times, which the client lays out with its own in order', async () => {
+    // Prepare
+    const client = await AgentClient.connect('a0', agent.url, secretA);
+    clients.add(client);
+    const ws = await control();
+    const window = generateBars({ bars: 500, seed: 7 });
+    // Act
+    await client.request({ op: 'execute', window });
+    const binary = client.lastTrace;
+    await client.request({ op: 'execute', window }, undefined, 'json');
+    const json = client.lastTrace;
+    const refused = await exchange(ws, '{"t":"req","id":1,');
+    const health = await exchange(ws, JSON.stringify({ t: 'req', id: 2, op: 'health' }));
+    // Assess: the agent runs on this host, so both read one monotonic clock.
+    for (const trace of [binary, json]) {
+      expect(trace?.agentReceivedNs).toBeTypeOf('bigint');
+      const t = trace as Required<NonNullable<typeof trace>>;
+      expect(t.startNs).toBeLessThanOrEqual(t.sentNs);
+      expect(t.startNs).toBeLessThan(t.agentReceivedNs);
+      expect(t.agentReceivedNs).toBeLessThanOrEqual(t.agentAnsweredNs);
+      expect(t.agentAnsweredNs).toBeLessThan(t.receivedNs);
+    }
+    for (const reply of [refused, health]) {
+      const at = (reply as Reply & { at?: unknown }).at;
+      expect(at).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
+    }
+  });
+
   it('stays responsive and bounded under a flood of 20,000 junk frames', async () => {
     // Prepare
     const frames = 20_000;

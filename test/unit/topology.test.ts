@@ -11,6 +11,7 @@ import {
   hopCount,
   nextHops,
   parseTopology,
+  quorumDepth,
   shortestPath,
   TOPOLOGIES,
   type Topology,
@@ -380,5 +381,23 @@ describe('invalid input names the field', () => {
     const error = catchError(() => parseTopology(42));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toContain('mesh, hierarchical, ring, star');
+  });
+});
+
+describe('quorumDepth', () => {
+  it.each([
+    ['mesh', 10, 7, 1],
+    ['star', 10, 7, 1],
+    ['ring', 10, 7, 3],
+    ['ring', 10, 10, 5],
+    ['hierarchical', 10, 7, 2],
+    ['mesh', 10, 1, 0],
+  ] as const)('%s of %i agents, quorum %i: %i hops', (kind, size, quorum, hops) => {
+    // Prepare
+    const topology = buildTopology(kind, size);
+    // Act
+    const depth = quorumDepth(topology, topology.root, quorum);
+    // Assess
+    expect(depth).toBe(hops);
   });
 });
