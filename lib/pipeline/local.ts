@@ -717,7 +717,7 @@ function unitProgress(store: ResultStore, onEvent: LocalPipelineOptions['onEvent
     },
     async end(runId: string, unitId: string): Promise<void> {
       if (onEvent) {
-        const result = (await store.getResults(runId)).find((stored) => stored.unitId === unitId);
+        const result = await store.getResult(runId, unitId);
         if (result) {
           onEvent({
             type: 'unit-end',
