@@ -175,17 +175,22 @@ describe('the shared sandbox pool', () => {
   });
 
   describe('unit steps, each with its own provider like a Lambda', () => {
-    it('hand the pool from unit to unit: later units create nothing, and the drain leaves nothing', async () => {
-      // Prepare: a quick run of three units that take pooled sandboxes.
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['trading/strategy-execution', 'communication/state-sync', 'cost/cost-per-operation'],
-      });
+    /** A quick run of these tests, planned and recorded in the store as Plan records it. */
+    async function recordedRun(tests: string[]) {
+      const config = parseRunConfig({ profile: 'quick', scenarios: false, tests });
       const plan = buildPlan(config);
       const runId = newRunId();
-      const meta = buildRunMeta(runId, config, plan, ENVIRONMENT, new Date());
-      await store.createRun(meta);
+      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      return { config, plan, runId };
+    }
+
+    it('hand the pool from unit to unit: later units create nothing, and the drain leaves nothing', async () => {
+      // Prepare: a quick run of three units that take pooled sandboxes.
+      const { config, plan, runId } = await recordedRun([
+        'trading/strategy-execution',
+        'communication/state-sync',
+        'cost/cost-per-operation',
+      ]);
       const providers: LocalSandboxProvider[] = [];
 
       // Act
@@ -228,14 +233,11 @@ describe('the shared sandbox pool', () => {
 
     it("reads its own result and the other units' ids only: no other result, series or blob", async () => {
       // Prepare: a run of three units; the second already stored a result whose series sit in a blob.
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['trading/strategy-execution', 'communication/state-sync', 'cost/cost-per-operation'],
-      });
-      const plan = buildPlan(config);
-      const runId = newRunId();
-      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      const { config, plan, runId } = await recordedRun([
+        'trading/strategy-execution',
+        'communication/state-sync',
+        'cost/cost-per-operation',
+      ]);
       const [first, second] = plan.units.map((unit) => unit.unitId) as [string, string];
       const samples = Array.from({ length: 40_000 }, (_, i) => i + Math.sin(i) / 7);
       await store.putResult(makeResult(runId, second, 'ok', samples));
@@ -299,14 +301,7 @@ describe('the shared sandbox pool', () => {
 
     it('a ledger that cannot be read costs reuse, not the unit', async () => {
       // Prepare
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['communication/state-sync'],
-      });
-      const plan = buildPlan(config);
-      const runId = newRunId();
-      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      const { config, plan, runId } = await recordedRun(['communication/state-sync']);
       const broken: PoolLedger = {
         offer: (id, entries) => ledger.offer(id, entries),
         entries: (id) => ledger.entries(id),
@@ -332,14 +327,10 @@ describe('the shared sandbox pool', () => {
 
     it('the drain kills what a unit handed on when the run ends early', async () => {
       // Prepare: a run of two units; only the first runs, then the pipeline drains (as on failure).
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['trading/strategy-execution', 'communication/state-sync'],
-      });
-      const plan = buildPlan(config);
-      const runId = newRunId();
-      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      const { config, plan, runId } = await recordedRun([
+        'trading/strategy-execution',
+        'communication/state-sync',
+      ]);
       await unitStep(
         { runId, unitId: plan.units[0]!.unitId, config },
         { store, ledger, provider: provider(), deadlineAt: Date.now() + 120_000 },
