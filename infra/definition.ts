@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { assertValidDefinition } from '../lib/pipeline/asl.ts';
 import { stateMachineAsl, type TemplateContext } from '../lib/pipeline/template.ts';
 import { SwarmBenchStack, type SwarmBenchStackProps } from './stack.ts';
 
@@ -80,9 +81,12 @@ export function synthesizeStack(options: SynthOptions = {}): SynthesizedStack {
     });
     const assembly = app.synth();
     const template = assembly.getStackArtifact(stack.artifactId).template;
+    const definition = stateMachineAsl(template, STACK_CONTEXT);
+    // Checked here, as CreateStateMachine checks it at deploy: executions of it do not check again.
+    assertValidDefinition(definition);
     return {
       template,
-      definition: stateMachineAsl(template, STACK_CONTEXT),
+      definition,
       scheduleInput: stack.scheduleInput,
       ...(options.outdir ? { assemblyDir: options.outdir } : {}),
     };

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionError } from 'aws-local-stepfunctions';
 import type { BenchmarkDefinition } from '../bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../bench/meta.ts';
 import type { RunStatus, UnitResult } from '../bench/model.ts';
@@ -39,6 +39,7 @@ import {
   startArtifactRuntime,
   taskStateNames,
 } from './artifacts.ts';
+import { executableMachine } from './asl.ts';
 import type { RecordedCall } from './aws-local.ts';
 import {
   drainPoolEventSchema,
@@ -419,11 +420,13 @@ async function runArtifactPipeline(options: LocalPipelineOptions): Promise<Local
     }
     const setupMs = performance.now() - setupStart;
     executionStart = performance.now();
+    // The bundled assembly's definition was checked when it was synthesized (infra/definition.ts).
     const error = await execute(
       runtime.definition,
       handlers,
       { ...options, input },
       options.now ?? (() => new Date()),
+      true,
     );
     const executionMs = performance.now() - executionStart;
     const afterStart = performance.now();
@@ -487,10 +490,12 @@ async function execute(
   handlers: Record<string, (input: never) => Promise<unknown>>,
   options: LocalPipelineOptions,
   now: () => Date,
+  /** True when the definition was checked at synthesis (as Step Functions checks it at creation). */
+  checked: boolean,
 ): Promise<{ name: string; message: string } | undefined> {
   const startedAt = now();
   const executionId = `arn:aws:states:local:000000000000:execution:swarm-bench:${startedAt.getTime()}-${Math.random().toString(16).slice(2, 10)}`;
-  const machine = new StateMachine(definition as never);
+  const machine = executableMachine(definition, checked);
   const execution = machine.run((options.input === undefined ? {} : options.input) as never, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
@@ -667,7 +672,8 @@ async function runSourcePipeline(options: LocalPipelineOptions): Promise<LocalPi
       }),
     };
 
-    const error = await execute(definition, handlers, options, now);
+    // A synthesized definition was checked at synthesis; one given by the caller is checked now.
+    const error = await execute(definition, handlers, options, now, options.definition === undefined);
     const runId = plannedRunId;
     if (options.signal?.aborted) {
       await Promise.all([...providers].map((provider) => provider.killAll().catch(() => undefined)));
@@ -717,7 +723,7 @@ function unitProgress(store: ResultStore, onEvent: LocalPipelineOptions['onEvent
     },
     async end(runId: string, unitId: string): Promise<void> {
       if (onEvent) {
-        const result = (await store.getResults(runId)).find((stored) => stored.unitId === unitId);
+        const result = await store.getResult(runId, unitId);
         if (result) {
           onEvent({
             type: 'unit-end',

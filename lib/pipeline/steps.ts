@@ -206,7 +206,8 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
   if (spec === undefined) {
     throw new InvalidInputError('unitId', `a unit planned for run ${runId}`, input.unitId);
   }
-  const existing = await storedResult(deps.store, runId, spec.unitId);
+  // Only this unit's item: the other units' results (and their series) are not this step's business.
+  const existing = await deps.store.getResult(runId, spec.unitId);
   if (existing !== undefined && existing.status !== 'failed') return outputOf(existing, config, true);
 
   // The unit's own pool, filled from the run's shared pool when there is one; what it holds idle
@@ -249,7 +250,7 @@ export async function unitStep(input: UnitStepInput, deps: UnitStepDeps): Promis
     }
     if ((await deps.store.putResult(result)) === 'exists') {
       // A concurrent attempt stored a result first; report what is stored, never a second row.
-      const stored = await storedResult(deps.store, runId, spec.unitId);
+      const stored = await deps.store.getResult(runId, spec.unitId);
       if (stored !== undefined) return outputOf(stored, config, true);
     }
     return outputOf(result, config, false);
@@ -275,7 +276,8 @@ async function remainingNeeds(
   run: RunMeta,
   unitId: string,
 ): Promise<{ needs: number[]; bridgeMs: number }> {
-  const done = new Set((await store.getResults(run.runId)).map((result) => result.unitId));
+  // Which units have a result is all it needs: keys only, read now (other units end meanwhile).
+  const done = new Set(await store.resultUnitIds(run.runId));
   const remaining = run.units.filter((unit) => unit.unitId !== unitId && !done.has(unit.unitId));
   return {
     needs: remaining.map((unit) => unit.estimate.peakPooled ?? 0),
@@ -319,10 +321,6 @@ export async function killPooledLocalSandbox(
 
 function isRetryable(name: string | undefined): boolean {
   return (RETRYABLE_UNIT_ERRORS as readonly string[]).includes(name ?? '');
-}
-
-async function storedResult(store: ResultStore, runId: string, unitId: string) {
-  return (await store.getResults(runId)).find((result) => result.unitId === unitId);
 }
 
 function outputOf(result: UnitResult, config: RunConfig, reused: boolean): UnitStepOutput {
@@ -393,7 +391,7 @@ export async function recordFailureStep(
     faults: [],
   };
   if ((await deps.store.putResult(result)) === 'exists') {
-    const stored = await storedResult(deps.store, runId, input.unitId);
+    const stored = await deps.store.getResult(runId, input.unitId);
     return { unitId: input.unitId, status: stored?.status ?? 'failed' };
   }
   return { unitId: input.unitId, status: 'failed' };

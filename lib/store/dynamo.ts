@@ -61,6 +61,8 @@ export const TABLE_SCHEMA = {
 const BY_CONFIG = TABLE_SCHEMA.globalSecondaryIndexes[0];
 const BY_STARTED_AT = TABLE_SCHEMA.globalSecondaryIndexes[1];
 const ALL_RUNS_PARTITION = 'RUNS';
+/** Sort key prefix of result items: `UNIT#<unitId>`. */
+const UNIT_PREFIX = 'UNIT#';
 
 /**
  * Above this many bytes of JSON a result's series move to the blob store. DynamoDB's item limit
@@ -340,19 +342,33 @@ export class DynamoResultStore implements ResultStore {
   async getResults(runId: string): Promise<UnitResult[]> {
     assertId(runId, 'runId');
     const items: Item[] = [];
+    await this.#queryPages(`getResults ${runId}`, resultItemsQuery(runId), (page) => {
+      items.push(...page);
+      return true;
+    });
+    return Promise.all(items.map((item) => this.#decodeResult(item)));
+  }
+
+  async getResult(runId: string, unitId: string): Promise<UnitResult | undefined> {
+    assertId(runId, 'runId');
+    assertId(unitId, 'unitId');
+    const item = await this.#getItem(`getResult ${runId} ${unitId}`, resultKey(runId, unitId));
+    return item === undefined ? undefined : this.#decodeResult(item);
+  }
+
+  async resultUnitIds(runId: string): Promise<string[]> {
+    assertId(runId, 'runId');
+    const unitIds: string[] = [];
     await this.#queryPages(
-      `getResults ${runId}`,
-      {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :unit)',
-        ExpressionAttributeValues: { ':pk': runKey(runId).pk, ':unit': 'UNIT#' },
-        ConsistentRead: true,
-      },
+      `resultUnitIds ${runId}`,
+      // The sort key carries the unitId: nothing else of the item is read back.
+      { ...resultItemsQuery(runId), ProjectionExpression: 'sk' },
       (page) => {
-        items.push(...page);
+        for (const item of page) unitIds.push(String(item.sk).slice(UNIT_PREFIX.length));
         return true;
       },
     );
-    return Promise.all(items.map((item) => this.#decodeResult(item)));
+    return unitIds;
   }
 
   async listRuns(query: ListRunsQuery): Promise<RunMeta[]> {
@@ -689,7 +705,16 @@ function runKey(runId: string): { pk: string; sk: string } {
 }
 
 function resultKey(runId: string, unitId: string): { pk: string; sk: string } {
-  return { pk: `RUN#${runId}`, sk: `UNIT#${unitId}` };
+  return { pk: `RUN#${runId}`, sk: `${UNIT_PREFIX}${unitId}` };
+}
+
+/** The query of every result item of a run, consistent (a unit's write is seen by the next step). */
+function resultItemsQuery(runId: string): Omit<QueryCommandInput, 'TableName'> {
+  return {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :unit)',
+    ExpressionAttributeValues: { ':pk': runKey(runId).pk, ':unit': UNIT_PREFIX },
+    ConsistentRead: true,
+  };
 }
 
 function configPartition(provider: ProviderName, configHash: string): string {

@@ -70,6 +70,13 @@ export interface ResultStore {
   putResult(result: UnitResult): Promise<'written' | 'exists'>;
   /** Every stored result of a run, ordered by unitId. */
   getResults(runId: string): Promise<UnitResult[]>;
+  /** One unit's stored result, or undefined; no other unit's item or series is read. */
+  getResult(runId: string, unitId: string): Promise<UnitResult | undefined>;
+  /**
+   * The unitIds of a run that have a stored result (whatever its status), ordered by unitId. Reads
+   * keys only: no result body, no series, no blob.
+   */
+  resultUnitIds(runId: string): Promise<string[]>;
   /** Runs matching every given filter, newest (by startedAt) first. */
   listRuns(query: ListRunsQuery): Promise<RunMeta[]>;
   /**

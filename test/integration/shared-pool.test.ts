@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRunMeta, newRunId } from '../../lib/bench/meta.ts';
 import { buildPlan } from '../../lib/bench/plan.ts';
@@ -18,7 +19,7 @@ import { DirBlobStore } from '../../lib/store/blobs.ts';
 import { DynamoResultStore, ensureTable } from '../../lib/store/dynamo.ts';
 import { DynamoPoolLedger } from '../../lib/store/pool-ledger.ts';
 import { expectPidsDead } from '../helpers/processes.ts';
-import { caught, startMemoryDynalite } from './store-contract.ts';
+import { caught, makeResult, startMemoryDynalite } from './store-contract.ts';
 
 const bundlePath = resolve(import.meta.dirname, '../../dist/agent.cjs');
 const TABLE = 'shared-pool';
@@ -174,17 +175,22 @@ describe('the shared sandbox pool', () => {
   });
 
   describe('unit steps, each with its own provider like a Lambda', () => {
-    it('hand the pool from unit to unit: later units create nothing, and the drain leaves nothing', async () => {
-      // Prepare: a quick run of three units that take pooled sandboxes.
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['trading/strategy-execution', 'communication/state-sync', 'cost/cost-per-operation'],
-      });
+    /** A quick run of these tests, planned and recorded in the store as Plan records it. */
+    async function recordedRun(tests: string[]) {
+      const config = parseRunConfig({ profile: 'quick', scenarios: false, tests });
       const plan = buildPlan(config);
       const runId = newRunId();
-      const meta = buildRunMeta(runId, config, plan, ENVIRONMENT, new Date());
-      await store.createRun(meta);
+      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      return { config, plan, runId };
+    }
+
+    it('hand the pool from unit to unit: later units create nothing, and the drain leaves nothing', async () => {
+      // Prepare: a quick run of three units that take pooled sandboxes.
+      const { config, plan, runId } = await recordedRun([
+        'trading/strategy-execution',
+        'communication/state-sync',
+        'cost/cost-per-operation',
+      ]);
       const providers: LocalSandboxProvider[] = [];
 
       // Act
@@ -225,16 +231,77 @@ describe('the shared sandbox pool', () => {
       await expectPidsDead(pids);
     });
 
+    it("reads its own result and the other units' ids only: no other result, series or blob", async () => {
+      // Prepare: a run of three units; the second already stored a result whose series sit in a blob.
+      const { config, plan, runId } = await recordedRun([
+        'trading/strategy-execution',
+        'communication/state-sync',
+        'cost/cost-per-operation',
+      ]);
+      const [first, second] = plan.units.map((unit) => unit.unitId) as [string, string];
+      const samples = Array.from({ length: 40_000 }, (_, i) => i + Math.sin(i) / 7);
+      await store.putResult(makeResult(runId, second, 'ok', samples));
+      // The same table and blob directory as `store`, every read written down.
+      const reads: string[] = [];
+      const client = new Proxy(dynamo.client, {
+        get(target, property, receiver) {
+          if (property !== 'send') return Reflect.get(target, property, receiver);
+          return (command: { input: Record<string, unknown> }) => {
+            const input = command.input as {
+              Key?: { sk: string };
+              ExpressionAttributeValues?: Record<string, string>;
+              ProjectionExpression?: string;
+            };
+            if (command instanceof GetCommand) reads.push(`get ${input.Key?.sk}`);
+            if (command instanceof QueryCommand) {
+              const prefix = Object.values(input.ExpressionAttributeValues ?? {}).find((v) =>
+                v.endsWith('#'),
+              );
+              reads.push(`query ${prefix} ${input.ProjectionExpression ?? 'whole items'}`);
+            }
+            return target.send(command as never);
+          };
+        },
+      });
+      const blobs = new DirBlobStore({ dir: join(dir, 'blobs') });
+      const blobReads: string[] = [];
+      const counted = new DynamoResultStore({
+        client,
+        tableName: TABLE,
+        blobs: {
+          put: (key, body, type) => blobs.put(key, body, type),
+          get: (key) => {
+            blobReads.push(key);
+            return blobs.get(key);
+          },
+        },
+      });
+
+      // Act
+      const output = await unitStep(
+        { runId, unitId: first, config },
+        { store: counted, ledger, provider: provider(), deadlineAt: Date.now() + 120_000 },
+      );
+
+      // Assess: the run, this unit's (absent) result before it runs, and after it, which units
+      // still lack a result (for the pool it hands on), from the keys alone.
+      expect(output).toMatchObject({ unitId: first, status: 'ok', reused: false });
+      expect(reads).toEqual(['get META', `get UNIT#${first}`, 'query UNIT# sk']);
+      expect(blobReads).toEqual([]);
+      // It handed on what the one unit still without a result needs.
+      const third = plan.units[2]!;
+      expect((await ledger.entries(runId)).length).toBe(third.estimate.peakPooled);
+      await drainPoolStep(
+        { runId },
+        { ledger, kill: async (id) => (await provider().connect(id, { timeoutMs: 10_000 })).kill() },
+      );
+      expect(await readdir(sandboxRoot)).toEqual([]);
+      await expectPidsDead(pids);
+    });
+
     it('a ledger that cannot be read costs reuse, not the unit', async () => {
       // Prepare
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['communication/state-sync'],
-      });
-      const plan = buildPlan(config);
-      const runId = newRunId();
-      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      const { config, plan, runId } = await recordedRun(['communication/state-sync']);
       const broken: PoolLedger = {
         offer: (id, entries) => ledger.offer(id, entries),
         entries: (id) => ledger.entries(id),
@@ -260,14 +327,10 @@ describe('the shared sandbox pool', () => {
 
     it('the drain kills what a unit handed on when the run ends early', async () => {
       // Prepare: a run of two units; only the first runs, then the pipeline drains (as on failure).
-      const config = parseRunConfig({
-        profile: 'quick',
-        scenarios: false,
-        tests: ['trading/strategy-execution', 'communication/state-sync'],
-      });
-      const plan = buildPlan(config);
-      const runId = newRunId();
-      await store.createRun(buildRunMeta(runId, config, plan, ENVIRONMENT, new Date()));
+      const { config, plan, runId } = await recordedRun([
+        'trading/strategy-execution',
+        'communication/state-sync',
+      ]);
       await unitStep(
         { runId, unitId: plan.units[0]!.unitId, config },
         { store, ledger, provider: provider(), deadlineAt: Date.now() + 120_000 },

@@ -243,6 +243,31 @@ export function resultStoreContract(
       expect(results.every((r) => r.runId === run!.runId)).toBe(true);
     });
 
+    it("reads one unit's result, and which units of a run have one (any status)", async () => {
+      // Prepare
+      const [run, other] = await createRuns([{}, {}]);
+      const samples = Array.from({ length: 40_000 }, (_, i) => i + Math.sin(i) / 7);
+      const huge = makeResult(run!.runId, 'resources/network-bandwidth', 'ok', samples);
+      const failed = makeResult(run!.runId, 'creation/swarm-init', 'failed');
+      for (const result of [huge, failed, makeResult(other!.runId, 'cost/cost-scaling')]) {
+        expect(await store.putResult(result)).toBe('written');
+      }
+
+      // Act
+      const one = await store.getResult(run!.runId, 'resources/network-bandwidth');
+      const missing = await store.getResult(run!.runId, 'cost/cost-scaling');
+      const unitIds = await store.resultUnitIds(run!.runId);
+      const none = await store.resultUnitIds(makeRun().runId);
+
+      // Assess
+      expect(one).toEqual(huge);
+      expect(missing).toBeUndefined();
+      expect(unitIds).toEqual(['creation/swarm-init', 'resources/network-bandwidth']);
+      expect(none).toEqual([]);
+      await expect(store.getResult(run!.runId, '')).rejects.toThrow(/unitId/);
+      await expect(store.resultUnitIds('')).rejects.toThrow(/runId/);
+    });
+
     it('lists runs of one configuration and provider newest first, with status filter, limit and before', async () => {
       // Prepare
       const configHash = unique('cfg');

@@ -30,6 +30,8 @@ function planOnlyStore(): ResultStore {
     abandonRun: unused,
     putResult: unused,
     getResults: unused,
+    getResult: unused,
+    resultUnitIds: unused,
     listRuns: async () => [...runs.values()],
     history: async () => [],
     close: async () => {},

@@ -62,7 +62,16 @@ function memoryStore() {
       return 'written';
     },
     async getResults(runId) {
+      calls.push('getResults');
       return [...results.values()].filter((r) => r.runId === runId);
+    },
+    async getResult(runId, unitId) {
+      calls.push('getResult');
+      return results.get(`${runId}/${unitId}`);
+    },
+    async resultUnitIds(runId) {
+      calls.push('resultUnitIds');
+      return [...results.values()].filter((r) => r.runId === runId).map((r) => r.unitId);
     },
     async listRuns() {
       return [...runs.values()];
