@@ -51,7 +51,7 @@ function filesWithCanary(dir: string): string[] {
 
 /** An SDK that fails in every way it can, quoting the caller's key in each message. */
 function hostileSdk(
-  failure: 'create' | 'connect' | 'run' | 'stderr' | 'metrics' | 'kill' | 'list',
+  failure: 'create' | 'connect' | 'run' | 'stdin' | 'stderr' | 'metrics' | 'kill' | 'list',
   make: () => unknown,
 ): E2BSdk {
   const instance: E2BSandboxInstance = {
@@ -69,7 +69,10 @@ function hostileSdk(
           void opts.onStderr?.(`auth header was ${CANARY}\n`);
           exit(make());
         });
-        return { pid: 7, wait: () => exited, kill: async () => true };
+        const sendStdin = async () => {
+          if (failure === 'stdin') throw make();
+        };
+        return { pid: 7, sendStdin, wait: () => exited, kill: async () => true };
       },
     },
     getHost: (port) => `${port}-sbx-hostile.e2b.app`,
@@ -146,6 +149,16 @@ describe('the E2B key never appears in errors', () => {
           'start agent',
           async () => {
             const sandbox = await provider(hostileSdk('run', make)).create({
+              timeoutMs: 60_000,
+              metadata: {},
+            });
+            return sandbox.startAgent({ agentId: 'a0', secret: 's' });
+          },
+        ],
+        [
+          'agent secret on stdin',
+          async () => {
+            const sandbox = await provider(hostileSdk('stdin', make)).create({
               timeoutMs: 60_000,
               metadata: {},
             });
