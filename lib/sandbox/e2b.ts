@@ -196,6 +196,8 @@ export class E2BSandboxProvider implements SandboxProvider {
   readonly #sleep: (ms: number) => Promise<void>;
   /** Earliest time the next creation may be sent (pacing to the plan's creation rate). */
   #nextCreationAt = 0;
+  /** When the last creation was sent. */
+  #lastSentAt = Number.NEGATIVE_INFINITY;
   readonly #throttle = { rateLimited: 0, pacedMs: 0, backoffMs: 0 };
   #pending = 0;
   #created = 0;
@@ -340,15 +342,26 @@ export class E2BSandboxProvider implements SandboxProvider {
    * them per team and answers 429 beyond it). Returns how long it waited.
    */
   async #pace(): Promise<number> {
-    const now = this.#clock();
-    const at = Math.max(now, this.#nextCreationAt);
-    this.#nextCreationAt = at + this.#creationIntervalMs;
-    const waitMs = at - now;
-    if (waitMs > 0) {
-      this.#throttle.pacedMs += waitMs;
-      await this.#sleep(waitMs);
+    const interval = this.#creationIntervalMs;
+    const start = this.#clock();
+    const at = Math.max(start, this.#nextCreationAt);
+    this.#nextCreationAt = at + interval;
+    if (at > start) await this.#sleep(at - start);
+    // A wait that ended late (a busy event loop) must not bring this creation nearer to the one
+    // sent before it: the interval counts from when creations are really sent.
+    // (Also when several waits end together: each looks again once the others were sent. A clock
+    // that did not move across a wait, as in tests, ends the loop.)
+    for (let now = this.#clock(); now < this.#lastSentAt + interval; ) {
+      await this.#sleep(this.#lastSentAt + interval - now);
+      const later = this.#clock();
+      if (later <= now) break;
+      now = later;
     }
-    return waitMs;
+    const sent = this.#clock();
+    this.#lastSentAt = sent;
+    this.#nextCreationAt = Math.max(this.#nextCreationAt, sent + interval);
+    this.#throttle.pacedMs += sent - start;
+    return sent - start;
   }
 
   /** Refuse a lifetime above the plan's session maximum before E2B answers 400. */

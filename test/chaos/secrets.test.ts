@@ -125,6 +125,14 @@ function provider(sdk: E2BSdk): E2BSandboxProvider {
   });
 }
 
+/** Start an agent in a sandbox of an SDK that fails at `failure` while starting it. */
+function startAgentFailing(failure: 'run' | 'stdin' | 'stderr', make: () => unknown) {
+  return async () => {
+    const sandbox = await provider(hostileSdk(failure, make)).create({ timeoutMs: 60_000, metadata: {} });
+    return sandbox.startAgent({ agentId: 'a0', secret: 's' });
+  };
+}
+
 async function failureOf(action: () => Promise<unknown>): Promise<unknown> {
   try {
     await action();
@@ -145,36 +153,9 @@ describe('the E2B key never appears in errors', () => {
           'connect',
           () => provider(hostileSdk('connect', make)).connect('sbx-hostile', { timeoutMs: 60_000 }),
         ],
-        [
-          'start agent',
-          async () => {
-            const sandbox = await provider(hostileSdk('run', make)).create({
-              timeoutMs: 60_000,
-              metadata: {},
-            });
-            return sandbox.startAgent({ agentId: 'a0', secret: 's' });
-          },
-        ],
-        [
-          'agent secret on stdin',
-          async () => {
-            const sandbox = await provider(hostileSdk('stdin', make)).create({
-              timeoutMs: 60_000,
-              metadata: {},
-            });
-            return sandbox.startAgent({ agentId: 'a0', secret: 's' });
-          },
-        ],
-        [
-          'agent stderr',
-          async () => {
-            const sandbox = await provider(hostileSdk('stderr', make)).create({
-              timeoutMs: 60_000,
-              metadata: {},
-            });
-            return sandbox.startAgent({ agentId: 'a0', secret: 's' });
-          },
-        ],
+        ['start agent', startAgentFailing('run', make)],
+        ['agent secret on stdin', startAgentFailing('stdin', make)],
+        ['agent stderr', startAgentFailing('stderr', make)],
         [
           'metrics',
           async () =>

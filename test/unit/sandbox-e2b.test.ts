@@ -156,12 +156,16 @@ class FakeSandbox implements E2BSandboxInstance {
 }
 
 function makeProvider(sdk: FakeSdk, options: Partial<E2BSandboxProviderOptions> = {}) {
+  let now = Date.UTC(2026, 11, 1);
   return new E2BSandboxProvider({
     apiKey: API_KEY,
     bundle: BUNDLE,
     sdk,
-    // Pacing and 429 backoff wait through this: no test sleeps for real.
-    sleep: async () => undefined,
+    // Pacing and 429 backoff wait through this: no test sleeps for real, time moves by the waits.
+    clock: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
     metadata: { stack: 'swarm-bench-test' },
     startTimeoutMs: 1000,
     metricsWaitMs: 0,
@@ -385,13 +389,15 @@ describe('errors', () => {
 
 describe('E2B plan limits', () => {
   it('paces creations to the tier rate less a 10% margin: Hobby 1/s, Pro 5/s, or an explicit rate', async () => {
-    // Prepare: a clock that stands still, so every wait is the pacer's.
+    // Prepare: a clock that moves only when the provider waits, so every wait is the pacer's.
     const waits = (options: Partial<E2BSandboxProviderOptions>) => {
       const slept: number[] = [];
+      let now = 1_000_000;
       const provider = makeProvider(new FakeSdk(), {
-        clock: () => 1_000_000,
+        clock: () => now,
         sleep: async (ms) => {
           slept.push(ms);
+          now += ms;
         },
         ...options,
       });
@@ -407,15 +413,15 @@ describe('E2B plan limits', () => {
     }
 
     // Assess
-    expect(hobby.slept).toEqual([1100, 2200]);
-    expect(pro.slept).toEqual([220, 440]);
-    expect(explicit.slept).toEqual([550, 1100]);
-    expect(hobby.provider.throttle()).toEqual({ rateLimited: 0, pacedMs: 3300, backoffMs: 0 });
+    expect(hobby.slept).toEqual([1100, 1100]);
+    expect(pro.slept).toEqual([220, 220]);
+    expect(explicit.slept).toEqual([550, 550]);
+    expect(hobby.provider.throttle()).toEqual({ rateLimited: 0, pacedMs: 2200, backoffMs: 0 });
     expect(hobby.provider.maxConcurrent).toBe(20);
     expect(pro.provider.maxConcurrent).toBe(100);
   });
 
-  it('gets no 429 when creations reach E2B up to 95 ms nearer to each other than they were sent', async () => {
+  it('gets no 429 when creations reach E2B up to 95 ms nearer to each other than they were sent, or its waits end late', async () => {
     // Prepare: time moves only when the provider waits; E2B counts each creation when it arrives,
     // in a sliding window as the local E2B does, and the trip there alternates 95 ms and 0 ms (the
     // worst order: a slow request followed by a fast one). Paced at exactly the rate, every second
@@ -424,12 +430,14 @@ describe('E2B plan limits', () => {
       let now = 1_000_000;
       let sent = 0;
       const window = new CreationWindow(E2B_PLANS[tier].creationsPerSecond);
+      let waits = 0;
       const sdk = new FakeSdk({ admit: () => window.admit(now + (sent++ % 2 === 0 ? 95 : 0)) });
       const provider = makeProvider(sdk, {
         tier,
         clock: () => now,
+        // Every third wait ends 300 ms late, as a timer on a busy event loop does.
         sleep: async (ms) => {
-          now += ms;
+          now += ms + (waits++ % 3 === 0 ? 300 : 0);
         },
         rateLimitRetries: 0,
         maxConcurrent: 30,
@@ -452,8 +460,14 @@ describe('E2B plan limits', () => {
 
   it('retries a 429 with growing backoff and counts it; a sandbox comes back with its throttled time', async () => {
     // Prepare
+    let now = 0;
     const sdk = new FakeSdk({ createFailures: [new RateLimitError('429'), new RateLimitError('429')] });
-    const provider = makeProvider(sdk, { clock: () => 0 });
+    const provider = makeProvider(sdk, {
+      clock: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
 
     // Act
     const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
@@ -464,7 +478,8 @@ describe('E2B plan limits', () => {
     expect(throttle.rateLimited).toBe(2);
     expect(throttle.backoffMs).toBeGreaterThanOrEqual(550 + 1100);
     expect(throttle.backoffMs).toBeLessThanOrEqual(1100 + 2200);
-    expect(throttle.pacedMs).toBe(1100 + 2200);
+    // The clock moved only while throttled: every millisecond of it is counted.
+    expect(now).toBeCloseTo(throttle.pacedMs + throttle.backoffMs, 6);
     expect(sandbox.throttledMs).toBeCloseTo(throttle.pacedMs + throttle.backoffMs, 6);
   });
 
