@@ -1,6 +1,5 @@
 /** What every command shares: turning flags and the environment into lib/ collaborators. */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -8,17 +7,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchmarkDefinition } from '../lib/bench/definition.ts';
 import { describeMachine, type RunEnvironment } from '../lib/bench/meta.ts';
 import { BUILTIN_SCENARIOS, unitIdOf } from '../lib/bench/registry.ts';
-import {
-  creationRate,
-  parseRunConfig,
-  type RunConfig,
-  type RunConfigInput,
-  sandboxLimit,
-} from '../lib/config.ts';
+import { parseRunConfig, type RunConfig, type RunConfigInput } from '../lib/config.ts';
 import { InvalidInputError } from '../lib/errors.ts';
 import { assertWritableDir } from '../lib/fs/dirs.ts';
 import { preparePlugins } from '../lib/plugins/prepare.ts';
 import { openStoreAndRecover } from '../lib/run/recovery.ts';
+import { e2bRunOptions } from '../lib/sandbox/e2b-run.ts';
 import { createProvider } from '../lib/sandbox/index.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
 
@@ -278,13 +272,13 @@ export async function providerFor(
 ): Promise<SandboxProvider> {
   if (config.provider === 'local') ensureAgentBundle();
   const bundle = config.provider === 'e2b' ? await readFile(bundlePath, 'utf8').catch(() => '') : '';
-  let templateHasBundle = options.templateHasBundle === true && config.provider === 'e2b';
-  if (templateHasBundle && bundlePath !== AGENT_BUNDLE) {
+  const templateHasBundle = options.templateHasBundle === true && config.provider === 'e2b';
+  const withPlugins = bundlePath !== AGENT_BUNDLE;
+  if (templateHasBundle && withPlugins) {
     // The template's agent carries no plug-ins: this run's agent is uploaded, as a unit Lambda does.
     options.say?.(
       "--template-has-bundle: the run's strategy plug-ins are not in the template; uploading the agent",
     );
-    templateHasBundle = false;
   }
   return createProvider(config.provider, {
     local: {
@@ -292,17 +286,8 @@ export async function providerFor(
       passthroughEnv: { ...(env.PATH ? { PATH: env.PATH } : {}), ...(env.LANG ? { LANG: env.LANG } : {}) },
     },
     // The SDK finds the service from E2B_API_URL / E2B_SANDBOX_URL / E2B_DOMAIN (swarm-bench e2b-local).
-    e2b: {
-      apiKey: env.E2B_API_KEY,
-      template: config.template,
-      bundle,
-      templateHasBundle,
-      // Checked against every agent's ready line, also when nothing is uploaded.
-      ...(bundle === '' ? {} : { expectedBundleSha256: createHash('sha256').update(bundle).digest('hex') }),
-      maxConcurrent: sandboxLimit(config),
-      tier: config.e2bTier,
-      creationRate: creationRate(config),
-    },
+    // The bundle's sha256 is checked against every agent's ready line, also when nothing is uploaded.
+    e2b: e2bRunOptions(config, { apiKey: env.E2B_API_KEY, bundle, templateHasBundle, withPlugins }),
   });
 }
 

@@ -8,10 +8,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { creationRate, parseRunConfig, sandboxLimit, templateResources } from '../lib/config.ts';
+import { parseRunConfig } from '../lib/config.ts';
 import { parseEvent, unitEventSchema } from '../lib/pipeline/events.ts';
 import { unitStep } from '../lib/pipeline/steps.ts';
 import { agentWithPackage } from '../lib/plugins/package.ts';
+import { e2bRunOptions } from '../lib/sandbox/e2b-run.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import type { SandboxProvider } from '../lib/sandbox/types.ts';
 import {
@@ -68,22 +69,21 @@ export const handler = (event: unknown, context: LambdaContext) =>
               return object.Body!.transformToByteArray();
             },
           });
-    const hasBundle = env.E2B_TEMPLATE_HAS_BUNDLE && agent === undefined;
     let provider: SandboxProvider;
     if (config.provider === 'e2b') {
       // The E2B SDK loads on the first E2B unit, not at every cold start (local units never need it).
       const { E2BSandboxProvider } = await import('../lib/sandbox/e2b.ts');
-      provider = new E2BSandboxProvider({
-        apiKey: await e2bApiKey(),
-        template: config.template,
-        templateHasBundle: hasBundle,
-        bundle: hasBundle ? '' : (agent?.source ?? (await agentBundle())),
-        resources: templateResources(config),
-        maxConcurrent: sandboxLimit(config),
-        tier: config.e2bTier,
-        creationRate: creationRate(config),
-        metadata,
-      });
+      // The bundle goes along even when the template bakes it in: every agent's ready line is checked
+      // against its sha256, so a template older than this deployment fails at the first agent.
+      provider = new E2BSandboxProvider(
+        e2bRunOptions(config, {
+          apiKey: await e2bApiKey(),
+          bundle: agent?.source ?? (await agentBundle()),
+          templateHasBundle: env.E2B_TEMPLATE_HAS_BUNDLE,
+          withPlugins: agent !== undefined,
+          metadata,
+        }),
+      );
     } else {
       provider = new LocalSandboxProvider({
         bundlePath: agent?.path ?? BUNDLE_PATH,

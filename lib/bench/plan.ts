@@ -5,6 +5,7 @@
 import { creationRate, type RunConfig, sandboxLimit, templateResources } from '../config.ts';
 import { awsRunCostUsd, e2bCostUsd } from '../cost/model.ts';
 import { BudgetExceededError } from '../errors.ts';
+import { pacedCreationRate } from '../sandbox/e2b-plans.ts';
 import type { BenchmarkDefinition, PlannedSwarm } from './definition.ts';
 import {
   type Coefficients,
@@ -193,10 +194,12 @@ export function buildPlan(
   const perSandbox = config.agentsPerSandbox;
   const planned = defs.map((def) => def.swarms(params));
   const coefficients = options.coefficients ?? PARAMETRIC_MS[config.provider];
-  // E2B: the tier's rate (or the one set), as the provider paces itself.
+  // E2B: the tier's rate (or the one set) less the margin the provider paces itself with.
   const rate =
     options.creationRatePerS ??
-    (config.provider === 'e2b' ? creationRate(config) : DEFAULT_CREATION_RATE_PER_S[config.provider]);
+    (config.provider === 'e2b'
+      ? pacedCreationRate(creationRate(config))
+      : DEFAULT_CREATION_RATE_PER_S[config.provider]);
   const units0 = defs.map((def, i) => {
     const swarms = planned[i] ?? [];
     const source = (swarm: PlannedSwarm) => (config.pooling ? sourceOf(def, swarm) : 'fresh');

@@ -50,11 +50,24 @@ export class NamespaceNetwork {
   /** Namespaces made ahead of demand, as E2B keeps VMs warm: creating one costs ~0.1-0.5 s. */
   readonly #spares: SandboxNetwork[] = [];
   #spareTarget = 0;
+  /**
+   * Namespaces of ended sandboxes, emptied, kept for the next sandboxes: E2B's orchestrator keeps
+   * its network slots the same way (a pool of reused slots, taken before new ones). Deleting a
+   * namespace costs the kernel far more than making one, and each one deleted on a loaded machine
+   * is CPU the running sandboxes' agents do not get.
+   */
+  readonly #reused: SandboxNetwork[] = [];
+  #reuseLimit = 0;
   /** Spares being made, side by side: made one after another they fall behind a burst of creates. */
   readonly #making = new Set<Promise<void>>();
   #closed = false;
   #next = 2;
-  readonly #counters = { namespacesFromSpare: 0, namespacesOnDemand: 0, namespaceSetupMs: 0 };
+  readonly #counters = {
+    namespacesFromSpare: 0,
+    namespacesOnDemand: 0,
+    namespacesReused: 0,
+    namespaceSetupMs: 0,
+  };
 
   private constructor(id: string, prefix: string) {
     this.#id = id;
@@ -107,8 +120,21 @@ export class NamespaceNetwork {
     }
   }
 
-  /** A namespace for one sandbox, with DNS pointing at `hostAddress`: a spare if one is ready. */
+  /** Keep up to `count` namespaces of ended sandboxes for reuse (0: delete each one). */
+  keepReused(count: number): void {
+    this.#reuseLimit = count;
+  }
+
+  /**
+   * A namespace for one sandbox, with DNS pointing at `hostAddress`: one an ended sandbox left, else
+   * a spare if one is ready, else a new one.
+   */
   async add(): Promise<SandboxNetwork> {
+    const reused = this.#reused.shift();
+    if (reused !== undefined) {
+      this.#counters.namespacesReused++;
+      return reused;
+    }
     const spare = this.#spares.shift();
     this.#refill();
     if (spare !== undefined) this.#counters.namespacesFromSpare++;
@@ -116,8 +142,13 @@ export class NamespaceNetwork {
     return spare ?? this.#make();
   }
 
-  /** Namespaces handed out ready and made on demand, and the time spent making namespaces. */
-  counters(): { namespacesFromSpare: number; namespacesOnDemand: number; namespaceSetupMs: number } {
+  /** Namespaces handed out ready, made on demand and reused, and the time spent making namespaces. */
+  counters(): {
+    namespacesFromSpare: number;
+    namespacesOnDemand: number;
+    namespacesReused: number;
+    namespaceSetupMs: number;
+  } {
     return { ...this.#counters };
   }
 
@@ -167,6 +198,24 @@ export class NamespaceNetwork {
     return { ns, address };
   }
 
+  /**
+   * Give back an ended sandbox's namespace: kept for the next sandbox when no process is left in it
+   * and there is room, deleted otherwise. It keeps its address and veth, so the host's neighbour
+   * entry for that address stays right.
+   */
+  async release(ns: string): Promise<void> {
+    const index = this.#live.get(ns);
+    if (index === undefined) return;
+    if (!this.#closed && this.#reused.length < this.#reuseLimit) {
+      const { stdout } = await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: 'unknown' }));
+      if (stdout.trim() === '' && !this.#closed) {
+        this.#reused.push({ ns, address: `${this.#prefix}.${index}` });
+        return;
+      }
+    }
+    await this.remove(ns);
+  }
+
   /** Delete a namespace (its veth pair goes with it) and its /etc/netns files. */
   async remove(ns: string): Promise<void> {
     const index = this.#live.get(ns);
@@ -184,6 +233,7 @@ export class NamespaceNetwork {
     this.#closed = true;
     await Promise.all([...this.#making]);
     this.#spares.length = 0;
+    this.#reused.length = 0;
     await Promise.all([...this.#live.keys()].map((ns) => this.remove(ns)));
     await run('ip', ['link', 'delete', this.bridge]).catch(() => undefined);
   }

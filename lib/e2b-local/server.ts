@@ -24,7 +24,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
 import { z } from 'zod';
-import { E2B_PLANS, type E2BPlanLimits, type E2BTier } from '../sandbox/e2b-plans.ts';
+import { CreationWindow, E2B_PLANS, type E2BPlanLimits, type E2BTier } from '../sandbox/e2b-plans.ts';
 import {
   ConnectError,
   ConnectStream,
@@ -88,8 +88,31 @@ export interface LocalE2BOptions {
   domain?: string;
   /** Namespaces kept ready ahead of demand (E2B keeps VMs warm). @default 2 */
   spareNamespaces?: number;
+  /**
+   * Namespaces of ended sandboxes kept for new ones, as E2B's orchestrator reuses network slots
+   * (it keeps up to 100). 0 deletes every namespace with its sandbox. @default 100
+   */
+  reusedNamespaces?: number;
   /** Directory of the node binary sandboxes get first on PATH (the template's Node.js). @default this process's */
   nodeBinDir?: string;
+  /** Told at each hop of a request (profiling: bench/e2b-local.ts); `at` is performance.now(). */
+  trace?: (event: LocalE2BTraceEvent) => void;
+}
+
+/** One hop of a request through the local E2B. */
+export interface LocalE2BTraceEvent {
+  hop:
+    | 'create-received'
+    | 'create-answered'
+    | 'files-received'
+    | 'files-written'
+    | 'process-received'
+    | 'process-spawned'
+    | 'process-first-output';
+  sandboxId: string;
+  at: number;
+  /** The file path (files hops) or the process id (process hops). */
+  detail?: string;
 }
 
 /** A running local E2B. */
@@ -128,6 +151,8 @@ export interface LocalE2B {
     /** Namespaces handed out ready (made ahead) and made while a create waited, and the time spent making them. */
     namespacesFromSpare: number;
     namespacesOnDemand: number;
+    /** Namespaces ended sandboxes left, given to new ones. */
+    namespacesReused: number;
     namespaceSetupMs: number;
   };
   /** Kill every sandbox, remove every namespace and directory, stop listening. */
@@ -135,7 +160,9 @@ export interface LocalE2B {
 }
 
 interface State {
-  options: Required<Omit<LocalE2BOptions, 'limits' | 'tier' | 'rootDir' | 'spareNamespaces'>> & {
+  options: Required<
+    Omit<LocalE2BOptions, 'limits' | 'tier' | 'rootDir' | 'spareNamespaces' | 'reusedNamespaces' | 'trace'>
+  > & {
     limits: E2BPlanLimits;
   };
   rootDir: string;
@@ -145,15 +172,18 @@ interface State {
   /** Sandboxes being torn down (namespace and directory removal). */
   teardowns: Set<Promise<void>>;
   pending: number;
-  creations: number[];
+  creations: CreationWindow;
   stats: Omit<
     ReturnType<LocalE2B['stats']>,
-    'namespacesFromSpare' | 'namespacesOnDemand' | 'namespaceSetupMs'
+    'namespacesFromSpare' | 'namespacesOnDemand' | 'namespacesReused' | 'namespaceSetupMs'
   >;
   caPath: string;
   domain: string;
   closing: boolean;
+  trace: Trace;
 }
+
+type Trace = (hop: LocalE2BTraceEvent['hop'], sandboxId: string, detail?: string, at?: number) => void;
 
 /** Start a local E2B on ephemeral ports. Needs root (network namespaces) and openssl. */
 export async function startLocalE2B(options: LocalE2BOptions): Promise<LocalE2B> {
@@ -190,7 +220,7 @@ export async function startLocalE2B(options: LocalE2BOptions): Promise<LocalE2B>
       timers: new Map(),
       teardowns: new Set(),
       pending: 0,
-      creations: [],
+      creations: new CreationWindow(limits.creationsPerSecond),
       stats: {
         created: 0,
         killed: 0,
@@ -202,6 +232,10 @@ export async function startLocalE2B(options: LocalE2BOptions): Promise<LocalE2B>
       caPath: certs.caPath,
       domain: '',
       closing: false,
+      trace: options.trace
+        ? (hop, sandboxId, detail, at = performance.now()) =>
+            options.trace?.({ hop, sandboxId, at, ...(detail === undefined ? {} : { detail }) })
+        : () => undefined,
     };
     closers.push(async () => {
       state.closing = true;
@@ -210,6 +244,7 @@ export async function startLocalE2B(options: LocalE2BOptions): Promise<LocalE2B>
       await Promise.all([...state.teardowns]);
     });
     network.keepSpare(options.spareNamespaces ?? 2);
+    network.keepReused(options.reusedNamespaces ?? 100);
 
     const api = createServer((req, res) => {
       handleApi(state, req, res).catch((error: unknown) => sendError(res, 500, String(error)));
@@ -428,6 +463,7 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
 }
 
 async function createSandbox(state: State, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const receivedAt = performance.now();
   const body = await readJson(req).catch(() => undefined);
   if (body === undefined) return sendError(res, 400, 'request body is not JSON');
   const templateID = body.templateID;
@@ -460,9 +496,8 @@ async function createSandbox(state: State, req: IncomingMessage, res: ServerResp
       `You have reached the maximum number of concurrent E2B sandboxes (${limits.concurrentSandboxes}).`,
     );
   }
-  const now = Date.now();
-  while (state.creations.length > 0 && (state.creations[0] as number) <= now - 1000) state.creations.shift();
-  if (state.creations.length >= limits.creationsPerSecond) {
+  // Counted when the request arrived, not after its body was read and checked.
+  if (!state.creations.admit(performance.timeOrigin + receivedAt)) {
     state.stats.rateLimited++;
     return sendError(
       res,
@@ -470,10 +505,11 @@ async function createSandbox(state: State, req: IncomingMessage, res: ServerResp
       `Rate limit exceeded: at most ${limits.creationsPerSecond} sandbox creations per second.`,
     );
   }
-  state.creations.push(now);
   state.pending++;
+  const now = Date.now();
   const handlingStart = performance.now();
   const id = newSandboxId();
+  state.trace('create-received', id, undefined, receivedAt);
   const dir = join(state.rootDir, 'sandboxes', id);
   let net: Awaited<ReturnType<NamespaceNetwork['add']>> | undefined;
   try {
@@ -520,6 +556,7 @@ async function createSandbox(state: State, req: IncomingMessage, res: ServerResp
     scheduleEnd(state, sandbox, sandbox.endAt);
     state.stats.created++;
     sendJson(res, 201, created(sandbox, state));
+    state.trace('create-answered', id);
   } catch (error) {
     if (net !== undefined) await state.network.remove(net.ns);
     await rm(dir, { recursive: true, force: true });
@@ -556,7 +593,7 @@ function removeSandbox(state: State, sandboxId: string): Promise<void> {
   state.timers.delete(sandboxId);
   const teardown = (async () => {
     await sandbox.killProcesses();
-    await state.network.remove(sandbox.net.ns);
+    await state.network.release(sandbox.net.ns);
     await sandbox.removeDir();
   })().catch(() => undefined);
   state.teardowns.add(teardown);
@@ -627,7 +664,7 @@ async function handleEdge(state: State, req: IncomingMessage, res: ServerRespons
     sendJson(res, 502, { sandboxId: sandboxId ?? '', message: 'The sandbox was not found', code: 502 });
     return;
   }
-  if (port === ENVD_PORT) return handleEnvd(sandbox, req, res);
+  if (port === ENVD_PORT) return handleEnvd(sandbox, req, res, state.trace);
   const upstream = httpRequest(
     { host: sandbox.net.address, port, method: req.method, path: req.url, headers: req.headers },
     (answer) => {
@@ -671,7 +708,12 @@ function upgradeEdge(state: State, req: IncomingMessage, socket: Socket, head: B
   upstream.on('close', () => socket.destroy());
 }
 
-async function handleEnvd(sandbox: LocalSandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleEnvd(
+  sandbox: LocalSandbox,
+  req: IncomingMessage,
+  res: ServerResponse,
+  trace: Trace,
+): Promise<void> {
   const token = req.headers['x-access-token'];
   if (token !== undefined && !keyMatches(token, sandbox.envdAccessToken)) {
     sendError(res, 401, 'invalid access token');
@@ -684,9 +726,9 @@ async function handleEnvd(sandbox: LocalSandbox, req: IncomingMessage, res: Serv
       res.writeHead(204).end();
       return;
     }
-    if (path === '/files') return await handleFiles(sandbox, req, res, url);
+    if (path === '/files') return await handleFiles(sandbox, req, res, url, trace);
     const rpc = /^\/process\.Process\/(\w+)$/.exec(path)?.[1];
-    if (rpc === 'Start' || rpc === 'Connect') return await streamProcess(sandbox, rpc, req, res);
+    if (rpc === 'Start' || rpc === 'Connect') return await streamProcess(sandbox, rpc, req, res, trace);
     if (rpc === 'SendSignal' || rpc === 'List' || rpc === 'CloseStdin' || rpc === 'SendInput') {
       const message = parseMessage(ProcessRequest, decodeRequest(await readBody(req, 1024 * 1024), false));
       return sendUnary(res, unaryProcess(sandbox, rpc, message));
@@ -775,7 +817,9 @@ async function streamProcess(
   rpc: 'Start' | 'Connect',
   req: IncomingMessage,
   res: ServerResponse,
+  trace: Trace,
 ) {
+  const receivedAt = performance.now();
   const message = parseMessage(ProcessRequest, decodeRequest(await readBody(req, 1024 * 1024), true));
   let proc: SandboxProcess;
   if (rpc === 'Start') {
@@ -791,6 +835,8 @@ async function streamProcess(
       ...(message.tag === undefined ? {} : { tag: message.tag }),
     });
     if (message.stdin !== true) proc.child.stdin?.end();
+    trace('process-received', sandbox.id, String(proc.pid), receivedAt);
+    trace('process-spawned', sandbox.id, String(proc.pid));
   } else {
     proc = selectProcess(sandbox, message);
   }
@@ -801,8 +847,15 @@ async function streamProcess(
     keepaliveS > 0
       ? setInterval(() => stream.send({ event: { keepalive: {} } }), keepaliveS * 1000)
       : undefined;
+  let quiet = rpc === 'Start';
   const listener: ProcessListener = {
-    data: (name, chunk) => stream.send({ event: { data: { [name]: chunk.toString('base64') } } }),
+    data: (name, chunk) => {
+      if (quiet) {
+        quiet = false;
+        trace('process-first-output', sandbox.id, String(proc.pid));
+      }
+      stream.send({ event: { data: { [name]: chunk.toString('base64') } } });
+    },
     end: (exitCode, status) => {
       clearInterval(keepalive);
       stream.send({ event: { end: { exitCode, exited: true, status } } });
@@ -825,8 +878,10 @@ async function handleFiles(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
+  trace: Trace,
 ): Promise<void> {
   const path = url.searchParams.get('path') ?? '';
+  if (req.method === 'POST') trace('files-received', sandbox.id, path);
   if (req.method === 'GET') {
     const host = sandbox.hostPath(path);
     if (host === undefined) return sendError(res, 400, `path ${path} is outside /home and /tmp`);
@@ -857,5 +912,6 @@ async function handleFiles(
     await writeFile(host, file.data);
     written.push({ name: file.path.split('/').at(-1), type: 'file', path: file.path });
   }
+  trace('files-written', sandbox.id, path);
   sendJson(res, 200, written);
 }

@@ -42,6 +42,46 @@ export const E2B_PLANS_SOURCE = Object.freeze({
   asOf: '2026-12-02',
 });
 
+/**
+ * How a creation rate is counted: a sliding window of one second (of 1/rate seconds for rates below
+ * one a second) holding at most `rate` creations; one more is answered 429. The local E2B enforces
+ * it; E2B does not publish its algorithm, and a sliding window is the strictest reading of "n per
+ * second" (a fixed per-second window or a token bucket admits everything it admits).
+ */
+export class CreationWindow {
+  readonly windowMs: number;
+  readonly capacity: number;
+  readonly #admitted: number[] = [];
+
+  constructor(perSecond: number) {
+    if (!(perSecond > 0)) throw new Error(`creation rate must be above 0 (got ${perSecond})`);
+    this.windowMs = perSecond >= 1 ? 1000 : 1000 / perSecond;
+    this.capacity = Math.max(1, Math.floor(perSecond * (this.windowMs / 1000)));
+  }
+
+  /** Count a creation arriving at `now` (ms) if the window has room; false means 429. */
+  admit(now: number): boolean {
+    while (this.#admitted.length > 0 && (this.#admitted[0] as number) <= now - this.windowMs) {
+      this.#admitted.shift();
+    }
+    if (this.#admitted.length >= this.capacity) return false;
+    this.#admitted.push(now);
+    return true;
+  }
+}
+
+/**
+ * Margin of the provider's pacing: it sends at most `rate` creations per 1.1 s, so creations can
+ * reach E2B up to 100 ms (10% of a window) nearer to each other than they were sent (network and
+ * event-loop jitter) and still fit the window above. Paced at exactly the rate, any jitter is a 429.
+ */
+export const CREATION_PACING_MARGIN = 0.1;
+
+/** Creations per second the provider actually sends when told to keep to `rate`. */
+export function pacedCreationRate(rate: number): number {
+  return rate / (1 + CREATION_PACING_MARGIN);
+}
+
 /** The tier names, for validation messages. */
 export const E2B_TIERS: readonly E2BTier[] = ['hobby', 'pro'];
 

@@ -19,7 +19,7 @@ import {
   type SwarmBenchError,
   TimeoutError,
 } from '../errors.ts';
-import { E2B_PLANS, E2B_TIERS, type E2BTier } from './e2b-plans.ts';
+import { E2B_PLANS, E2B_TIERS, type E2BTier, pacedCreationRate } from './e2b-plans.ts';
 import type {
   AgentEndpoint,
   AgentLaunch,
@@ -34,8 +34,6 @@ const REAL_SDK: E2BSdk = E2BSandboxClass;
 
 /** Where the template bakes in the agent bundle, and where it is uploaded otherwise. */
 export const E2B_AGENT_PATH = '/home/user/agent.js';
-/** Directory of the one-time secret files agents read and delete. */
-const E2B_SECRET_DIR = '/home/user';
 /** Name of the template built by scripts/build-e2b-template.ts. */
 export const E2B_DEFAULT_TEMPLATE = 'swarm-bench-agent';
 /** Agents per sandbox: each gets its own port above E2B_AGENT_BASE_PORT. */
@@ -45,6 +43,8 @@ const STDERR_TAIL_BYTES = 4096;
 /** A running command in an E2B sandbox (subset of the SDK's CommandHandle). */
 export interface E2BCommandHandle {
   readonly pid: number;
+  /** Write to the command's stdin (it was started with `stdin: true`). */
+  sendStdin(data: string): Promise<void>;
   /** Settles when the command ends (rejects on a non-zero exit). */
   wait(): Promise<unknown>;
   kill(): Promise<boolean>;
@@ -59,6 +59,7 @@ export interface E2BSandboxInstance {
       cmd: string,
       opts: {
         background: true;
+        stdin?: boolean;
         envs?: Record<string, string>;
         cwd?: string;
         timeoutMs?: number;
@@ -120,7 +121,10 @@ export interface E2BSandboxProviderOptions {
   template?: string;
   /** True when the template already holds the bundle at /home/user/agent.js, so nothing is uploaded. @default false */
   templateHasBundle?: boolean;
-  /** Agent bundle source, uploaded to each sandbox unless templateHasBundle. */
+  /**
+   * Agent bundle source, uploaded to each sandbox unless templateHasBundle. Given with
+   * templateHasBundle (may be empty then), it is only the reference the template's agent is checked against.
+   */
   bundle: string;
   /** Resources the template allocates, for the cost model. @default { vcpu: 2, memoryMb: 512 } */
   resources?: { vcpu: number; memoryMb: number };
@@ -132,7 +136,7 @@ export interface E2BSandboxProviderOptions {
   creationRate?: number;
   /** How often a create answered 429 is tried again (with backoff) before it fails. @default 6 */
   rateLimitRetries?: number;
-  /** sha256 (hex) of the agent baked into the template; checked against each agent's ready line. @default the uploaded bundle's */
+  /** sha256 (hex) every agent's ready line must report. @default the sha256 of `bundle` when it is not empty (uploaded or not) */
   expectedBundleSha256?: string;
   /** Where E2B is, when not E2B's cloud. @default the SDK's own (E2B_API_URL... or e2b.app) */
   connection?: E2BConnection;
@@ -192,6 +196,8 @@ export class E2BSandboxProvider implements SandboxProvider {
   readonly #sleep: (ms: number) => Promise<void>;
   /** Earliest time the next creation may be sent (pacing to the plan's creation rate). */
   #nextCreationAt = 0;
+  /** When the last creation was sent. */
+  #lastSentAt = Number.NEGATIVE_INFINITY;
   readonly #throttle = { rateLimited: 0, pacedMs: 0, backoffMs: 0 };
   #pending = 0;
   #created = 0;
@@ -226,13 +232,14 @@ export class E2BSandboxProvider implements SandboxProvider {
       );
     }
     this.creationRate = rate;
-    this.#creationIntervalMs = 1000 / rate;
+    this.#creationIntervalMs = 1000 / pacedCreationRate(rate);
     this.#sessionMaxMs = plan.sessionMaxMs;
     this.#rateLimitRetries = options.rateLimitRetries ?? 6;
     this.#connection = { ...(options.connection ?? {}) };
+    // With templateHasBundle and no bundle given, only the protocol version is checked.
     this.#expectedBundleSha256 =
       options.expectedBundleSha256 ??
-      (this.#templateHasBundle ? undefined : createHash('sha256').update(options.bundle).digest('hex'));
+      (options.bundle === '' ? undefined : createHash('sha256').update(options.bundle).digest('hex'));
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#startTimeoutMs = positiveInt('startTimeoutMs', options.startTimeoutMs ?? 30_000);
     this.#metricsWaitMs = options.metricsWaitMs ?? 10_000;
@@ -335,15 +342,26 @@ export class E2BSandboxProvider implements SandboxProvider {
    * them per team and answers 429 beyond it). Returns how long it waited.
    */
   async #pace(): Promise<number> {
-    const now = this.#clock();
-    const at = Math.max(now, this.#nextCreationAt);
-    this.#nextCreationAt = at + this.#creationIntervalMs;
-    const waitMs = at - now;
-    if (waitMs > 0) {
-      this.#throttle.pacedMs += waitMs;
-      await this.#sleep(waitMs);
+    const interval = this.#creationIntervalMs;
+    const start = this.#clock();
+    const at = Math.max(start, this.#nextCreationAt);
+    this.#nextCreationAt = at + interval;
+    if (at > start) await this.#sleep(at - start);
+    // A wait that ended late (a busy event loop) must not bring this creation nearer to the one
+    // sent before it: the interval counts from when creations are really sent.
+    // (Also when several waits end together: each looks again once the others were sent. A clock
+    // that did not move across a wait, as in tests, ends the loop.)
+    for (let now = this.#clock(); now < this.#lastSentAt + interval; ) {
+      await this.#sleep(this.#lastSentAt + interval - now);
+      const later = this.#clock();
+      if (later <= now) break;
+      now = later;
     }
-    return waitMs;
+    const sent = this.#clock();
+    this.#lastSentAt = sent;
+    this.#nextCreationAt = Math.max(this.#nextCreationAt, sent + interval);
+    this.#throttle.pacedMs += sent - start;
+    return sent - start;
   }
 
   /** Refuse a lifetime above the plan's session maximum before E2B answers 400. */
@@ -509,20 +527,20 @@ class E2BSandbox implements Sandbox {
       onReady = resolve;
     });
     let handle: E2BCommandHandle;
-    // The secret travels as a file the agent deletes once read, never in its environment.
-    const secretPath = `${E2B_SECRET_DIR}/.agent-secret-${agentId}`;
     try {
-      await this.#instance.files.write(secretPath, launch.secret);
       handle = await this.#instance.commands.run(`node ${E2B_AGENT_PATH}`, {
         background: true,
+        // The secret goes down the agent's stdin (below), never into its environment or a file:
+        // sent while node boots, it costs no round trip of its own before the start.
+        stdin: true,
         // Only agent variables: nothing of the coordinator's environment enters the sandbox.
         envs: {
           [AGENT_ENV.id]: agentId,
-          [AGENT_ENV.secretFrom]: secretPath,
+          [AGENT_ENV.secretFrom]: 'stdin',
           [AGENT_ENV.host]: '0.0.0.0',
           [AGENT_ENV.port]: String(port),
           [AGENT_ENV.lifetimeMs]: String(Math.round(lifetimeMs)),
-          // No stdin pipe in E2B: the VM's own timeout is the parent watch.
+          // envd holds stdin open whatever becomes of the coordinator: the VM's timeout is the parent watch.
           [AGENT_ENV.watchStdin]: '0',
         },
         cwd: '/home/user',
@@ -568,6 +586,9 @@ class E2BSandbox implements Sandbox {
     });
     failure.catch(() => undefined);
     try {
+      await handle.sendStdin(`${launch.secret}\n`).catch((error: unknown) => {
+        throw this.#owner.mapError(error, `send agent ${agentId} its secret`, SandboxStartError);
+      });
       const line = await Promise.race([ready, failure]);
       this.#checkAgent(line);
       return {

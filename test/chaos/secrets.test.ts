@@ -51,7 +51,7 @@ function filesWithCanary(dir: string): string[] {
 
 /** An SDK that fails in every way it can, quoting the caller's key in each message. */
 function hostileSdk(
-  failure: 'create' | 'connect' | 'run' | 'stderr' | 'metrics' | 'kill' | 'list',
+  failure: 'create' | 'connect' | 'run' | 'stdin' | 'stderr' | 'metrics' | 'kill' | 'list',
   make: () => unknown,
 ): E2BSdk {
   const instance: E2BSandboxInstance = {
@@ -69,7 +69,10 @@ function hostileSdk(
           void opts.onStderr?.(`auth header was ${CANARY}\n`);
           exit(make());
         });
-        return { pid: 7, wait: () => exited, kill: async () => true };
+        const sendStdin = async () => {
+          if (failure === 'stdin') throw make();
+        };
+        return { pid: 7, sendStdin, wait: () => exited, kill: async () => true };
       },
     },
     getHost: (port) => `${port}-sbx-hostile.e2b.app`,
@@ -122,6 +125,14 @@ function provider(sdk: E2BSdk): E2BSandboxProvider {
   });
 }
 
+/** Start an agent in a sandbox of an SDK that fails at `failure` while starting it. */
+function startAgentFailing(failure: 'run' | 'stdin' | 'stderr', make: () => unknown) {
+  return async () => {
+    const sandbox = await provider(hostileSdk(failure, make)).create({ timeoutMs: 60_000, metadata: {} });
+    return sandbox.startAgent({ agentId: 'a0', secret: 's' });
+  };
+}
+
 async function failureOf(action: () => Promise<unknown>): Promise<unknown> {
   try {
     await action();
@@ -142,26 +153,9 @@ describe('the E2B key never appears in errors', () => {
           'connect',
           () => provider(hostileSdk('connect', make)).connect('sbx-hostile', { timeoutMs: 60_000 }),
         ],
-        [
-          'start agent',
-          async () => {
-            const sandbox = await provider(hostileSdk('run', make)).create({
-              timeoutMs: 60_000,
-              metadata: {},
-            });
-            return sandbox.startAgent({ agentId: 'a0', secret: 's' });
-          },
-        ],
-        [
-          'agent stderr',
-          async () => {
-            const sandbox = await provider(hostileSdk('stderr', make)).create({
-              timeoutMs: 60_000,
-              metadata: {},
-            });
-            return sandbox.startAgent({ agentId: 'a0', secret: 's' });
-          },
-        ],
+        ['start agent', startAgentFailing('run', make)],
+        ['agent secret on stdin', startAgentFailing('stdin', make)],
+        ['agent stderr', startAgentFailing('stderr', make)],
         [
           'metrics',
           async () =>

@@ -22,7 +22,13 @@ import { useLocalE2B } from '../helpers/e2b-local.ts';
 
 const run = promisify(execFile);
 const bundle = readFileSync(fileURLToPath(new URL('../../dist/agent.cjs', import.meta.url)), 'utf8');
-const local = useLocalE2B({ tier: 'pro', limits: { creationsPerSecond: 100 }, spareNamespaces: 0 });
+// Nor namespaces of ended sandboxes kept for reuse: each new sandbox gets a new veth on a freed address.
+const local = useLocalE2B({
+  tier: 'pro',
+  limits: { creationsPerSecond: 100 },
+  spareNamespaces: 0,
+  reusedNamespaces: 0,
+});
 const GENERATIONS = 2;
 const PER_GENERATION = 2;
 /** One handshake attempt, the client's default deadline. */

@@ -4,6 +4,9 @@
  * a network namespace; every test kills what it starts (asserted after each test), and the file
  * ends with no namespace or link left (asserted after all).
  */
+
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   AuthenticationError,
   CommandExitError,
@@ -14,6 +17,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { sdkOptions, useLocalE2B } from '../helpers/e2b-local.ts';
 
+const run = promisify(execFile);
 const METRICS_INTERVAL_MS = 300;
 const SESSION_MAX_MS = 60_000;
 const TIMEOUT_MS = 30_000;
@@ -203,6 +207,36 @@ describe('local E2B envd and edge', () => {
       expect(fromHere).toBe(a!.sandboxId);
       expect(fromA.stdout.trim()).toBe(b!.sandboxId);
       expect(direct.stdout.trim()).toBe(a!.sandboxId);
+    });
+  });
+
+  it("gives ended sandboxes' namespaces to new sandboxes, emptied: none of their processes or files remain", async () => {
+    // Prepare: a sandbox that leaves a file and a running process behind when it is killed.
+    const e2b = local.get();
+    const first = await Sandbox.create('base', { ...sdkOptions(e2b), timeoutMs: TIMEOUT_MS });
+    let before: ReturnType<typeof e2b.sandboxNetwork>;
+    try {
+      before = e2b.sandboxNetwork(first.sandboxId);
+      await first.files.write('/home/user/mark', 'first');
+      await first.commands.run('sleep 60', { background: true });
+    } finally {
+      await Sandbox.kill(first.sandboxId, sdkOptions(e2b));
+    }
+    await e2b.tornDown();
+    const reusedBefore = e2b.stats().namespacesReused;
+
+    // Act: the next sandbox takes a namespace an ended sandbox left (the oldest one kept).
+    await withSandboxes(1, async ([second]) => {
+      const after = e2b.sandboxNetwork(second!.sandboxId);
+      const pids = await Promise.all(
+        [before!.ns, after!.ns].map(async (ns) => (await run('ip', ['netns', 'pids', ns])).stdout.trim()),
+      );
+      const mark = await second!.files.read('/home/user/mark').catch((error: unknown) => error);
+
+      // Assess
+      expect(e2b.stats().namespacesReused).toBe(reusedBefore + 1);
+      expect(pids).toEqual(['', '']);
+      expect(mark).toBeInstanceOf(Error);
     });
   });
 

@@ -12,6 +12,7 @@ import {
 } from '@e2b/code-interpreter';
 import { describe, expect, it } from 'vitest';
 import { AGENT_PROTOCOL_VERSION, E2B_AGENT_BASE_PORT } from '../../lib/agent/launch.ts';
+import { parseRunConfig } from '../../lib/config.ts';
 import { InvalidInputError, ProviderUnavailableError, SandboxStartError } from '../../lib/errors.ts';
 import {
   E2B_AGENT_PATH,
@@ -23,6 +24,8 @@ import {
   type E2BSdk,
   killStaleSandboxes,
 } from '../../lib/sandbox/e2b.ts';
+import { CreationWindow, E2B_PLANS } from '../../lib/sandbox/e2b-plans.ts';
+import { type E2BRunDeps, e2bRunOptions } from '../../lib/sandbox/e2b-run.ts';
 
 const API_KEY = 'e2b_live_0123456789abcdef';
 const BUNDLE = 'console.log("agent")';
@@ -37,6 +40,8 @@ interface FakeOptions {
   /** What each started agent prints on stdout. */
   agentOutput?: (envs: Record<string, string>) => string[];
   listed?: E2BSandboxSummary[];
+  /** E2B's rate limit: false answers the create with 429. */
+  admit?: () => boolean;
   metrics?: Array<{ timestamp: Date; cpuUsedPct: number; memUsed: number }>;
 }
 
@@ -53,6 +58,7 @@ class FakeSdk implements E2BSdk {
     if (this.options.createError) throw this.options.createError;
     const failure = this.options.createFailures?.shift();
     if (failure) throw failure;
+    if (this.options.admit?.() === false) throw new RateLimitError('429: rate limit exceeded');
     const sandbox = new FakeSandbox(`sbx-${this.sandboxes.length + 1}`, this);
     this.sandboxes.push(sandbox);
     return sandbox;
@@ -115,6 +121,9 @@ class FakeSandbox implements E2BSandboxInstance {
         });
         return {
           pid: 42,
+          sendStdin: async (data: string) => {
+            sdk.calls.push({ method: 'command.sendStdin', args: [sandboxId, data] });
+          },
           wait: () => new Promise(() => undefined),
           kill: async () => {
             sdk.calls.push({ method: 'command.kill', args: [sandboxId] });
@@ -147,12 +156,16 @@ class FakeSandbox implements E2BSandboxInstance {
 }
 
 function makeProvider(sdk: FakeSdk, options: Partial<E2BSandboxProviderOptions> = {}) {
+  let now = Date.UTC(2026, 11, 1);
   return new E2BSandboxProvider({
     apiKey: API_KEY,
     bundle: BUNDLE,
     sdk,
-    // Pacing and 429 backoff wait through this: no test sleeps for real.
-    sleep: async () => undefined,
+    // Pacing and 429 backoff wait through this: no test sleeps for real, time moves by the waits.
+    clock: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
     metadata: { stack: 'swarm-bench-test' },
     startTimeoutMs: 1000,
     metricsWaitMs: 0,
@@ -221,7 +234,7 @@ describe('E2BSandboxProvider.create', () => {
 });
 
 describe('E2BSandbox.startAgent', () => {
-  it('runs node in the background with only agent variables, the secret in a one-time file, and returns a wss URL from getHost', async () => {
+  it('runs node in the background with only agent variables, the secret on its stdin, and returns a wss URL from getHost', async () => {
     // Prepare
     const sdk = new FakeSdk();
     const provider = makeProvider(sdk);
@@ -237,9 +250,10 @@ describe('E2BSandbox.startAgent', () => {
     const [, cmd, opts] = runs[0]!.args as [string, string, Record<string, unknown>];
     expect(cmd).toBe(`node ${E2B_AGENT_PATH}`);
     expect(opts.background).toBe(true);
+    expect(opts.stdin).toBe(true);
     expect(opts.envs).toEqual({
       SWARM_AGENT_ID: 'a0',
-      SWARM_AGENT_SECRET_FROM: '/home/user/.agent-secret-a0',
+      SWARM_AGENT_SECRET_FROM: 'stdin',
       SWARM_AGENT_HOST: '0.0.0.0',
       SWARM_AGENT_PORT: String(E2B_AGENT_BASE_PORT),
       SWARM_AGENT_LIFETIME_MS: '30000',
@@ -247,9 +261,10 @@ describe('E2BSandbox.startAgent', () => {
     });
     expect(JSON.stringify(opts.envs)).not.toContain(API_KEY);
     expect(JSON.stringify(opts.envs)).not.toContain('swarm-secret');
-    expect(callsOf(sdk, 'files.write').slice(1)).toEqual([
-      { method: 'files.write', args: ['sbx-1', '/home/user/.agent-secret-a0', 'swarm-secret'] },
-      { method: 'files.write', args: ['sbx-1', '/home/user/.agent-secret-a1', 'swarm-secret'] },
+    expect(callsOf(sdk, 'files.write').slice(1)).toEqual([]);
+    expect(callsOf(sdk, 'command.sendStdin')).toEqual([
+      { method: 'command.sendStdin', args: ['sbx-1', 'swarm-secret\n'] },
+      { method: 'command.sendStdin', args: ['sbx-1', 'swarm-secret\n'] },
     ]);
     expect(first).toEqual({
       agentId: 'a0',
@@ -373,14 +388,16 @@ describe('errors', () => {
 });
 
 describe('E2B plan limits', () => {
-  it('paces creations to the tier rate: Hobby 1/s, Pro 5/s, or an explicit rate', async () => {
-    // Prepare: a clock that stands still, so every wait is the pacer's.
+  it('paces creations to the tier rate less a 10% margin: Hobby 1/s, Pro 5/s, or an explicit rate', async () => {
+    // Prepare: a clock that moves only when the provider waits, so every wait is the pacer's.
     const waits = (options: Partial<E2BSandboxProviderOptions>) => {
       const slept: number[] = [];
+      let now = 1_000_000;
       const provider = makeProvider(new FakeSdk(), {
-        clock: () => 1_000_000,
+        clock: () => now,
         sleep: async (ms) => {
           slept.push(ms);
+          now += ms;
         },
         ...options,
       });
@@ -396,29 +413,73 @@ describe('E2B plan limits', () => {
     }
 
     // Assess
-    expect(hobby.slept).toEqual([1000, 2000]);
-    expect(pro.slept).toEqual([200, 400]);
-    expect(explicit.slept).toEqual([500, 1000]);
-    expect(hobby.provider.throttle()).toEqual({ rateLimited: 0, pacedMs: 3000, backoffMs: 0 });
+    expect(hobby.slept).toEqual([1100, 1100]);
+    expect(pro.slept).toEqual([220, 220]);
+    expect(explicit.slept).toEqual([550, 550]);
+    expect(hobby.provider.throttle()).toEqual({ rateLimited: 0, pacedMs: 2200, backoffMs: 0 });
     expect(hobby.provider.maxConcurrent).toBe(20);
     expect(pro.provider.maxConcurrent).toBe(100);
   });
 
+  it('gets no 429 when creations reach E2B up to 95 ms nearer to each other than they were sent, or its waits end late', async () => {
+    // Prepare: time moves only when the provider waits; E2B counts each creation when it arrives,
+    // in a sliding window as the local E2B does, and the trip there alternates 95 ms and 0 ms (the
+    // worst order: a slow request followed by a fast one). Paced at exactly the rate, every second
+    // creation would be refused.
+    const run = async (tier: 'hobby' | 'pro') => {
+      let now = 1_000_000;
+      let sent = 0;
+      const window = new CreationWindow(E2B_PLANS[tier].creationsPerSecond);
+      let waits = 0;
+      const sdk = new FakeSdk({ admit: () => window.admit(now + (sent++ % 2 === 0 ? 95 : 0)) });
+      const provider = makeProvider(sdk, {
+        tier,
+        clock: () => now,
+        // Every third wait ends 300 ms late, as a timer on a busy event loop does.
+        sleep: async (ms) => {
+          now += ms + (waits++ % 3 === 0 ? 300 : 0);
+        },
+        rateLimitRetries: 0,
+        maxConcurrent: 30,
+      });
+      for (let i = 0; i < 30; i++) await provider.create({ timeoutMs: 60_000, metadata: {} });
+      return { provider, sent };
+    };
+
+    // Act
+    const hobby = await run('hobby');
+    const pro = await run('pro');
+
+    // Assess
+    for (const { provider, sent } of [hobby, pro]) {
+      expect(sent).toBe(30);
+      expect(provider.throttle().rateLimited).toBe(0);
+      expect(provider.usage().created).toBe(30);
+    }
+  });
+
   it('retries a 429 with growing backoff and counts it; a sandbox comes back with its throttled time', async () => {
     // Prepare
+    let now = 0;
     const sdk = new FakeSdk({ createFailures: [new RateLimitError('429'), new RateLimitError('429')] });
-    const provider = makeProvider(sdk, { clock: () => 0 });
+    const provider = makeProvider(sdk, {
+      clock: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
 
     // Act
     const sandbox = await provider.create({ timeoutMs: 60_000, metadata: {} });
 
-    // Assess: backoff from max(1 s interval, 0.5 s) doubling, half jittered; pacing on every attempt.
+    // Assess: backoff from max(1.1 s interval, 0.5 s) doubling, half jittered; pacing on every attempt.
     const throttle = provider.throttle();
     expect(callsOf(sdk, 'create')).toHaveLength(3);
     expect(throttle.rateLimited).toBe(2);
-    expect(throttle.backoffMs).toBeGreaterThanOrEqual(500 + 1000);
-    expect(throttle.backoffMs).toBeLessThanOrEqual(1000 + 2000);
-    expect(throttle.pacedMs).toBe(1000 + 2000);
+    expect(throttle.backoffMs).toBeGreaterThanOrEqual(550 + 1100);
+    expect(throttle.backoffMs).toBeLessThanOrEqual(1100 + 2200);
+    // The clock moved only while throttled: every millisecond of it is counted.
+    expect(now).toBeCloseTo(throttle.pacedMs + throttle.backoffMs, 6);
     expect(sandbox.throttledMs).toBeCloseTo(throttle.pacedMs + throttle.backoffMs, 6);
   });
 
@@ -501,6 +562,67 @@ describe('E2B plan limits', () => {
     await expect(start).rejects.toBeInstanceOf(InvalidInputError);
     await expect(start).rejects.toThrow(/build:agent.*build-e2b-template/);
     expect(callsOf(sdk, 'command.kill')).toHaveLength(1);
+  });
+});
+
+describe("a run's E2B options (e2bRunOptions: the CLI and the unit Lambda)", () => {
+  const config = parseRunConfig({ provider: 'e2b' });
+  const stale = (envs: Record<string, string>) => [
+    `{"event":"ready","agentId":"${envs.SWARM_AGENT_ID}","port":${envs.SWARM_AGENT_PORT},"pid":1,"protocol":${AGENT_PROTOCOL_VERSION},"bundleSha256":"0ld"}\n`,
+  ];
+  const provider = (sdk: FakeSdk, deps: Partial<E2BRunDeps> = {}) =>
+    new E2BSandboxProvider({
+      ...e2bRunOptions(config, { apiKey: API_KEY, bundle: BUNDLE, templateHasBundle: true, ...deps }),
+      sdk,
+      sleep: async () => undefined,
+    });
+
+  it("with the bundle baked in, uploads nothing and still checks every agent against the bundle's sha256", async () => {
+    // Prepare
+    const current = new FakeSdk();
+    const old = new FakeSdk({ agentOutput: stale });
+
+    // Act
+    const started = await (await provider(current).create({ timeoutMs: 60_000, metadata: {} })).startAgent({
+      agentId: 'a0',
+      secret: 's',
+    });
+    const refused = (await provider(old).create({ timeoutMs: 60_000, metadata: {} })).startAgent({
+      agentId: 'a0',
+      secret: 's',
+    });
+
+    // Assess
+    expect(started.agent).toEqual({ protocol: AGENT_PROTOCOL_VERSION, bundleSha256: BUNDLE_SHA256 });
+    expect(callsOf(current, 'files.write')).toEqual([]);
+    await expect(refused).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(refused).rejects.toThrow(/bundle [0-9a-f]{12} .*build-e2b-template/);
+    expect(callsOf(old, 'command.kill')).toHaveLength(1);
+  });
+
+  it('uploads the agent when the run carries plug-ins the template lacks, and takes limits from the config', async () => {
+    // Prepare
+    const sdk = new FakeSdk();
+    const options = e2bRunOptions(parseRunConfig({ provider: 'e2b', e2bTier: 'pro', maxSandboxes: 7 }), {
+      apiKey: API_KEY,
+      bundle: BUNDLE,
+      templateHasBundle: true,
+      withPlugins: true,
+    });
+
+    // Act
+    await provider(sdk, { withPlugins: true }).create({ timeoutMs: 60_000, metadata: {} });
+
+    // Assess
+    expect(callsOf(sdk, 'files.write')).toEqual([
+      { method: 'files.write', args: ['sbx-1', E2B_AGENT_PATH, BUNDLE] },
+    ]);
+    expect(options).toMatchObject({
+      templateHasBundle: false,
+      tier: 'pro',
+      creationRate: 5,
+      maxConcurrent: 7,
+    });
   });
 });
 
