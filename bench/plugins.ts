@@ -96,7 +96,7 @@ function breakdown(): string[] {
   const pluginUs = mean(samples.plugin) * 1000;
   const rows: Array<[string, number]> = [
     [
-      "outside the strategy (socket, frame, agent; the built-in's round trip less its compute)",
+      "outside the strategy (socket, frame, agent, the built-in's bars from columns: its round trip less its compute)",
       builtinUs - builtinComputeUs,
     ],
   ];
