@@ -3,16 +3,26 @@
  * call to one agent, built-in momentum against the same momentum code as a plug-in (in its worker
  * thread, behind the plug-in interface), interleaved call by call on the same agent and windows so
  * machine noise hits both alike. The floor is the built-in's round trip; the goal is a plug-in
- * round trip at most 1.1x of it (medians). Writes raw samples to bench/results/plugins-latest.json.
+ * round trip at most 1.1x of it (medians). Then where the plug-in's time goes: the agent's own
+ * per-step sums of the calls measured (PluginStats.steps: writing the window into the channel,
+ * waking the worker, its copy of the call, the plug-in's code, the answer, waking the agent's
+ * thread, the check), as means beside the two round trips' means. Last, the hop alone in this
+ * process (a PluginHost, no sockets), with the spins on (the defaults) and off, interleaved, step
+ * by step as medians: what the spins buy on this machine. Writes raw samples to
+ * bench/results/plugins-latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildPluginBundle } from '../lib/plugins/bundle.ts';
+import type { AgentMetricsReport } from '../lib/agent/protocol.ts';
+import { buildPluginBundle, buildPluginWorker, type PluginModuleRef } from '../lib/plugins/bundle.ts';
+import { type PluginCallSteps, PluginHost, type PluginStats, STEP_NAMES } from '../lib/plugins/host.ts';
 import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { SwarmManager } from '../lib/swarm/manager.ts';
+import { fromColumns } from '../lib/trading/columns.ts';
 import { generateBars } from '../lib/trading/market.ts';
+import { createStrategy } from '../lib/trading/strategies.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench/results/plugins-latest.json');
@@ -20,11 +30,17 @@ const WARMUP = 300;
 const ROUNDS = 2000;
 const WINDOW_BARS = 500;
 const GOAL = 1.1;
+const PLUGIN = 'momentum-plugin';
+
+const HOP_CALLS = 2000;
+const MODULES: PluginModuleRef[] = [
+  { path: join(ROOT, 'bench/fixtures/momentum-plugin.ts'), kind: 'strategy', flag: '--strategy' },
+];
 
 const bundle = await buildPluginBundle({
   root: ROOT,
   outDir: join(ROOT, '.swarm-bench/plugins'),
-  modules: [{ path: join(ROOT, 'bench/fixtures/momentum-plugin.ts'), kind: 'strategy', flag: '--strategy' }],
+  modules: MODULES,
 });
 const provider = new LocalSandboxProvider({ bundlePath: bundle.path });
 const manager = new SwarmManager({ provider });
@@ -35,16 +51,20 @@ const samples = {
   builtinComputeUs: [] as number[],
   pluginComputeUs: [] as number[],
 };
+const stepsOf = (reports: AgentMetricsReport[]): PluginStats['steps'] | undefined =>
+  reports[0]?.plugins?.[PLUGIN]?.steps;
+let stepsBefore: PluginStats['steps'] | undefined;
+let stepsAfter: PluginStats['steps'] | undefined;
 try {
   const swarm = await manager.createSwarm('mesh', 1, {
     strategies: ['momentum'],
-    pluginStrategies: ['momentum-plugin'],
+    pluginStrategies: [PLUGIN],
   });
   for (let i = 0; i < WARMUP + ROUNDS; i++) {
+    if (i === WARMUP) stepsBefore = stepsOf(await swarm.metrics());
     const window = bars.slice(i % 1000, (i % 1000) + WINDOW_BARS);
     // Alternate which goes first, so neither always follows the other.
-    const order =
-      i % 2 === 0 ? (['momentum', 'momentum-plugin'] as const) : (['momentum-plugin', 'momentum'] as const);
+    const order = i % 2 === 0 ? (['momentum', PLUGIN] as const) : ([PLUGIN, 'momentum'] as const);
     for (const strategy of order) {
       const start = performance.now();
       const result = await swarm.execute(0, window, strategy);
@@ -59,9 +79,110 @@ try {
       }
     }
   }
+  stepsAfter = stepsOf(await swarm.metrics());
 } finally {
   await manager.destroyAll();
   await provider.killAll();
+}
+
+/** The plug-in round trip's mean, step by step, against the built-in's (microseconds). */
+function breakdown(): string[] {
+  if (stepsBefore === undefined || stepsAfter === undefined) return ['(the agent reported no plug-in steps)'];
+  const calls = stepsAfter.calls - stepsBefore.calls;
+  if (calls <= 0) return ['(no plug-in call was answered while the agent waited for it)'];
+  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  const builtinUs = mean(samples.builtin) * 1000;
+  const builtinComputeUs = mean(samples.builtinComputeUs);
+  const pluginUs = mean(samples.plugin) * 1000;
+  const rows: Array<[string, number]> = [
+    [
+      "outside the strategy (socket, frame, agent, the built-in's bars from columns: its round trip less its compute)",
+      builtinUs - builtinComputeUs,
+    ],
+  ];
+  const label: Record<(typeof STEP_NAMES)[number], string> = {
+    write: 'write the window and request into the channel',
+    wakeWorker: 'wake the worker (notify until it sees the call)',
+    read: 'worker reads the call (its own copy of the columns)',
+    compute: 'plug-in code (bars from columns, momentum) and its check',
+    answer: 'answer serialised and written',
+    wakeHost: "wake the agent's thread (notify until it sees the answer)",
+    settle: 'agent reads, parses and checks the answer',
+  };
+  for (const step of STEP_NAMES) rows.push([label[step], (stepsAfter[step] - stepsBefore[step]) / calls]);
+  const accounted = rows.reduce((sum, [, us]) => sum + us, 0);
+  rows.push(['the rest (promise turns, timer, noise)', pluginUs - accounted]);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [
+    `plug-in round trip, mean per call, us (${calls} of ${samples.plugin.length} calls answered while the agent waited):`,
+    ...rows.map(([name, us]) => `  ${name.padEnd(width)}  ${us.toFixed(1).padStart(8)}`),
+    `  ${'= plug-in round trip (mean)'.padEnd(width)}  ${pluginUs.toFixed(1).padStart(8)}`,
+    `  ${`built-in round trip (mean; its compute ${builtinComputeUs.toFixed(1)})`.padEnd(width)}  ${builtinUs.toFixed(1).padStart(8)}`,
+  ];
+}
+
+/**
+ * The hop alone, in this process: the plug-in called through two PluginHosts, spins on (the
+ * defaults) and off, alternating call by call on the same windows; medians of each step, and the
+ * built-in's bars-from-columns and signal in this thread for scale.
+ */
+async function hopAlone(): Promise<string[]> {
+  const source = await buildPluginWorker(ROOT, MODULES);
+  const momentum = createStrategy('momentum');
+  const variants = [
+    { name: 'spins on (defaults)', options: {} },
+    { name: 'spins off', options: { spinUs: 0, workerSpinUs: 0 } },
+  ].map(({ name, options }) => {
+    const steps: PluginCallSteps[] = [];
+    const host = new PluginHost({
+      source,
+      modules: MODULES,
+      ...options,
+      onCall: (call) => steps.push(call),
+    });
+    return { name, host, steps, total: [] as number[] };
+  });
+  const inThread: number[] = [];
+  try {
+    await Promise.all(variants.map((variant) => variant.host.describe()));
+    const columns = (from: number) => {
+      const window = bars.slice(from, from + WINDOW_BARS);
+      const column = (key: 't' | 'open' | 'high' | 'low' | 'close' | 'volume') =>
+        Float64Array.from(window, (bar) => bar[key]);
+      return {
+        t: column('t'),
+        open: column('open'),
+        high: column('high'),
+        low: column('low'),
+        close: column('close'),
+        volume: column('volume'),
+      };
+    };
+    for (let i = 0; i < WARMUP + HOP_CALLS; i++) {
+      const window = columns(i % 1000);
+      for (const variant of i % 2 === 0 ? variants : [...variants].reverse()) {
+        const start = performance.now();
+        await variant.host.signal(PLUGIN, window);
+        if (i >= WARMUP) variant.total.push((performance.now() - start) * 1000);
+        else variant.steps.length = 0;
+      }
+      const start = performance.now();
+      momentum.signal(fromColumns(window));
+      if (i >= WARMUP) inThread.push((performance.now() - start) * 1000);
+    }
+  } finally {
+    await Promise.all(variants.map((variant) => variant.host.close()));
+  }
+  const p50 = (values: number[]) => quantile(values, 0.5).toFixed(1).padStart(7);
+  return [
+    `the hop alone, in this process (PluginHost, no sockets), ${HOP_CALLS} calls each, medians in us, load ${loadavg()[0]?.toFixed(1)}:`,
+    `  ${''.padEnd(20)}  ${'total'.padStart(7)}  ${STEP_NAMES.map((step) => step.padStart(10)).join('  ')}`,
+    ...variants.map(
+      ({ name, steps, total }) =>
+        `  ${name.padEnd(20)}  ${p50(total)}  ${STEP_NAMES.map((step) => p50(steps.map((s) => s[step])).padStart(10)).join('  ')}`,
+    ),
+    `  built-in in this thread (bars from columns and signal): ${p50(inThread).trim()}`,
+  ];
 }
 
 const quantile = (values: number[], q: number) => {
@@ -80,6 +201,7 @@ const lines = [
   `momentum as a plug-in    round trip p50 ${(plugin * 1000).toFixed(0)} us  p95 ${(quantile(samples.plugin, 0.95) * 1000).toFixed(0)} us  compute p50 ${quantile(samples.pluginComputeUs, 0.5).toFixed(0)} us (in its worker)`,
   `plug-in / built-in round trip (p50): ${ratio.toFixed(3)}x  goal <= ${GOAL}x  ${ratio <= GOAL ? 'PASS' : 'MISS'}`,
 ];
+lines.push(...breakdown(), ...(await hopAlone()));
 process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(dirname(RESULTS), { recursive: true });
 writeFileSync(RESULTS, JSON.stringify({ lines, ratio, samples, bundleSha256: bundle.sha256 }, null, 1));

@@ -17,9 +17,12 @@
  * microseconds; bench/plugins.ts measures it), a process's is a pipe and a second event loop.
  *
  * Calls travel on a shared-memory channel (channel.ts), one at a time per plug-in. The agent's
- * thread first waits for the answer blocked (`syncWaitMs`, a few milliseconds: as long as a
- * built-in strategy would hold the thread computing), so a quick plug-in answers without an
- * event-loop turn; a slower call is then awaited asynchronously under its deadline as before.
+ * thread first waits for the answer (`syncWaitMs`, a few milliseconds: as long as a built-in
+ * strategy would hold the thread computing), polling for `spinUs` and then blocked, so a quick
+ * plug-in answers without an event-loop turn or a wake-up; a slower call is then awaited
+ * asynchronously, its deadline timer armed for what is left of `callTimeoutMs`. A worker answering
+ * a series of calls polls for the next one (`workerSpinUs`) rather than sleeping between them.
+ * Both spins are bounded and happen only around calls: an idle plug-in costs no CPU.
  */
 import { Worker } from 'node:worker_threads';
 import { writeBars } from '../trading/columns.ts';
@@ -30,11 +33,17 @@ import {
   C_KIND,
   C_STATE,
   Channel,
+  clockMs,
   IDLE,
   KIND_DECIDE,
   KIND_SIGNAL,
   MAX_BARS,
   REQUEST,
+  S_ANSWERED,
+  S_COMPUTED,
+  S_READ,
+  S_WOKE,
+  Spin,
   waitAsync,
 } from './channel.ts';
 import { ACTIONS, checkSignal } from './checks.ts';
@@ -86,6 +95,39 @@ export interface PluginHostOptions {
    * (0: always asynchronously). @default 5
    */
   syncWaitMs?: number;
+  /**
+   * How long a call polls for the answer before it blocks (part of syncWaitMs): a quick plug-in's
+   * answer then costs no wake-up of the agent's thread. @default 200
+   */
+  spinUs?: number;
+  /**
+   * How long a worker polls for the next call after an answer, while calls come within that time
+   * of each other (a series), so the call costs no wake-up of the worker; 0 never. @default 1000
+   */
+  workerSpinUs?: number;
+  /** Told the steps of every call answered while the agent's thread waited for it. */
+  onCall?: (steps: PluginCallSteps) => void;
+}
+
+/**
+ * Where one call's time went, in microseconds, from the host's clock and the worker's (the
+ * worker's readings come from user code's thread: reported, never relied on).
+ */
+export interface PluginCallSteps {
+  /** The window's columns and the request written into the channel. */
+  write: number;
+  /** From the host's notify until the worker saw the call. */
+  wakeWorker: number;
+  /** The worker reading the call (its own copy of the columns, the parameters). */
+  read: number;
+  /** The plug-in's code and the worker's check of its answer. */
+  compute: number;
+  /** The answer serialised and written into the channel. */
+  answer: number;
+  /** From the worker's notify until the host saw the answer. */
+  wakeHost: number;
+  /** The host reading, parsing and checking the answer. */
+  settle: number;
 }
 
 /** Calls and failures of one plug-in, for the agent's metrics. */
@@ -97,6 +139,11 @@ export interface PluginStats {
   crashes: number;
   restarts: number;
   quarantined: boolean;
+  /**
+   * Calls answered while the agent's thread waited for them (no event-loop turn), and their steps
+   * summed in microseconds: where a quick call's time goes (bench/plugins.ts prints the means).
+   */
+  steps: { calls: number } & PluginCallSteps;
 }
 
 type Answer = Extract<FromWorker, { t: 'ok' }>;
@@ -104,7 +151,10 @@ type Answer = Extract<FromWorker, { t: 'ok' }>;
 interface Pending {
   resolve: (message: Answer) => void;
   reject: (error: PluginError) => void;
-  timer: NodeJS.Timeout;
+  /** The deadline, armed once the call is awaited asynchronously. */
+  timer: NodeJS.Timeout | undefined;
+  /** When the call began (clockMs). */
+  begun: number;
 }
 
 /** Windows the host takes: bar objects, wire columns (number arrays) or Float64 columns. */
@@ -138,6 +188,16 @@ interface Slot {
 }
 
 const WATCH_INTERVAL_MS = 50;
+/** The steps of a call, in the order they happen. */
+export const STEP_NAMES = [
+  'write',
+  'wakeWorker',
+  'read',
+  'compute',
+  'answer',
+  'wakeHost',
+  'settle',
+] as const satisfies ReadonlyArray<keyof PluginCallSteps>;
 
 /** The plug-ins of one agent. `describe()` loads them; calls start a worker on demand. */
 export class PluginHost {
@@ -151,6 +211,9 @@ export class PluginHost {
   private readonly externalBytes: number;
   private readonly quarantineAfter: number;
   private readonly syncWaitMs: number;
+  private readonly spinUs: number;
+  private readonly workerSpinUs: number;
+  private readonly spin = new Spin();
   private watchdog: NodeJS.Timeout | undefined;
   private baselineRss = 0;
   private closed = false;
@@ -161,7 +224,10 @@ export class PluginHost {
     this.heapMb = options.heapMb ?? 256;
     this.externalBytes = (options.externalMb ?? 512) * 1024 * 1024;
     this.quarantineAfter = options.quarantineAfter ?? 3;
-    this.syncWaitMs = options.syncWaitMs ?? 5;
+    // The thread never waits past a call's deadline (the spin is part of the wait).
+    this.syncWaitMs = Math.min(options.syncWaitMs ?? 5, this.callTimeoutMs);
+    this.spinUs = Math.min(options.spinUs ?? 200, this.syncWaitMs * 1000);
+    this.workerSpinUs = options.workerSpinUs ?? 1000;
     this.slots = options.modules.map(({ kind }, module) => ({
       module,
       kind,
@@ -170,7 +236,16 @@ export class PluginHost {
       busy: false,
       queue: [],
       streak: 0,
-      stats: { calls: 0, errors: 0, timeouts: 0, memory: 0, crashes: 0, restarts: 0, quarantined: false },
+      stats: {
+        calls: 0,
+        errors: 0,
+        timeouts: 0,
+        memory: 0,
+        crashes: 0,
+        restarts: 0,
+        quarantined: false,
+        steps: { calls: 0, write: 0, wakeWorker: 0, read: 0, compute: 0, answer: 0, wakeHost: 0, settle: 0 },
+      },
     }));
   }
 
@@ -235,7 +310,9 @@ export class PluginHost {
 
   /** Per plug-in counters. */
   stats(): Record<string, PluginStats> {
-    return Object.fromEntries(this.slots.map((slot) => [slot.name, { ...slot.stats }]));
+    return Object.fromEntries(
+      this.slots.map((slot) => [slot.name, { ...slot.stats, steps: { ...slot.stats.steps } }]),
+    );
   }
 
   /** End every worker. */
@@ -285,22 +362,33 @@ export class PluginHost {
   /** One call over the slot's channel: blocked for up to syncWaitMs, then asynchronously, under the deadline. */
   private exchange(slot: Slot, fill: (channel: Channel) => string | undefined): Promise<Answer> {
     const channel = slot.channel as Channel;
+    const begun = clockMs();
     const problem = fill(channel);
     if (problem !== undefined) return Promise.reject(new PluginError(slot.name, 'invalid', problem));
     const id = this.nextId++ & 0x7fffffff;
     channel.control[C_ID] = id;
     return new Promise<Answer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        slot.stats.timeouts++;
-        this.kill(slot, 'timeout', `no answer within ${this.callTimeoutMs} ms`);
-      }, this.callTimeoutMs);
-      slot.pending.set(id, { resolve, reject, timer });
+      const pending: Pending = { resolve, reject, timer: undefined, begun };
+      slot.pending.set(id, pending);
+      const signalled = clockMs();
       channel.signal(REQUEST);
-      if (this.syncWaitMs > 0) Atomics.wait(channel.control, C_STATE, REQUEST, this.syncWaitMs);
+      const spun =
+        this.spinUs > 0 && this.spin.until(channel.control, REQUEST, this.spin.now() + this.spinUs / 1000);
+      if (this.syncWaitMs > 0 && !spun) {
+        Atomics.wait(channel.control, C_STATE, REQUEST, this.syncWaitMs);
+      }
       if (channel.state !== REQUEST) {
-        this.settle(slot, channel, id);
+        this.settle(slot, channel, id, signalled);
         return;
       }
+      // Not answered while the thread waited: the deadline runs on from the call's start.
+      pending.timer = setTimeout(
+        () => {
+          slot.stats.timeouts++;
+          this.kill(slot, 'timeout', `no answer within ${this.callTimeoutMs} ms`);
+        },
+        Math.max(0, this.callTimeoutMs - (clockMs() - begun)),
+      );
       this.watch();
       this.awaitAnswer(slot, channel, id);
     });
@@ -312,14 +400,18 @@ export class PluginHost {
     const next = (): void => {
       if (!slot.pending.has(id) || slot.channel !== channel) return; // failed meanwhile
       if (channel.state === REQUEST) this.awaitAnswer(slot, channel, id);
-      else this.settle(slot, channel, id);
+      else this.settle(slot, channel, id, 0);
     };
     if (waiting.async) void waiting.value.then(next);
     else next();
   }
 
-  /** The channel left REQUEST: read and check the answer to call `id` and settle it. */
-  private settle(slot: Slot, channel: Channel, id: number): void {
+  /**
+   * The channel left REQUEST: read and check the answer to call `id` and settle it (`signalled`:
+   * when the call was signalled, if it was answered while the thread waited; else 0).
+   */
+  private settle(slot: Slot, channel: Channel, id: number, signalled: number): void {
+    const seen = signalled === 0 ? 0 : clockMs();
     const pending = slot.pending.get(id);
     if (pending === undefined) return;
     if (channel.state !== ANSWER) {
@@ -338,6 +430,7 @@ export class PluginHost {
       message = undefined;
     }
     if (message?.t === 'ok' && message.id === id && Number.isFinite(message.computeUs)) {
+      if (seen !== 0) this.count(slot, channel, pending.begun, signalled, seen);
       pending.resolve(message);
       return;
     }
@@ -345,6 +438,25 @@ export class PluginHost {
     const error =
       message?.t === 'err' && message.id === id ? String(message.error).slice(0, 500) : 'malformed answer';
     pending.reject(new PluginError(slot.name, 'error', error));
+  }
+
+  /** Add a call's steps to its plug-in's sums (and tell onCall). */
+  private count(slot: Slot, channel: Channel, begun: number, signalled: number, seen: number): void {
+    const { stamps } = channel;
+    const us = (from: number, to: number) => (to - from) * 1000;
+    const steps: PluginCallSteps = {
+      write: us(begun, signalled),
+      wakeWorker: us(signalled, stamps[S_WOKE] as number),
+      read: us(stamps[S_WOKE] as number, stamps[S_READ] as number),
+      compute: us(stamps[S_READ] as number, stamps[S_COMPUTED] as number),
+      answer: us(stamps[S_COMPUTED] as number, stamps[S_ANSWERED] as number),
+      wakeHost: us(stamps[S_ANSWERED] as number, seen),
+      settle: us(seen, clockMs()),
+    };
+    const sums = slot.stats.steps;
+    sums.calls++;
+    for (const key of STEP_NAMES) sums[key] += steps[key];
+    this.options.onCall?.(steps);
   }
 
   /** Start a slot's worker and wait for its ready message (which carries the dry run). */
@@ -356,6 +468,7 @@ export class PluginHost {
       module: slot.module,
       expect: slot.kind,
       channel: channel.buffer,
+      spinUs: this.workerSpinUs,
     };
     const worker = new Worker(this.options.source, {
       eval: true,

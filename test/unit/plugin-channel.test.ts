@@ -14,6 +14,7 @@ import {
   IDLE,
   KIND_DECIDE,
   REQUEST,
+  Spin,
 } from '../../lib/plugins/channel.ts';
 import { defineDecisionRule } from '../../lib/plugins/define.ts';
 import { type ChannelWaits, serve } from '../../lib/plugins/worker.ts';
@@ -31,6 +32,12 @@ function call(channel: Channel, id: number): void {
     }),
   );
   channel.signal(REQUEST);
+}
+
+/** A clock for a Spin that moves `stepMs` at every reading, and counts its readings. */
+function steppingClock(stepMs: number): { now: () => number; readings: () => number } {
+  let readings = 0;
+  return { now: () => readings++ * stepMs, readings: () => readings };
 }
 
 /** Let setImmediate and promise callbacks run, a bounded number of turns (no clock involved). */
@@ -100,5 +107,76 @@ describe('the plug-in worker serving its channel', () => {
     // Assess
     expect(answers.map((a) => (a as { id: number }).id)).toEqual([100, 101, 102, 103]);
     expect(parkedOn).toEqual([ANSWER]);
+  });
+});
+
+describe('a spin on the channel', () => {
+  it('ends as soon as the state changes, and at its deadline when it does not', () => {
+    // Prepare
+    const channel = new Channel();
+    const clock = steppingClock(0.001);
+    const spin = new Spin(clock.now);
+
+    // Act
+    const unchanged = spin.until(channel.control, IDLE, 0.5);
+    const readings = clock.readings();
+    channel.signal(REQUEST);
+    const changed = spin.until(channel.control, IDLE, 1000);
+
+    // Assess: it looked until the deadline (0.5 ms of 1 us readings), then saw the change at once.
+    expect(unchanged).toBe(false);
+    expect(readings).toBeGreaterThanOrEqual(500);
+    expect(changed).toBe(true);
+    expect(clock.readings() - readings).toBe(1);
+  });
+
+  it('backs off for a second after it was preempted (a long gap between two looks)', () => {
+    // Prepare: a clock that jumps 5 ms at its second reading, as a preempted thread sees it.
+    const channel = new Channel();
+    const times = [0, 5, 6, 900, 1006];
+    const spin = new Spin(() => times.shift() ?? 2000);
+
+    // Act
+    const preempted = spin.until(channel.control, IDLE, 10);
+    channel.signal(REQUEST);
+    const backingOff = [spin.until(channel.control, IDLE, 2000), spin.until(channel.control, IDLE, 2000)];
+    const after = spin.until(channel.control, IDLE, 2000);
+
+    // Assess: no look while backing off (at 6 and 900 ms), spinning again after (1006 ms).
+    expect(preempted).toBe(false);
+    expect(backingOff).toEqual([false, false]);
+    expect(after).toBe(true);
+  });
+});
+
+describe('the worker spinning between calls', () => {
+  it('polls for the next call after answering one of a series, and blocks at once after a lone call', async () => {
+    // Prepare: call 100 is lone; call 101 comes (from the first blocking wait) right after it.
+    const channel = new Channel();
+    const clock = steppingClock(0.001);
+    const blockedAt: number[] = [];
+    const waits: ChannelWaits = {
+      block: () => {
+        blockedAt.push(clock.readings());
+        if (blockedAt.length === 1) {
+          call(channel, 101);
+          return 'ok';
+        }
+        return 'timed-out';
+      },
+      park: () => ({ async: true, value: new Promise<'ok'>(() => {}) }),
+    };
+    call(channel, 100);
+
+    // Act: a 1 ms spin, on a clock that moves 1 us per reading.
+    serve(rule, channel, waits, 1000, new Spin(clock.now));
+    await turns(2);
+
+    // Assess: both answered; blocked within a few readings of the lone call, but only after
+    // a millisecond of looking after the call of the series.
+    expect(JSON.parse(channel.readAnswer())).toMatchObject({ t: 'ok', id: 101 });
+    expect(blockedAt).toHaveLength(2);
+    expect(blockedAt[0]).toBeLessThan(10);
+    expect((blockedAt[1] as number) - (blockedAt[0] as number)).toBeGreaterThanOrEqual(1000);
   });
 });

@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPluginWorker } from '../../lib/plugins/bundle.ts';
-import { PluginError, PluginHost } from '../../lib/plugins/host.ts';
+import { clockMs } from '../../lib/plugins/channel.ts';
+import { type PluginCallSteps, PluginError, PluginHost, STEP_NAMES } from '../../lib/plugins/host.ts';
 import { seededWindow } from '../../lib/plugins/worker.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -93,6 +94,45 @@ describe('PluginHost', () => {
       await host.close();
     }
     host = undefined;
+  });
+
+  it("accounts each call answered while the thread waited, step by step, within the call's own time", async () => {
+    // Prepare: a wait long enough that every call is answered while the thread waits.
+    const seen: PluginCallSteps[] = [];
+    host = new PluginHost({
+      source,
+      modules,
+      callTimeoutMs: 60_000,
+      syncWaitMs: 30_000,
+      onCall: (steps) => seen.push(steps),
+    });
+    await host.describe();
+
+    // Act
+    const calls: Array<{ ms: number; computeUs: number }> = [];
+    for (let i = 0; i < 5; i++) {
+      const start = clockMs();
+      const { computeUs } = await host.signal('volume-breakout', seededWindow(200 + i));
+      calls.push({ ms: clockMs() - start, computeUs });
+    }
+
+    // Assess: every step read off both threads' clocks is in order, the plug-in's own timing lies
+    // inside its compute step, and the steps add up to no more than the call; the sums match.
+    expect(seen).toHaveLength(5);
+    seen.forEach((steps, i) => {
+      for (const step of STEP_NAMES) expect(steps[step]).toBeGreaterThanOrEqual(0);
+      expect(steps.compute).toBeGreaterThanOrEqual((calls[i]?.computeUs ?? 0) - 1);
+      const total = STEP_NAMES.reduce((sum, step) => sum + steps[step], 0);
+      expect(total).toBeLessThanOrEqual((calls[i]?.ms ?? 0) * 1000);
+    });
+    const sums = host.stats()['volume-breakout']?.steps;
+    expect(sums?.calls).toBe(5);
+    for (const step of STEP_NAMES) {
+      expect(sums?.[step]).toBeCloseTo(
+        seen.reduce((sum, steps) => sum + steps[step], 0),
+        6,
+      );
+    }
   });
 
   it('refuses a window larger than the channel without calling the plug-in', async () => {
