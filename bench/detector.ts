@@ -1,9 +1,17 @@
 /**
  * Error rates of the history regression detector (lib/history/compare.ts), measured on real noise.
  *
- *   npm run bench:detector                       # replay on bench/fixtures/detector-noise.json
- *   npm run bench:detector -- --trials 400 --seed 7
- *   npm run bench:detector -- --record <storeDir> # rebuild the fixture from the runs in an embedded store
+ *   npm run bench:detector                       # replay on bench/fixtures/detector-reference.json
+ *   npm run bench:detector -- --trials 400 --seed 7 --window 8 --window 3 --rule raw --rule cpu
+ *   npm run bench:detector -- --fixture bench/fixtures/detector-noise.json   # the 19 runs of 2026-12-02 02:11-03:06 (no references)
+ *   npm run bench:detector -- --record <storeDir> [--fixture <file>] [--note <how the runs were made>]
+ *                                                 # rebuild a fixture from the runs in an embedded store
+ *
+ * Rules compared side by side on the same draws (RULES): the detector as it ships (raw per-run
+ * medians), and the same test judged relative to what each unit recorded about the machine: its
+ * reference tasks (lib/bench/reference.ts; ratio with the unit's exponent, or a fitted slope), or
+ * its contention (highest load average, longest run queue; fitted slope). Fixtures recorded before
+ * the references existed judge every rule raw.
  *
  * Each trial draws, at random and without replacement, a window of earlier runs and one "current"
  * run from the recorded runs of this machine (every run is a real run: its samples are the noise
@@ -26,10 +34,11 @@ import {
   type ReferenceAdjustment,
   seriesKey,
 } from '../lib/history/compare.ts';
+import { studentTQuantile } from '../lib/stats/distributions.ts';
 import { seededRandom } from '../lib/stats/intervals.ts';
 import { openEmbeddedStore } from '../lib/store/embedded.ts';
 
-const FIXTURE = new URL('./fixtures/detector-noise.json', import.meta.url);
+const FIXTURE = new URL('./fixtures/detector-reference.json', import.meta.url);
 const EFFECTS = [0.1, 0.2, 0.5] as const;
 /** Series whose CV is below this are the ones the power goal is about. */
 const POWER_CV = 0.3;
@@ -174,6 +183,8 @@ export const RULES: readonly Rule[] = [
   { label: 'ping', adjust: { reference: 'ping', statistic: 'median', slope: 'unit' } },
   { label: 'cpu-fit', adjust: { reference: 'cpu', statistic: 'mean', slope: 'fit' } },
   { label: 'ping-fit', adjust: { reference: 'ping', statistic: 'median', slope: 'fit' } },
+  { label: 'queue-fit', adjust: { reference: 'queue', statistic: 'median', slope: 'fit' } },
+  { label: 'load-fit', adjust: { reference: 'load', statistic: 'median', slope: 'fit' } },
 ];
 
 function asRun(run: RecordedRun, factor: (unit: MeasureUnit) => number): RunResults {
@@ -428,18 +439,18 @@ function print(result: Simulation, fixture: NoiseFixture): void {
   out.push(`rules: ${result.rules.map((r) => `${r.rule.label} = ${describeRule(r.rule)}`).join('; ')}`);
   out.push('');
   const head = (title: string) =>
-    `${title.padEnd(28)}${result.rules.map((r) => r.rule.label.padStart(11)).join('')}`;
+    `${title.padEnd(36)}${result.rules.map((r) => r.rule.label.padStart(11)).join('')}`;
   const kinds = [...result.rules[0]!.falsePositive.keys()].sort();
   out.push(head('false positives (goal <= 1 %)'));
   for (const kind of kinds) {
     const rows = result.rules[0]!.falsePositive.get(kind)!.rows;
     out.push(
-      `${`  ${kind} (${rows} rows)`.padEnd(28)}${result.rules.map((r) => percent(r.falsePositive.get(kind)).padStart(11)).join('')}`,
+      `${`  ${kind} (${rows} rows)`.padEnd(36)}${result.rules.map((r) => percent(r.falsePositive.get(kind)).padStart(11)).join('')}`,
     );
   }
   const anyFlag = (r: RuleResult) => `${((100 * r.runsWithAnyFlag) / result.trials).toFixed(1)} %`;
   out.push(
-    `${'  runs with any flag'.padEnd(28)}${result.rules.map((r) => anyFlag(r).padStart(11)).join('')}`,
+    `${'  runs with any flag'.padEnd(36)}${result.rules.map((r) => anyFlag(r).padStart(11)).join('')}`,
   );
   const groups = [...kinds, 'all', `cv<${POWER_CV}`, ...NOISE_STRATA.map((s) => s.label)];
   for (const effect of EFFECTS) {
@@ -449,7 +460,7 @@ function print(result: Simulation, fixture: NoiseFixture): void {
       const rows = result.rules[0]!.power.get(`${effect}|${group}`)?.rows ?? 0;
       if (rows === 0) continue;
       out.push(
-        `${`  ${group} (${rows})`.padEnd(28)}${result.rules.map((r) => percent(r.power.get(`${effect}|${group}`)).padStart(11)).join('')}`,
+        `${`  ${group} (${rows})`.padEnd(36)}${result.rules.map((r) => percent(r.power.get(`${effect}|${group}`)).padStart(11)).join('')}`,
       );
     }
   }
@@ -462,13 +473,68 @@ function print(result: Simulation, fixture: NoiseFixture): void {
     out.push('median correlation of ln per-run median with ln reference, per kind, over the recorded runs:');
     out.push(...correlations);
   }
+  const k = result.window;
+  const needed =
+    Math.log(1.2) /
+    (Math.sqrt(1 + 1 / k) * (studentTQuantile(1 - result.alpha / 2, k - 1) + studentTQuantile(0.9, k - 1)));
+  out.push(
+    `drift shared within a unit (an upper bound on what any per-unit reference can remove; 90 % power at 20 % with window ${k} needs a between-run sd of ln median below ${needed.toFixed(3)}):`,
+  );
+  out.push(...sharedDrift(fixture));
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/**
+ * Per kind, over series recorded in every run whose unit has other series of the kind: the
+ * between-run sd of ln median, its correlation r with the mean drift of the unit's other series
+ * (leave one out), and the sd left if all of that shared drift were removed (sd x sqrt(1 - r^2)).
+ */
+function sharedDrift(fixture: NoiseFixture): string[] {
+  const byUnit = new Map<string, Array<{ kind: Kind; deviations: number[] }>>();
+  for (const [key, values] of logMedians(fixture)) {
+    if (values.length !== fixture.runs.length) continue;
+    const logs = values.map((entry) => entry.y);
+    const mean = logs.reduce((sum, value) => sum + value, 0) / logs.length;
+    const unitId = key.slice(0, key.indexOf(' '));
+    const list = byUnit.get(unitId) ?? [];
+    list.push({ kind: KIND_OF[values[0]!.unit]!, deviations: logs.map((value) => value - mean) });
+    byUnit.set(unitId, list);
+  }
+  const perKind = new Map<Kind, Array<{ sd: number; r: number }>>();
+  for (const list of byUnit.values()) {
+    for (const [index, entry] of list.entries()) {
+      const others = list.filter((other, j) => j !== index && other.kind === entry.kind);
+      if (others.length === 0) continue;
+      const shared = entry.deviations.map(
+        (_, run) => others.reduce((sum, other) => sum + other.deviations[run]!, 0) / others.length,
+      );
+      const r = correlation(shared, entry.deviations);
+      const sd = Math.sqrt(
+        entry.deviations.reduce((sum, d) => sum + d * d, 0) / (entry.deviations.length - 1),
+      );
+      if (Number.isFinite(r)) perKind.set(entry.kind, [...(perKind.get(entry.kind) ?? []), { sd, r }]);
+    }
+  }
+  return [...perKind.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([kind, list]) => {
+      const sd = median(list.map((entry) => entry.sd));
+      const r = median(list.map((entry) => entry.r));
+      const left = median(list.map((entry) => entry.sd * Math.sqrt(1 - Math.max(0, entry.r) ** 2)));
+      return `  ${kind.padEnd(10)} ${String(list.length).padStart(3)} series: sd ${sd.toFixed(3)}, r with the unit's other series ${r.toFixed(2)}, sd left ${left.toFixed(3)} (medians)`;
+    });
 }
 
 function describeRule(rule: Rule): string {
   if (rule.adjust === null) return 'per-run medians as measured';
   const { reference, statistic, slope } = rule.adjust;
-  return `${slope === 'fit' ? 'regressed on' : 'divided by'} the ${statistic} ${reference} reference`;
+  const what =
+    reference === 'load'
+      ? "the unit's highest load average"
+      : reference === 'queue'
+        ? "the unit's longest run queue"
+        : `the ${statistic} ${reference} reference`;
+  return `${slope === 'fit' ? 'regressed on' : 'divided by'} ${what}`;
 }
 
 async function main(): Promise<void> {
@@ -504,7 +570,7 @@ async function main(): Promise<void> {
     return rule;
   });
   const fixture = JSON.parse(readFileSync(values.fixture ?? FIXTURE, 'utf8')) as NoiseFixture;
-  const windows = (values.window ?? ['8', '3']).map(Number);
+  const windows = (values.window ?? ['8']).map(Number);
   for (const window of windows) {
     if (!Number.isInteger(window) || window < 1 || window >= fixture.runs.length) {
       process.stderr.write(`--window: an integer from 1 to ${fixture.runs.length - 1}, got ${window}\n`);

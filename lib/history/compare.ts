@@ -79,8 +79,12 @@ export interface HistoryOptions {
   adjust?: ReferenceAdjustment | null;
 }
 
-/** The reference tasks a unit result can carry: a fixed CPU loop, a thread ping-pong. */
-export type ReferenceName = 'cpu' | 'ping';
+/**
+ * What a unit result can be judged against (UnitResult.contention): its reference tasks, a fixed
+ * CPU loop ('cpu') and a thread ping-pong ('ping'), or the contention the probe read from /proc,
+ * the highest 1-minute load average ('load') and run queue ('queue') seen during the unit.
+ */
+export type ReferenceName = 'cpu' | 'ping' | 'load' | 'queue';
 
 /** How compareWithHistory relates a series to its unit's reference (see referenceExponent). */
 export interface ReferenceAdjustment {
@@ -200,8 +204,13 @@ export function referenceExponent(unit: MeasureUnit): number {
 
 /** The reference a unit result carries for an adjustment (ms), or undefined without a positive one. */
 export function referenceOf(result: UnitResult, adjust: ReferenceAdjustment): number | undefined {
-  const timings = result.contention?.reference?.[adjust.reference === 'cpu' ? 'cpuMs' : 'pingMs'];
-  const value = timings?.[adjust.statistic];
+  const contention = result.contention;
+  const value =
+    adjust.reference === 'load'
+      ? contention?.loadAvgMax
+      : adjust.reference === 'queue'
+        ? contention?.runQueueMax
+        : contention?.reference?.[adjust.reference === 'cpu' ? 'cpuMs' : 'pingMs']?.[adjust.statistic];
   return value !== undefined && value > 0 && Number.isFinite(value) ? value : undefined;
 }
 
@@ -487,14 +496,14 @@ function resolveOptions(options: HistoryOptions): Required<HistoryOptions> {
   if (
     adjust !== null &&
     !(
-      (adjust.reference === 'cpu' || adjust.reference === 'ping') &&
+      ['cpu', 'ping', 'load', 'queue'].includes(adjust.reference) &&
       (adjust.statistic === 'median' || adjust.statistic === 'mean') &&
       (adjust.slope === 'unit' || adjust.slope === 'fit')
     )
   ) {
     throw new InvalidInputError(
       'adjust',
-      "null or { reference: 'cpu' | 'ping', statistic: 'median' | 'mean', slope: 'unit' | 'fit' }",
+      "null or { reference: 'cpu' | 'ping' | 'load' | 'queue', statistic: 'median' | 'mean', slope: 'unit' | 'fit' }",
       JSON.stringify(adjust),
     );
   }
