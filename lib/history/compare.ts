@@ -26,6 +26,12 @@
  *   bounds (<= 1%). With ~40 judged rows a run, about one unchanged run in five or six shows a
  *   false flag somewhere; bench/detector.ts prints that figure. A family-wise correction (Holm)
  *   would cut it at the price of the power that is already low on drifting series.
+ * - Judging relative to the machine (options.adjust) is measured, not adopted: on 17 quick runs
+ *   recorded with per-unit references (bench/fixtures/detector-reference.json, load 10-32), dividing
+ *   by or regressing on a CPU-loop or thread-ping reference, the load average or the run queue left
+ *   the power at a 20% slowdown for series with CV < 0.3 at 32-33% (raw 32.2%), and the ratio rules
+ *   raised false positives (ping: latency 1.09%). Even removing all drift a unit's series share
+ *   would leave a latency sd of ln median of 0.28 against the 0.031 a 90% power needs. Default null.
  * - The Mann-Whitney p of the samples is still reported (rankPValue) as a within-run hint.
  * - Noise = CV of the per-run medians, for the report.
  */
