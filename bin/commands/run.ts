@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ContentionProbe, planForMachine, readProc } from '../../lib/bench/machine.ts';
 import { buildPlan } from '../../lib/bench/plan.ts';
+import { ReferenceProbe } from '../../lib/bench/reference.ts';
 import type { TargetOutcome } from '../../lib/bench/targets.ts';
 import { DirReportSink } from '../../lib/publish/dir.ts';
 import { guardRun } from '../../lib/run/guard.ts';
@@ -87,7 +88,13 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
       scenarios,
       planOptions: { history: inputs.history },
       ...(config.provider === 'local'
-        ? { contention: () => new ContentionProbe(readProc, { cores: inputs.machine.cores }) }
+        ? {
+            contention: () =>
+              new ContentionProbe(readProc, {
+                cores: inputs.machine.cores,
+                reference: new ReferenceProbe(),
+              }),
+          }
         : {}),
       onEvent: (event) => progress.onEvent(event),
       onPlan: (plan, id) => {

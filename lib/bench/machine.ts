@@ -12,6 +12,7 @@ import { InvalidInputError } from '../errors.ts';
 import type { ResultStore } from '../store/types.ts';
 import type { UnitContention } from './model.ts';
 import type { Plan } from './plan.ts';
+import type { ReferenceProbe } from './reference.ts';
 
 /** What the check knows about this machine. */
 export interface MachineInfo {
@@ -165,12 +166,19 @@ export class ContentionProbe {
 
   constructor(
     private readonly read: ProcReader,
-    private readonly options: { cores: number; intervalMs?: number; thresholdLoadPerCore?: number },
+    private readonly options: {
+      cores: number;
+      intervalMs?: number;
+      thresholdLoadPerCore?: number;
+      /** Reference tasks timed beside the unit (recorded as `reference`); none: not measured. */
+      reference?: ReferenceProbe;
+    },
   ) {}
 
   /** Take the first reading and sample on an interval until stop(). */
   async start(): Promise<void> {
     this.first = (await this.sample())?.cpu;
+    this.options.reference?.start();
     this.timer = setInterval(() => {
       this.pending = this.pending.then(async () => {
         await this.sample();
@@ -184,6 +192,7 @@ export class ContentionProbe {
     if (this.timer) clearInterval(this.timer);
     await this.pending;
     const last = (await this.sample())?.cpu;
+    const reference = await this.options.reference?.stop();
     if (this.first === undefined || last === undefined) return undefined;
     const total = Math.max(1, last.total - this.first.total);
     const threshold = this.options.thresholdLoadPerCore ?? CONTENTION_LOAD_PER_CORE;
@@ -196,6 +205,7 @@ export class ContentionProbe {
       samples: this.samples,
       contended: this.loadMax / this.options.cores > threshold,
       thresholdLoadPerCore: threshold,
+      ...(reference ? { reference } : {}),
     };
   }
 

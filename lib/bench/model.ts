@@ -164,6 +164,23 @@ export interface UnitContention {
   contended: boolean;
   /** The threshold applied: 1-minute load average per core. */
   thresholdLoadPerCore: number;
+  /** Fixed reference tasks timed while the unit ran (lib/bench/reference.ts): how slow the machine was. */
+  reference?: UnitReference;
+}
+
+/** Timings of one reference task over a unit (ms). */
+export interface ReferenceTimings {
+  n: number;
+  median: number;
+  mean: number;
+}
+
+/** The reference tasks of a unit: a fixed CPU loop (`iterations`) and a thread ping-pong, timed every intervalMs. */
+export interface UnitReference {
+  iterations: number;
+  intervalMs: number;
+  cpuMs?: ReferenceTimings;
+  pingMs?: ReferenceTimings;
 }
 
 export type UnitStatus = 'ok' | 'partial' | 'failed';

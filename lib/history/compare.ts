@@ -26,6 +26,12 @@
  *   bounds (<= 1%). With ~40 judged rows a run, about one unchanged run in five or six shows a
  *   false flag somewhere; bench/detector.ts prints that figure. A family-wise correction (Holm)
  *   would cut it at the price of the power that is already low on drifting series.
+ * - Judging relative to the machine (options.adjust) is measured, not adopted: on 17 quick runs
+ *   recorded with per-unit references (bench/fixtures/detector-reference.json, load 10-32), dividing
+ *   by or regressing on a CPU-loop or thread-ping reference, the load average or the run queue left
+ *   the power at a 20% slowdown for series with CV < 0.3 at 32-33% (raw 32.2%), and the ratio rules
+ *   raised false positives (ping: latency 1.09%). Even removing all drift a unit's series share
+ *   would leave a latency sd of ln median of 0.28 against the 0.031 a 90% power needs. Default null.
  * - The Mann-Whitney p of the samples is still reported (rankPValue) as a within-run hint.
  * - Noise = CV of the per-run medians, for the report.
  */
@@ -71,6 +77,32 @@ export interface HistoryOptions {
   minRuns?: number;
   /** Earlier runs considered per unit (newest first); extra entries are ignored. @default 8 */
   window?: number;
+  /**
+   * Judge the medians relative to a reference measured beside each unit (UnitResult.contention
+   * .reference, lib/bench/reference.ts) instead of as they are; null: as they are. Only the
+   * decision changes: current, baseline and delta stay the raw figures. @default null
+   */
+  adjust?: ReferenceAdjustment | null;
+}
+
+/**
+ * What a unit result can be judged against (UnitResult.contention): its reference tasks, a fixed
+ * CPU loop ('cpu') and a thread ping-pong ('ping'), or the contention the probe read from /proc,
+ * the highest 1-minute load average ('load') and run queue ('queue') seen during the unit.
+ */
+export type ReferenceName = 'cpu' | 'ping' | 'load' | 'queue';
+
+/** How compareWithHistory relates a series to its unit's reference (see referenceExponent). */
+export interface ReferenceAdjustment {
+  reference: ReferenceName;
+  /** Summary of the reference's timings over the unit. */
+  statistic: 'median' | 'mean';
+  /**
+   * 'unit': the medians are divided by reference^e with e fixed by the unit (referenceExponent:
+   * times and costs 1, throughputs -1, sizes, memory and CPU share 0); 'fit': ln median is regressed
+   * on ln reference over the window and the current run is tested against the line's prediction.
+   */
+  slope: 'unit' | 'fit';
 }
 
 /**
@@ -87,6 +119,7 @@ export const DEFAULT_HISTORY_OPTIONS: Readonly<Required<HistoryOptions>> = Objec
   alpha: 0.01,
   minRuns: 3,
   window: 8,
+  adjust: null,
 });
 
 /** One compared quantity. Numbers that cannot be computed are null (the row stays JSON-safe). */
@@ -127,6 +160,12 @@ export interface HistoryRow {
   /** Per-run medians oldest to newest, then the current value (for a sparkline). */
   trend: number[];
   verdict: HistoryVerdict;
+  /**
+   * Set when the decision was taken relative to the reference (options.adjust, every run of the row
+   * having one): `delta` the change after adjustment (the one gated by minChange), `rawPValue` the
+   * prediction test of the raw medians, `slope` the exponent applied or fitted.
+   */
+  adjusted?: { reference: ReferenceName; slope: number; delta: number; rawPValue: number | null };
 }
 
 /** The comparison of one run with its history. */
@@ -140,6 +179,7 @@ export interface HistoryComparison {
   minChange: number;
   alpha: number;
   minRuns: number;
+  adjust: ReferenceAdjustment | null;
   rows: HistoryRow[];
   regressions: number;
   improvements: number;
@@ -156,6 +196,29 @@ const LOWER_IS_BETTER: ReadonlySet<MeasureUnit> = new Set<MeasureUnit>([
   'usd/h',
 ]);
 const HIGHER_IS_BETTER: ReadonlySet<MeasureUnit> = new Set<MeasureUnit>(['msg/s', 'ops/s', 'ops/usd']);
+
+/**
+ * How a quantity scales with the machine's slowness when the adjustment's slope is 'unit': times
+ * and what is priced by time take longer (1), rates fall (-1), sizes, memory, CPU share, prices per
+ * hour and counts do not move with it (0).
+ */
+export function referenceExponent(unit: MeasureUnit): number {
+  if (unit === 'ms' || unit === 'us' || unit === 's' || unit === 'usd') return 1;
+  if (HIGHER_IS_BETTER.has(unit)) return -1;
+  return 0;
+}
+
+/** The reference a unit result carries for an adjustment (ms), or undefined without a positive one. */
+export function referenceOf(result: UnitResult, adjust: ReferenceAdjustment): number | undefined {
+  const contention = result.contention;
+  const value =
+    adjust.reference === 'load'
+      ? contention?.loadAvgMax
+      : adjust.reference === 'queue'
+        ? contention?.runQueueMax
+        : contention?.reference?.[adjust.reference === 'cpu' ? 'cpuMs' : 'pingMs']?.[adjust.statistic];
+  return value !== undefined && value > 0 && Number.isFinite(value) ? value : undefined;
+}
 
 /** Latency, time, bytes, memory, CPU and cost: higher is worse; throughput: higher is better; counts and ratios: neutral. */
 export function directionOf(unit: MeasureUnit): Direction {
@@ -179,11 +242,16 @@ export function compareWithHistory(
       .filter((entry) => entry.run.runId !== current.meta.runId)
       .slice(0, settings.window);
     // Keyed once per earlier result: matching by key is then a lookup, not a scan per series.
+    const adjust = settings.adjust;
     const indexed = window.map((entry) => ({
       run: entry.run,
       series: byKey(entry.result.series),
       figures: byKey(entry.result.figures),
+      reference: adjust === null ? undefined : referenceOf(entry.result, adjust),
     }));
+    const currentReference = adjust === null ? undefined : referenceOf(result, adjust);
+    const references = (item: Series | Figure, earlier: ReadonlyArray<{ reference: number | undefined }>) =>
+      adjustmentFor(adjust, item.unit, currentReference, earlier);
     for (const series of result.series) {
       if (series.samples.length === 0) continue;
       const earlier = matchAll(indexed, (entry) => entry.series, series).filter(
@@ -198,6 +266,7 @@ export function compareWithHistory(
           series.samples,
           earlier.map((m) => ({ samples: m.item.samples })),
           settings,
+          references(series, earlier),
         ),
       );
     }
@@ -215,6 +284,7 @@ export function compareWithHistory(
           [figure.value],
           earlier.map((m) => ({ samples: [m.item.value] })),
           settings,
+          references(figure, earlier),
         ),
       );
     }
@@ -428,6 +498,21 @@ function resolveOptions(options: HistoryOptions): Required<HistoryOptions> {
     throw new InvalidInputError('minRuns', 'an integer >= 1', settings.minRuns);
   if (!Number.isInteger(settings.window) || settings.window < 1)
     throw new InvalidInputError('window', 'an integer >= 1', settings.window);
+  const adjust = settings.adjust;
+  if (
+    adjust !== null &&
+    !(
+      ['cpu', 'ping', 'load', 'queue'].includes(adjust.reference) &&
+      (adjust.statistic === 'median' || adjust.statistic === 'mean') &&
+      (adjust.slope === 'unit' || adjust.slope === 'fit')
+    )
+  ) {
+    throw new InvalidInputError(
+      'adjust',
+      "null or { reference: 'cpu' | 'ping' | 'load' | 'queue', statistic: 'median' | 'mean', slope: 'unit' | 'fit' }",
+      JSON.stringify(adjust),
+    );
+  }
   return settings;
 }
 
@@ -445,18 +530,43 @@ function byKey<T extends Series | Figure>(items: readonly T[]): Map<string, T> {
   return map;
 }
 
-function matchAll<E extends { run: RunMeta }, T extends Series | Figure>(
+function matchAll<E extends { run: RunMeta; reference: number | undefined }, T extends Series | Figure>(
   window: readonly E[],
   pick: (entry: E) => ReadonlyMap<string, T>,
   wanted: T,
-): Array<{ run: RunMeta; item: T }> {
+): Array<{ run: RunMeta; item: T; reference: number | undefined }> {
   const key = seriesKey(wanted);
-  const found: Array<{ run: RunMeta; item: T }> = [];
+  const found: Array<{ run: RunMeta; item: T; reference: number | undefined }> = [];
   for (const entry of window) {
     const item = pick(entry).get(key);
-    if (item !== undefined) found.push({ run: entry.run, item });
+    if (item !== undefined) found.push({ run: entry.run, item, reference: entry.reference });
   }
   return found;
+}
+
+/** The references of one row's runs, current first; undefined when the row is judged raw. */
+interface RowAdjustment {
+  reference: ReferenceName;
+  /** A fixed exponent, or 'fit'. */
+  slope: number | 'fit';
+  current: number;
+  earlier: readonly number[];
+}
+
+function adjustmentFor(
+  adjust: ReferenceAdjustment | null,
+  unit: MeasureUnit,
+  current: number | undefined,
+  earlier: ReadonlyArray<{ reference: number | undefined }>,
+): RowAdjustment | undefined {
+  if (adjust === null || current === undefined || directionOf(unit) === 'neutral') return undefined;
+  // Quantities that do not move with the machine (exponent 0) stay raw in both modes.
+  const exponent = referenceExponent(unit);
+  if (exponent === 0) return undefined;
+  const slope = adjust.slope === 'fit' ? 'fit' : exponent;
+  const references = earlier.map((entry) => entry.reference);
+  if (references.some((value) => value === undefined)) return undefined;
+  return { reference: adjust.reference, slope, current, earlier: references as number[] };
 }
 
 function judge(
@@ -466,6 +576,7 @@ function judge(
   samples: readonly number[],
   earlier: ReadonlyArray<{ samples: readonly number[] }>,
   settings: Required<HistoryOptions>,
+  adjustment?: RowAdjustment,
 ): HistoryRow {
   const direction = directionOf(item.unit);
   const current = median(samples);
@@ -503,14 +614,22 @@ function judge(
     row.rankPValue = mannWhitneyU(samples, pooled).pValue;
     row.welchPValue = samples.length >= 2 && pooled.length >= 2 ? welchTTest(samples, pooled).pValue : null;
   }
-  const test = predictionTest(
-    current,
-    perRun,
-    earlier.map((run) => run.samples),
-  );
+  const withinRuns = earlier.map((run) => run.samples);
+  const raw = predictionTest(current, perRun, withinRuns);
+  const adjusted = adjustment === undefined ? null : adjustedTest(current, perRun, withinRuns, adjustment);
+  const test = adjusted ?? raw;
   if (test !== null) row.pValue = test.pValue;
+  if (adjusted !== null && adjustment !== undefined) {
+    row.adjusted = {
+      reference: adjustment.reference,
+      slope: adjusted.slope,
+      delta: adjusted.delta,
+      rawPValue: raw?.pValue ?? null,
+    };
+  }
   if (earlier.length < settings.minRuns) return row;
-  row.verdict = decide(direction, change.magnitude, settings.minChange, test ?? undefined, settings.alpha);
+  const magnitude = adjusted === null ? change.magnitude : adjusted.delta;
+  row.verdict = decide(direction, magnitude, settings.minChange, test ?? undefined, settings.alpha);
   return row;
 }
 
@@ -541,6 +660,59 @@ export function predictionTest(
   }
   const t = diff / (sd * Math.sqrt(1 + 1 / k));
   return { pValue: studentTTwoSidedP(t, k - 1), z: t };
+}
+
+/**
+ * The prediction test of a row relative to its runs' references: with a fixed exponent e, of
+ * median / reference^e among the per-run ratios (predictionTest); with 'fit', of ln median against
+ * the least-squares line of ln median on ln reference over the window (k - 2 degrees of freedom,
+ * the prediction's standard error widened for a reference far from the window's). `delta` is the
+ * relative change after adjustment. Null where the adjustment does not apply (a value <= 0, too
+ * few runs for a fit, references that do not vary): the row is then judged raw.
+ */
+export function adjustedTest(
+  current: number,
+  perRun: readonly number[],
+  withinRuns: ReadonlyArray<readonly number[]>,
+  adjustment: Pick<RowAdjustment, 'slope' | 'current' | 'earlier'>,
+): { pValue: number; z: number; delta: number; slope: number } | null {
+  const { slope } = adjustment;
+  if (!(current > 0) || perRun.some((value) => !(value > 0))) return null;
+  if (slope !== 'fit') {
+    const factor = (reference: number) => reference ** slope;
+    const ratios = perRun.map((value, i) => value / factor(adjustment.earlier[i]!));
+    const ratio = current / factor(adjustment.current);
+    const test = predictionTest(
+      ratio,
+      ratios,
+      withinRuns.map((samples, i) => samples.map((v) => v / factor(adjustment.earlier[i]!))),
+    );
+    return test === null ? null : { ...test, delta: ratio / median(ratios) - 1, slope };
+  }
+  const k = perRun.length;
+  if (k < 3) return null;
+  const x = adjustment.earlier.map(Math.log);
+  const y = perRun.map(Math.log);
+  const xMean = x.reduce((sum, value) => sum + value, 0) / k;
+  const yMean = y.reduce((sum, value) => sum + value, 0) / k;
+  const sxx = x.reduce((sum, value) => sum + (value - xMean) ** 2, 0);
+  if (!(sxx > 1e-12)) return null;
+  const b = x.reduce((sum, value, i) => sum + (value - xMean) * (y[i]! - yMean), 0) / sxx;
+  const residual = Math.sqrt(
+    y.reduce((sum, value, i) => sum + (value - yMean - b * (x[i]! - xMean)) ** 2, 0) / (k - 2),
+  );
+  const x0 = Math.log(adjustment.current);
+  const predicted = yMean + b * (x0 - xMean);
+  const sd = Math.max(residual, medianStandardError(withinRuns, Math.log));
+  const diff = Math.log(current) - predicted;
+  const delta = Math.exp(diff) - 1;
+  if (sd < 1e-12) {
+    // The runs lie on the line exactly: the current run is on it or it is not.
+    const on = Math.abs(diff) < 1e-12;
+    return { pValue: on ? 1 : 0, z: on ? 0 : Math.sign(diff) * Number.POSITIVE_INFINITY, delta, slope: b };
+  }
+  const t = diff / (sd * Math.sqrt(1 + 1 / k + (x0 - xMean) ** 2 / sxx));
+  return { pValue: studentTTwoSidedP(t, k - 2), z: t, delta, slope: b };
 }
 
 /**

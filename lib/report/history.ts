@@ -60,10 +60,18 @@ export function sparkline(values: readonly number[]): string {
 }
 
 /** A relative change as "+30.0 %"; "new (was 0)" from a zero baseline; "—" without a baseline. */
-export function formatDelta(row: Pick<HistoryRow, 'delta' | 'fromZero'>): string {
+export function formatDelta(row: Pick<HistoryRow, 'delta' | 'fromZero' | 'adjusted'>): string {
   if (row.fromZero) return 'new (was 0)';
   if (row.delta === null) return '—';
-  const percent = row.delta * 100;
+  const raw = signedPercent(row.delta);
+  // The decision was taken on the change relative to the machine's reference: shown beside the raw one.
+  return row.adjusted === undefined
+    ? raw
+    : `${raw} (${signedPercent(row.adjusted.delta)} vs ${row.adjusted.reference} reference)`;
+}
+
+function signedPercent(fraction: number): string {
+  const percent = fraction * 100;
   const sign = percent > 0 ? '+' : percent < 0 ? '-' : '±';
   return `${sign}${Math.abs(percent).toFixed(1)} %`;
 }

@@ -175,6 +175,9 @@ describe('history formatting', () => {
     expect(formatDelta({ delta: 0 })).toBe('±0.0 %');
     expect(formatDelta({ delta: null, fromZero: true })).toBe('new (was 0)');
     expect(formatDelta({ delta: null })).toBe('—');
+    expect(
+      formatDelta({ delta: 0.05, adjusted: { reference: 'cpu', slope: 1, delta: 0.214, rawPValue: 0.3 } }),
+    ).toBe('+5.0 % (+21.4 % vs cpu reference)');
   });
 
   it('p-values: two significant digits, tiny ones in exponent form', () => {
