@@ -7,7 +7,7 @@
  * per-step sums of the calls measured (PluginStats.steps: writing the window into the channel,
  * waking the worker, its copy of the call, the plug-in's code, the answer, waking the agent's
  * thread, the check), as means beside the two round trips' means. Last, the hop alone in this
- * process (a PluginHost, no sockets), with the spins on (the defaults) and off, interleaved, step
+ * process (a PluginHost, no sockets), with the default spins (the agent's thread 200 us, the worker none), both on and both off, interleaved, step
  * by step as medians: what the spins buy on this machine. Writes raw samples to
  * bench/results/plugins-latest.json.
  */
@@ -122,16 +122,17 @@ function breakdown(): string[] {
 }
 
 /**
- * The hop alone, in this process: the plug-in called through two PluginHosts, spins on (the
- * defaults) and off, alternating call by call on the same windows; medians of each step, and the
+ * The hop alone, in this process: the plug-in called through three PluginHosts (default spins,
+ * both on, both off), alternating call by call on the same windows; medians of each step, and the
  * built-in's bars-from-columns and signal in this thread for scale.
  */
 async function hopAlone(): Promise<string[]> {
   const source = await buildPluginWorker(ROOT, MODULES);
   const momentum = createStrategy('momentum');
   const variants = [
-    { name: 'spins on (defaults)', options: {} },
-    { name: 'spins off', options: { spinUs: 0, workerSpinUs: 0 } },
+    { name: 'host 200 us (default)', options: {} },
+    { name: 'both spins on', options: { workerSpinUs: 1000 } },
+    { name: 'both spins off', options: { spinUs: 0 } },
   ].map(({ name, options }) => {
     const steps: PluginCallSteps[] = [];
     const host = new PluginHost({

@@ -21,8 +21,9 @@
  * strategy would hold the thread computing), polling for `spinUs` and then blocked, so a quick
  * plug-in answers without an event-loop turn or a wake-up; a slower call is then awaited
  * asynchronously, its deadline timer armed for what is left of `callTimeoutMs`. A worker answering
- * a series of calls polls for the next one (`workerSpinUs`) rather than sleeping between them.
- * Both spins are bounded and happen only around calls: an idle plug-in costs no CPU.
+ * a series of calls can poll for the next one (`workerSpinUs`) rather than sleep between them.
+ * That one is off by default (it bought nothing idle and cost ~100 us a call under load). Both
+ * spins are bounded and happen only around calls: an idle plug-in costs no CPU.
  */
 import { Worker } from 'node:worker_threads';
 import { writeBars } from '../trading/columns.ts';
@@ -97,12 +98,15 @@ export interface PluginHostOptions {
   syncWaitMs?: number;
   /**
    * How long a call polls for the answer before it blocks (part of syncWaitMs): a quick plug-in's
-   * answer then costs no wake-up of the agent's thread. @default 200
+   * answer then costs no wake-up of the agent's thread (about 20 us saved a call on an idle 2-core
+   * machine; bench:plugins prints both). @default 200
    */
   spinUs?: number;
   /**
    * How long a worker polls for the next call after an answer, while calls come within that time
-   * of each other (a series), so the call costs no wake-up of the worker; 0 never. @default 1000
+   * of each other (a series), so the call costs no wake-up of the worker; 0 never. Off by default:
+   * it saved nothing measurable idle and cost ~100 us a call under load (it takes the CPU the
+   * agent's thread needs). @default 0
    */
   workerSpinUs?: number;
   /** Told the steps of every call answered while the agent's thread waited for it. */
@@ -227,7 +231,7 @@ export class PluginHost {
     // The thread never waits past a call's deadline (the spin is part of the wait).
     this.syncWaitMs = Math.min(options.syncWaitMs ?? 5, this.callTimeoutMs);
     this.spinUs = Math.min(options.spinUs ?? 200, this.syncWaitMs * 1000);
-    this.workerSpinUs = options.workerSpinUs ?? 1000;
+    this.workerSpinUs = options.workerSpinUs ?? 0;
     this.slots = options.modules.map(({ kind }, module) => ({
       module,
       kind,
