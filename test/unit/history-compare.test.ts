@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  Figure,
-  Labels,
-  MeasureUnit,
-  RunMeta,
-  RunResults,
-  Series,
-  UnitResult,
-} from '../../lib/bench/model.ts';
+import type { Figure, Labels, MeasureUnit, RunResults, Series, UnitResult } from '../../lib/bench/model.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
 import {
   type BaselineEntry,
@@ -20,25 +12,12 @@ import {
   predictionTest,
 } from '../../lib/history/compare.ts';
 import { studentTTwoSidedP } from '../../lib/stats/distributions.ts';
+import { completedRunMeta } from '../helpers/run-meta.ts';
 import { samples } from '../helpers/samples.ts';
 
 const UNIT = 'trading/strategy-execution';
 
-function meta(runId: string, startedAt: string): RunMeta {
-  return {
-    runId,
-    status: 'completed',
-    startedAt,
-    profile: 'quick',
-    provider: 'local',
-    template: { name: 'base', vcpu: 2, memoryMb: 512 },
-    gitCommit: 'test',
-    nodeVersion: 'v22',
-    machine: { platform: 'linux', arch: 'x64', cpus: 2, memoryGb: 4 },
-    configHash: 'cfg',
-    units: [],
-  };
-}
+const meta = completedRunMeta;
 
 function series(
   values: number[],

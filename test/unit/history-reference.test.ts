@@ -14,6 +14,7 @@ import {
   type ReferenceAdjustment,
   referenceExponent,
 } from '../../lib/history/compare.ts';
+import { completedRunMeta } from '../helpers/run-meta.ts';
 import { random, samples } from '../helpers/samples.ts';
 
 const UNIT = 'trading/consensus';
@@ -22,21 +23,7 @@ const FIT: ReferenceAdjustment = { reference: 'cpu', statistic: 'mean', slope: '
 /** How slow the machine was in each of eight earlier runs: about 35% between-run drift. */
 const FACTORS = [1.0, 1.4, 0.8, 1.9, 1.2, 0.7, 1.6, 1.1];
 
-function meta(runId: string, startedAt: string): RunMeta {
-  return {
-    runId,
-    status: 'completed',
-    startedAt,
-    profile: 'quick',
-    provider: 'local',
-    template: { name: 'base', vcpu: 2, memoryMb: 512 },
-    gitCommit: 'test',
-    nodeVersion: 'v22',
-    machine: { platform: 'linux', arch: 'x64', cpus: 2, memoryGb: 4 },
-    configHash: 'cfg',
-    units: [],
-  };
-}
+const meta = completedRunMeta;
 
 /** A unit result whose reference CPU loop took `cpuMs` on average (undefined: none recorded). */
 function result(runId: string, list: Series[], cpuMs: number | undefined): UnitResult {
