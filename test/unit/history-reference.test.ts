@@ -4,7 +4,7 @@
  * drifts with the same factor, so the answers are known.
  */
 import { describe, expect, it } from 'vitest';
-import type { MeasureUnit, RunMeta, RunResults, Series, UnitResult } from '../../lib/bench/model.ts';
+import type { MeasureUnit, RunResults, Series, UnitResult } from '../../lib/bench/model.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
 import {
   adjustedTest,
