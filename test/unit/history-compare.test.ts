@@ -12,7 +12,7 @@ import {
   predictionTest,
 } from '../../lib/history/compare.ts';
 import { studentTTwoSidedP } from '../../lib/stats/distributions.ts';
-import { completedRunMeta } from '../helpers/run-meta.ts';
+import { completedRunMeta, okUnitResult } from '../helpers/run-meta.ts';
 import { samples } from '../helpers/samples.ts';
 
 const UNIT = 'trading/strategy-execution';
@@ -29,22 +29,7 @@ function series(
 }
 
 function result(runId: string, list: Series[], figures: Figure[] = [], unitId = UNIT): UnitResult {
-  return {
-    runId,
-    unitId,
-    category: 'trading',
-    test: 'strategy-execution',
-    title: 'Strategy execution',
-    status: 'ok',
-    startedAt: '2026-11-01T00:00:00.000Z',
-    endedAt: '2026-11-01T00:00:01.000Z',
-    durationMs: 1000,
-    params: {},
-    series: list,
-    figures,
-    usage: { sandboxesCreated: 1, sandboxSeconds: 1, operations: 1 },
-    faults: [],
-  };
+  return okUnitResult(runId, unitId, list, { figures });
 }
 
 /** Baselines for UNIT from per-run series lists, given oldest first (returned newest first, as the store does). */

@@ -14,7 +14,7 @@ import {
   type ReferenceAdjustment,
   referenceExponent,
 } from '../../lib/history/compare.ts';
-import { completedRunMeta } from '../helpers/run-meta.ts';
+import { completedRunMeta, okUnitResult } from '../helpers/run-meta.ts';
 import { random, samples } from '../helpers/samples.ts';
 
 const UNIT = 'trading/consensus';
@@ -27,21 +27,7 @@ const meta = completedRunMeta;
 
 /** A unit result whose reference CPU loop took `cpuMs` on average (undefined: none recorded). */
 function result(runId: string, list: Series[], cpuMs: number | undefined): UnitResult {
-  return {
-    runId,
-    unitId: UNIT,
-    category: 'trading',
-    test: 'consensus',
-    title: 'Consensus',
-    status: 'ok',
-    startedAt: '2026-11-01T00:00:00.000Z',
-    endedAt: '2026-11-01T00:00:01.000Z',
-    durationMs: 1000,
-    params: {},
-    series: list,
-    figures: [],
-    usage: { sandboxesCreated: 1, sandboxSeconds: 1, operations: 1 },
-    faults: [],
+  return okUnitResult(runId, UNIT, list, {
     ...(cpuMs === undefined
       ? {}
       : {
@@ -62,7 +48,7 @@ function result(runId: string, list: Series[], cpuMs: number | undefined): UnitR
             },
           },
         }),
-  };
+  });
 }
 
 function series(values: number[], unit: MeasureUnit): Series {
