@@ -7,8 +7,12 @@
  * calibrating is visible in the same run. Also prints a least-squares refit of the parametric
  * coefficients on this run's units (what lib/bench/estimate.ts PARAMETRIC_MS is set from).
  *
+ * Each run is a process of its own, as a weekly run is: a second run in the same process would
+ * find the coordinator's code already compiled and measure faster than any real next run.
+ *
  * `npm run bench:calibration -- <profile> [--store DIR] [--runs N] [--agents N]`
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -42,6 +46,25 @@ const config = parseRunConfig({
   ...(values.agents === undefined ? {} : { agents: Number(values.agents) }),
 });
 const storeDir = values.store ?? mkdtempSync(join(os.tmpdir(), 'swarm-bench-calibration-'));
+if (runs > 1) {
+  // One child process per run, all on the same store: run N is planned from runs 1..N-1.
+  for (let r = 0; r < runs; r++) {
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        profile,
+        '--store',
+        storeDir,
+        ...(values.agents === undefined ? [] : ['--agents', values.agents]),
+      ],
+      { stdio: 'inherit' },
+    );
+    if (child.status !== 0) process.exit(child.status ?? 1);
+  }
+  process.exit(0);
+}
 const opened = await openEmbeddedStore({ dir: storeDir });
 const provider = new LocalSandboxProvider({
   bundlePath: fileURLToPath(new URL('../dist/agent.cjs', import.meta.url)),
@@ -57,8 +80,9 @@ const procReader = async (path: string) => {
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
 
 try {
-  for (let r = 0; r < runs; r++) {
+  {
     const history = await loadUnitHistory(opened.store, 'local');
+    const earlier = (await opened.store.listRuns({ provider: 'local', limit: 100 })).length;
     const plan = buildPlan(config, [], { history });
     const model = buildPlan(config);
     const loadAtStart = os.loadavg();
@@ -74,7 +98,7 @@ try {
     });
     const wallS = (performance.now() - start) / 1000;
     const lines = [
-      `run ${r + 1}/${runs} ${outcome.runId}, profile ${profile}${config.agents ? ` (agents ${config.agents})` : ''}: ${wallS.toFixed(0)} s wall, status ${outcome.meta.status}; machine ${os.cpus().length} cpus, load average (1/5/15 min) ${loadAtStart
+      `run ${earlier + 1} in this store, ${outcome.runId}, profile ${profile}${config.agents ? ` (agents ${config.agents})` : ''}: ${wallS.toFixed(0)} s wall, status ${outcome.meta.status}; machine ${os.cpus().length} cpus, load average (1/5/15 min) ${loadAtStart
         .map((l) => l.toFixed(1))
         .join(' ')} at the start, ${os
         .loadavg()
