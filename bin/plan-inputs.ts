@@ -6,6 +6,7 @@ import {
   DEFAULT_FOOTPRINT,
   type MachineInfo,
   measuredFootprint,
+  previousLoadSize,
 } from '../lib/bench/machine.ts';
 import type { ProviderName } from '../lib/sandbox/types.ts';
 import type { ResultStore } from '../lib/store/types.ts';
@@ -14,6 +15,8 @@ export interface PlanInputs {
   history: UnitHistory;
   footprint: AgentFootprint;
   machine: MachineInfo;
+  /** The largest swarm the newest local load run was sized to (keeps the load profile's size steady). */
+  previousLoadSize?: number;
 }
 
 /** Read history and footprint from an open store; an unreadable store means none (the model's defaults). */
@@ -24,11 +27,17 @@ export async function readPlanInputs(
   const machine = { cores: os.cpus().length, memoryMb: os.totalmem() / 1024 ** 2 };
   if (store === undefined) return { history: new Map(), footprint: DEFAULT_FOOTPRINT, machine };
   try {
-    const [history, footprint] = await Promise.all([
+    const [history, footprint, previous] = await Promise.all([
       loadUnitHistory(store, provider),
       measuredFootprint(store),
+      previousLoadSize(store),
     ]);
-    return { history, footprint: footprint ?? DEFAULT_FOOTPRINT, machine };
+    return {
+      history,
+      footprint: footprint ?? DEFAULT_FOOTPRINT,
+      machine,
+      ...(previous === undefined ? {} : { previousLoadSize: previous }),
+    };
   } catch {
     return { history: new Map(), footprint: DEFAULT_FOOTPRINT, machine };
   }

@@ -47,7 +47,10 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
       (config) => buildPlan(config, scenarios, { history: inputs.history }),
       inputs.machine,
       inputs.footprint,
-      { strict: values.strict === true },
+      {
+        strict: values.strict === true,
+        ...(inputs.previousLoadSize === undefined ? {} : { previousLoadSize: inputs.previousLoadSize }),
+      },
     );
   } catch (error) {
     await opened.close();

@@ -85,9 +85,22 @@ export function checkMachine(plan: Plan, machine: MachineInfo, footprint: AgentF
   return { largestSwarm, capacity, fits, message };
 }
 
-/** Agents a profile's largest swarm is sized to on this machine: the capacity, at least 10 (the guide's scale). */
-export function agentsForMachine(capacity: MachineCapacity): number {
-  return Math.max(10, capacity.agents);
+/**
+ * How far below the capacity the previous load run's size may be and still be kept: the footprint
+ * is re-measured by every run and moves a few percent, and a size that moved with it (20 agents,
+ * then 21) would change the units' parameters, so no run could be planned from the measurements
+ * of the one before. A size above the capacity is never kept.
+ */
+export const SIZE_TOLERANCE = 0.15;
+
+/**
+ * Agents a profile's largest swarm is sized to on this machine: the capacity, at least 10 (the
+ * guide's scale); or the previous load run's size while it fits and is within SIZE_TOLERANCE of it.
+ */
+export function agentsForMachine(capacity: MachineCapacity, previous?: number): number {
+  const sized = Math.max(10, capacity.agents);
+  if (previous === undefined || previous < 10 || previous > sized) return sized;
+  return previous >= sized * (1 - SIZE_TOLERANCE) ? previous : sized;
 }
 
 /**
@@ -110,6 +123,16 @@ export async function measuredFootprint(
     if (rss.length > 0 && cpu.length > 0) {
       return { rssMb: median(rss), cpuPercent: median(cpu), source: `run ${run.runId}` };
     }
+  }
+  return undefined;
+}
+
+/** The largest swarm of the newest completed load-profile run on the local provider, if any. */
+export async function previousLoadSize(store: Pick<ResultStore, 'listRuns'>): Promise<number | undefined> {
+  for (const run of await store.listRuns({ provider: 'local', limit: 20 })) {
+    if (run.profile !== 'load' || run.status === 'running') continue;
+    const largest = Math.max(0, ...run.units.map((unit) => unit.estimate.work?.largestSwarm ?? 0));
+    if (largest > 0) return largest;
   }
   return undefined;
 }
@@ -244,14 +267,14 @@ export function planForMachine(
   build: (config: RunConfig) => Plan,
   machine: MachineInfo,
   footprint: AgentFootprint,
-  options: { strict?: boolean } = {},
+  options: { strict?: boolean; previousLoadSize?: number } = {},
 ): MachinePlan {
   const plan = build(config);
   if (config.provider !== 'local') return { config, plan, warning: false };
   const check = checkMachine(plan, machine, footprint);
   if (check.fits) return { config, plan, check, note: check.message, warning: false };
   if (config.profile === 'load' && config.agents === undefined) {
-    const agents = Math.min(agentsForMachine(check.capacity), check.largestSwarm);
+    const agents = Math.min(agentsForMachine(check.capacity, options.previousLoadSize), check.largestSwarm);
     const sized = { ...config, agents };
     const resized = build(sized);
     const again = checkMachine(resized, machine, footprint);
@@ -259,7 +282,7 @@ export function planForMachine(
       config: sized,
       plan: resized,
       check: again,
-      note: `load profile sized to this machine: largest swarm ${agents} agents instead of ${check.largestSwarm} (${again.message}); --agents ${check.largestSwarm} forces the full size`,
+      note: `load profile sized to this machine: largest swarm ${agents} agents instead of ${check.largestSwarm}${agents === options.previousLoadSize && agents !== agentsForMachine(check.capacity) ? `, as the previous load run (the capacity, ${check.capacity.agents}, is at most ${SIZE_TOLERANCE * 100}% above it)` : ''} (${again.message}); --agents ${check.largestSwarm} forces the full size`,
       warning: !again.fits,
     };
   }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimateDuration, PARAMETRIC_MS, parametricMs, workOf } from '../../lib/bench/estimate.ts';
 import {
@@ -6,6 +9,7 @@ import {
   parseLoadAvg,
   parseProcStat,
   planForMachine,
+  previousLoadSize,
 } from '../../lib/bench/machine.ts';
 import type { UnitResult } from '../../lib/bench/model.ts';
 import { buildPlan } from '../../lib/bench/plan.ts';
@@ -14,6 +18,8 @@ import { maxUnitEstimateMs, mergeShards, UNIT_USABLE_MS } from '../../lib/bench/
 import { GUIDE_TARGETS } from '../../lib/bench/targets.ts';
 import { parseRunConfig } from '../../lib/config.ts';
 import { InvalidInputError } from '../../lib/errors.ts';
+import { openEmbeddedStore } from '../../lib/store/embedded.ts';
+import { completedRunMeta } from '../helpers/run-meta.ts';
 
 const footprint = { rssMb: 75, cpuPercent: 10, source: 'test' };
 
@@ -210,6 +216,53 @@ describe('machine-aware local provider', () => {
     expect(
       planForMachine(parseRunConfig({ profile: 'load', provider: 'e2b' }), build, small, footprint).warning,
     ).toBe(false);
+  });
+
+  it("keeps the previous load run's size while it fits and the capacity is at most 15% above it", async () => {
+    const build = (config: ReturnType<typeof parseRunConfig>) => buildPlan(config);
+    const load = (previousLoadSize?: number) =>
+      planForMachine(parseRunConfig({ profile: 'load' }), build, small, footprint, {
+        ...(previousLoadSize === undefined ? {} : { previousLoadSize }),
+      });
+    // Capacity on this "machine" is 16 agents (2 cores x 80% / 10%).
+    expect(load().config.agents).toBe(16);
+    expect(load(14).config.agents).toBe(14);
+    expect(load(14).note).toMatch(/as the previous load run/);
+    expect(load(16).note).not.toMatch(/as the previous load run/);
+    expect(load(13).config.agents).toBe(16);
+    expect(load(17).config.agents).toBe(16);
+    expect(load(9).config.agents).toBe(16);
+
+    // The size is read from the newest completed load run of the store, not from other profiles.
+    const dir = mkdtempSync(join(tmpdir(), 'swarm-bench-load-size-'));
+    const opened = await openEmbeddedStore({ dir });
+    try {
+      expect(await previousLoadSize(opened.store)).toBeUndefined();
+      const sized = load(14).plan;
+      const meta = (
+        runId: string,
+        startedAt: string,
+        profile: 'load' | 'quick',
+        units: typeof sized.units,
+      ) => ({
+        ...completedRunMeta(runId, startedAt),
+        profile,
+        units,
+      });
+      await opened.store.createRun(meta('run-a', '2026-11-01T00:00:00.000Z', 'load', sized.units));
+      await opened.store.createRun(
+        meta(
+          'run-b',
+          '2026-11-02T00:00:00.000Z',
+          'quick',
+          buildPlan(parseRunConfig({ profile: 'quick' })).units,
+        ),
+      );
+      expect(await previousLoadSize(opened.store)).toBe(14);
+    } finally {
+      await opened.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads contention from /proc text: load per core, run queue, steal', async () => {
