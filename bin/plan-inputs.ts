@@ -16,7 +16,7 @@ export interface PlanInputs {
   footprint: AgentFootprint;
   machine: MachineInfo;
   /** The largest swarm the newest local load run was sized to (keeps the load profile's size steady). */
-  previousLoadSize?: number;
+  previousLoadSize?: number | undefined;
 }
 
 /** Read history and footprint from an open store; an unreadable store means none (the model's defaults). */
@@ -27,17 +27,12 @@ export async function readPlanInputs(
   const machine = { cores: os.cpus().length, memoryMb: os.totalmem() / 1024 ** 2 };
   if (store === undefined) return { history: new Map(), footprint: DEFAULT_FOOTPRINT, machine };
   try {
-    const [history, footprint, previous] = await Promise.all([
+    const [history, footprint, previousLoad] = await Promise.all([
       loadUnitHistory(store, provider),
       measuredFootprint(store),
       previousLoadSize(store),
     ]);
-    return {
-      history,
-      footprint: footprint ?? DEFAULT_FOOTPRINT,
-      machine,
-      ...(previous === undefined ? {} : { previousLoadSize: previous }),
-    };
+    return { history, footprint: footprint ?? DEFAULT_FOOTPRINT, machine, previousLoadSize: previousLoad };
   } catch {
     return { history: new Map(), footprint: DEFAULT_FOOTPRINT, machine };
   }

@@ -31,10 +31,7 @@ export async function planCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
     (config) => buildPlan(config, scenarios, { history: inputs.history }),
     inputs.machine,
     inputs.footprint,
-    {
-      strict: values.strict === true,
-      ...(inputs.previousLoadSize === undefined ? {} : { previousLoadSize: inputs.previousLoadSize }),
-    },
+    { strict: values.strict === true, previousLoadSize: inputs.previousLoadSize },
   );
   const { config, plan } = fitted;
   // The serverless pipeline's view of the same plan: units too long for one Lambda become shards.

@@ -47,10 +47,7 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv): Promis
       (config) => buildPlan(config, scenarios, { history: inputs.history }),
       inputs.machine,
       inputs.footprint,
-      {
-        strict: values.strict === true,
-        ...(inputs.previousLoadSize === undefined ? {} : { previousLoadSize: inputs.previousLoadSize }),
-      },
+      { strict: values.strict === true, previousLoadSize: inputs.previousLoadSize },
     );
   } catch (error) {
     await opened.close();

@@ -267,14 +267,16 @@ export function planForMachine(
   build: (config: RunConfig) => Plan,
   machine: MachineInfo,
   footprint: AgentFootprint,
-  options: { strict?: boolean; previousLoadSize?: number } = {},
+  options: { strict?: boolean; previousLoadSize?: number | undefined } = {},
 ): MachinePlan {
   const plan = build(config);
   if (config.provider !== 'local') return { config, plan, warning: false };
   const check = checkMachine(plan, machine, footprint);
   if (check.fits) return { config, plan, check, note: check.message, warning: false };
   if (config.profile === 'load' && config.agents === undefined) {
-    const agents = Math.min(agentsForMachine(check.capacity, options.previousLoadSize), check.largestSwarm);
+    const sizedAgain = agentsForMachine(check.capacity, options.previousLoadSize);
+    const keptPrevious = sizedAgain !== agentsForMachine(check.capacity);
+    const agents = Math.min(sizedAgain, check.largestSwarm);
     const sized = { ...config, agents };
     const resized = build(sized);
     const again = checkMachine(resized, machine, footprint);
@@ -282,7 +284,7 @@ export function planForMachine(
       config: sized,
       plan: resized,
       check: again,
-      note: `load profile sized to this machine: largest swarm ${agents} agents instead of ${check.largestSwarm}${agents === options.previousLoadSize && agents !== agentsForMachine(check.capacity) ? `, as the previous load run (the capacity, ${check.capacity.agents}, is at most ${SIZE_TOLERANCE * 100}% above it)` : ''} (${again.message}); --agents ${check.largestSwarm} forces the full size`,
+      note: `load profile sized to this machine: largest swarm ${agents} agents instead of ${check.largestSwarm}${keptPrevious ? `, as the previous load run (the capacity, ${check.capacity.agents}, is at most ${SIZE_TOLERANCE * 100}% above it)` : ''} (${again.message}); --agents ${check.largestSwarm} forces the full size`,
       warning: !again.fits,
     };
   }
