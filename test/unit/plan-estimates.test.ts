@@ -218,7 +218,7 @@ describe('machine-aware local provider', () => {
     ).toBe(false);
   });
 
-  it("keeps the previous load run's size while it fits and the capacity is at most 15% above it", async () => {
+  it("keeps the previous load run's size while it is within -15%/+10% of the capacity", async () => {
     const build = (config: ReturnType<typeof parseRunConfig>) => buildPlan(config);
     const load = (previousLoadSize?: number) =>
       planForMachine(parseRunConfig({ profile: 'load' }), build, small, footprint, {
@@ -230,8 +230,15 @@ describe('machine-aware local provider', () => {
     expect(load(14).note).toMatch(/as the previous load run/);
     expect(load(16).note).not.toMatch(/as the previous load run/);
     expect(load(13).config.agents).toBe(16);
-    expect(load(17).config.agents).toBe(16);
     expect(load(9).config.agents).toBe(16);
+    // Above the capacity by at most 10% (17 of 16 agents): kept, without a warning; 18 is not.
+    const above = load(17);
+    expect(above.config.agents).toBe(17);
+    expect(above.warning).toBe(false);
+    expect(above.note).toMatch(/as the previous load run/);
+    expect(above.note).toMatch(/17 agents, at most 10% above the capacity of 16/);
+    expect(above.note).not.toMatch(/exceeds/);
+    expect(load(18).config.agents).toBe(16);
 
     // The size is read from the newest completed load run of the store, not from other profiles.
     const dir = mkdtempSync(join(tmpdir(), 'swarm-bench-load-size-'));
