@@ -108,7 +108,7 @@ export interface ReferenceAdjustment {
 /**
  * Significance level compareWithHistory uses unless given one: two-sided, so about 0.2% of
  * unchanged rows per direction. bench/detector.ts (300 simulated unchanged runs, window 8, on the
- * 19 recorded runs of this machine) measured the worst kind (cost: one value per run) at 1.19%
+ * 19 recorded runs of bench/fixtures/detector-noise.json) measured the worst kind (cost: one value per run) at 1.19%
  * of rows flagged at 0.005 and 0.59% at 0.004, every other kind at or below 0.49%; the power at a
  * 20% slowdown moved by less than 0.6 points between the two.
  */
