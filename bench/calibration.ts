@@ -13,7 +13,12 @@
  * already compiled and measure faster than any real next run. The table is read back from the
  * store: the plan each run stored with its units, against the durations it measured.
  *
- * `npm run bench:calibration -- <profile> [--store DIR] [--runs N] [--agents N]`
+ * `npm run bench:calibration -- <profile> [--store DIR] [--runs N] [--agents N] [--refit-store DIR ...]`
+ *
+ * `--refit-store` (repeatable) refits the coefficients on every completed local run of this store
+ * and of those stores together (e.g. one store per profile), which is how PARAMETRIC_MS.local is
+ * set: one run of one profile leaves coefficients its units do not exercise undetermined.
+ * `--runs 0` only refits.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -26,7 +31,12 @@ import { openEmbeddedStore } from '../lib/store/embedded.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { store: { type: 'string' }, runs: { type: 'string' }, agents: { type: 'string' } },
+  options: {
+    store: { type: 'string' },
+    runs: { type: 'string' },
+    agents: { type: 'string' },
+    'refit-store': { type: 'string', multiple: true },
+  },
 });
 const profile = positionals[0] ?? 'quick';
 const runs = Number(values.runs ?? 1);
@@ -66,6 +76,32 @@ for (let r = 0; r < runs; r++) {
   process.stdout.write(`${await table(wallS, loadAtStart)}\n\n`);
 }
 process.stdout.write(`store: ${storeDir}\n`);
+if (values['refit-store']) {
+  const stores = [storeDir, ...values['refit-store']];
+  const rows: FitRow[] = [];
+  for (const dir of stores) rows.push(...(await fitRows(dir)));
+  process.stdout.write(`${refit(rows, `${rows.length} units of every completed run in ${stores.join(', ')}`)}\n`);
+}
+
+type FitRow = { work: UnitWork | undefined; ms: number };
+
+/** Each unit of every completed local run in a store: its planned work and measured duration. */
+async function fitRows(dir: string): Promise<FitRow[]> {
+  const opened = await openEmbeddedStore({ dir });
+  try {
+    const rows: FitRow[] = [];
+    for (const meta of await opened.store.listRuns({ provider: 'local', limit: 100 })) {
+      if (meta.status !== 'completed') continue;
+      for (const result of await opened.store.getResults(meta.runId)) {
+        const work = meta.units.find((u) => u.unitId === result.unitId)?.estimate.work;
+        if (result.status === 'ok') rows.push({ work, ms: result.durationMs });
+      }
+    }
+    return rows;
+  } finally {
+    await opened.close();
+  }
+}
 
 /** The newest run in the store: each unit's planned estimate against its measured duration. */
 async function table(wallS: number, loadAtStart: string): Promise<string> {
@@ -83,7 +119,7 @@ async function table(wallS: number, loadAtStart: string): Promise<string> {
     let within = 0;
     let withinModel = 0;
     let planTotal = 0;
-    const fit: Array<{ work: UnitWork | undefined; ms: number }> = [];
+    const fit: FitRow[] = [];
     for (const result of results) {
       const unit = meta.units.find((u) => u.unitId === result.unitId);
       if (!unit) continue;
@@ -104,7 +140,7 @@ async function table(wallS: number, loadAtStart: string): Promise<string> {
     lines.push(
       `within +-25%: ${within}/${results.length} units with the calibrated plan (${fromHistory} from history), ${withinModel}/${results.length} with the parametric model alone (the floor); plan total ${planTotal.toFixed(0)} s vs measured ${wallS.toFixed(0)} s wall (${pct(planTotal / wallS - 1)})`,
     );
-    lines.push(refit(fit));
+    lines.push(refit(fit, 'this run'));
     return lines.join('\n');
   } finally {
     await opened.close();
@@ -112,7 +148,7 @@ async function table(wallS: number, loadAtStart: string): Promise<string> {
 }
 
 /** Non-negative least squares (projected coordinate descent) of unit durations on their work. */
-function refit(rows: Array<{ work: UnitWork | undefined; ms: number }>): string {
+function refit(rows: FitRow[], on: string): string {
   const keys = Object.keys(PARAMETRIC_MS.local) as Array<keyof Coefficients>;
   const data = rows.filter((row): row is { work: UnitWork; ms: number } => row.work !== undefined);
   const coef: Coefficients = { ...PARAMETRIC_MS.local };
@@ -132,5 +168,14 @@ function refit(rows: Array<{ work: UnitWork | undefined; ms: number }>): string 
     }
   }
   const fitted = keys.map((key) => `${key}: ${Number(coef[key].toPrecision(3))}`).join(', ');
-  return `refit of the local parametric coefficients on this run (ms per unit of work): { ${fitted} }`;
+  const errors = (c: Coefficients) => data.map(({ work, ms }) => parametricMs(work, c) / ms - 1);
+  const spread = (c: Coefficients) => {
+    const e = errors(c);
+    const within = e.filter((x) => Math.abs(x) <= 0.25).length;
+    return `${within}/${e.length} within +-25%, from ${pct(Math.min(...e))} to ${pct(Math.max(...e))}`;
+  };
+  return [
+    `refit of the local parametric coefficients on ${on} (ms per unit of work): { ${fitted} }`,
+    `  on these units: refit ${spread(coef)}; PARAMETRIC_MS.local ${spread(PARAMETRIC_MS.local)}`,
+  ].join('\n');
 }
