@@ -80,7 +80,9 @@ if (values['refit-store']) {
   const stores = [storeDir, ...values['refit-store']];
   const rows: FitRow[] = [];
   for (const dir of stores) rows.push(...(await fitRows(dir)));
-  process.stdout.write(`${refit(rows, `${rows.length} units of every completed run in ${stores.join(', ')}`)}\n`);
+  process.stdout.write(
+    `${refit(rows, `${rows.length} units of every completed run in ${stores.join(', ')}`)}\n`,
+  );
 }
 
 type FitRow = { work: UnitWork | undefined; ms: number };
