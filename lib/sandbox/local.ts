@@ -52,7 +52,11 @@ export interface LocalSandboxProviderOptions {
   maxConcurrent?: number;
   /** Where sandbox directories are made. @default os.tmpdir() */
   tmpRoot?: string;
-  /** How long an agent may take to print its ready line. @default 10_000 */
+  /**
+   * How long an agent may take to print its ready line. 30 s, as on E2B: ten agents starting at
+   * once on a 2-core machine at a load average of 10-16 took over 10 s, and a start that is slow
+   * because the machine is busy is not a failed start. @default 30_000
+   */
   startTimeoutMs?: number;
   /** Grace between SIGTERM and SIGKILL in stopAgents(). @default 2_000 */
   stopGraceMs?: number;
@@ -134,7 +138,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       bundlePath: options.bundlePath,
       nodePath: options.nodePath ?? process.execPath,
       tmpRoot: options.tmpRoot,
-      startTimeoutMs: positiveInt('startTimeoutMs', options.startTimeoutMs ?? 10_000),
+      startTimeoutMs: positiveInt('startTimeoutMs', options.startTimeoutMs ?? 30_000),
       stopGraceMs: nonNegativeInt('stopGraceMs', options.stopGraceMs ?? 2_000),
       watchdogIntervalMs: positiveInt('watchdogIntervalMs', options.watchdogIntervalMs ?? 1_000),
       onAgentExit: options.onAgentExit,
