@@ -73,13 +73,14 @@ export class WakeFloor {
     const start = clockMs();
     Atomics.store(this.control, CALL, call);
     Atomics.notify(this.control, CALL);
-    const spinUntil = spinUs > 0 ? clockMs() + spinUs / 1000 : 0;
+    const spinUntil = spinUs > 0 ? start + spinUs / 1000 : 0;
+    // Generous: on a loaded machine a nice 19 worker can wait seconds for a CPU.
+    const deadline = start + 30_000;
     while (Atomics.load(this.control, ANSWER) !== call) {
-      if (spinUntil === 0 || clockMs() >= spinUntil) {
-        // Generous: on a loaded machine a nice 19 worker can wait seconds for a CPU.
-        Atomics.wait(this.control, ANSWER, call - 1, 30_000);
-        if (Atomics.load(this.control, ANSWER) !== call) throw new Error('wake floor: no answer within 30 s');
-      }
+      const now = clockMs();
+      if (now >= deadline) throw new Error('wake floor: no answer within 30 s');
+      // A wait may end early: the previous call's notify can land after its answer was seen.
+      if (spinUntil === 0 || now >= spinUntil) Atomics.wait(this.control, ANSWER, call - 1, deadline - now);
     }
     const end = clockMs();
     const woke = this.woke[0] as number;
