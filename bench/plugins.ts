@@ -8,7 +8,9 @@
  * waking the worker, its copy of the call, the plug-in's code, the answer, waking the agent's
  * thread, the check), as means beside the two round trips' means. Last, the hop alone in this
  * process (a PluginHost, no sockets), with the default spins (the agent's thread 200 us, the worker none), both on and both off, interleaved, step
- * by step as medians: what the spins buy on this machine. Writes raw samples to
+ * by step as medians: what the spins buy on this machine; beside them the raw floor of the hop
+ * (bench/floors/wake.ts: a bare worker parked on Atomics.wait, woken and answered, the caller
+ * blocked at once or polling 200 us), interleaved with them. Writes raw samples to
  * bench/results/plugins-latest.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { SwarmManager } from '../lib/swarm/manager.ts';
 import { fromColumns } from '../lib/trading/columns.ts';
 import { generateBars } from '../lib/trading/market.ts';
 import { createStrategy } from '../lib/trading/strategies.ts';
+import { WakeFloor, type WakeSample } from './floors/wake.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench/results/plugins-latest.json');
@@ -103,11 +106,11 @@ function breakdown(): string[] {
   const label: Record<(typeof STEP_NAMES)[number], string> = {
     write: 'write the window and request into the channel',
     wakeWorker: 'wake the worker (notify until it sees the call)',
-    read: 'worker reads the call (its own copy of the columns)',
+    read: 'worker reads the call (views of the shared columns)',
     compute: 'plug-in code (bars from columns, momentum) and its check',
-    answer: 'answer serialised and written',
+    answer: 'answer written (numbers; diagnostics as text)',
     wakeHost: "wake the agent's thread (notify until it sees the answer)",
-    settle: 'agent reads, parses and checks the answer',
+    settle: 'agent reads and checks the answer',
   };
   for (const step of STEP_NAMES) rows.push([label[step], (stepsAfter[step] - stepsBefore[step]) / calls]);
   const accounted = rows.reduce((sum, [, us]) => sum + us, 0);
@@ -138,12 +141,21 @@ async function hopAlone(): Promise<string[]> {
     const host = new PluginHost({
       source,
       modules: MODULES,
+      // A deadline no starved (nice 19, loaded) run reaches: this measures the hop, not the deadline.
+      callTimeoutMs: 60_000,
       ...options,
       onCall: (call) => steps.push(call),
     });
     return { name, host, steps, total: [] as number[] };
   });
   const inThread: number[] = [];
+  // The raw floor: a bare parked worker woken and answered, the caller blocked at once or polling
+  // 200 us first (as the host does by default).
+  const floor = await WakeFloor.start();
+  const floors = [
+    { name: 'bare thread, blocks', spinUs: 0, samples: [] as WakeSample[] },
+    { name: 'bare thread, 200 us', spinUs: 200, samples: [] as WakeSample[] },
+  ];
   try {
     await Promise.all(variants.map((variant) => variant.host.describe()));
     const columns = (from: number) => {
@@ -167,12 +179,16 @@ async function hopAlone(): Promise<string[]> {
         if (i >= WARMUP) variant.total.push((performance.now() - start) * 1000);
         else variant.steps.length = 0;
       }
+      for (const { spinUs, samples } of i % 2 === 0 ? floors : [...floors].reverse()) {
+        const sample = floor.roundTrip(spinUs);
+        if (i >= WARMUP) samples.push(sample);
+      }
       const start = performance.now();
       momentum.signal(fromColumns(window));
       if (i >= WARMUP) inThread.push((performance.now() - start) * 1000);
     }
   } finally {
-    await Promise.all(variants.map((variant) => variant.host.close()));
+    await Promise.all([floor.close(), ...variants.map((variant) => variant.host.close())]);
   }
   const p50 = (values: number[]) => quantile(values, 0.5).toFixed(1).padStart(7);
   return [
@@ -181,6 +197,17 @@ async function hopAlone(): Promise<string[]> {
     ...variants.map(
       ({ name, steps, total }) =>
         `  ${name.padEnd(20)}  ${p50(total)}  ${STEP_NAMES.map((step) => p50(steps.map((s) => s[step])).padStart(10)).join('  ')}`,
+    ),
+    ...floors.map(
+      ({ name, samples }) =>
+        `  ${name.padEnd(20)}  ${p50(samples.map((s) => s.total))}  ${STEP_NAMES.map((step) =>
+          (step === 'wakeWorker'
+            ? p50(samples.map((s) => s.wakeWorker))
+            : step === 'wakeHost'
+              ? p50(samples.map((s) => s.wakeBack))
+              : '-'
+          ).padStart(10),
+        ).join('  ')}`,
     ),
     `  built-in in this thread (bars from columns and signal): ${p50(inThread).trim()}`,
   ];

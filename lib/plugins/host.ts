@@ -34,6 +34,7 @@ import {
   C_KIND,
   C_STATE,
   Channel,
+  type ChannelAnswer,
   clockMs,
   IDLE,
   KIND_DECIDE,
@@ -122,11 +123,11 @@ export interface PluginCallSteps {
   write: number;
   /** From the host's notify until the worker saw the call. */
   wakeWorker: number;
-  /** The worker reading the call (its own copy of the columns, the parameters). */
+  /** The worker reading the call (views of the shared columns, the parameters). */
   read: number;
   /** The plug-in's code and the worker's check of its answer. */
   compute: number;
-  /** The answer serialised and written into the channel. */
+  /** The answer's numbers (and any diagnostics as text) written into the channel. */
   answer: number;
   /** From the worker's notify until the host saw the answer. */
   wakeHost: number;
@@ -150,7 +151,7 @@ export interface PluginStats {
   steps: { calls: number } & PluginCallSteps;
 }
 
-type Answer = Extract<FromWorker, { t: 'ok' }>;
+type Answer = Extract<ChannelAnswer, { t: 'ok' }>;
 
 interface Pending {
   resolve: (message: Answer) => void;
@@ -423,16 +424,10 @@ export class PluginHost {
       this.kill(slot, 'crashed', 'the worker broke the call channel');
       return;
     }
-    const text = channel.readAnswer();
+    const message = channel.readAnswer();
     Atomics.store(channel.control, C_STATE, IDLE);
     slot.pending.delete(id);
     clearTimeout(pending.timer);
-    let message: FromWorker | undefined;
-    try {
-      message = JSON.parse(text) as FromWorker;
-    } catch {
-      message = undefined;
-    }
     if (message?.t === 'ok' && message.id === id && Number.isFinite(message.computeUs)) {
       if (seen !== 0) this.count(slot, channel, pending.begun, signalled, seen);
       pending.resolve(message);

@@ -12,7 +12,8 @@ export type PluginAction = 'buy' | 'sell' | 'hold';
 
 /**
  * A window of bars as columns, oldest first: `close[length - 1]` is the bar being decided on.
- * The arrays are the plug-in's own (copied out of the call channel, not shared): it may keep or change them.
+ * The arrays are views of the call's shared memory, read in place (no copy): valid during the
+ * call only, as the next call's window overwrites them. Copy (`slice()`) what you keep.
  */
 export interface ColumnarWindow {
   readonly length: number;

@@ -15,6 +15,7 @@ import {
   C_KIND,
   C_STATE,
   Channel,
+  type ChannelAnswer,
   clockMs,
   KIND_SIGNAL,
   MAX_BARS,
@@ -44,11 +45,8 @@ export type ToWorker =
   | { t: 'signal'; id: number; window: ColumnarWindow; params?: PluginParams }
   | { t: 'decide'; id: number; votes: PluginVote[]; context: { agents: number; quorum: number } };
 
-/** The worker's ready message (a port message), and its answers (JSON text on the channel). */
-export type FromWorker =
-  | { t: 'ready'; description: PluginDescription }
-  | { t: 'ok'; id: number; signal?: PluginSignal; decision?: PluginAction; computeUs: number }
-  | { t: 'err'; id: number; error: string };
+/** The worker's ready message (a port message), and its answers (numbers on the channel). */
+export type FromWorker = { t: 'ready'; description: PluginDescription } | ChannelAnswer;
 
 /** What the worker is started with. */
 export interface PluginWorkerData {
@@ -132,7 +130,7 @@ export function serve(
     if (state === REQUEST) {
       const woke = spin.now();
       stamps[S_WOKE] = clockMs();
-      channel.writeAnswer(answerText(plugin, channel));
+      channel.writeAnswer(answerCall(plugin, channel));
       stamps[S_ANSWERED] = clockMs();
       channel.signal(ANSWER);
       const answered = spin.now();
@@ -153,24 +151,21 @@ export function serve(
   else setImmediate(() => serve(plugin, channel, waits, spinUs, spin));
 }
 
-/** The call on the channel, answered as JSON text (an error answer when the call fails or is too big). */
-function answerText(plugin: Plugin, channel: Channel): string {
+/** The call on the channel, answered (an error answer when the call fails). */
+function answerCall(plugin: Plugin, channel: Channel): ChannelAnswer {
   const id = channel.control[C_ID] as number;
-  let text: string;
   try {
     const call = readCall(channel, id);
     channel.stamps[S_READ] = clockMs();
     const result = answer(plugin, call);
     channel.stamps[S_COMPUTED] = clockMs();
-    text = JSON.stringify(result);
+    return result;
   } catch (error) {
-    return JSON.stringify({ t: 'err', id, error: messageOf(error) } satisfies FromWorker);
+    return { t: 'err', id, error: messageOf(error) };
   }
-  if (text.length * 3 <= 60_000 || Buffer.byteLength(text) <= 60_000) return text;
-  return JSON.stringify({ t: 'err', id, error: 'the answer is larger than 60 kB' } satisfies FromWorker);
 }
 
-/** The call the host wrote: a window's columns (copied out, the plug-in's own) or votes. */
+/** The call the host wrote: a window's columns (views of the channel's, read in place) or votes. */
 function readCall(channel: Channel, id: number): ToWorker {
   const request = channel.readRequest();
   const extra = (request === '' ? {} : JSON.parse(request)) as {
@@ -180,30 +175,15 @@ function readCall(channel: Channel, id: number): ToWorker {
   };
   if (channel.control[C_KIND] === KIND_SIGNAL) {
     const bars = Math.max(0, Math.min(MAX_BARS, channel.control[C_BARS] as number));
-    const { columns } = channel;
-    // One allocation for the six copies: a typed array's own backing store costs more than its
-    // copy at this size (six slices of 500 bars took 12-27 us, one buffer and six copies 3-5).
-    const own = new Float64Array(bars * 6);
-    const column = (i: number, from: Float64Array): Float64Array => {
-      const to = own.subarray(i * bars, (i + 1) * bars);
-      to.set(from.subarray(0, bars));
-      return to;
-    };
-    const window: ColumnarWindow = {
-      length: bars,
-      t: column(0, columns.t),
-      open: column(1, columns.open),
-      high: column(2, columns.high),
-      low: column(3, columns.low),
-      close: column(4, columns.close),
-      volume: column(5, columns.volume),
-    };
+    // Views of the shared columns, not copies: the host wrote them for this call and does not
+    // touch them until the answer, and never reads them back.
+    const window: ColumnarWindow = { length: bars, ...channel.columnViews(bars) };
     return { t: 'signal', id, window, ...(extra.params ? { params: extra.params } : {}) };
   }
   return { t: 'decide', id, votes: extra.votes ?? [], context: extra.context ?? { agents: 0, quorum: 0 } };
 }
 
-function answer(plugin: Plugin, message: ToWorker): FromWorker {
+function answer(plugin: Plugin, message: ToWorker): ChannelAnswer {
   const start = performance.now();
   if (message.t === 'signal') {
     if (plugin.kind !== 'strategy') throw new Error(`${plugin.name} is a decision rule, not a strategy`);

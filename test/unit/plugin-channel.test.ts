@@ -72,7 +72,7 @@ describe('the plug-in worker serving its channel', () => {
 
     // Assess: answered without another wake-up from the host, and it never parked on REQUEST.
     expect(channel.state).toBe(ANSWER);
-    expect(JSON.parse(channel.readAnswer())).toMatchObject({ t: 'ok', id: 7, decision: 'buy' });
+    expect(channel.readAnswer()).toMatchObject({ t: 'ok', id: 7, decision: 'buy' });
     expect(parkedOn[0]).toBe(IDLE);
     expect(parkedOn).not.toContain(REQUEST);
   });
@@ -85,7 +85,7 @@ describe('the plug-in worker serving its channel', () => {
     const parkedOn: number[] = [];
     const waits: ChannelWaits = {
       block: () => {
-        if (channel.state === ANSWER) answers.push(JSON.parse(channel.readAnswer()));
+        if (channel.state === ANSWER) answers.push(channel.readAnswer());
         blocks++;
         if (blocks <= 3) {
           call(channel, 100 + blocks);
@@ -174,7 +174,7 @@ describe('the worker spinning between calls', () => {
 
     // Assess: both answered; blocked within a few readings of the lone call, but only after
     // a millisecond of looking after the call of the series.
-    expect(JSON.parse(channel.readAnswer())).toMatchObject({ t: 'ok', id: 101 });
+    expect(channel.readAnswer()).toMatchObject({ t: 'ok', id: 101 });
     expect(blockedAt).toHaveLength(2);
     expect(blockedAt[0]).toBeLessThan(10);
     expect((blockedAt[1] as number) - (blockedAt[0] as number)).toBeGreaterThanOrEqual(1000);
