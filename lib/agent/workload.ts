@@ -53,10 +53,11 @@ export class StrategyRegistry {
   /** Strategy `name` on `window`, timing the computation alone (inside its worker for a plug-in). */
   execute(window: AnyWindow, name: string): ExecuteResult | Promise<ExecuteResult> {
     if (this.plugins?.isPlugin(name)) return this.plugins.execute(name, window);
-    const bars = barsOf(window);
+    // The strategy reads the window's columns in place: no bar objects for the young generation.
+    const strategy = this.get(name);
     const start = process.hrtime.bigint();
-    const signal = this.get(name).signal(bars);
-    return { ...signal, computeUs: microsSince(start) };
+    const { action, confidence, size } = strategy.signal(window);
+    return { action, confidence, size, computeUs: microsSince(start) };
   }
 
   /** Strategy `name`'s vote on `window`: at once for an in-process strategy, later for a plug-in. */
