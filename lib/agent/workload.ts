@@ -6,7 +6,7 @@
 import { fromColumns } from '../trading/columns.ts';
 import { generateBars } from '../trading/market.ts';
 import { createStrategy } from '../trading/strategies.ts';
-import type { Bar, Strategy } from '../trading/types.ts';
+import type { Bar, BarWindow, Strategy } from '../trading/types.ts';
 import type { ProposalSubject } from './consensus.ts';
 import type { AgentCounters } from './counters.ts';
 import { microsSince, type PeerNet, RequestError } from './peer-net.ts';
@@ -23,7 +23,7 @@ export interface PluginStrategies {
   /** The execute op: the plug-in's signal on a received window (its columns handed on as they are), timed inside its worker. */
   execute(name: string, window: AnyWindow): Promise<ExecuteResult>;
   /** A vote on a window (a plug-in that fails abstains). */
-  vote(name: string, window: Bar[]): Promise<AgentVote>;
+  vote(name: string, window: BarWindow): Promise<AgentVote>;
 }
 
 /** Strategies by name: built-ins created on first use and kept, user plug-ins handed to their workers. */
@@ -61,15 +61,15 @@ export class StrategyRegistry {
   }
 
   /** Strategy `name`'s vote on `window`: at once for an in-process strategy, later for a plug-in. */
-  vote(name: string, window: Bar[]): AgentVote | Promise<AgentVote> {
+  vote(name: string, window: BarWindow): AgentVote | Promise<AgentVote> {
     if (this.plugins?.isPlugin(name)) return this.plugins.vote(name, window);
     const { action, confidence } = this.get(name).signal(window);
     return { action, confidence };
   }
 }
 
-/** A window as it arrived (bar objects, columns of numbers or Float64 columns) as bars. */
-export function barsOf(window: AnyWindow): Bar[] {
+/** A window as it arrived (bar objects, columns of numbers or Float64 columns) as bars: the market feed a swarm is configured with. */
+function barsOf(window: AnyWindow): Bar[] {
   return Array.isArray(window) ? (window as Bar[]) : fromColumns(window as Exclude<AnyWindow, unknown[]>);
 }
 
@@ -116,12 +116,12 @@ export class Workload {
   }
 
   /** This agent's vote on a window, with its confidence. */
-  vote(window: Bar[]): AgentVote | Promise<AgentVote> {
+  vote(window: BarWindow): AgentVote | Promise<AgentVote> {
     return this.strategies.vote(this.strategyName, window);
   }
 
   /** The window a proposal is about: shipped with it, or cut from the local market feed. */
-  windowOf(subject: ProposalSubject): Bar[] {
+  windowOf(subject: ProposalSubject): BarWindow {
     if (subject.window) return subject.window;
     if (subject.at === undefined || !this.market)
       throw new RequestError('propose: needs a window, or "at" with a market feed');

@@ -31,8 +31,20 @@ export function writeBars(bars: readonly Bar[], target: ColumnTarget): void {
   }
 }
 
-/** Bars to columns. */
-export function toColumns(bars: readonly Bar[]): BarColumns {
+/** A window as plain number columns (for JSON): bars copied into columns, or columns copied as arrays. */
+export function toColumns(window: BarWindow): BarColumns {
+  if (!isBarArray(window)) {
+    const { t, open, high, low, close, volume } = window;
+    return {
+      t: Array.from(t),
+      open: Array.from(open),
+      high: Array.from(high),
+      low: Array.from(low),
+      close: Array.from(close),
+      volume: Array.from(volume),
+    };
+  }
+  const bars = window;
   const n = bars.length;
   const columns: BarColumns = {
     t: new Array(n),

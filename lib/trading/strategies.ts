@@ -237,7 +237,13 @@ function atr({ high, low, close }: BarColumnsView, from: number, period: number)
  * EMA - slow EMA once the slow one has seen its period, signal = EMA of that line), without the
  * result object MACD makes per input.
  */
-function macdHistogram(close: ArrayLike<number>, from: number, fast: number, slow: number, signal: number): number {
+function macdHistogram(
+  close: ArrayLike<number>,
+  from: number,
+  fast: number,
+  slow: number,
+  signal: number,
+): number {
   const fastEma = new EMA(fast);
   const slowEma = new EMA(slow);
   const signalEma = new EMA(signal);

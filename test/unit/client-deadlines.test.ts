@@ -8,9 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { TimeoutError } from '../../lib/errors.ts';
 import { AgentClient } from '../../lib/swarm/client.ts';
 import { DeadlineQueue } from '../../lib/swarm/deadlines.ts';
-import { TimeoutError } from '../../lib/errors.ts';
 
 let server: Server | undefined;
 let wss: WebSocketServer | undefined;
@@ -48,8 +48,11 @@ describe('DeadlineQueue', () => {
     const setTimer = vi.spyOn(globalThis, 'setTimeout');
     const expired: { key: number; atMs: number }[] = [];
     const start = Date.now();
-    const queue = new DeadlineQueue<number>((key) => expired.push({ key, atMs: Date.now() - start }), Date.now);
-    TIMEOUTS.forEach((timeoutMs, key) => queue.add(key, timeoutMs));
+    const queue = new DeadlineQueue<number>(
+      (key) => expired.push({ key, atMs: Date.now() - start }),
+      Date.now,
+    );
+    for (const [key, timeoutMs] of TIMEOUTS.entries()) queue.add(key, timeoutMs);
     // Only a deadline earlier than every one before it moves the timer.
     expect(setTimer).toHaveBeenCalledTimes(newEarliest(TIMEOUTS));
     expect(vi.getTimerCount()).toBe(1);
@@ -81,7 +84,10 @@ describe('DeadlineQueue', () => {
     vi.useFakeTimers();
     const expired: { key: string; atMs: number }[] = [];
     const start = Date.now();
-    const queue = new DeadlineQueue<string>((key) => expired.push({ key, atMs: Date.now() - start }), Date.now);
+    const queue = new DeadlineQueue<string>(
+      (key) => expired.push({ key, atMs: Date.now() - start }),
+      Date.now,
+    );
     queue.add('long', 30_000);
     await vi.advanceTimersByTimeAsync(10);
     queue.add('short', 50);
