@@ -3,10 +3,10 @@
  * strategies plug into), strategy execution on a window, the market feed proposals name bars of,
  * and `blast`, the neighbour-to-neighbour throughput run.
  */
-import { fromColumns } from '../trading/columns.ts';
+import { type Float64BarColumns, sliceColumns, toFloat64Columns } from '../trading/columns.ts';
 import { generateBars } from '../trading/market.ts';
 import { createStrategy } from '../trading/strategies.ts';
-import type { Bar, BarWindow, Strategy } from '../trading/types.ts';
+import type { BarWindow, Strategy } from '../trading/types.ts';
 import type { ProposalSubject } from './consensus.ts';
 import type { AgentCounters } from './counters.ts';
 import { microsSince, type PeerNet, RequestError } from './peer-net.ts';
@@ -68,11 +68,6 @@ export class StrategyRegistry {
   }
 }
 
-/** A window as it arrived (bar objects, columns of numbers or Float64 columns) as bars: the market feed a swarm is configured with. */
-function barsOf(window: AnyWindow): Bar[] {
-  return Array.isArray(window) ? (window as Bar[]) : fromColumns(window as Exclude<AnyWindow, unknown[]>);
-}
-
 /** The market feed proposals name bars of: a seeded generator, or the user's bars as columns. */
 export interface MarketFeed {
   seed: number;
@@ -82,7 +77,8 @@ export interface MarketFeed {
 }
 
 export class Workload {
-  private market: { bars: Bar[]; windowBars: number } | undefined;
+  /** The market feed as Float64 columns, which proposals' windows are views of. */
+  private market: { columns: Float64BarColumns; windowBars: number } | undefined;
   private readonly flushes = new Map<number, () => void>();
   private nextFlush = 1;
   /** The strategy this agent votes with. */
@@ -103,9 +99,7 @@ export class Workload {
     this.strategyName = strategy;
     if (market)
       this.market = {
-        bars: market.columns
-          ? barsOf(market.columns)
-          : generateBars({ bars: market.bars, seed: market.seed }),
+        columns: toFloat64Columns(market.columns ?? generateBars({ bars: market.bars, seed: market.seed })),
         windowBars: market.windowBars,
       };
   }
@@ -125,9 +119,9 @@ export class Workload {
     if (subject.window) return subject.window;
     if (subject.at === undefined || !this.market)
       throw new RequestError('propose: needs a window, or "at" with a market feed');
-    const { bars, windowBars } = this.market;
-    const end = Math.max(windowBars, subject.at % bars.length);
-    return bars.slice(end - windowBars, end);
+    const { columns, windowBars } = this.market;
+    const end = Math.max(windowBars, subject.at % columns.t.length);
+    return sliceColumns(columns, end - windowBars, end);
   }
 
   /** Send `count` frames of `payloadBytes` to every open neighbour, then wait until each read them. */

@@ -67,6 +67,34 @@ function isBarArray(window: BarWindow): window is readonly Bar[] {
   return Array.isArray(window);
 }
 
+/** A window as Float64 columns: one copy, to cut windows of as views (see `sliceColumns`). */
+export type Float64BarColumns = { [K in keyof BarColumns]: Float64Array };
+
+/** A window copied into Float64 columns. */
+export function toFloat64Columns(window: BarWindow): Float64BarColumns {
+  const { t, open, high, low, close, volume } = columnsOf(window);
+  return {
+    t: Float64Array.from(t),
+    open: Float64Array.from(open),
+    high: Float64Array.from(high),
+    low: Float64Array.from(low),
+    close: Float64Array.from(close),
+    volume: Float64Array.from(volume),
+  };
+}
+
+/** Bars from..to-1 (clamped to the columns) as views of the same memory: nothing is copied. */
+export function sliceColumns(columns: Float64BarColumns, from: number, to: number): Float64BarColumns {
+  return {
+    t: columns.t.subarray(from, to),
+    open: columns.open.subarray(from, to),
+    high: columns.high.subarray(from, to),
+    low: columns.low.subarray(from, to),
+    close: columns.close.subarray(from, to),
+    volume: columns.volume.subarray(from, to),
+  };
+}
+
 /** Columns back to bars (the caller has checked that every column has the same length). */
 export function fromColumns(columns: BarColumnsView): Bar[] {
   const bars = new Array<Bar>(columns.t.length);
