@@ -1,13 +1,12 @@
 /**
  * What one strategy round trip costs outside the kernel, step by step, for a window sent as JSON
  * columns (protocol 2) and as a binary window frame (protocol 3), measured in this process: the
- * coordinator's encode, the agent's decode + validation, bars out of the window, the strategy,
- * the reply (serialise at the agent, parse at the coordinator). Used by bench/breakdown.ts and,
+ * coordinator's encode, the agent's decode + validation, the strategy (reading the window's
+ * columns in place: no bar objects are made), the reply (serialise at the agent, parse at the coordinator). Used by bench/breakdown.ts and,
  * in the same run as its socket figures, by bench/runtime.ts.
  */
 import { requestSchema } from '../lib/agent/protocol.ts';
 import { decodeWindowFrame, encodeWindowFrame, isRefusal } from '../lib/agent/window-frame.ts';
-import { barsOf } from '../lib/agent/workload.ts';
 import type { RequestTrace } from '../lib/swarm/client.ts';
 import { toColumns } from '../lib/trading/columns.ts';
 import { generateBars } from '../lib/trading/market.ts';
@@ -26,7 +25,6 @@ export interface ExecuteCosts {
     encodeBinary: number;
     decodeJson: number;
     decodeBinary: number;
-    bars: number;
     compute: number;
     reply: number;
   };
@@ -69,8 +67,7 @@ export function measureExecuteCosts(bars = 500, calls = 200, batches = 7): Execu
     return decoded;
   };
   const decoded = decodeBinary();
-  const barsOut = barsOf(decoded.window);
-  const signal = strategy.signal(barsOut);
+  const signal = strategy.signal(decoded.window);
   const reply = () =>
     JSON.parse(
       JSON.stringify({ t: 'res', id: 7, ok: true, result: { ...signal, computeUs: 123.456 } }),
@@ -83,8 +80,7 @@ export function measureExecuteCosts(bars = 500, calls = 200, batches = 7): Execu
       encodeBinary: medianBatchUs(calls, batches, binaryBytes),
       decodeJson: medianBatchUs(calls, batches, decodeJson),
       decodeBinary: medianBatchUs(calls, batches, decodeBinary),
-      bars: medianBatchUs(calls, batches, () => barsOf(decoded.window)),
-      compute: medianBatchUs(calls, batches, () => strategy.signal(barsOut)),
+      compute: medianBatchUs(calls, batches, () => strategy.signal(decoded.window)),
       reply: medianBatchUs(calls * 10, batches, reply),
     },
   };
@@ -95,7 +91,7 @@ export function formatExecuteCosts(costs: ExecuteCosts, rttUs?: { json: number; 
   const { us, bytes } = costs;
   const jsonSide = us.encodeJson + us.decodeJson;
   const binarySide = us.encodeBinary + us.decodeBinary;
-  const sum = (encode: number, decode: number) => encode + decode + us.bars + us.compute + us.reply;
+  const sum = (encode: number, decode: number) => encode + decode + us.compute + us.reply;
   const f = (n: number) => n.toFixed(1).padStart(8);
   const lines = [
     `one strategy round trip, ${costs.bars} bars, CPU us per call (medians)  JSON    binary`,
@@ -103,8 +99,7 @@ export function formatExecuteCosts(costs: ExecuteCosts, rttUs?: { json: number; 
     `  encode at the coordinator (to bytes)                     ${f(us.encodeJson)}  ${f(us.encodeBinary)}`,
     `  decode + validate at the agent                           ${f(us.decodeJson)}  ${f(us.decodeBinary)}`,
     `  encode + decode + validate                               ${f(jsonSide)}  ${f(binarySide)}   (${(jsonSide / binarySide).toFixed(1)}x less)`,
-    `  bars out of the window                                   ${f(us.bars)}  ${f(us.bars)}`,
-    `  strategy compute                                         ${f(us.compute)}  ${f(us.compute)}`,
+    `  strategy compute (on the columns in place)               ${f(us.compute)}  ${f(us.compute)}`,
     `  reply (serialise + parse)                                ${f(us.reply)}  ${f(us.reply)}`,
     `  all of it in user space                                  ${f(sum(us.encodeJson, us.decodeJson))}  ${f(sum(us.encodeBinary, us.decodeBinary))}`,
   ];
@@ -126,7 +121,7 @@ export interface ExecuteHops {
   toAgent: number[];
   /** The part of `toAgent` spent in the send call (encode, mask, write; and any preemption by the woken agent). */
   sendCall: number[];
-  /** Frame handed to the agent to its answer serialised: decode + validate, bars, compute. */
+  /** Frame handed to the agent to its answer serialised: decode + validate, compute. */
   inAgent: number[];
   /** Answer serialised to the coordinator handed it: ws.send, kernel, wake-up, read, ws parse. */
   toCoordinator: number[];
@@ -164,7 +159,7 @@ export function formatHops(hops: ExecuteHops, floorP50Us: number): string {
     `one strategy round trip over sockets, hop by hop (binary, ${hops.inAgent.length} samples)   p50 us   p99 us`,
     row('coordinator request -> agent has the frame', hops.toAgent),
     row('  of which encode + ws.send call (mask, write)', hops.sendCall),
-    row('in the agent: decode + validate, bars, compute', hops.inAgent),
+    row('in the agent: decode + validate, compute   ', hops.inAgent),
     row('agent answer -> coordinator has it (write, kernel, wake, ws)', hops.toCoordinator),
     row('coordinator: parse the answer, resolve, await', hops.settle),
     `  floor (e), the whole bare round trip of the same size:          ${f(floorP50Us)}`,

@@ -4,7 +4,7 @@
  * floods the decision; agents acknowledge it, and the round ends when a quorum holds the decision.
  * Runs against a router (tested with an in-memory network, no sockets).
  */
-import type { Action, Bar } from '../trading/types.ts';
+import type { Action, BarWindow } from '../trading/types.ts';
 import { microsSince, RequestError } from './peer-net.ts';
 import type { AgentVote, RuleOutcome } from './plugin-host.ts';
 import type { OpResults, PeerFrame, WireWindow } from './protocol.ts';
@@ -12,7 +12,7 @@ import type { Router } from './routing.ts';
 
 /** What a proposal is about: a window shipped with it, or the index of a bar of the market feed. */
 export interface ProposalSubject {
-  window?: Bar[] | undefined;
+  window?: BarWindow | undefined;
   at?: number | undefined;
 }
 
@@ -44,15 +44,15 @@ const ABSTAIN: AgentVote = { action: 'hold', confidence: 0 };
 export interface ConsensusDeps {
   router: Pick<Router, 'forward' | 'flood'>;
   /** The window a subject names (throws a RequestError when it names none). */
-  windowOf: (subject: ProposalSubject) => Bar[];
+  windowOf: (subject: ProposalSubject) => BarWindow;
   /** This agent's vote on a window (its strategy's signal): at once, or from a plug-in's worker. */
-  vote: (window: Bar[]) => AgentVote | Promise<AgentVote>;
+  vote: (window: BarWindow) => AgentVote | Promise<AgentVote>;
   /** The decision at quorum, unless `configure` names another. @default plurality */
   decide?: DecisionRule;
   /** A window for the wire. */
-  toWire: (window: Bar[]) => WireWindow;
-  /** Bars out of a wire window. */
-  fromWire: (window: WireWindow) => Bar[];
+  toWire: (window: BarWindow) => WireWindow;
+  /** The window of a received proposal (its columns read in place). */
+  fromWire: (window: WireWindow) => BarWindow;
 }
 
 interface Proposal {
@@ -99,7 +99,7 @@ export class Consensus {
   }
 
   /** This agent's vote on a window; a plug-in strategy that fails abstains. Throws what a built-in throws. */
-  private castVote(window: Bar[], cast: (vote: AgentVote) => void): void {
+  private castVote(window: BarWindow, cast: (vote: AgentVote) => void): void {
     const vote = this.deps.vote(window);
     if (vote instanceof Promise) vote.then(cast, () => cast(ABSTAIN));
     else cast(vote);

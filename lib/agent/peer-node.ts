@@ -13,7 +13,7 @@ import { Prober } from './probe.ts';
 import type { PeerFrame } from './protocol.ts';
 import { Router, type RouterOptions } from './routing.ts';
 import { StateSync } from './state-sync.ts';
-import { barsOf, type MarketFeed, type StrategyRegistry, Workload } from './workload.ts';
+import { type MarketFeed, type StrategyRegistry, Workload } from './workload.ts';
 
 /** An agent's place in its swarm, as the coordinator's `configure` gives it. */
 export interface NodeConfig {
@@ -49,7 +49,7 @@ export class PeerNode {
       windowOf: (subject) => this.workload.windowOf(subject),
       vote: (window) => this.workload.vote(window),
       toWire: toColumns,
-      fromWire: barsOf,
+      fromWire: (window) => window,
       ...(decide ? { decide } : {}),
     });
     this.sync = new StateSync(this.router);

@@ -6,7 +6,7 @@
 import { PluginError, PluginHost } from '../plugins/host.ts';
 import type { PluginAction, PluginDescription, PluginVote } from '../plugins/types.ts';
 import { createStrategy, isStrategyName } from '../trading/strategies.ts';
-import type { Bar, Strategy } from '../trading/types.ts';
+import type { BarWindow, Strategy } from '../trading/types.ts';
 import { plurality } from './consensus.ts';
 import type { EmbeddedPlugins } from './embed.ts';
 import type { AnyWindow, ExecuteResult } from './protocol.ts';
@@ -89,7 +89,7 @@ export class AgentPlugins {
   }
 
   /** This agent's vote on a window: a plug-in that fails abstains (hold, confidence 0). */
-  async vote(name: string, window: Bar[]): Promise<AgentVote> {
+  async vote(name: string, window: BarWindow): Promise<AgentVote> {
     if (!this.isPlugin(name)) {
       const { action, confidence } = this.builtin(name).signal(window);
       return { action, confidence };

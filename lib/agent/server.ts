@@ -15,7 +15,7 @@ import { AgentPlugins, BUILTIN_RULE } from './plugin-host.ts';
 import { type OpResults, type ReplyClock, type Request, requestSchema } from './protocol.ts';
 import { AgentTransport } from './transport.ts';
 import { decodeWindowFrame, isRefusal, type WindowRequest } from './window-frame.ts';
-import { barsOf, StrategyRegistry } from './workload.ts';
+import { StrategyRegistry } from './workload.ts';
 
 /** Options of one agent server. */
 export interface AgentServerOptions {
@@ -210,7 +210,7 @@ export class AgentServer {
       case 'propose': {
         const config = this.node.requireConfigured();
         return this.node.consensus.propose(
-          { window: request.window === undefined ? undefined : barsOf(request.window), at: request.at },
+          { window: request.window, at: request.at },
           request.quorum ?? config.quorum,
           request.timeoutMs,
         );

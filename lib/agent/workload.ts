@@ -3,10 +3,10 @@
  * strategies plug into), strategy execution on a window, the market feed proposals name bars of,
  * and `blast`, the neighbour-to-neighbour throughput run.
  */
-import { fromColumns } from '../trading/columns.ts';
+import { type Float64BarColumns, sliceColumns, toFloat64Columns } from '../trading/columns.ts';
 import { generateBars } from '../trading/market.ts';
 import { createStrategy } from '../trading/strategies.ts';
-import type { Bar, Strategy } from '../trading/types.ts';
+import type { BarWindow, Strategy } from '../trading/types.ts';
 import type { ProposalSubject } from './consensus.ts';
 import type { AgentCounters } from './counters.ts';
 import { microsSince, type PeerNet, RequestError } from './peer-net.ts';
@@ -23,7 +23,7 @@ export interface PluginStrategies {
   /** The execute op: the plug-in's signal on a received window (its columns handed on as they are), timed inside its worker. */
   execute(name: string, window: AnyWindow): Promise<ExecuteResult>;
   /** A vote on a window (a plug-in that fails abstains). */
-  vote(name: string, window: Bar[]): Promise<AgentVote>;
+  vote(name: string, window: BarWindow): Promise<AgentVote>;
 }
 
 /** Strategies by name: built-ins created on first use and kept, user plug-ins handed to their workers. */
@@ -53,23 +53,19 @@ export class StrategyRegistry {
   /** Strategy `name` on `window`, timing the computation alone (inside its worker for a plug-in). */
   execute(window: AnyWindow, name: string): ExecuteResult | Promise<ExecuteResult> {
     if (this.plugins?.isPlugin(name)) return this.plugins.execute(name, window);
-    const bars = barsOf(window);
+    // The strategy reads the window's columns in place: no bar objects for the young generation.
+    const strategy = this.get(name);
     const start = process.hrtime.bigint();
-    const signal = this.get(name).signal(bars);
-    return { ...signal, computeUs: microsSince(start) };
+    const { action, confidence, size } = strategy.signal(window);
+    return { action, confidence, size, computeUs: microsSince(start) };
   }
 
   /** Strategy `name`'s vote on `window`: at once for an in-process strategy, later for a plug-in. */
-  vote(name: string, window: Bar[]): AgentVote | Promise<AgentVote> {
+  vote(name: string, window: BarWindow): AgentVote | Promise<AgentVote> {
     if (this.plugins?.isPlugin(name)) return this.plugins.vote(name, window);
     const { action, confidence } = this.get(name).signal(window);
     return { action, confidence };
   }
-}
-
-/** A window as it arrived (bar objects, columns of numbers or Float64 columns) as bars. */
-export function barsOf(window: AnyWindow): Bar[] {
-  return Array.isArray(window) ? (window as Bar[]) : fromColumns(window as Exclude<AnyWindow, unknown[]>);
 }
 
 /** The market feed proposals name bars of: a seeded generator, or the user's bars as columns. */
@@ -81,7 +77,8 @@ export interface MarketFeed {
 }
 
 export class Workload {
-  private market: { bars: Bar[]; windowBars: number } | undefined;
+  /** The market feed as Float64 columns, which proposals' windows are views of. */
+  private market: { columns: Float64BarColumns; windowBars: number } | undefined;
   private readonly flushes = new Map<number, () => void>();
   private nextFlush = 1;
   /** The strategy this agent votes with. */
@@ -102,9 +99,7 @@ export class Workload {
     this.strategyName = strategy;
     if (market)
       this.market = {
-        bars: market.columns
-          ? barsOf(market.columns)
-          : generateBars({ bars: market.bars, seed: market.seed }),
+        columns: toFloat64Columns(market.columns ?? generateBars({ bars: market.bars, seed: market.seed })),
         windowBars: market.windowBars,
       };
   }
@@ -115,18 +110,18 @@ export class Workload {
   }
 
   /** This agent's vote on a window, with its confidence. */
-  vote(window: Bar[]): AgentVote | Promise<AgentVote> {
+  vote(window: BarWindow): AgentVote | Promise<AgentVote> {
     return this.strategies.vote(this.strategyName, window);
   }
 
   /** The window a proposal is about: shipped with it, or cut from the local market feed. */
-  windowOf(subject: ProposalSubject): Bar[] {
+  windowOf(subject: ProposalSubject): BarWindow {
     if (subject.window) return subject.window;
     if (subject.at === undefined || !this.market)
       throw new RequestError('propose: needs a window, or "at" with a market feed');
-    const { bars, windowBars } = this.market;
-    const end = Math.max(windowBars, subject.at % bars.length);
-    return bars.slice(end - windowBars, end);
+    const { columns, windowBars } = this.market;
+    const end = Math.max(windowBars, subject.at % columns.t.length);
+    return sliceColumns(columns, end - windowBars, end);
   }
 
   /** Send `count` frames of `payloadBytes` to every open neighbour, then wait until each read them. */

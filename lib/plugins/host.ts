@@ -27,6 +27,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { writeBars } from '../trading/columns.ts';
+import type { BarWindow } from '../trading/types.ts';
 import {
   ANSWER,
   C_BARS,
@@ -163,16 +164,7 @@ interface Pending {
 }
 
 /** Windows the host takes: bar objects, wire columns (number arrays) or Float64 columns. */
-export type WindowInput =
-  | ReadonlyArray<{ t: number; open: number; high: number; low: number; close: number; volume: number }>
-  | {
-      readonly t: ArrayLike<number>;
-      readonly open: ArrayLike<number>;
-      readonly high: ArrayLike<number>;
-      readonly low: ArrayLike<number>;
-      readonly close: ArrayLike<number>;
-      readonly volume: ArrayLike<number>;
-    };
+export type WindowInput = BarWindow;
 
 interface Slot {
   module: number;

@@ -13,11 +13,13 @@ import { encodeWindowFrame } from '../agent/window-frame.ts';
 import { AgentError, TimeoutError } from '../errors.ts';
 import { toColumns } from '../trading/columns.ts';
 import type { Bar } from '../trading/types.ts';
+import { DeadlineQueue } from './deadlines.ts';
 
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  op: string;
+  timeoutMs: number;
   startNs: bigint;
   sentNs: bigint;
 }
@@ -62,6 +64,8 @@ export type WindowWire = 'binary' | 'json';
 export class AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Every request's deadline, behind one timer (not one setTimeout per round trip). */
+  private readonly deadlines = new DeadlineQueue<number>((id) => this.expire(id));
   private closed = false;
   /** The hops of the latest answered request. */
   lastTrace: RequestTrace | undefined;
@@ -150,18 +154,16 @@ export class AgentClient {
     const id = this.nextId++;
     const startNs = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimeoutError(`agent ${this.agentId}: ${body.op} got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
       const pending: Pending = {
         resolve: resolve as (value: unknown) => void,
         reject,
-        timer,
+        op: body.op,
+        timeoutMs,
         startNs,
         sentNs: 0n,
       };
       this.pending.set(id, pending);
+      this.deadlines.add(id, timeoutMs);
       const frame = wire === 'binary' ? encodeWindowFrame(id, body) : undefined;
       this.ws.send(frame ?? jsonFrame(id, body));
       pending.sentNs = process.hrtime.bigint();
@@ -197,7 +199,7 @@ export class AgentClient {
     const pending = this.pending.get(frame.id);
     if (!pending) return;
     this.pending.delete(frame.id);
-    clearTimeout(pending.timer);
+    this.deadlines.delete(frame.id);
     const agent = readReplyClock(frame.at);
     this.lastTrace = {
       startNs: pending.startNs,
@@ -210,9 +212,18 @@ export class AgentClient {
       pending.reject(new AgentError(`agent ${this.agentId}: ${frame.error?.name}: ${frame.error?.message}`));
   }
 
+  private expire(id: number): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    pending.reject(
+      new TimeoutError(`agent ${this.agentId}: ${pending.op} got no answer within ${pending.timeoutMs} ms`),
+    );
+  }
+
   private failAll(error: Error): void {
+    this.deadlines.clear();
     for (const [id, pending] of this.pending) {
-      clearTimeout(pending.timer);
       pending.reject(error);
       this.pending.delete(id);
     }

@@ -4,7 +4,7 @@
  * about 40% faster (measured on 500 bars: 47 vs 69 KB, 0.26 vs 0.44 ms to stringify, 0.22 vs
  * 0.37 ms to parse), which is most of a strategy round trip's cost.
  */
-import type { Bar } from './types.ts';
+import type { Bar, BarColumnsView, BarWindow } from './types.ts';
 
 export interface BarColumns {
   t: number[];
@@ -31,8 +31,20 @@ export function writeBars(bars: readonly Bar[], target: ColumnTarget): void {
   }
 }
 
-/** Bars to columns. */
-export function toColumns(bars: readonly Bar[]): BarColumns {
+/** A window as plain number columns (for JSON): bars copied into columns, or columns copied as arrays. */
+export function toColumns(window: BarWindow): BarColumns {
+  if (!isBarArray(window)) {
+    const { t, open, high, low, close, volume } = window;
+    return {
+      t: Array.from(t),
+      open: Array.from(open),
+      high: Array.from(high),
+      low: Array.from(low),
+      close: Array.from(close),
+      volume: Array.from(volume),
+    };
+  }
+  const bars = window;
   const n = bars.length;
   const columns: BarColumns = {
     t: new Array(n),
@@ -46,8 +58,45 @@ export function toColumns(bars: readonly Bar[]): BarColumns {
   return columns;
 }
 
+/** A window's columns: read in place when it is columnar; bar objects are copied into columns once. */
+export function columnsOf(window: BarWindow): BarColumnsView {
+  return isBarArray(window) ? toColumns(window) : window;
+}
+
+function isBarArray(window: BarWindow): window is readonly Bar[] {
+  return Array.isArray(window);
+}
+
+/** A window as Float64 columns: one copy, to cut windows of as views (see `sliceColumns`). */
+export type Float64BarColumns = { [K in keyof BarColumns]: Float64Array };
+
+/** A window copied into Float64 columns. */
+export function toFloat64Columns(window: BarWindow): Float64BarColumns {
+  const { t, open, high, low, close, volume } = columnsOf(window);
+  return {
+    t: Float64Array.from(t),
+    open: Float64Array.from(open),
+    high: Float64Array.from(high),
+    low: Float64Array.from(low),
+    close: Float64Array.from(close),
+    volume: Float64Array.from(volume),
+  };
+}
+
+/** Bars from..to-1 (clamped to the columns) as views of the same memory: nothing is copied. */
+export function sliceColumns(columns: Float64BarColumns, from: number, to: number): Float64BarColumns {
+  return {
+    t: columns.t.subarray(from, to),
+    open: columns.open.subarray(from, to),
+    high: columns.high.subarray(from, to),
+    low: columns.low.subarray(from, to),
+    close: columns.close.subarray(from, to),
+    volume: columns.volume.subarray(from, to),
+  };
+}
+
 /** Columns back to bars (the caller has checked that every column has the same length). */
-export function fromColumns(columns: { readonly [K in keyof BarColumns]: ArrayLike<number> }): Bar[] {
+export function fromColumns(columns: BarColumnsView): Bar[] {
   const bars = new Array<Bar>(columns.t.length);
   for (let i = 0; i < bars.length; i++) {
     bars[i] = {

@@ -9,4 +9,4 @@ export {
   type StrategyName,
   type StrategyParams,
 } from './strategies.ts';
-export type { Action, Bar, Signal, Strategy } from './types.ts';
+export type { Action, Bar, BarColumnsView, BarWindow, Signal, Strategy } from './types.ts';

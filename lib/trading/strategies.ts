@@ -4,12 +4,19 @@
  * is pure, deterministic and costs microseconds whatever the window length: agents run these in the
  * strategy-execution benchmark, where the round trip is what is measured.
  *
+ * A window is read in place as columns (the Float64 views of a received frame): no bar object is
+ * made, and indicators whose library form takes candles or allocates a result per input (Donchian
+ * channel, ATR, MACD) are fed from the columns as the same arithmetic, so an execute allocates next
+ * to nothing and the young generation is not churned mid round trip. The signals are bit-identical
+ * to the library's candle-fed indicators (test/unit/strategies-columns.test.ts).
+ *
  * Strengths are expressed in units of the window's own mean absolute log-return, so confidence
  * means the same thing for a $5 stock and a $50,000 coin, and for calm or wild markets.
  */
-import { ATR, BollingerBands, DonchianChannels, EMA, MACD, ROC, RSI } from 'trading-signals';
+import { BollingerBands, EMA, ROC, RSI, WSMA } from 'trading-signals';
 import { InvalidInputError } from '../errors.ts';
-import type { Action, Bar, Signal, Strategy } from './types.ts';
+import { columnsOf } from './columns.ts';
+import type { Action, BarColumnsView, Signal, Strategy } from './types.ts';
 
 /** Names accepted by `createStrategy`. */
 export const STRATEGY_NAMES = ['momentum', 'mean-reversion', 'breakout', 'rsi-macd'] as const;
@@ -67,18 +74,20 @@ function momentum(p: Resolved<'momentum'>): Strategy {
     name: 'momentum',
     minBars,
     signal(window) {
-      if (window.length < minBars) return holdNothingKnown();
-      const start = Math.max(0, window.length - feed);
+      const { close } = columnsOf(window);
+      const n = close.length;
+      if (n < minBars) return holdNothingKnown();
+      const start = Math.max(0, n - feed);
       const fast = new EMA(p.fast);
       const slow = new EMA(p.slow);
       const roc = new ROC(p.rocPeriod);
-      for (let i = start; i < window.length; i++) {
-        const close = window[i]!.close;
-        fast.add(close);
-        slow.add(close);
-        roc.add(close);
+      for (let i = start; i < n; i++) {
+        const price = close[i] as number;
+        fast.add(price);
+        slow.add(price);
+        roc.add(price);
       }
-      const unit = meanAbsLogReturn(window, start);
+      const unit = meanAbsLogReturn(close, start);
       const slowValue = slow.getResultOrThrow();
       const spread = (fast.getResultOrThrow() - slowValue) / slowValue;
       const change = roc.getResultOrThrow();
@@ -96,12 +105,14 @@ function meanReversion(p: Resolved<'mean-reversion'>): Strategy {
     name: 'mean-reversion',
     minBars,
     signal(window) {
-      if (window.length < minBars) return holdNothingKnown();
+      const { close } = columnsOf(window);
+      const n = close.length;
+      if (n < minBars) return holdNothingKnown();
       const bands = new BollingerBands(p.period, p.deviations);
-      for (let i = window.length - p.period; i < window.length; i++) bands.add(window[i]!.close);
+      for (let i = n - p.period; i < n; i++) bands.add(close[i] as number);
       const { middle, upper } = bands.getResultOrThrow();
-      const close = window[window.length - 1]!.close;
-      const z = ratio(close - middle, (upper - middle) / p.deviations);
+      const last = close[n - 1] as number;
+      const z = ratio(last - middle, (upper - middle) / p.deviations);
       // At a band |score| is 0.5 (the entry); twice as far out it is 1. Price above the mean: sell.
       return decide(clamp(-z / (2 * p.deviations), -1, 1), 0.5, p.maxSize);
     },
@@ -115,16 +126,14 @@ function breakout(p: Resolved<'breakout'>): Strategy {
     name: 'breakout',
     minBars,
     signal(window) {
-      if (window.length < minBars) return holdNothingKnown();
-      const last = window.length - 1;
+      const columns = columnsOf(window);
+      const n = columns.close.length;
+      if (n < minBars) return holdNothingKnown();
+      const last = n - 1;
       // The channel is drawn from the bars before the latest, which then breaks it or not.
-      const channel = new DonchianChannels(p.channel);
-      for (let i = last - p.channel; i < last; i++) channel.add(window[i]!);
-      const atr = new ATR(p.atrPeriod);
-      for (let i = Math.max(0, window.length - atrFeed); i < window.length; i++) atr.add(window[i]!);
-      const { lower, middle, upper } = channel.getResultOrThrow();
-      const close = window[last]!.close;
-      const range = atr.getResultOrThrow();
+      const { lower, middle, upper } = donchian(columns, last - p.channel, last);
+      const close = columns.close[last] as number;
+      const range = atr(columns, Math.max(0, n - atrFeed), p.atrPeriod);
       if (close > upper) return act('buy', 0.5 + 0.5 * Math.min(1, ratio(close - upper, range)), p.maxSize);
       if (close < lower) return act('sell', 0.5 + 0.5 * Math.min(1, ratio(lower - close, range)), p.maxSize);
       // Inside the channel: the nearer an edge, the less sure that nothing is happening.
@@ -140,19 +149,16 @@ function rsiMacd(p: Resolved<'rsi-macd'>): Strategy {
     name: 'rsi-macd',
     minBars,
     signal(window) {
-      if (window.length < minBars) return holdNothingKnown();
-      const start = Math.max(0, window.length - feed);
-      const macd = new MACD(new EMA(p.fast), new EMA(p.slow), new EMA(p.signal));
+      const { close: closes } = columnsOf(window);
+      const n = closes.length;
+      if (n < minBars) return holdNothingKnown();
+      const start = Math.max(0, n - feed);
+      const histogram = macdHistogram(closes, start, p.fast, p.slow, p.signal);
       const rsi = new RSI(p.rsiPeriod);
-      for (let i = start; i < window.length; i++) {
-        const close = window[i]!.close;
-        macd.add(close);
-        rsi.add(close);
-      }
-      const { histogram } = macd.getResultOrThrow();
+      for (let i = start; i < n; i++) rsi.add(closes[i] as number);
       const rsiValue = rsi.getResultOrThrow();
-      const close = window[window.length - 1]!.close;
-      const macdStrength = Math.tanh(Math.abs(ratio(histogram / close, meanAbsLogReturn(window, start))));
+      const close = closes[n - 1] as number;
+      const macdStrength = Math.tanh(Math.abs(ratio(histogram / close, meanAbsLogReturn(closes, start))));
       const rsiStrength = Math.abs(rsiValue - 50) / 50;
       const confidence = (macdStrength + rsiStrength) / 2;
       if (histogram > 0 && rsiValue > 50) return act('buy', confidence, p.maxSize);
@@ -178,15 +184,80 @@ function act(action: Action, confidence: number, maxSize: number): Signal {
   return { action, confidence: c, size: action === 'hold' ? 0 : Math.min(maxSize, maxSize * c) };
 }
 
-/** Mean |log-return| over window[from..]; the scale every strength is measured in. */
-function meanAbsLogReturn(window: readonly Bar[], from: number): number {
+/** Mean |log-return| over close[from..]; the scale every strength is measured in. */
+function meanAbsLogReturn(close: ArrayLike<number>, from: number): number {
   let sum = 0;
   let count = 0;
-  for (let i = Math.max(1, from + 1); i < window.length; i++) {
-    sum += Math.abs(Math.log(window[i]!.close / window[i - 1]!.close));
+  for (let i = Math.max(1, from + 1); i < close.length; i++) {
+    sum += Math.abs(Math.log((close[i] as number) / (close[i - 1] as number)));
     count++;
   }
   return count === 0 ? 0 : sum / count;
+}
+
+/**
+ * The Donchian channel of bars from..to-1, as trading-signals' DonchianChannels draws it (which
+ * takes candle objects): highest high, lowest low and their midpoint.
+ */
+function donchian(
+  { high, low }: BarColumnsView,
+  from: number,
+  to: number,
+): { lower: number; middle: number; upper: number } {
+  let upper = high[from] as number;
+  let lower = low[from] as number;
+  for (let i = from; i < to; i++) {
+    upper = Math.max(upper, high[i] as number);
+    lower = Math.min(lower, low[i] as number);
+  }
+  return { lower, middle: (upper + lower) / 2, upper };
+}
+
+/**
+ * The ATR of bars from.. as trading-signals' ATR computes it (a WSMA of true ranges, the first
+ * bar's range without a previous close), without the candle object ATR takes per bar.
+ */
+function atr({ high, low, close }: BarColumnsView, from: number, period: number): number {
+  const smoothing = new WSMA(period);
+  for (let i = from; i < close.length; i++) {
+    const highLow = (high[i] as number) - (low[i] as number);
+    if (i === from) smoothing.add(highLow);
+    else {
+      const previous = close[i - 1] as number;
+      smoothing.add(
+        Math.max(highLow, Math.abs((high[i] as number) - previous), Math.abs((low[i] as number) - previous)),
+      );
+    }
+  }
+  return smoothing.getResultOrThrow();
+}
+
+/**
+ * The MACD histogram after close[from..], as trading-signals' MACD computes it (MACD line = fast
+ * EMA - slow EMA once the slow one has seen its period, signal = EMA of that line), without the
+ * result object MACD makes per input.
+ */
+function macdHistogram(
+  close: ArrayLike<number>,
+  from: number,
+  fast: number,
+  slow: number,
+  signal: number,
+): number {
+  const fastEma = new EMA(fast);
+  const slowEma = new EMA(slow);
+  const signalEma = new EMA(signal);
+  let histogram = Number.NaN;
+  for (let i = from; i < close.length; i++) {
+    const price = close[i] as number;
+    const short = fastEma.add(price) as number;
+    const long = slowEma.add(price) as number;
+    if (i - from + 1 >= slow) {
+      const line = short - long;
+      histogram = line - (signalEma.add(line) as number);
+    }
+  }
+  return histogram;
 }
 
 /** a / b, with 0 / 0 = 0 (a perfectly flat market has no strength) and x / 0 = ±Infinity. */

@@ -13,6 +13,22 @@ export interface Bar {
   volume: number;
 }
 
+/**
+ * A window read in place as columns of numbers, all of one length: the Float64 views of a binary
+ * frame, or a JSON frame's number arrays. Bar `i` is `close[i]`, `high[i]`, … with no object made.
+ */
+export interface BarColumnsView {
+  readonly t: ArrayLike<number>;
+  readonly open: ArrayLike<number>;
+  readonly high: ArrayLike<number>;
+  readonly low: ArrayLike<number>;
+  readonly close: ArrayLike<number>;
+  readonly volume: ArrayLike<number>;
+}
+
+/** A market window as bar objects or as columns. */
+export type BarWindow = readonly Bar[] | BarColumnsView;
+
 /** What a strategy recommends. */
 export type Action = 'buy' | 'sell' | 'hold';
 
@@ -30,5 +46,6 @@ export interface Strategy {
   readonly name: string;
   /** Fewest bars `signal` needs; shorter windows get hold with confidence 0. */
   readonly minBars: number;
-  signal(window: readonly Bar[]): Signal;
+  /** The signal for the latest bar; columns are read in place (an execute allocates next to nothing). */
+  signal(window: BarWindow): Signal;
 }

@@ -10,15 +10,23 @@ import { PeerNode } from '../../lib/agent/peer-node.ts';
 import type { RouterOptions } from '../../lib/agent/routing.ts';
 import { StrategyRegistry } from '../../lib/agent/workload.ts';
 import { buildTopology, defaultQuorum, TOPOLOGIES, type TopologyKind } from '../../lib/swarm/topology.ts';
-import type { Action, Strategy } from '../../lib/trading/types.ts';
+import { columnsOf } from '../../lib/trading/columns.ts';
+import { generateBars } from '../../lib/trading/market.ts';
+import type { Action, BarWindow, Strategy } from '../../lib/trading/types.ts';
 
 const MARKET = { seed: 7, bars: 400, windowBars: 50 };
+
+/** The close column of every window a `fixed` strategy was asked about, in order. */
+const closesSeen: ArrayLike<number>[] = [];
 
 /** A strategy that always answers `action`: votes become predictable. */
 function fixed(action: Action): Strategy {
   return {
     name: `always-${action}`,
-    signal: () => ({ action, confidence: 1, size: 1 }),
+    signal: (window: BarWindow) => {
+      closesSeen.push(columnsOf(window).close);
+      return { action, confidence: 1, size: 1 };
+    },
   } as unknown as Strategy;
 }
 
@@ -78,6 +86,28 @@ describe('consensus over an in-memory network', () => {
       expect(result.commitUs).toBeLessThanOrEqual(result.heldRttUs);
     },
   );
+
+  it('a shipped window reaches every voter as columns, read in place, with the values proposed', async () => {
+    // Prepare: the window as the agent decodes it from a binary propose frame, Float64 columns
+    const bars = generateBars({ bars: 50, seed: 11 });
+    const window = {
+      t: Float64Array.from(bars, (bar) => bar.t),
+      open: Float64Array.from(bars, (bar) => bar.open),
+      high: Float64Array.from(bars, (bar) => bar.high),
+      low: Float64Array.from(bars, (bar) => bar.low),
+      close: Float64Array.from(bars, (bar) => bar.close),
+      volume: Float64Array.from(bars, (bar) => bar.volume),
+    };
+    const { nodes } = swarm('mesh', 4);
+    closesSeen.length = 0;
+    // Act
+    const result = await (nodes[0] as PeerNode).consensus.propose({ window }, 4, 2_000);
+    // Assess: the proposer voted on its columns as they are; the others on the flooded copy
+    expect(result).toMatchObject({ decision: 'buy', votes: 4 });
+    expect(closesSeen).toHaveLength(4);
+    expect(closesSeen[0]).toBe(window.close);
+    for (const close of closesSeen) expect(Array.from(close)).toEqual(Array.from(window.close));
+  });
 
   it('ties resolve to the safer action, and a custom decision rule is used when given', async () => {
     // Prepare: 2 buy, 2 sell on a mesh of 4

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { requestSchema } from '../../lib/agent/protocol.ts';
-import { fromColumns, toColumns } from '../../lib/trading/columns.ts';
+import { fromColumns, sliceColumns, toColumns, toFloat64Columns } from '../../lib/trading/columns.ts';
 import { generateBars } from '../../lib/trading/market.ts';
 
 describe('columnar windows', () => {
@@ -36,5 +36,20 @@ describe('columnar windows', () => {
   it('is smaller on the wire than bar objects', () => {
     const bars = generateBars({ bars: 500, seed: 1 });
     expect(JSON.stringify(toColumns(bars)).length).toBeLessThan(0.8 * JSON.stringify(bars).length);
+  });
+
+  it('cuts windows of Float64 columns as views, and turns any columns back into plain arrays for JSON', () => {
+    // Prepare
+    const bars = generateBars({ bars: 100, seed: 5 });
+    const columns = toFloat64Columns(bars);
+    // Act
+    const window = sliceColumns(columns, 60, 110);
+    const wire = toColumns(window);
+    // Assess: bars 60..99 (clamped), sharing the feed's memory; the wire copy is plain numbers
+    expect(window.close).toHaveLength(40);
+    expect(window.close.buffer).toBe(columns.close.buffer);
+    expect(Array.isArray(wire.close)).toBe(true);
+    expect(fromColumns(wire)).toEqual(bars.slice(60));
+    expect(JSON.parse(JSON.stringify(wire))).toEqual(toColumns(bars.slice(60)));
   });
 });
