@@ -10,6 +10,7 @@ import {
   peerFrameSchema,
   requestSchema,
 } from '../../lib/agent/protocol.ts';
+import { seededRandom } from '../../lib/stats/intervals.ts';
 
 const columns = (values: number[]) => ({
   t: values,
@@ -147,18 +148,6 @@ const BAD_PEER_FRAMES: BadCase[] = [
   { frame: { t: 'm', p: 3 }, field: 'p', allowed: /expected string/ },
 ];
 
-/** Mulberry32: a small seeded generator, so the drawn cases are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Values that are the wrong type for every numeric and string field of the frames above. */
 const WRONG_TYPE: unknown[] = [null, true, {}, Number.NaN, Number.POSITIVE_INFINITY];
 
@@ -202,26 +191,17 @@ describe('agent protocol schemas', () => {
     );
   });
 
-  it.each(BAD_REQUESTS.map((c) => [c.field, c] as const))(
-    'refuses a request with a bad %s, naming it',
-    (_, c) => {
-      const message = refusal(requestSchema, c.frame);
-      expect(message.startsWith(`${c.field}: `), message).toBe(true);
-      expect(message).toMatch(c.allowed);
-    },
-  );
-
-  it.each(BAD_PEER_FRAMES.map((c) => [c.field, c] as const))(
-    'refuses a peer frame with a bad %s, naming it',
-    (_, c) => {
-      const message = refusal(peerFrameSchema, c.frame);
-      expect(message.startsWith(`${c.field}: `), message).toBe(true);
-      expect(message).toMatch(c.allowed);
-    },
-  );
+  it.each([
+    ...BAD_REQUESTS.map((c) => ['request', c.field, requestSchema, c] as const),
+    ...BAD_PEER_FRAMES.map((c) => ['peer frame', c.field, peerFrameSchema, c] as const),
+  ])('refuses a %s with a bad %s, naming it', (_, __, schema, c) => {
+    const message = refusal(schema, c.frame);
+    expect(message.startsWith(`${c.field}: `), message).toBe(true);
+    expect(message).toMatch(c.allowed);
+  });
 
   it('names the field of seeded wrong-type values in every frame kind', () => {
-    const random = seeded(13);
+    const random = seededRandom(13);
     const frames: Array<{ schema: Schema; frame: Record<string, unknown> }> = [
       ...REQUESTS.map((body) => ({ schema: requestSchema, frame: request(body) })),
       ...PEER_FRAMES.map((frame) => ({ schema: peerFrameSchema, frame })),
