@@ -11,10 +11,19 @@
  * the topology's shortest live path; flooded frames (`prop`, `commit`, `st`) travel down the
  * broadcast tree of their origin; `m`/`fl`/`fa` are neighbour-only throughput frames.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import english from 'zod/v4/locales/en.js';
 import type { PluginStats } from '../plugins/host.ts';
 import type { PluginDescription } from '../plugins/types.ts';
 import type { Float64Columns } from './window-frame.ts';
+
+// zod/mini (the tree-shakable form of the same zod) keeps the agent bundle small: classic zod
+// pulls its whole API (~440 KiB) into a program that starts once per agent. Imported as a
+// namespace: `import { z }` makes esbuild keep the whole namespace object, every locale included
+// (525 KiB bundle against 137). Mini carries no messages of its own; English ones name what is
+// allowed ("Too big: expected number to be <=10000"). Classic zod sets the same locale on import,
+// so a coordinator loading both sees one.
+z.config(english());
 
 /** Largest frame an agent accepts; larger ones close the connection (ws code 1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -27,6 +36,12 @@ export const ROLE_HEADER = 'x-swarm-role';
 /** A reading of an agent's monotonic clock on the wire: ns as a decimal string. */
 export const CLOCK_READING = /^\d{1,25}$/;
 
+/** An integer in [min, max] (max omitted: no upper bound). */
+const int = (min: number, max?: number) =>
+  z.int().check(z.gte(min), ...(max === undefined ? [] : [z.lte(max)]));
+/** An array of at most `max` items. */
+const upTo = <T extends z.core.SomeType>(item: T, max: number) => z.array(item).check(z.maxLength(max));
+
 const bar = z.object({
   t: z.number(),
   open: z.number(),
@@ -37,31 +52,38 @@ const bar = z.object({
 });
 /** Most bars of a market window. */
 export const MAX_WINDOW_BARS = 5000;
-const column = z.array(z.number()).max(MAX_WINDOW_BARS);
+const column = upTo(z.number(), MAX_WINDOW_BARS);
 /** A market window: bar objects, or the columnar wire form (see lib/trading/columns.ts). */
-const window = z.union([
-  z.array(bar).max(MAX_WINDOW_BARS),
-  z
-    .object({ t: column, open: column, high: column, low: column, close: column, volume: column })
-    .refine(
-      (c) => [c.open, c.high, c.low, c.close, c.volume].every((values) => values.length === c.t.length),
-      'every column of a window must have the same length',
-    ),
-]);
+const window = z.union(
+  [
+    upTo(bar, MAX_WINDOW_BARS),
+    z
+      .object({ t: column, open: column, high: column, low: column, close: column, volume: column })
+      .check(
+        z.refine(
+          (c) => [c.open, c.high, c.low, c.close, c.volume].every((values) => values.length === c.t.length),
+          'every column of a window must have the same length',
+        ),
+      ),
+  ],
+  { error: 'expected an array of bars or an object of equal-length columns' },
+);
 export type WireWindow = z.infer<typeof window>;
 /** A window as an agent may hold it: from a JSON frame, or Float64 columns from a binary one. */
 export type AnyWindow = WireWindow | Float64Columns;
 /** Longest life a down-mark may claim on the wire (ms); receivers cap it at their own. */
 export const MAX_MARK_LIFE_MS = 3_600_000;
-const index = z.number().int().min(0).max(10_000);
-const down = z.array(index).max(10_000).optional();
+const index = int(0, 10_000);
+const down = z.optional(upTo(index, 10_000));
 /** Remaining life (ms) of each `dn` mark, in the same order (routing.ts). */
-const lives = z.array(z.number().int().min(0).max(MAX_MARK_LIFE_MS)).max(10_000).optional();
+const lives = z.optional(upTo(int(0, MAX_MARK_LIFE_MS), 10_000));
+const timeoutMs = z._default(int(1, 600_000), 5_000);
+const action = z.enum(['buy', 'sell', 'hold']);
 
 export const topologySchema = z.object({
   kind: z.enum(['mesh', 'hierarchical', 'ring', 'star']),
-  size: z.number().int().min(1).max(10_000),
-  fanOut: z.number().int().min(2),
+  size: int(1, 10_000),
+  fanOut: int(2),
   root: index,
   neighbors: z.array(z.array(index)),
 });
@@ -71,75 +93,62 @@ const requestBody = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('configure'),
     self: index,
-    urls: z.array(z.string().max(2048)),
+    urls: z.array(z.string().check(z.maxLength(2048))),
     topology: topologySchema,
-    quorum: z.number().int().min(1),
-    strategy: z.string().max(64),
+    quorum: int(1),
+    strategy: z.string().check(z.maxLength(64)),
     /** Decision rule of the consensus vote: "plurality" (built in) or a plug-in's name. @default plurality */
-    decisionRule: z.string().max(64).optional(),
+    decisionRule: z.optional(z.string().check(z.maxLength(64))),
     /**
      * True when every agent of the swarm reads the same monotonic clock (one host: the local
      * provider), so an agent's commit receipt time can be compared with the proposal's start.
      */
-    sharedClock: z.boolean().optional(),
+    sharedClock: z.optional(z.boolean()),
     /** The market feed every agent generates locally (same seed, same bars), so proposals name a bar, not ship a window. */
-    market: z
-      .object({
-        seed: z.number().int().min(0),
-        bars: z.number().int().min(1).max(200_000),
-        windowBars: z.number().int().min(1).max(MAX_WINDOW_BARS),
+    market: z.optional(
+      z.object({
+        seed: int(0),
+        bars: int(1, 200_000),
+        windowBars: int(1, MAX_WINDOW_BARS),
         /** The feed's bars themselves (a CSV or a generator with stated parameters), instead of the seed's. */
-        columns: window.optional(),
-      })
-      .optional(),
+        columns: z.optional(window),
+      }),
+    ),
   }),
-  z.object({ op: z.literal('execute'), strategy: z.string().max(64).optional(), window }),
+  z.object({ op: z.literal('execute'), strategy: z.optional(z.string().check(z.maxLength(64))), window }),
   z.object({
     op: z.literal('ping'),
     to: index,
-    count: z.number().int().min(1).max(100_000),
-    warmup: z.number().int().min(0).max(10_000).default(0),
-    payloadBytes: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_FRAME_BYTES / 2)
-      .default(0),
+    count: int(1, 100_000),
+    warmup: z._default(int(0, 10_000), 0),
+    payloadBytes: z._default(int(0, MAX_FRAME_BYTES / 2), 0),
   }),
   z.object({
     op: z.literal('propose'),
     /** Either a window shipped with the proposal or the index of a bar of the agents' market feed. */
-    window: window.optional(),
-    at: z.number().int().min(0).optional(),
-    quorum: z.number().int().min(1).optional(),
-    timeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+    window: z.optional(window),
+    at: z.optional(int(0)),
+    quorum: z.optional(int(1)),
+    timeoutMs,
   }),
   z.object({
     op: z.literal('sync'),
-    version: z.number().int().min(1),
+    version: int(1),
     state: z.unknown(),
     expect: z.array(index),
-    timeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+    timeoutMs,
   }),
   z.object({
     op: z.literal('blast'),
-    count: z.number().int().min(1).max(10_000_000),
-    payloadBytes: z
-      .number()
-      .int()
-      .min(0)
-      .max(64 * 1024)
-      .default(16),
+    count: int(1, 10_000_000),
+    payloadBytes: z._default(int(0, 64 * 1024), 16),
   }),
   z.object({ op: z.literal('metrics') }),
   /** Load and describe the agent's plug-ins (shape, dry run on a seeded window). */
   z.object({ op: z.literal('plugins') }),
 ]);
 
-export const requestSchema = z.intersection(
-  z.object({ t: z.literal('req'), id: z.number().int() }),
-  requestBody,
-);
+export const requestSchema = z.intersection(z.object({ t: z.literal('req'), id: z.int() }), requestBody);
 export type Request = z.infer<typeof requestSchema>;
 export type RequestBody = z.input<typeof requestBody>;
 export type Op = Request['op'];
@@ -149,8 +158,8 @@ const probe = {
   src: index,
   dst: index,
   id: z.number(),
-  path: z.array(index).max(10_000),
-  p: z.string().optional(),
+  path: upTo(index, 10_000),
+  p: z.optional(z.string()),
   dn: down,
   da: lives,
 };
@@ -162,8 +171,8 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     t: z.literal('prop'),
     origin: index,
     pid: z.number(),
-    window: window.optional(),
-    at: z.number().int().min(0).optional(),
+    window: z.optional(window),
+    at: z.optional(int(0)),
     dn: down,
     da: lives,
   }),
@@ -172,10 +181,10 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     src: index,
     dst: index,
     pid: z.number(),
-    action: z.enum(['buy', 'sell', 'hold']),
+    action,
     /** The voter's confidence, sent only when a plug-in decision rule may weigh it. */
-    c: z.number().min(0).max(1).optional(),
-    hops: z.number().int(),
+    c: z.optional(z.number().check(z.gte(0), z.lte(1))),
+    hops: z.int(),
     dn: down,
     da: lives,
   }),
@@ -183,7 +192,7 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     t: z.literal('commit'),
     origin: index,
     pid: z.number(),
-    decision: z.enum(['buy', 'sell', 'hold']),
+    decision: action,
     dn: down,
     da: lives,
   }),
@@ -192,16 +201,16 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     src: index,
     dst: index,
     pid: z.number(),
-    hops: z.number().int(),
+    hops: z.int(),
     /** Monotonic time (ns) the sender received the commit; sent only on a shared clock. */
-    at: z.string().regex(CLOCK_READING).optional(),
+    at: z.optional(z.string().check(z.regex(CLOCK_READING))),
     dn: down,
     da: lives,
   }),
   z.object({
     t: z.literal('st'),
     origin: index,
-    ver: z.number().int(),
+    ver: z.int(),
     state: z.unknown(),
     dn: down,
     da: lives,
@@ -210,8 +219,8 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
     t: z.literal('sack'),
     src: index,
     dst: index,
-    ver: z.number().int(),
-    hops: z.number().int(),
+    ver: z.int(),
+    hops: z.int(),
     dn: down,
     da: lives,
   }),
@@ -220,6 +229,28 @@ export const peerFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('fa'), id: z.number() }),
 ]);
 export type PeerFrame = z.infer<typeof peerFrameSchema>;
+
+/**
+ * The first problem of a refused frame as `field.path: what is allowed`. In a union (a window's
+ * two forms) it follows the form the frame came closest to, the one whose problem lies inside it
+ * rather than in its type, so a bad bar is named by its index and field.
+ */
+export function describeProblem(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): string {
+  const issue = issues[0];
+  if (issue === undefined) return 'frame: invalid';
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union') {
+    const closest = issue.errors.find(
+      (option) =>
+        option[0] !== undefined && !(option[0].code === 'invalid_type' && option[0].path.length === 0),
+    );
+    if (closest !== undefined) return describeProblem(closest, path);
+  }
+  return `${path.map(String).join('.') || 'frame'}: ${issue.message}`;
+}
 
 /** Counters an agent reports about itself. */
 export interface AgentMetricsReport {

@@ -12,7 +12,7 @@ import { PeerLinks } from './links.ts';
 import { RequestError } from './peer-net.ts';
 import { PeerNode } from './peer-node.ts';
 import { AgentPlugins, BUILTIN_RULE } from './plugin-host.ts';
-import { type OpResults, type ReplyClock, type Request, requestSchema } from './protocol.ts';
+import { describeProblem, type OpResults, type ReplyClock, type Request, requestSchema } from './protocol.ts';
 import { AgentTransport } from './transport.ts';
 import { decodeWindowFrame, isRefusal, type WindowRequest } from './window-frame.ts';
 import { StrategyRegistry } from './workload.ts';
@@ -116,11 +116,10 @@ export class AgentServer {
         const known = typeof op === 'string' && KNOWN_OPS.has(op);
         if (known) this.counters.rejected.malformed++;
         else this.counters.rejected.unknown++;
-        const issue = parsed.error.issues[0];
         this.reply(ws, (raw as { id?: unknown } | null)?.id, receivedNs, undefined, {
           name: known ? 'MalformedFrame' : 'UnknownOperation',
           message: known
-            ? `${issue?.path.join('.') || 'frame'}: ${issue?.message ?? 'invalid'}`
+            ? describeProblem(parsed.error.issues)
             : `unknown op ${JSON.stringify(op)?.slice(0, 40)}`,
         });
         return;
