@@ -88,10 +88,8 @@ export function scanPeerWire(bytes: Buffer): number {
     case WIRE.pong: {
       if (bytes.readUInt16LE(DST) > MAX_INDEX) return -1;
       if (!Number.isFinite(bytes.readDoubleLE(ID))) return -1;
-      const pathLength = bytes.readUInt16LE(PATH_LENGTH);
-      if (pathLength > MAX_LIST || length < at + 2 * pathLength) return -1;
-      for (let i = 0; i < pathLength; i++) if (bytes.readUInt16LE(at + 2 * i) > MAX_INDEX) return -1;
-      at += 2 * pathLength;
+      at = scanEntries(bytes, at, bytes.readUInt16LE(PATH_LENGTH), 2, MAX_INDEX);
+      if (at < 0) return -1;
       if (hasOpt) {
         if (length < at + 4) return -1;
         const pLength = bytes.readUInt32LE(at);
@@ -143,23 +141,23 @@ export function scanPeerWire(bytes: Buffer): number {
     }
   }
   const body = at;
-  if ((flags & DN) !== 0) {
-    if (length < at + 2) return -1;
-    const count = bytes.readUInt16LE(at);
-    at += 2;
-    if (count > MAX_LIST || length < at + 2 * count) return -1;
-    for (let i = 0; i < count; i++) if (bytes.readUInt16LE(at + 2 * i) > MAX_INDEX) return -1;
-    at += 2 * count;
-  }
-  if ((flags & DA) !== 0) {
-    if (length < at + 2) return -1;
-    const count = bytes.readUInt16LE(at);
-    at += 2;
-    if (count > MAX_LIST || length < at + 4 * count) return -1;
-    for (let i = 0; i < count; i++) if (bytes.readUInt32LE(at + 4 * i) > MAX_MARK_LIFE_MS) return -1;
-    at += 4 * count;
-  }
+  if ((flags & DN) !== 0) at = scanCounted(bytes, at, 2, MAX_INDEX);
+  if ((flags & DA) !== 0 && at >= 0) at = scanCounted(bytes, at, 4, MAX_MARK_LIFE_MS);
   return at === length ? body : -1;
+}
+
+/** Check `count` entries of `width` bytes (u16 or u32) at `at`, each at most `max`; the offset after them, or -1. */
+function scanEntries(bytes: Buffer, at: number, count: number, width: 2 | 4, max: number): number {
+  if (count > MAX_LIST || bytes.length < at + width * count) return -1;
+  for (let i = 0; i < count; i++) {
+    if ((width === 2 ? bytes.readUInt16LE(at + 2 * i) : bytes.readUInt32LE(at + 4 * i)) > max) return -1;
+  }
+  return at + width * count;
+}
+
+/** A counted list at `at` (u16 count, then the entries): the offset after it, or -1. */
+function scanCounted(bytes: Buffer, at: number, width: 2 | 4, max: number): number {
+  return bytes.length < at + 2 ? -1 : scanEntries(bytes, at + 2, bytes.readUInt16LE(at), width, max);
 }
 
 /** Kind of a scanned frame (a WIRE value). */
@@ -234,62 +232,34 @@ export function decodePeerWire(bytes: Buffer): PeerFrame | undefined {
   const kind = bytes[0] as number;
   const hasOpt = ((bytes[1] as number) & OPT) !== 0;
   const src = bytes.readUInt16LE(SRC);
+  const dst = bytes.readUInt16LE(DST); // routed kinds only
+  const id = bytes.readDoubleLE(ID);
   let frame: Record<string, unknown>;
   switch (kind) {
     case WIRE.ping:
     case WIRE.pong: {
       const pathEnd = PATH + 2 * bytes.readUInt16LE(PATH_LENGTH);
-      frame = {
-        t: kind === WIRE.ping ? 'ping' : 'pong',
-        src,
-        dst: bytes.readUInt16LE(DST),
-        id: bytes.readDoubleLE(ID),
-        path: wirePath(bytes),
-      };
+      frame = { t: kind === WIRE.ping ? 'ping' : 'pong', src, dst, id, path: wirePath(bytes) };
       if (hasOpt) frame.p = bytes.toString('utf8', pathEnd + 4, pathEnd + 4 + bytes.readUInt32LE(pathEnd));
       break;
     }
     case WIRE.vote:
-      frame = {
-        t: 'vote',
-        src,
-        dst: bytes.readUInt16LE(DST),
-        pid: bytes.readDoubleLE(ID),
-        action: wireAction(bytes),
-        hops: bytes.readDoubleLE(HOPS),
-      };
+      frame = { t: 'vote', src, dst, pid: id, action: wireAction(bytes), hops: wireHops(bytes) };
       if (hasOpt) frame.c = bytes.readDoubleLE(24);
       break;
     case WIRE.cack:
-      frame = {
-        t: 'cack',
-        src,
-        dst: bytes.readUInt16LE(DST),
-        pid: bytes.readDoubleLE(ID),
-        hops: wireHops(bytes),
-      };
+      frame = { t: 'cack', src, dst, pid: id, hops: wireHops(bytes) };
       if (hasOpt) frame.at = bytes.readBigUInt64LE(24).toString();
       break;
     case WIRE.sack:
-      frame = {
-        t: 'sack',
-        src,
-        dst: bytes.readUInt16LE(DST),
-        ver: bytes.readDoubleLE(ID),
-        hops: wireHops(bytes),
-      };
+      frame = { t: 'sack', src, dst, ver: id, hops: wireHops(bytes) };
       break;
     case WIRE.prop:
-      frame = { t: 'prop', origin: src, pid: bytes.readDoubleLE(ID) };
+      frame = { t: 'prop', origin: src, pid: id };
       if (hasOpt) frame.at = bytes.readDoubleLE(16);
       break;
     default:
-      frame = {
-        t: 'commit',
-        origin: src,
-        pid: bytes.readDoubleLE(ID),
-        decision: ACTIONS[bytes[DECISION] as number],
-      };
+      frame = { t: 'commit', origin: src, pid: id, decision: ACTIONS[bytes[DECISION] as number] };
   }
   return Object.assign(frame, wireMarks(bytes, body)) as PeerFrame;
 }
