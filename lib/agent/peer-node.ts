@@ -11,8 +11,8 @@ import { checkPeerFrame } from './frame-check.ts';
 import { type PeerNet, RequestError } from './peer-net.ts';
 import {
   bumpHops,
-  decodePeerWire,
   pongOf,
+  readPeerWire,
   scanPeerWire,
   WIRE,
   wireAction,
@@ -116,10 +116,9 @@ export class PeerNode {
       this.receiveWire(data);
       return;
     }
-    const text = data;
     let frame: PeerFrame | undefined;
     try {
-      frame = checkPeerFrame(JSON.parse(text));
+      frame = checkPeerFrame(JSON.parse(data));
     } catch {
       frame = undefined;
     }
@@ -158,9 +157,9 @@ export class PeerNode {
     this.router.seenAlive(source);
     const kind = bytes[0];
     if (kind === WIRE.prop || kind === WIRE.commit) {
-      const frame = decodePeerWire(bytes);
-      if (frame?.t === 'prop') this.consensus.onProposal(frame, bytes);
-      else if (frame?.t === 'commit') this.consensus.onCommit(frame, bytes);
+      const frame = readPeerWire(bytes, body);
+      if (frame.t === 'prop') this.consensus.onProposal(frame, bytes);
+      else if (frame.t === 'commit') this.consensus.onCommit(frame, bytes);
       return;
     }
     if (config === undefined) return; // no routes yet: dropped, as a JSON frame would be

@@ -228,7 +228,11 @@ export function wireNamesOnlyMembers(bytes: Buffer, body: number, size: number):
 /** `bytes` as the frame object its JSON form parses to (what checkPeerFrame returns), or undefined. */
 export function decodePeerWire(bytes: Buffer): PeerFrame | undefined {
   const body = scanPeerWire(bytes);
-  if (body < 0) return undefined;
+  return body < 0 ? undefined : readPeerWire(bytes, body);
+}
+
+/** A frame `scanPeerWire` accepted (its body ending at `body`) as its frame object. */
+export function readPeerWire(bytes: Buffer, body: number): PeerFrame {
   const kind = bytes[0] as number;
   const hasOpt = ((bytes[1] as number) & OPT) !== 0;
   const src = bytes.readUInt16LE(SRC);
