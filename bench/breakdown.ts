@@ -1,19 +1,28 @@
 /**
  * Where the microseconds of one round trip and one consensus round go (`npm run bench:breakdown`,
  * not part of `npm test`). In-process, no sockets: the per-frame costs of the agent's hot path
- * (parse, schema check, membership check, serialise), one strategy round trip on a 500-bar window
+ * (parse, schema check, membership check, serialise; for the binary peer frames of peer-wire.ts,
+ * encode, scan and relay), one strategy round trip on a 500-bar window
  * step by step with the window as JSON and as a binary frame (exec-costs.ts), a consensus round of ten PeerNodes over the
  * in-memory network (logic + validation + event-loop turns, no kernel), and the message delays
- * each topology's quorum needs in theory against what the protocol takes. Compare with
- * `npm run bench:runtime`, which measures the same paths over real sockets next to bare ws.
+ * each topology's quorum needs in theory against what the protocol takes. Last, over real
+ * sockets: the round trip between two adjacent agent processes next to bare ws ping-pong (its
+ * floor), alternately in the same run. `npm run bench:runtime` measures every path that way.
  */
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AgentCounters } from '../lib/agent/counters.ts';
 import { checkPeerFrame } from '../lib/agent/frame-check.ts';
 import { InMemoryNetwork } from '../lib/agent/inmem-net.ts';
+import type { PeerNet } from '../lib/agent/peer-net.ts';
 import { PeerNode } from '../lib/agent/peer-node.ts';
-import { peerFrameSchema } from '../lib/agent/protocol.ts';
+import { encodePeerWire, scanPeerWire } from '../lib/agent/peer-wire.ts';
+import { type PeerFrame, peerFrameSchema } from '../lib/agent/protocol.ts';
 import { StrategyRegistry } from '../lib/agent/workload.ts';
+import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
+import { SwarmManager } from '../lib/swarm/manager.ts';
 import {
   buildTopology,
   defaultQuorum,
@@ -24,6 +33,9 @@ import {
 import { generateBars } from '../lib/trading/market.ts';
 import { createStrategy } from '../lib/trading/strategies.ts';
 import { formatExecuteCosts, measureExecuteCosts } from './exec-costs.ts';
+import { live, startClient, startEcho } from './floor-procs.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const AGENTS = 10;
 const load = () =>
@@ -52,17 +64,23 @@ function frameCosts(): void {
   };
   process.stdout.write(`\nper-frame cost, us (load ${load()})\n`);
   process.stdout.write(
-    'frame     parse  schema(zod)  check(hot path)  serialise  node.receive (all of it, incl. routing)\n',
+    'frame    JSON: parse  schema(zod)  check  serialise  node.receive | binary: encode   scan  node.receive\n',
   );
   const topology = buildTopology('mesh', 2);
-  const net = new InMemoryNetwork(topology);
-  const counters = new AgentCounters();
-  let node!: PeerNode;
-  const peerNet = net.join(1, { receive: () => {} });
-  net.join(0, { receive: () => {} });
-  node = new PeerNode(peerNet, counters, new StrategyRegistry());
+  // A network that takes every frame and drops it: node.receive is the agent's work alone (the
+  // socket write and the kernel are in the floor; a queue of 20,000 undelivered frames is not).
+  const discard: PeerNet = {
+    send: () => true,
+    isUp: () => true,
+    openPeers: () => [0],
+    congested: () => false,
+    drained: () => Promise.resolve(),
+    onceDown: () => () => {},
+  };
+  const node = new PeerNode(discard, new AgentCounters(), new StrategyRegistry());
   node.configure({ self: 1, topology, quorum: 2, strategy: 'momentum', sharedClock: false });
-  const receiveUs: Record<string, number> = {};
+  const receiveUs: Record<string, { json: number; binary: number }> = {};
+  const cell = (us: number, width: number) => (Number.isNaN(us) ? '-' : us.toFixed(2)).padStart(width);
   for (const [name, frame] of Object.entries(frames)) {
     const text = JSON.stringify(frame);
     const parsed = JSON.parse(text);
@@ -70,22 +88,34 @@ function frameCosts(): void {
     const validate = perCallUs(100_000, () => peerFrameSchema.safeParse(parsed));
     const check = perCallUs(100_000, () => checkPeerFrame(parsed));
     const serialise = perCallUs(100_000, () => JSON.stringify(parsed));
+    const bytes = encodePeerWire(parsed as PeerFrame) as Buffer;
+    const encode = perCallUs(100_000, () => encodePeerWire(parsed as PeerFrame));
+    const scan = perCallUs(100_000, () => scanPeerWire(bytes));
     // A frame for another agent is forwarded: receive runs the whole hot path except the socket write.
-    const forwarded = JSON.stringify({ ...frame, dst: 0, src: 1 });
-    const receive = name === 'commit' ? Number.NaN : perCallUs(20_000, () => node.receive(0, forwarded));
-    receiveUs[name] = receive;
+    const forwarded = { ...frame, dst: 0, src: 1 } as PeerFrame;
+    const forwardedText = JSON.stringify(forwarded);
+    const forwardedBytes = encodePeerWire(forwarded) as Buffer;
+    const json = name === 'commit' ? Number.NaN : perCallUs(100_000, () => node.receive(0, forwardedText));
+    const binary = name === 'commit' ? Number.NaN : perCallUs(100_000, () => node.receive(0, forwardedBytes));
+    receiveUs[name] = { json, binary };
     process.stdout.write(
-      `${name.padEnd(8)} ${parse.toFixed(2).padStart(6)} ${validate.toFixed(2).padStart(12)} ${check.toFixed(2).padStart(16)} ${serialise.toFixed(2).padStart(10)} ${Number.isNaN(receive) ? '        -' : receive.toFixed(2).padStart(9)}\n`,
+      `${name.padEnd(8)} ${cell(parse, 11)} ${cell(validate, 12)} ${cell(check, 6)} ${cell(serialise, 10)} ${cell(json, 13)} ${cell(encode, 16)} ${cell(scan, 6)} ${cell(binary, 13)}\n`,
     );
   }
   // One adjacent round trip beyond bare ws: agent 1 receives the ping and sends the pong (the
   // receive above, which serialises and hands on the forwarded frame), agent 0 sends the ping and
   // takes in the pong (one receive more). The kernel and ws framing are in the floor already.
-  const pingOut = perCallUs(100_000, () => JSON.stringify({ t: 'ping', src: 0, dst: 1, id: 1, path: [0] }));
-  const agentWork = (receiveUs.ping as number) * 2 + pingOut;
-  process.stdout.write(
-    `one adjacent round trip: agent work ~${agentWork.toFixed(1)} us on top of bare ws (ping out ${pingOut.toFixed(1)} + 2 x receive ${(receiveUs.ping as number).toFixed(1)})\n`,
-  );
+  const ping = { t: 'ping', src: 0, dst: 1, id: 1, path: [0] } as PeerFrame;
+  const pingOut = {
+    json: perCallUs(100_000, () => JSON.stringify(ping)),
+    binary: perCallUs(100_000, () => encodePeerWire(ping)),
+  };
+  const ping1 = receiveUs.ping as { json: number; binary: number };
+  for (const form of ['json', 'binary'] as const) {
+    process.stdout.write(
+      `one adjacent round trip, ${form.padEnd(6)}: agent work ~${(ping1[form] * 2 + pingOut[form]).toFixed(1)} us on top of bare ws (ping out ${pingOut[form].toFixed(2)} + 2 x receive ${ping1[form].toFixed(2)})\n`,
+    );
+  }
   const window = generateBars({ bars: 500, seed: 1 });
   const vote = perCallUs(2_000, () => createStrategy('momentum').signal(window.slice(-50)));
   const exec500 = perCallUs(500, () => createStrategy('momentum').signal(window));
@@ -146,8 +176,52 @@ function messageDelays(): void {
   }
 }
 
+/**
+ * Round trips between two adjacent agent processes (mesh of 2, the built agent bundle) next to
+ * bare ws ping-pong between two node processes (bench/floors), in alternating rounds.
+ */
+async function adjacentOverSockets(rounds: number, perRound: number): Promise<void> {
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/build-agent.ts'], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
+  const provider = new LocalSandboxProvider({ bundlePath: join(ROOT, 'dist/agent.cjs') });
+  const manager = new SwarmManager({ provider, sandboxTimeoutMs: 30 * 60_000 });
+  try {
+    const swarm = await manager.createSwarm('mesh', 2);
+    const echo = await startEcho();
+    const pinger = await startClient(echo.url);
+    const ours: number[] = [];
+    const floor: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const warmup = r === 0 ? 200 : 20;
+      const bare = await pinger.command<{ samplesUs: number[] }>({ cmd: 'ping', count: perRound, warmup });
+      floor.push(...bare.samplesUs);
+      ours.push(...(await swarm.ping(0, 1, { count: perRound, warmup })).samplesUs);
+    }
+    await swarm.destroy();
+    process.stdout.write(
+      `\nadjacent round trip over sockets, us (${rounds} x ${perRound} alternately, load ${load()})\n`,
+    );
+    for (const [name, p] of [
+      ['p50', 0.5],
+      ['p99', 0.99],
+    ] as const) {
+      const a = quantile(ours, p);
+      const b = quantile(floor, p);
+      process.stdout.write(
+        `${name}: two agents ${a.toFixed(1)}  bare ws ${b.toFixed(1)}  ratio ${(a / b).toFixed(2)}x\n`,
+      );
+    }
+  } finally {
+    await provider.killAll();
+    for (const child of live) child.kill('SIGKILL');
+  }
+}
+
 frameCosts();
 process.stdout.write(`\n${formatExecuteCosts(measureExecuteCosts(500))}\n(load ${load()})\n`);
 process.stdout.write(`\nconsensus round over the in-memory network (${AGENTS} agents, no sockets)\n`);
 for (const kind of ['mesh', 'ring'] as const) await consensusInMemory(kind, 300);
 messageDelays();
+await adjacentOverSockets(4, 500);

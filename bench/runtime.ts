@@ -5,11 +5,10 @@
  * of absolute numbers, ratios and PASS/MISS per goal, and writes everything (raw samples included)
  * to bench/results/runtime-latest.json.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
@@ -27,9 +26,9 @@ import {
   measureExecuteCosts,
   recordHops,
 } from './exec-costs.ts';
+import { live, startClient, startEcho } from './floor-procs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const FLOORS = join(ROOT, 'bench/floors');
 const BUNDLE = join(ROOT, 'dist/agent.cjs');
 const RESULTS = join(ROOT, 'bench/results/runtime-latest.json');
 const AGENTS = 10;
@@ -111,77 +110,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function rssOf(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1]) * 1024;
-}
-
-/** A child started with process.execPath, its stdout read line by line. */
-class Child {
-  readonly lines: Interface;
-  private readonly queue: string[] = [];
-  private waiter: ((line: string) => void) | undefined;
-
-  constructor(readonly process: ChildProcess) {
-    this.lines = createInterface({ input: process.stdout as NodeJS.ReadableStream });
-    this.lines.on('line', (line) => {
-      const waiter = this.waiter;
-      this.waiter = undefined;
-      if (waiter) waiter(line);
-      else this.queue.push(line);
-    });
-  }
-
-  static start(script: string, args: string[] = []): Child {
-    const child = spawn(process.execPath, [join(FLOORS, script), ...args], {
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    live.add(child);
-    child.once('exit', () => live.delete(child));
-    return new Child(child);
-  }
-
-  get pid(): number {
-    return this.process.pid as number;
-  }
-
-  next<T>(): Promise<T> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(JSON.parse(queued) as T);
-    return new Promise((resolvePromise, reject) => {
-      const onExit = () => reject(new Error(`floor process ${this.pid} exited`));
-      this.process.once('exit', onExit);
-      this.waiter = (line) => {
-        this.process.off('exit', onExit);
-        resolvePromise(JSON.parse(line) as T);
-      };
-    });
-  }
-
-  async command<T>(body: object): Promise<T> {
-    this.process.stdin?.write(`${JSON.stringify(body)}\n`);
-    return this.next<T>();
-  }
-
-  async stop(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
-    const exited = new Promise((r) => this.process.once('exit', r));
-    this.process.kill('SIGKILL');
-    await exited;
-  }
-}
-
-/** Every floor process still running, so a failure anywhere still kills them. */
-const live = new Set<ChildProcess>();
-
-async function startEcho(): Promise<{ child: Child; url: string }> {
-  const child = Child.start('echo-server.mjs');
-  const ready = await child.next<{ port: number }>();
-  return { child, url: `ws://127.0.0.1:${ready.port}` };
-}
-
-async function startClient(url: string): Promise<Child> {
-  const child = Child.start('client.mjs', [url]);
-  await child.next();
-  return child;
 }
 
 /** One health request from here (no secret: the floor has none), like the coordinator's first contact. */

@@ -152,11 +152,12 @@ export class Consensus {
     });
   }
 
-  onProposal(frame: Extract<PeerFrame, { t: 'prop' }>): void {
+  /** A proposal arrived; `raw` is the binary frame it came as, flooded on as it is. */
+  onProposal(frame: Extract<PeerFrame, { t: 'prop' }>, raw?: Buffer): void {
     const key = `p${frame.pid}`;
     if (this.seen.has(key)) return;
     this.remember(key);
-    this.deps.router.flood(frame);
+    this.deps.router.flood(frame, raw);
     // The confidence travels only when a decision rule may weigh it (a function of actions does not).
     const weighs = typeof this.decisionRule !== 'function';
     const send = ({ action, confidence }: AgentVote): void => {
@@ -218,12 +219,13 @@ export class Consensus {
     this.onCommitAck(pid, this.self, 0, process.hrtime.bigint());
   }
 
-  onCommit(frame: Extract<PeerFrame, { t: 'commit' }>): void {
+  /** A decision arrived; `raw` is the binary frame it came as, flooded on as it is. */
+  onCommit(frame: Extract<PeerFrame, { t: 'commit' }>, raw?: Buffer): void {
     const key = `c${frame.pid}`;
     if (this.seen.has(key)) return;
     this.remember(key);
     const receivedAt = process.hrtime.bigint();
-    this.deps.router.flood(frame);
+    this.deps.router.flood(frame, raw);
     this.deps.router.forward({
       t: 'cack',
       src: this.self,

@@ -1,6 +1,6 @@
 /**
  * An in-memory network of agents for tests and measurements without sockets: every neighbour
- * pair of a topology is a link; a frame sent is delivered, as text, on a later turn of the event
+ * pair of a topology is a link; a frame sent is delivered, as text or bytes, on a later turn of the event
  * loop, the way a socket would. Links can be cut and restored, and agents crashed.
  */
 import type { Topology } from '../swarm/topology.ts';
@@ -8,7 +8,7 @@ import type { PeerNet } from './peer-net.ts';
 
 /** What receives the frames delivered to one agent. */
 export interface InMemoryReceiver {
-  receive(from: number, text: string): void;
+  receive(from: number, data: string | Buffer): void;
   linkDown?(peer: number): void;
   linkUp?(peer: number): void;
 }
@@ -30,12 +30,14 @@ export class InMemoryNetwork {
       !this.cut.has(key(self, peer)) &&
       this.receivers[peer] !== undefined;
     return {
-      send: (peer, text) => {
+      send: (peer, data) => {
         if (!linked(peer)) return false;
+        // Bytes are copied as a socket copies them: a receiver may change its frame in place.
+        const frame = typeof data === 'string' ? data : Buffer.from(data);
         setImmediate(() => {
           if (!linked(peer)) return;
           this.delivered++;
-          this.receivers[peer]?.receive(self, text);
+          this.receivers[peer]?.receive(self, frame);
         });
         return true;
       },

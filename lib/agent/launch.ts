@@ -25,8 +25,10 @@ export const AGENT_ENV = {
  * 2: per-role credentials instead of the swarm secret, the secret on stdin or in a one-time file.
  * 3: `execute`, and `propose` with a window, arrive as binary frames of Float64 columns
  *    (window-frame.ts); an agent of protocol 2 refuses every binary frame.
+ * 4: peer links negotiate the `swarm-bench-peer.4` subprotocol and carry the hot peer frames as
+ *    binary (peer-wire.ts); an agent of protocol 3 neither offers it nor reads those frames.
  */
-export const AGENT_PROTOCOL_VERSION = 3;
+export const AGENT_PROTOCOL_VERSION = 4;
 
 /** The line an agent prints when it is ready. */
 export interface AgentReadyLine {

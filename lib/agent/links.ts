@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { type AgentCounters, countErrors } from './counters.ts';
 import { type PeerNet, RequestError } from './peer-net.ts';
+import { PEER_PROTOCOL } from './peer-wire.ts';
 import { MAX_FRAME_BYTES, ROLE_HEADER, SECRET_HEADER } from './protocol.ts';
 import type { PeerRefusal } from './transport.ts';
 
@@ -24,8 +25,8 @@ const REDIAL_CAP_MS = 2_000;
 
 /** Who the links report to. */
 export interface LinkEvents {
-  /** A text frame arrived from neighbour `peer`. */
-  frame(peer: number, text: string): void;
+  /** A frame arrived from neighbour `peer`: text as a string, binary as its bytes. */
+  frame(peer: number, data: string | Buffer): void;
   up(peer: number): void;
   down(peer: number): void;
 }
@@ -61,7 +62,7 @@ export class PeerLinks implements PeerNet {
     private readonly events: LinkEvents,
   ) {}
 
-  send(peer: number, text: string): boolean {
+  send(peer: number, data: string | Buffer): boolean {
     const ws = this.links.get(peer)?.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     if (ws.bufferedAmount > SHED_BYTES) {
@@ -69,7 +70,7 @@ export class PeerLinks implements PeerNet {
       return false;
     }
     this.counters.messagesOut++;
-    ws.send(text);
+    ws.send(data);
     return true;
   }
 
@@ -160,11 +161,8 @@ export class PeerLinks implements PeerNet {
     ws.on('message', (data, isBinary) => {
       link.silent = 0;
       this.counters.messagesIn++;
-      if (isBinary) {
-        this.counters.rejected.malformed++;
-        return;
-      }
-      this.events.frame(peer, (data as Buffer).toString());
+      // binaryType 'nodebuffer': ws hands one Buffer per message, fragments joined.
+      this.events.frame(peer, isBinary ? (data as Buffer) : (data as Buffer).toString());
     });
     ws.on('pong', () => {
       link.silent = 0;
@@ -200,7 +198,7 @@ export class PeerLinks implements PeerNet {
 
   private dial(peer: number, plan: DialPlan): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(plan.urls[peer] as string, {
+      const ws = new WebSocket(plan.urls[peer] as string, PEER_PROTOCOL, {
         headers: { [SECRET_HEADER]: plan.credential, [ROLE_HEADER]: `peer:${plan.self}` },
         maxPayload: MAX_FRAME_BYTES,
         perMessageDeflate: false,

@@ -4,10 +4,13 @@
  * WebSocket links in a running agent (links.ts), an in-memory network in tests (inmem-net.ts).
  */
 
-/** What the logic needs from the network: neighbour links that carry text frames. */
+/** What the logic needs from the network: neighbour links that carry text (JSON) and binary frames. */
 export interface PeerNet {
-  /** Send a text frame to neighbour `peer`; false when the link is down or shedding load. */
-  send(peer: number, text: string): boolean;
+  /**
+   * Send a frame to neighbour `peer`: a string as a text frame, bytes as a binary one (peer-wire.ts;
+   * the network must not change them after the call); false when the link is down or shedding load.
+   */
+  send(peer: number, data: string | Buffer): boolean;
   /** Whether the link to neighbour `peer` is open. */
   isUp(peer: number): boolean;
   /** Neighbours with an open link. */

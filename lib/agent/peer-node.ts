@@ -9,6 +9,25 @@ import { Consensus, type DecisionRule } from './consensus.ts';
 import type { AgentCounters } from './counters.ts';
 import { checkPeerFrame } from './frame-check.ts';
 import { type PeerNet, RequestError } from './peer-net.ts';
+import {
+  bumpHops,
+  pongOf,
+  readPeerWire,
+  scanPeerWire,
+  WIRE,
+  wireAction,
+  wireClock,
+  wireConfidence,
+  wireDestination,
+  wireHasMarks,
+  wireHops,
+  wireId,
+  wireMarks,
+  wireNamesOnlyMembers,
+  wirePath,
+  wireSource,
+  withPathStep,
+} from './peer-wire.ts';
 import { Prober } from './probe.ts';
 import type { PeerFrame } from './protocol.ts';
 import { Router, type RouterOptions } from './routing.ts';
@@ -88,11 +107,18 @@ export class PeerNode {
     return this.config;
   }
 
-  /** A text frame from neighbour `from`: checked, then handled; anything invalid is counted and dropped. */
-  receive(from: number, text: string): void {
+  /**
+   * A frame from neighbour `from` (JSON text, or binary bytes: peer-wire.ts): checked, then handled;
+   * anything invalid is counted and dropped.
+   */
+  receive(from: number, data: string | Buffer): void {
+    if (typeof data !== 'string') {
+      this.receiveWire(data);
+      return;
+    }
     let frame: PeerFrame | undefined;
     try {
-      frame = checkPeerFrame(JSON.parse(text));
+      frame = checkPeerFrame(JSON.parse(data));
     } catch {
       frame = undefined;
     }
@@ -106,6 +132,64 @@ export class PeerNode {
       return;
     }
     this.handle(from, frame);
+  }
+
+  /**
+   * A binary frame, checked as its JSON form would be. Frames passing through are relayed as the
+   * bytes they came in; those ending here are read field by field, without a frame object.
+   */
+  private receiveWire(bytes: Buffer): void {
+    const body = scanPeerWire(bytes);
+    if (body < 0) {
+      this.counters.rejected.malformed++;
+      return;
+    }
+    const config = this.config;
+    if (config !== undefined && !wireNamesOnlyMembers(bytes, body, config.topology.size)) {
+      this.counters.rejected.outsider++;
+      return;
+    }
+    if (wireHasMarks(bytes)) {
+      const { dn, da } = wireMarks(bytes, body);
+      this.router.learnDown(dn, da);
+    }
+    const source = wireSource(bytes);
+    this.router.seenAlive(source);
+    const kind = bytes[0];
+    if (kind === WIRE.prop || kind === WIRE.commit) {
+      const frame = readPeerWire(bytes, body);
+      if (frame.t === 'prop') this.consensus.onProposal(frame, bytes);
+      else if (frame.t === 'commit') this.consensus.onCommit(frame, bytes);
+      return;
+    }
+    if (config === undefined) return; // no routes yet: dropped, as a JSON frame would be
+    const dst = wireDestination(bytes);
+    if (dst !== config.self) {
+      const probe = kind === WIRE.ping || kind === WIRE.pong;
+      this.router.relay(dst, probe ? withPathStep(bytes, config.self) : bumpHops(bytes));
+      return;
+    }
+    switch (kind) {
+      case WIRE.ping:
+        this.router.relay(source, pongOf(bytes, body, dst));
+        return;
+      case WIRE.pong:
+        this.prober.onPong(wireId(bytes), wirePath(bytes, dst));
+        return;
+      case WIRE.vote:
+        this.consensus.onVote(
+          wireId(bytes),
+          source,
+          { action: wireAction(bytes), confidence: wireConfidence(bytes) },
+          wireHops(bytes) + 1,
+        );
+        return;
+      case WIRE.cack:
+        this.consensus.onCommitAck(wireId(bytes), source, wireHops(bytes) + 1, wireClock(bytes));
+        return;
+      default:
+        this.sync.onAck(wireId(bytes), source);
+    }
   }
 
   private handle(from: number, frame: PeerFrame): void {

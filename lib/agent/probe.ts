@@ -67,6 +67,11 @@ export class Prober {
     return { samplesUs, warmupUs, hops: outbound.length - 1, path: outbound };
   }
 
+  /** The pong of probe `id` came back here along `path` (this agent last). */
+  onPong(id: number, path: number[]): void {
+    this.pending.get(id)?.(path);
+  }
+
   /** A ping or pong arrived: pass it on, answer it, or complete a measurement. */
   onProbe(frame: Probe): void {
     if (frame.dst !== this.self) {
@@ -74,7 +79,7 @@ export class Prober {
       return;
     }
     if (frame.t === 'pong') {
-      this.pending.get(frame.id)?.([...frame.path, this.self]);
+      this.onPong(frame.id, [...frame.path, this.self]);
       return;
     }
     this.router.forward({

@@ -1,8 +1,9 @@
 /**
  * The wire protocol between the coordinator and agents, and between agents. Every frame is JSON
- * and is schema-checked on arrival; anything that does not parse is refused and counted. The one
- * exception: the coordinator sends `execute`, and `propose` with a window, as a binary frame of
- * Float64 columns (window-frame.ts), checked against exactly these rules.
+ * and is schema-checked on arrival; anything that does not parse is refused and counted. The
+ * exceptions: the coordinator sends `execute`, and `propose` with a window, as a binary frame of
+ * Float64 columns (window-frame.ts), and agents send the hot peer frames as binary (peer-wire.ts),
+ * both checked against exactly these rules.
  *
  * Coordinator -> agent: `{t: 'req', id, op, ...}` answered by `{t: 'res', id, ok, result | error, at}`,
  * where `at` holds the agent's monotonic clock (ns, decimal strings) when the request arrived and
@@ -274,7 +275,8 @@ export interface AgentMetricsReport {
    * Refusals: `auth` bad or missing credential; `malformed`/`oversize`/`unknown` frames;
    * `shed` frames dropped under backpressure; `outsider` peer indices or frames naming agents
    * outside the swarm; `duplicate` a second connection for a peer whose link is healthy;
-   * `handshake` connections closed for not completing an upgrade within the deadline.
+   * `handshake` connections closed for not completing an upgrade within the deadline; `unknown`
+   * also counts peers refused for not speaking this agent's peer protocol (HTTP 426).
    */
   rejected: {
     auth: number;

@@ -10,6 +10,7 @@
  */
 import { broadcastChildren, nextHops, type Topology } from '../swarm/topology.ts';
 import type { PeerNet } from './peer-net.ts';
+import { encodePeerWire, scanPeerWire, withWireMarks } from './peer-wire.ts';
 import type { PeerFrame } from './protocol.ts';
 
 /** A frame sent to one agent, hop by hop. */
@@ -90,28 +91,43 @@ export class Router {
 
   /** Send a unicast frame one hop closer to its destination, learning of dead peers on the way. */
   forward(frame: RoutedFrame): void {
+    this.route(frame.dst, frame, undefined);
+  }
+
+  /**
+   * Pass on a binary frame (peer-wire.ts) bound for `dst` as the bytes it came in, which carry this
+   * agent's down-marks in place of the sender's when it has any.
+   */
+  relay(dst: number, bytes: Buffer): void {
+    this.route(dst, undefined, bytes);
+  }
+
+  private route(dst: number, frame: RoutedFrame | undefined, bytes: Buffer | undefined): void {
     this.expire();
     for (let attempt = 0; attempt < 2; attempt++) {
-      const hop = this.hopTable[frame.dst];
+      const hop = this.hopTable[dst];
       if (hop === undefined) return; // unreachable: the sender's timeout reports it
-      if (this.net.send(hop, JSON.stringify(this.withMarks(frame)))) return;
+      if (this.net.send(hop, this.wire(frame, bytes))) return;
       this.failedSend(hop);
     }
   }
 
-  /** Send a flooded frame to this agent's children in its origin's broadcast tree. */
-  flood(frame: FloodedFrame): void {
+  /**
+   * Send a flooded frame to this agent's children in its origin's broadcast tree; `raw` is the
+   * binary frame it arrived as, passed on as it is.
+   */
+  flood(frame: FloodedFrame, raw?: Buffer): void {
     this.expire();
     const children = this.children(frame.origin);
-    // A leaf of the tree (every agent but the origin, in a mesh) passes nothing on: no text to make.
+    // A leaf of the tree (every agent but the origin, in a mesh) passes nothing on: no frame to make.
     if (children.length === 0) return;
-    const text = JSON.stringify(this.withMarks(frame));
+    const data = this.wire(raw === undefined ? frame : undefined, raw);
     for (const child of children) {
-      if (!this.net.send(child, text)) {
+      if (!this.net.send(child, data)) {
         // A dead child: its subtree is re-parented in our view; send to whoever we now cover.
         this.failedSend(child);
         for (const adopted of this.children(frame.origin)) {
-          if (adopted !== child) this.net.send(adopted, text);
+          if (adopted !== child) this.net.send(adopted, data);
         }
       }
     }
@@ -159,9 +175,22 @@ export class Router {
     this.recompute();
   }
 
-  /** `frame` carrying this agent's down-marks and their remaining lives. */
-  private withMarks<F extends RoutedFrame | FloodedFrame>(frame: F): F {
-    if (this.avoided.size === 0) return frame;
+  /**
+   * What goes on the wire for `frame` (binary when peer-wire.ts can carry it, else JSON), or for
+   * the binary frame `bytes`, with this agent's down-marks and their remaining lives.
+   */
+  private wire(frame: PeerFrame | undefined, bytes: Buffer | undefined): string | Buffer {
+    const marks = this.marks();
+    if (bytes !== undefined) {
+      return marks === undefined ? bytes : withWireMarks(bytes, scanPeerWire(bytes), marks.dn, marks.da);
+    }
+    const marked = (marks === undefined ? frame : { ...frame, ...marks }) as PeerFrame;
+    return encodePeerWire(marked) ?? JSON.stringify(marked);
+  }
+
+  /** This agent's down-marks and their remaining lives, or undefined when it avoids no one. */
+  private marks(): { dn: number[]; da: number[] } | undefined {
+    if (this.avoided.size === 0) return undefined;
     const now = this.now();
     const dn: number[] = [];
     const da: number[] = [];
@@ -171,7 +200,7 @@ export class Router {
         this.local.has(peer) ? this.ttlMs : Math.max(0, Math.floor((this.heard.get(peer) ?? now) - now)),
       );
     }
-    return { ...frame, dn, da };
+    return { dn, da };
   }
 
   /** Drop the second-hand marks whose life ran out. */

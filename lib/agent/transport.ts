@@ -1,6 +1,7 @@
 /**
  * The agent's listening side: an HTTP server that only upgrades to WebSocket, and only for a
- * connection that presents the credential of the role it claims (see auth.ts). A connection that
+ * connection that presents the credential of the role it claims (see auth.ts); a peer must also
+ * offer the peer protocol's subprotocol (peer-wire.ts), or it is refused with 426. A connection that
  * has not completed its upgrade within the handshake deadline (idle TCP, slow headers) is closed
  * and counted. Knows nothing of what frames mean: it hands authenticated connections to its owner.
  */
@@ -9,6 +10,7 @@ import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { parseRole, verifyCredential } from './auth.ts';
 import type { AgentCounters } from './counters.ts';
+import { PEER_PROTOCOL } from './peer-wire.ts';
 import { MAX_FRAME_BYTES, ROLE_HEADER, SECRET_HEADER } from './protocol.ts';
 
 /** Time a connection has to complete an authenticated upgrade. */
@@ -30,7 +32,13 @@ const REFUSALS = {
   401: 'HTTP/1.1 401 Unauthorized',
   403: 'HTTP/1.1 403 Forbidden',
   409: 'HTTP/1.1 409 Conflict',
+  426: `HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: ${PEER_PROTOCOL}`,
 } as const;
+
+/** Whether a `Sec-WebSocket-Protocol` header offers `protocol` (a comma-separated list). */
+function offers(header: string | undefined, protocol: string): boolean {
+  return header?.split(',').some((offered) => offered.trim() === protocol) ?? false;
+}
 
 export class AgentTransport {
   private readonly http: Server;
@@ -47,7 +55,13 @@ export class AgentTransport {
       res.writeHead(426, { Connection: 'close' }).end();
     });
     this.http.on('connection', (socket: Socket) => this.armDeadline(socket));
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      // Peers were checked to offer it; a coordinator offering subprotocols gets none.
+      handleProtocols: (offered) => (offered.has(PEER_PROTOCOL) ? PEER_PROTOCOL : false),
+    });
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head));
   }
 
@@ -103,6 +117,12 @@ export class AgentTransport {
       return;
     }
     const peer = claim.peer;
+    if (peer !== undefined && !offers(req.headers['sec-websocket-protocol'], PEER_PROTOCOL)) {
+      // An authenticated peer of another protocol version: told which one this agent speaks.
+      this.counters.rejected.unknown++;
+      this.refuse(socket, 426);
+      return;
+    }
     if (peer !== undefined) {
       const refusal = this.acceptor.admitPeer(peer);
       if (refusal) {

@@ -1,7 +1,8 @@
 /**
  * A swarm of three real agent processes (local provider, mesh, quorum 3) against hostile peers:
  * impostors claiming a live peer's index with the coordinator's or another peer's credential, a
- * peer index outside the swarm, a second connection for a healthy link, slow-loris handshakes,
+ * peer index outside the swarm, a second connection for a healthy link, peers of another protocol
+ * version (HTTP 426), slow-loris handshakes,
  * and a dropped link (the 0-1 link runs through a TCP relay the test cuts). Agent 0 must refuse
  * and count each, keep its links, and re-dial the dropped link so consensus with quorum 3 returns.
  */
@@ -10,6 +11,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { credentialFor } from '../../lib/agent/auth.ts';
+import { PEER_PROTOCOL } from '../../lib/agent/peer-wire.ts';
 import { ROLE_HEADER, SECRET_HEADER } from '../../lib/agent/protocol.ts';
 import type { LocalSandboxProvider } from '../../lib/sandbox/local.ts';
 import type { AgentEndpoint } from '../../lib/sandbox/types.ts';
@@ -58,10 +60,15 @@ async function startRelay(targetPort: number): Promise<typeof relay> {
   };
 }
 
-/** Open a peer connection to `url` claiming `role` with `credential`; resolves with the HTTP refusal or 101. */
-function knock(url: string, role: string, credential: string): Promise<number> {
+/**
+ * Open a peer connection to `url` claiming `role` with `credential`, offering the peer protocol
+ * unless `protocols` says otherwise; resolves with the HTTP refusal or 101.
+ */
+function knock(url: string, role: string, credential: string, protocols = [PEER_PROTOCOL]): Promise<number> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers: { [SECRET_HEADER]: credential, [ROLE_HEADER]: role } });
+    const ws = new WebSocket(url, protocols, {
+      headers: { [SECRET_HEADER]: credential, [ROLE_HEADER]: role },
+    });
     ws.once('open', () => {
       ws.terminate();
       resolve(101);
@@ -131,13 +138,19 @@ describe('a swarm against hostile peers', () => {
       await knock(url, 'peer:0', credentialFor(secret, 'peer:0')),
       // Peer 1's own credential while its link is healthy: a second connection, not a takeover.
       await knock(url, 'peer:1', credentialFor(secret, 'peer:1')),
+      // A valid peer of another protocol version (or none): told to upgrade, whatever its index.
+      await knock(url, 'peer:2', credentialFor(secret, 'peer:2'), ['swarm-bench-peer.3']),
+      await knock(url, 'peer:1', credentialFor(secret, 'peer:1'), []),
+      // The protocol offered without the credential is still no way in.
+      await knock(url, 'peer:1', credentialFor(secret, 'peer:2')),
     ];
     counts.impostors += statuses.length;
     const consensus = await a0.request({ op: 'propose', at: 100, quorum: 3, timeoutMs: 5_000 });
     const after = await a0.request({ op: 'metrics' });
     // Assess
-    expect(statuses).toEqual([401, 401, 403, 403, 409]);
-    expect(after.rejected.auth - before.rejected.auth).toBe(2);
+    expect(statuses).toEqual([401, 401, 403, 403, 409, 426, 426, 401]);
+    expect(after.rejected.auth - before.rejected.auth).toBe(3);
+    expect(after.rejected.unknown - before.rejected.unknown).toBe(2);
     expect(after.rejected.outsider - before.rejected.outsider).toBe(2);
     expect(after.rejected.duplicate - before.rejected.duplicate).toBe(1);
     expect(after.links).toBe(2);

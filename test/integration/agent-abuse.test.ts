@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { credentialFor } from '../../lib/agent/auth.ts';
+import { encodePeerWire, PEER_PROTOCOL } from '../../lib/agent/peer-wire.ts';
 import {
   type AgentMetricsReport,
   MAX_FRAME_BYTES,
@@ -48,10 +49,13 @@ const clients = new Set<AgentClient>();
 
 type Dial = { ws: WebSocket } | { status: number };
 
-/** Open a raw connection with exactly these headers; resolves with the socket or the refusal status. */
-function dial(url: string, headers: Record<string, string>): Promise<Dial> {
+/**
+ * Open a raw connection with exactly these headers (and subprotocols); resolves with the socket or
+ * the refusal status.
+ */
+function dial(url: string, headers: Record<string, string>, protocols: string[] = []): Promise<Dial> {
   return new Promise((resolvePromise, reject) => {
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: 64 * MIB });
+    const ws = new WebSocket(url, protocols, { headers, perMessageDeflate: false, maxPayload: 64 * MIB });
     sockets.add(ws);
     ws.once('open', () => resolvePromise({ ws }));
     ws.once('unexpected-response', (_req, res) => {
@@ -219,10 +223,11 @@ describe('agent under abuse', () => {
     const before = await metrics();
     const atLimit = await control();
     const above = await control();
-    const peer = await dial(agent.url, {
-      [SECRET_HEADER]: credentialFor(secretA, 'peer:7'),
-      [ROLE_HEADER]: 'peer:7',
-    });
+    const peer = await dial(
+      agent.url,
+      { [SECRET_HEADER]: credentialFor(secretA, 'peer:7'), [ROLE_HEADER]: 'peer:7' },
+      [PEER_PROTOCOL],
+    );
     if (!('ws' in peer)) throw new Error('peer link refused');
     peer.ws.on('error', () => undefined);
     const closed = (ws: WebSocket) => new Promise<number>((r) => ws.once('close', (code) => r(code)));
@@ -241,6 +246,41 @@ describe('agent under abuse', () => {
     expect(stillOpen).toMatchObject({ id: 7, ok: true, result: { agentId: 'a0' } });
     expect(after.rejected.oversize - before.rejected.oversize).toBe(2);
     expect(after.rejected.malformed - before.rejected.malformed).toBe(1);
+  });
+
+  it("refuses an authenticated peer not offering peer protocol 4 (HTTP 426); counts a peer's damaged binary and JSON frames as malformed and keeps its link", async () => {
+    // Prepare
+    const before = await metrics();
+    const headers = { [SECRET_HEADER]: credentialFor(secretA, 'peer:8'), [ROLE_HEADER]: 'peer:8' };
+    const vote = encodePeerWire({ t: 'vote', src: 8, dst: 0, pid: 1, action: 'buy', hops: 0 }) as Buffer;
+    const badAction = Buffer.from(vote);
+    badAction[6] = 3;
+    const closedCodes: number[] = [];
+    // Act
+    const refused = [await dial(agent.url, headers), await dial(agent.url, headers, ['swarm-bench-peer.3'])];
+    const peer = await dial(agent.url, headers, ['swarm-bench-peer.3', PEER_PROTOCOL]);
+    if (!('ws' in peer)) throw new Error(`peer link refused with HTTP ${peer.status}`);
+    peer.ws.on('close', (code) => closedCodes.push(code));
+    for (const frame of [
+      vote.subarray(0, 20),
+      badAction,
+      Buffer.concat([vote, Buffer.from([0])]),
+      '{"t":"vote"',
+    ]) {
+      peer.ws.send(frame);
+    }
+    const counted = async () => (await metrics()).rejected.malformed - before.rejected.malformed;
+    for (let tries = 0; tries < 50 && (await counted()) < 4; tries++)
+      await new Promise((r) => setTimeout(r, 50));
+    const after = await metrics();
+    // Assess
+    expect(refused).toEqual([{ status: 426 }, { status: 426 }]);
+    expect(peer.ws.protocol).toBe(PEER_PROTOCOL);
+    expect(after.rejected.unknown - before.rejected.unknown).toBe(2);
+    expect(after.rejected.auth).toBe(before.rejected.auth);
+    expect(after.rejected.malformed - before.rejected.malformed).toBe(4);
+    expect(peer.ws.readyState).toBe(WebSocket.OPEN);
+    expect(closedCodes).toEqual([]);
   });
 
   it('answers malformed JSON, invalid and unknown ops with an error, counts each, and keeps the connection', async () => {

@@ -1,12 +1,14 @@
 /**
  * The agent's replicated logic (routing, consensus, state sync, probes) over an in-memory network:
- * real PeerNodes exchanging real, schema-checked text frames, no sockets and no processes.
+ * real PeerNodes exchanging real, checked frames (binary for the hot kinds, JSON text for the rest),
+ * no sockets and no processes.
  */
 import { describe, expect, it } from 'vitest';
 import type { DecisionRule, UserDecisionRule } from '../../lib/agent/consensus.ts';
 import { AgentCounters } from '../../lib/agent/counters.ts';
 import { InMemoryNetwork } from '../../lib/agent/inmem-net.ts';
 import { PeerNode } from '../../lib/agent/peer-node.ts';
+import { encodePeerWire, WIRE } from '../../lib/agent/peer-wire.ts';
 import type { RouterOptions } from '../../lib/agent/routing.ts';
 import { StrategyRegistry } from '../../lib/agent/workload.ts';
 import { buildTopology, defaultQuorum, TOPOLOGIES, type TopologyKind } from '../../lib/swarm/topology.ts';
@@ -34,6 +36,8 @@ interface InMemorySwarm {
   net: InMemoryNetwork;
   nodes: PeerNode[];
   counters: AgentCounters[];
+  /** Kinds of the frames delivered so far, by wire form (`t` of a JSON frame, WIRE code of a binary one). */
+  wire: { json: string[]; binary: number[] };
 }
 
 /** n PeerNodes over an in-memory network; agent i votes `votes(i)`. */
@@ -49,11 +53,16 @@ function swarm(
   const net = new InMemoryNetwork(topology);
   const counters = Array.from({ length: n }, () => new AgentCounters());
   const nodes: PeerNode[] = [];
+  const wire: InMemorySwarm['wire'] = { json: [], binary: [] };
   for (let i = 0; i < n; i++) {
     const registry = new StrategyRegistry(() => fixed(votes(i)));
     let node!: PeerNode;
     const peerNet = net.join(i, {
-      receive: (from, text) => node.receive(from, text),
+      receive: (from, data) => {
+        if (typeof data === 'string') wire.json.push(String(JSON.parse(data).t));
+        else wire.binary.push(data[0] as number);
+        node.receive(from, data);
+      },
       linkDown: (peer) => node.router.linkDown(peer),
       linkUp: (peer) => node.router.linkUp(peer),
     });
@@ -69,7 +78,7 @@ function swarm(
     });
     nodes.push(node);
   }
-  return { net, nodes, counters };
+  return { net, nodes, counters, wire };
 }
 
 describe('consensus over an in-memory network', () => {
@@ -213,6 +222,50 @@ describe('routing, probes and state sync over an in-memory network', () => {
     nodes[0]?.receive(1, JSON.stringify({ t: 'nope' }));
     // Assess
     expect(counters[0]?.rejected.malformed).toBe(3);
+  });
+
+  it('carries the hot frames as binary, hop by hop, and a proposal shipping its window as JSON', async () => {
+    // Prepare
+    const { nodes, wire } = swarm('ring', 6);
+    const root = nodes[0] as PeerNode;
+    // Act
+    const probe = await root.prober.ping(3, 2, 0, 16);
+    const decided = await root.consensus.propose({ at: 100 }, 4, 2_000);
+    const synced = await root.sync.start(1, { cash: 1 }, [0, 1, 2, 3, 4, 5], 2_000);
+    const binaryOnly = wire.json.length;
+    const withWindow = await root.consensus.propose(
+      { window: generateBars({ bars: 60, seed: 2 }) },
+      4,
+      2_000,
+    );
+    // Assess
+    expect(probe).toMatchObject({ hops: 3, path: [0, 1, 2, 3] });
+    expect(decided.votes).toBeGreaterThanOrEqual(4);
+    expect(synced.acked).toBe(6);
+    expect(withWindow.votes).toBeGreaterThanOrEqual(4);
+    expect(wire.json.slice(0, binaryOnly)).toEqual(Array(binaryOnly).fill('st'));
+    expect(new Set(wire.json.slice(binaryOnly))).toEqual(new Set(['prop']));
+    expect(new Set(wire.binary)).toEqual(
+      new Set([WIRE.ping, WIRE.pong, WIRE.prop, WIRE.vote, WIRE.commit, WIRE.cack, WIRE.sack]),
+    );
+  });
+
+  it('refuses and counts damaged binary frames as malformed ones, and binary frames naming outsiders', () => {
+    // Prepare
+    const { nodes, counters } = swarm('ring', 4);
+    const ping = encodePeerWire({ t: 'ping', src: 1, dst: 0, id: 1, path: [1] }) as Buffer;
+    const outsider = encodePeerWire({ t: 'ping', src: 1, dst: 0, id: 1, path: [1, 9] }) as Buffer;
+    const badKind = Buffer.from(ping);
+    badKind[0] = 99;
+    // Act
+    nodes[0]?.receive(1, ping.subarray(0, ping.length - 1));
+    nodes[0]?.receive(1, Buffer.concat([ping, Buffer.alloc(1)]));
+    nodes[0]?.receive(1, badKind);
+    nodes[0]?.receive(1, Buffer.alloc(0));
+    nodes[0]?.receive(1, outsider);
+    // Assess
+    expect(counters[0]?.rejected.malformed).toBe(4);
+    expect(counters[0]?.rejected.outsider).toBe(1);
   });
 
   it('refuses and counts frames naming agents outside the swarm, and never routes around them', async () => {
