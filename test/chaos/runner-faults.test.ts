@@ -295,11 +295,17 @@ describe('sandbox creation failing', () => {
     });
     const { provider: p } = failingProvider(inner, () => false);
     let calls = 0;
+    // The first creation hangs until the swarm stands on the retry, however long that takes on a
+    // loaded machine; the timeout leaves a real local creation (the retry) ample time.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const hanging: SandboxProvider = {
       ...p,
       async create(options) {
         if (++calls > 1) return inner.create(options);
-        await sleep(900);
+        await released;
         late = await inner.create(options);
         lateArrived();
         return late;
@@ -308,7 +314,7 @@ describe('sandbox creation failing', () => {
     const faults: string[] = [];
     const manager = new SwarmManager({
       provider: hanging,
-      createTimeoutMs: 300,
+      createTimeoutMs: 2_000,
       createRetry: { baseMs: 20, random: () => 0.5 },
       onFault: (text) => faults.push(text),
     });
@@ -316,6 +322,7 @@ describe('sandbox creation failing', () => {
 
     // Act
     const swarm = await manager.createSwarm('star', 1);
+    release();
     await arrived;
     const lateKilled = await waitUntil(() => late?.alive === false, 20_000);
     await swarm.destroy();
@@ -323,7 +330,7 @@ describe('sandbox creation failing', () => {
     // Assess
     expect(faults).toHaveLength(1);
     expect(faults[0]).toMatch(
-      /attempt 1 failed \(TimeoutError: sandbox creation took longer than 300 ms\); retrying in 10 ms/,
+      /attempt 1 failed \(TimeoutError: sandbox creation took longer than 2000 ms\); retrying in 10 ms/,
     );
     expect(lateKilled).toBe(true);
     expect(inner.live()).toEqual([]);
@@ -365,8 +372,9 @@ describe('deadlines, duplicates and budgets', () => {
       agents: 2,
       workloadSeconds: 0,
       async run(ctx) {
-        await ctx.createSwarm('mesh', 2);
+        // Recorded first: on a loaded machine the swarm may still be starting at the deadline.
         ctx.record('before-hang-ms', 1);
+        await ctx.createSwarm('mesh', 2);
         await new Promise<void>(() => {});
       },
     });
