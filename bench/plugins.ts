@@ -156,6 +156,10 @@ async function hopAlone(): Promise<string[]> {
     { name: 'bare thread, blocks', spinUs: 0, samples: [] as WakeSample[] },
     { name: 'bare thread, 200 us', spinUs: 200, samples: [] as WakeSample[] },
   ];
+  // The same floor taken right after a call of the host without spins, in the state that call
+  // leaves the machine in (which thread ran last, on which vCPU, how long the other one idled): it
+  // tells a wake the plug-in worker pays from one the machine charges any thread at that moment.
+  const afterHop = { name: 'bare, after a hop', samples: [] as WakeSample[] };
   try {
     await Promise.all(variants.map((variant) => variant.host.describe()));
     const columns = (from: number) => {
@@ -178,6 +182,10 @@ async function hopAlone(): Promise<string[]> {
         await variant.host.signal(PLUGIN, window);
         if (i >= WARMUP) variant.total.push((performance.now() - start) * 1000);
         else variant.steps.length = 0;
+        if (variant.name === 'both spins off') {
+          const sample = floor.roundTrip(0);
+          if (i >= WARMUP) afterHop.samples.push(sample);
+        }
       }
       for (const { spinUs, samples } of i % 2 === 0 ? floors : [...floors].reverse()) {
         const sample = floor.roundTrip(spinUs);
@@ -198,7 +206,7 @@ async function hopAlone(): Promise<string[]> {
       ({ name, steps, total }) =>
         `  ${name.padEnd(20)}  ${p50(total)}  ${STEP_NAMES.map((step) => p50(steps.map((s) => s[step])).padStart(10)).join('  ')}`,
     ),
-    ...floors.map(
+    ...[...floors, afterHop].map(
       ({ name, samples }) =>
         `  ${name.padEnd(20)}  ${p50(samples.map((s) => s.total))}  ${STEP_NAMES.map((step) =>
           (step === 'wakeWorker'
