@@ -5,7 +5,7 @@
 import { minCountForQuantileInterval } from '../stats/intervals.ts';
 import type { PlannedSeries } from './definition.ts';
 import type { Target, UnitSpec } from './model.ts';
-import { labelsMatch, QUANTILE_OF } from './targets.ts';
+import { FIGURE_SOURCES, labelsMatch, QUANTILE_OF } from './targets.ts';
 
 /**
  * Samples a statistic needs to exist: a p95 is an order statistic that needs about 20 samples
@@ -46,17 +46,20 @@ export interface SampleCheck {
 
 /**
  * For each target whose unit is planned: the fewest samples any series behind it gets, against
- * what its statistic needs. Targets of units that declare no sample plan are skipped.
+ * what its statistic needs. A series target is judged on its series; a figure target on the series
+ * the figure is computed from (FIGURE_SOURCES), or on every planned series of its unit when the
+ * figure has no recipe. Targets of units that declare no sample plan are skipped.
  */
 export function checkSamples(units: readonly UnitSpec[], targets: readonly Target[]): SampleCheck[] {
   return targets.flatMap((target) => {
     const unit = units.find((u) => (u.shard?.of ?? u.unitId) === target.unitId);
     const plan = unit?.samples ?? [];
+    const sources = target.series !== undefined ? [target.series] : FIGURE_SOURCES[target.figure ?? ''];
     const behind: PlannedSeries[] =
-      target.series !== undefined
+      sources !== undefined
         ? plan.filter(
             (entry) =>
-              entry.series === target.series &&
+              sources.includes(entry.series) &&
               (target.labels === undefined ||
                 entry.labels === undefined ||
                 labelsMatch(entry.labels, target.labels) ||

@@ -477,6 +477,14 @@ interface Recomputation {
  * source samples and the statistic, or undefined when the figure is not of its kind. A recipe is
  * used only if it reproduces the recorded value exactly.
  */
+/** The series a figure is computed from (its recipe below): what the plan counts samples of. */
+export const FIGURE_SOURCES: Readonly<Record<string, readonly string[]>> = {
+  speedup: ['sequential-ms', 'parallel-ms'],
+  'time-exponent': ['init-ms'],
+  'cost-exponent': ['workload-sandbox-seconds'],
+  'memory-per-agent-spread': ['rss-per-agent-mb'],
+};
+
 const FIGURE_RECIPES: ReadonlyArray<(result: UnitResult, figure: Figure) => Recomputation | undefined> = [
   // speedup = median(sequential-ms) / median(parallel-ms) at the figure's labels.
   (result, figure) => {
@@ -492,8 +500,8 @@ const FIGURE_RECIPES: ReadonlyArray<(result: UnitResult, figure: Figure) => Reco
   },
   // Log-log slope of per-size medians against the agents label.
   (result, figure) => {
-    const source = { 'time-exponent': 'init-ms', 'cost-exponent': 'workload-sandbox-seconds' }[figure.name];
-    if (source === undefined) return undefined;
+    if (figure.name !== 'time-exponent' && figure.name !== 'cost-exponent') return undefined;
+    const source = FIGURE_SOURCES[figure.name]?.[0] as string;
     const bySize = seriesBySize(result, source);
     if (bySize.length < 2) return undefined;
     const sizes = bySize.map((entry) => entry.agents);

@@ -36,6 +36,9 @@ describe('sample counts behind targets (issue 13)', () => {
     const init = checks.find((c) => c.targetId === 'swarm-init');
     expect(init?.n).toBeGreaterThanOrEqual(20);
     expect(checks.find((c) => c.targetId === 'parallel-speedup')?.n).toBeGreaterThanOrEqual(5);
+    // A figure target is counted on the series it is computed from, not on its unit's weakest.
+    expect(checks.find((c) => c.targetId === 'memory-per-agent-constant')?.series).toBe('rss-per-agent-mb');
+    expect(checks.find((c) => c.targetId === 'time-scaling')?.series).toBe('init-ms');
   });
 
   it('states from which n a quantile target can pass: both bounds of its 95% order-statistic interval', () => {
