@@ -33,17 +33,7 @@ export function writeBars(bars: readonly Bar[], target: ColumnTarget): void {
 
 /** A window as plain number columns (for JSON): bars copied into columns, or columns copied as arrays. */
 export function toColumns(window: BarWindow): BarColumns {
-  if (!isBarArray(window)) {
-    const { t, open, high, low, close, volume } = window;
-    return {
-      t: Array.from(t),
-      open: Array.from(open),
-      high: Array.from(high),
-      low: Array.from(low),
-      close: Array.from(close),
-      volume: Array.from(volume),
-    };
-  }
+  if (!isBarArray(window)) return mapColumns(window, (column) => Array.from(column));
   const bars = window;
   const n = bars.length;
   const columns: BarColumns = {
@@ -72,27 +62,27 @@ export type Float64BarColumns = { [K in keyof BarColumns]: Float64Array };
 
 /** A window copied into Float64 columns. */
 export function toFloat64Columns(window: BarWindow): Float64BarColumns {
-  const { t, open, high, low, close, volume } = columnsOf(window);
-  return {
-    t: Float64Array.from(t),
-    open: Float64Array.from(open),
-    high: Float64Array.from(high),
-    low: Float64Array.from(low),
-    close: Float64Array.from(close),
-    volume: Float64Array.from(volume),
-  };
+  return mapColumns(columnsOf(window), (column) => Float64Array.from(column));
 }
 
 /** Bars from..to-1 (clamped to the columns) as views of the same memory: nothing is copied. */
 export function sliceColumns(columns: Float64BarColumns, from: number, to: number): Float64BarColumns {
-  return {
-    t: columns.t.subarray(from, to),
-    open: columns.open.subarray(from, to),
-    high: columns.high.subarray(from, to),
-    low: columns.low.subarray(from, to),
-    close: columns.close.subarray(from, to),
-    volume: columns.volume.subarray(from, to),
-  };
+  return mapColumns(columns, (column) => column.subarray(from, to));
+}
+
+/** The names of a window's columns. */
+const COLUMN_KEYS = ['t', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+/** Each column of a window through `f`, under the same name. */
+function mapColumns<C, R>(
+  columns: { readonly [K in keyof BarColumns]: C },
+  f: (column: C) => R,
+): {
+  [K in keyof BarColumns]: R;
+} {
+  const out = {} as { [K in keyof BarColumns]: R };
+  for (const key of COLUMN_KEYS) out[key] = f(columns[key]);
+  return out;
 }
 
 /** Columns back to bars (the caller has checked that every column has the same length). */
