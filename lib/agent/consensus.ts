@@ -49,10 +49,8 @@ export interface ConsensusDeps {
   vote: (window: BarWindow) => AgentVote | Promise<AgentVote>;
   /** The decision at quorum, unless `configure` names another. @default plurality */
   decide?: DecisionRule;
-  /** A window for the wire. */
+  /** A window for the wire (a received one is voted on as it arrived, its columns read in place). */
   toWire: (window: BarWindow) => WireWindow;
-  /** The window of a received proposal (its columns read in place). */
-  fromWire: (window: WireWindow) => BarWindow;
 }
 
 interface Proposal {
@@ -173,7 +171,7 @@ export class Consensus {
     };
     try {
       const window = this.deps.windowOf({
-        window: frame.window === undefined ? undefined : this.deps.fromWire(frame.window),
+        window: frame.window,
         at: frame.at,
       });
       this.castVote(window, send);

@@ -68,7 +68,6 @@ export class PeerNode {
       windowOf: (subject) => this.workload.windowOf(subject),
       vote: (window) => this.workload.vote(window),
       toWire: toColumns,
-      fromWire: (window) => window,
       ...(decide ? { decide } : {}),
     });
     this.sync = new StateSync(this.router);
