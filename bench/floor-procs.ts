@@ -70,10 +70,15 @@ export class Child {
   }
 }
 
-export async function startEcho(): Promise<{ child: Child; url: string }> {
-  const child = Child.start('echo-server.mjs');
+/** A floor server of bench/floors/ (it prints its port when ready), and its URL. */
+export async function startServer(script: string): Promise<{ child: Child; url: string }> {
+  const child = Child.start(script);
   const ready = await child.next<{ port: number }>();
   return { child, url: `ws://127.0.0.1:${ready.port}` };
+}
+
+export function startEcho(): Promise<{ child: Child; url: string }> {
+  return startServer('echo-server.mjs');
 }
 
 export async function startClient(url: string): Promise<Child> {
