@@ -3,7 +3,7 @@
  * confidence, and the decision rule of the consensus vote. The AgentServer calls these through a
  * few small hooks; the plug-ins themselves run in worker threads (lib/plugins/host.ts).
  */
-import { PluginError, PluginHost } from '../plugins/host.ts';
+import { andThen, type MaybeAsync, PluginError, PluginHost } from '../plugins/host.ts';
 import type { PluginAction, PluginDescription, PluginVote } from '../plugins/types.ts';
 import { createStrategy, isStrategyName } from '../trading/strategies.ts';
 import type { BarWindow, Strategy } from '../trading/types.ts';
@@ -13,6 +13,9 @@ import type { AnyWindow, ExecuteResult } from './protocol.ts';
 
 /** The built-in decision rule: most votes, ties to the safer action (hold, then sell, then buy). */
 export const BUILTIN_RULE = 'plurality';
+
+/** The vote of a plug-in that failed: hold, with no confidence. */
+const ABSTAIN: AgentVote = { action: 'hold', confidence: 0 };
 
 /** A vote with the voter's confidence, as it travels to the proposer. */
 export interface AgentVote {
@@ -74,33 +77,35 @@ export class AgentPlugins {
 
   /**
    * The execute op for a plug-in strategy: its signal, timed inside its worker. Float64 columns
-   * from a binary frame are copied as they are into the worker's shared columns.
+   * from a binary frame are copied as they are into the worker's shared columns. The result itself
+   * when the worker answered while the agent's thread waited, as a built-in's is.
    */
-  async execute(name: string, window: AnyWindow): Promise<ExecuteResult> {
-    const host = this.host as PluginHost;
-    const { signal, computeUs } = await host.signal(name, window);
-    return {
+  execute(name: string, window: AnyWindow): MaybeAsync<ExecuteResult> {
+    return andThen((this.host as PluginHost).signal(name, window), ({ signal, computeUs }) => ({
       action: signal.action,
       confidence: signal.confidence,
       size: signal.size ?? 0,
       computeUs,
       ...(signal.diagnostics ? { diagnostics: signal.diagnostics } : {}),
-    };
+    }));
   }
 
   /** This agent's vote on a window: a plug-in that fails abstains (hold, confidence 0). */
-  async vote(name: string, window: BarWindow): Promise<AgentVote> {
+  vote(name: string, window: BarWindow): MaybeAsync<AgentVote> {
     if (!this.isPlugin(name)) {
       const { action, confidence } = this.builtin(name).signal(window);
       return { action, confidence };
     }
-    try {
-      const { signal } = await (this.host as PluginHost).signal(name, window);
-      return { action: signal.action, confidence: signal.confidence };
-    } catch (error) {
-      if (error instanceof PluginError) return { action: 'hold', confidence: 0 };
+    const answer = (this.host as PluginHost).signal(name, window);
+    const toVote = ({ signal }: { signal: { action: PluginAction; confidence: number } }): AgentVote => ({
+      action: signal.action,
+      confidence: signal.confidence,
+    });
+    if (!(answer instanceof Promise)) return toVote(answer);
+    return answer.then(toVote, (error: unknown) => {
+      if (error instanceof PluginError) return ABSTAIN;
       throw error;
-    }
+    });
   }
 
   /** The swarm's decision from a quorum of votes, by the configured rule. */

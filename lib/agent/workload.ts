@@ -20,10 +20,13 @@ const FLUSH_TIMEOUT_MS = 30_000;
 export interface PluginStrategies {
   /** Whether `name` is one of them rather than a strategy `create` makes. */
   isPlugin(name: string): boolean;
-  /** The execute op: the plug-in's signal on a received window (its columns handed on as they are), timed inside its worker. */
-  execute(name: string, window: AnyWindow): Promise<ExecuteResult>;
-  /** A vote on a window (a plug-in that fails abstains). */
-  vote(name: string, window: BarWindow): Promise<AgentVote>;
+  /**
+   * The execute op: the plug-in's signal on a received window (its columns handed on as they are),
+   * timed inside its worker; the result itself when it came while the agent's thread waited.
+   */
+  execute(name: string, window: AnyWindow): ExecuteResult | Promise<ExecuteResult>;
+  /** A vote on a window (a plug-in that fails abstains), at once or later as `execute`. */
+  vote(name: string, window: BarWindow): AgentVote | Promise<AgentVote>;
 }
 
 /** Strategies by name: built-ins created on first use and kept, user plug-ins handed to their workers. */

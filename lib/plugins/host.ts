@@ -17,13 +17,14 @@
  * microseconds; bench/plugins.ts measures it), a process's is a pipe and a second event loop.
  *
  * Calls travel on a shared-memory channel (channel.ts), one at a time per plug-in. The agent's
- * thread first waits for the answer (`syncWaitMs`, a few milliseconds: as long as a built-in
- * strategy would hold the thread computing), polling for `spinUs` and then blocked, so a quick
- * plug-in answers without an event-loop turn or a wake-up; a slower call is then awaited
- * asynchronously, its deadline timer armed for what is left of `callTimeoutMs`. A worker answering
- * a series of calls can poll for the next one (`workerSpinUs`) rather than sleep between them.
- * That one is off by default (it bought nothing idle and cost ~100 us a call under load). Both
- * spins are bounded and happen only around calls: an idle plug-in costs no CPU.
+ * thread first waits for the answer, blocked (`syncWaitMs`, a few milliseconds: as long as a
+ * built-in strategy would hold the thread computing), so a quick plug-in's answer is handed back
+ * as a value, without an event-loop turn or a promise, as a built-in's is; a slower call is then
+ * awaited asynchronously, its deadline timer armed for what is left of `callTimeoutMs`. Either
+ * thread can poll the channel instead of sleeping (`spinUs` for the agent's, `workerSpinUs` for a
+ * worker between calls of a series); both are off by default, as on a 2-vCPU machine a polling
+ * thread takes the CPU the other one needs. Polls are bounded and happen only around calls: an
+ * idle plug-in costs no CPU.
  */
 import { Worker } from 'node:worker_threads';
 import { writeBars } from '../trading/columns.ts';
@@ -99,9 +100,12 @@ export interface PluginHostOptions {
    */
   syncWaitMs?: number;
   /**
-   * How long a call polls for the answer before it blocks (part of syncWaitMs): a quick plug-in's
-   * answer then costs no wake-up of the agent's thread (about 20 us saved a call on an idle 2-core
-   * machine; bench:plugins prints both). @default 200
+   * How long a call polls for the answer before it blocks (part of syncWaitMs), so a quick
+   * plug-in's answer costs no wake-up of the agent's thread. Off by default: on the 2-vCPU VMs
+   * measured, the scheduler mostly runs the worker on the agent's thread's own vCPU (`perf sched`),
+   * where a polling thread only delays the worker it waits for; in three alternating pairs of
+   * bench:plugins, 200 us of polling cost 43-56 us a call beyond the floor's hop, blocking at
+   * once 40-42 us. @default 0
    */
   spinUs?: number;
   /**
@@ -153,6 +157,28 @@ export interface PluginStats {
 }
 
 type Answer = Extract<ChannelAnswer, { t: 'ok' }>;
+
+/** A result at once, or later. */
+export type MaybeAsync<T> = T | Promise<T>;
+
+/** A strategy plug-in's checked signal and the time its code took in the worker. */
+export interface SignalAnswer {
+  signal: PluginSignal;
+  computeUs: number;
+}
+
+/**
+ * `use` applied to a value at once, or to a promise's value when it settles; a throw of `use` on
+ * a value becomes a rejected promise, so failures always come the same way.
+ */
+export function andThen<T, U>(value: MaybeAsync<T>, use: (value: T) => U): MaybeAsync<U> {
+  if (value instanceof Promise) return value.then(use);
+  try {
+    return use(value);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 interface Pending {
   resolve: (message: Answer) => void;
@@ -223,7 +249,7 @@ export class PluginHost {
     this.quarantineAfter = options.quarantineAfter ?? 3;
     // The thread never waits past a call's deadline (the spin is part of the wait).
     this.syncWaitMs = Math.min(options.syncWaitMs ?? 5, this.callTimeoutMs);
-    this.spinUs = Math.min(options.spinUs ?? 200, this.syncWaitMs * 1000);
+    this.spinUs = Math.min(options.spinUs ?? 0, this.syncWaitMs * 1000);
     this.workerSpinUs = options.workerSpinUs ?? 0;
     this.slots = options.modules.map(({ kind }, module) => ({
       module,
@@ -268,41 +294,51 @@ export class PluginHost {
     return this.byName.has(name);
   }
 
-  /** A strategy plug-in's signal for the latest bar of `window`. */
-  async signal(
-    name: string,
-    window: WindowInput,
-    params?: PluginParams,
-  ): Promise<{ signal: PluginSignal; computeUs: number }> {
-    const answer = await this.call(name, 'strategy', (channel) => {
-      const bars = writeColumns(channel, window);
-      if (bars === undefined) return `a window holds at most ${MAX_BARS} bars with equal columns`;
-      channel.control[C_KIND] = KIND_SIGNAL;
-      channel.control[C_BARS] = bars;
-      return channel.writeRequest(params ? JSON.stringify({ params }) : '') ? undefined : 'params too large';
-    });
-    try {
-      return { signal: checkSignal(name, answer.signal), computeUs: answer.computeUs };
-    } catch (error) {
-      throw new PluginError(name, 'error', (error as Error).message);
-    }
+  /**
+   * A strategy plug-in's signal for the latest bar of `window`: the signal itself when the worker
+   * answered while the agent's thread waited (the usual case: no promise turn between the answer
+   * and its use), else a promise of it. A failure is always a rejected promise.
+   */
+  signal(name: string, window: WindowInput, params?: PluginParams): MaybeAsync<SignalAnswer> {
+    return andThen(
+      this.call(name, 'strategy', (channel) => {
+        const bars = writeColumns(channel, window);
+        if (bars === undefined) return `a window holds at most ${MAX_BARS} bars with equal columns`;
+        channel.control[C_KIND] = KIND_SIGNAL;
+        channel.control[C_BARS] = bars;
+        return channel.writeRequest(params ? JSON.stringify({ params }) : '')
+          ? undefined
+          : 'params too large';
+      }),
+      (answer) => {
+        try {
+          return { signal: checkSignal(name, answer.signal), computeUs: answer.computeUs };
+        } catch (error) {
+          throw new PluginError(name, 'error', (error as Error).message);
+        }
+      },
+    );
   }
 
-  /** A decision rule plug-in's decision on a quorum of votes. */
-  async decide(
+  /** A decision rule plug-in's decision on a quorum of votes (a value or a promise, as `signal`). */
+  decide(
     name: string,
     votes: PluginVote[],
     context: { agents: number; quorum: number },
-  ): Promise<{ decision: PluginAction; computeUs: number }> {
-    const answer = await this.call(name, 'decision-rule', (channel) => {
-      channel.control[C_KIND] = KIND_DECIDE;
-      channel.control[C_BARS] = 0;
-      return channel.writeRequest(JSON.stringify({ votes, context })) ? undefined : 'too many votes';
-    });
-    if (!ACTIONS.has(answer.decision as string)) {
-      throw new PluginError(name, 'error', `decide answered ${JSON.stringify(answer.decision)}`);
-    }
-    return { decision: answer.decision as PluginAction, computeUs: answer.computeUs };
+  ): MaybeAsync<{ decision: PluginAction; computeUs: number }> {
+    return andThen(
+      this.call(name, 'decision-rule', (channel) => {
+        channel.control[C_KIND] = KIND_DECIDE;
+        channel.control[C_BARS] = 0;
+        return channel.writeRequest(JSON.stringify({ votes, context })) ? undefined : 'too many votes';
+      }),
+      (answer) => {
+        if (!ACTIONS.has(answer.decision as string)) {
+          throw new PluginError(name, 'error', `decide answered ${JSON.stringify(answer.decision)}`);
+        }
+        return { decision: answer.decision as PluginAction, computeUs: answer.computeUs };
+      },
+    );
   }
 
   /** Per plug-in counters. */
@@ -324,7 +360,55 @@ export class PluginHost {
     );
   }
 
-  private async call(
+  /**
+   * One call: at once on a loaded, idle, started plug-in (the answer itself when it came while the
+   * thread waited), otherwise through `queuedCall` (loading, queueing behind a call in flight,
+   * restarting a worker). Failures are rejected promises either way.
+   */
+  private call(
+    name: string,
+    kind: Plugin['kind'],
+    fill: (channel: Channel) => string | undefined,
+  ): MaybeAsync<Answer> {
+    const slot = this.byName.get(name);
+    if (slot?.kind !== kind || slot.busy || slot.quarantine !== undefined || slot.worker === undefined) {
+      return this.queuedCall(name, kind, fill);
+    }
+    slot.stats.calls++;
+    slot.busy = true;
+    let answer: MaybeAsync<Answer>;
+    try {
+      answer = this.exchange(slot, fill);
+    } catch (error) {
+      this.release(slot);
+      return Promise.reject(error);
+    }
+    if (!(answer instanceof Promise)) {
+      slot.streak = 0;
+      this.release(slot);
+      return answer;
+    }
+    return answer.then(
+      (settled) => {
+        slot.streak = 0;
+        this.release(slot);
+        return settled;
+      },
+      (error: unknown) => {
+        this.release(slot);
+        throw error;
+      },
+    );
+  }
+
+  /** Hand a slot's channel to the next queued caller, or mark it idle. */
+  private release(slot: Slot): void {
+    const next = slot.queue.shift();
+    if (next) next();
+    else slot.busy = false;
+  }
+
+  private async queuedCall(
     name: string,
     kind: Plugin['kind'],
     fill: (channel: Channel) => string | undefined,
@@ -350,34 +434,51 @@ export class PluginHost {
       slot.streak = 0;
       return answer;
     } finally {
-      const next = slot.queue.shift();
-      if (next) next();
-      else slot.busy = false;
+      this.release(slot);
     }
   }
 
-  /** One call over the slot's channel: blocked for up to syncWaitMs, then asynchronously, under the deadline. */
-  private exchange(slot: Slot, fill: (channel: Channel) => string | undefined): Promise<Answer> {
+  /**
+   * One call over the slot's channel: blocked for up to syncWaitMs (the answer, or a thrown
+   * PluginError, when it came meanwhile), then asynchronously (a promise), under the deadline.
+   */
+  private exchange(slot: Slot, fill: (channel: Channel) => string | undefined): MaybeAsync<Answer> {
     const channel = slot.channel as Channel;
     const begun = clockMs();
     const problem = fill(channel);
-    if (problem !== undefined) return Promise.reject(new PluginError(slot.name, 'invalid', problem));
+    if (problem !== undefined) throw new PluginError(slot.name, 'invalid', problem);
     const id = this.nextId++ & 0x7fffffff;
     channel.control[C_ID] = id;
+    // Settled while the thread waits, the call's outcome is kept here and returned (or thrown).
+    let outcome: { answer: Answer } | { error: PluginError } | undefined;
+    const pending: Pending = {
+      resolve: (answer) => {
+        outcome = { answer };
+      },
+      reject: (error) => {
+        outcome = { error };
+      },
+      timer: undefined,
+      begun,
+    };
+    slot.pending.set(id, pending);
+    const signalled = clockMs();
+    channel.signal(REQUEST);
+    const spun =
+      this.spinUs > 0 && this.spin.until(channel.control, REQUEST, this.spin.now() + this.spinUs / 1000);
+    if (this.syncWaitMs > 0 && !spun) {
+      Atomics.wait(channel.control, C_STATE, REQUEST, this.syncWaitMs);
+    }
+    if (channel.state !== REQUEST) this.settle(slot, channel, id, signalled);
+    // (Assigned by the pending's callbacks, which TypeScript's narrowing does not follow.)
+    const settled = outcome as { answer: Answer } | { error: PluginError } | undefined;
+    if (settled !== undefined) {
+      if ('answer' in settled) return settled.answer;
+      throw settled.error;
+    }
     return new Promise<Answer>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, timer: undefined, begun };
-      slot.pending.set(id, pending);
-      const signalled = clockMs();
-      channel.signal(REQUEST);
-      const spun =
-        this.spinUs > 0 && this.spin.until(channel.control, REQUEST, this.spin.now() + this.spinUs / 1000);
-      if (this.syncWaitMs > 0 && !spun) {
-        Atomics.wait(channel.control, C_STATE, REQUEST, this.syncWaitMs);
-      }
-      if (channel.state !== REQUEST) {
-        this.settle(slot, channel, id, signalled);
-        return;
-      }
+      pending.resolve = resolve;
+      pending.reject = reject;
       // Not answered while the thread waited: the deadline runs on from the call's start.
       pending.timer = setTimeout(
         () => {

@@ -31,8 +31,10 @@ afterEach(async () => {
   await host?.close();
 });
 
-async function failureOf(call: Promise<unknown>): Promise<PluginError> {
-  const error = await call.then(
+async function failureOf(call: unknown): Promise<PluginError> {
+  // A failure always comes as a rejected promise (a success may come at once, as a value).
+  expect(call).toBeInstanceOf(Promise);
+  const error = await (call as Promise<unknown>).then(
     () => undefined,
     (caught: unknown) => caught,
   );
@@ -94,6 +96,34 @@ describe('PluginHost', () => {
       await host.close();
     }
     host = undefined;
+  });
+
+  it('hands over an answer that came while the thread waited as a value, and one that did not as a promise', async () => {
+    // Prepare: one host whose thread waits (far longer than any call takes), one that never waits.
+    const window = seededWindow(120);
+    const waiting = new PluginHost({ source, modules, callTimeoutMs: 60_000, syncWaitMs: 30_000 });
+    host = new PluginHost({ source, modules, callTimeoutMs: 60_000, syncWaitMs: 0 });
+    try {
+      await Promise.all([waiting.describe(), host.describe()]);
+
+      // Act
+      const now = waiting.signal('volume-breakout', window);
+      const later = host.signal('volume-breakout', window);
+      // A second call while the first is still in flight queues behind it: a promise.
+      const queued = host.signal('volume-breakout', window);
+
+      // Assess: the same checked signal either way; the waiting host's slot is free again at once.
+      expect(now).not.toBeInstanceOf(Promise);
+      expect(later).toBeInstanceOf(Promise);
+      expect(queued).toBeInstanceOf(Promise);
+      const [afterwards, queuedAnswer] = await Promise.all([later, queued]);
+      expect((now as Awaited<typeof later>).signal).toEqual(afterwards.signal);
+      expect(queuedAnswer.signal).toEqual(afterwards.signal);
+      expect(waiting.signal('volume-breakout', window)).not.toBeInstanceOf(Promise);
+      expect(waiting.stats()['volume-breakout']).toMatchObject({ calls: 2, errors: 0 });
+    } finally {
+      await waiting.close();
+    }
   });
 
   it("accounts each call answered while the thread waited, step by step, within the call's own time", async () => {
