@@ -101,7 +101,7 @@ export async function startConsensusFloor(
   kind: TopologyKind,
   size: number,
   quorum: number,
-): Promise<{ round: () => Promise<FloorRound>; stop: () => Promise<void> }> {
+): Promise<{ pids: number[]; round: () => Promise<FloorRound>; stop: () => Promise<void> }> {
   const topology = buildTopology(kind, size);
   const root = topology.root;
   const agents = Array.from({ length: size }, () => Child.start('consensus-agent.mjs'));
@@ -127,6 +127,7 @@ export async function startConsensusFloor(
     control.once('error', reject);
   });
   return {
+    pids: agents.map((a) => a.pid),
     round: () =>
       new Promise<FloorRound>((resolvePromise) => {
         control.once('message', (data) => resolvePromise(JSON.parse(String(data)) as FloorRound));

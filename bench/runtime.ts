@@ -107,6 +107,13 @@ function quantile(samples: readonly number[], p: number): number {
 const median = (samples: readonly number[]) => quantile(samples, 0.5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** CPU time (user + system) a process has used, in microseconds, from /proc (10 ms ticks). */
+function cpuUsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+const cpuUsOfAll = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuUsOf(pid), 0);
+
 function rssOf(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1]) * 1024;
@@ -261,9 +268,27 @@ async function measure(): Promise<object> {
       for (const key of keys) raw[key] = [];
       return keys.map((key) => raw[key] as number[]) as [number[], number[], number[]];
     };
+    // CPU of the ten processes per round, each chunk on its own: less noisy than a tail latency.
+    raw.consensusMeshCpuUs = [];
+    raw.consensusRingCpuUs = [];
+    raw.floorConsensusMeshCpuUs = [];
+    raw.floorConsensusRingCpuUs = [];
+    const agentPids = (swarm: Swarm) => swarm.agents.map((a) => a.endpoint.pid as number);
     const consensusRuns = [
-      { swarm: mesh, floor: floorMesh, ours: series('consensusMesh'), raw: series('floorConsensusMesh') },
-      { swarm: ring, floor: floorRing, ours: series('consensusRing'), raw: series('floorConsensusRing') },
+      {
+        swarm: mesh,
+        floor: floorMesh,
+        ours: series('consensusMesh'),
+        raw: series('floorConsensusMesh'),
+        cpu: [raw.consensusMeshCpuUs, raw.floorConsensusMeshCpuUs] as const,
+      },
+      {
+        swarm: ring,
+        floor: floorRing,
+        ours: series('consensusRing'),
+        raw: series('floorConsensusRing'),
+        cpu: [raw.consensusRingCpuUs, raw.floorConsensusRingCpuUs] as const,
+      },
     ];
     for (let i = 0; i < PLAN.consensusWarmup; i++) {
       for (const { swarm, floor } of consensusRuns) {
@@ -272,19 +297,23 @@ async function measure(): Promise<object> {
       }
     }
     for (let done = 0; done < PLAN.consensusRounds; done += PLAN.consensusChunk) {
-      for (const { swarm, floor, ours, raw: floorRaw } of consensusRuns) {
+      for (const { swarm, floor, ours, raw: floorRaw, cpu } of consensusRuns) {
+        const floorCpu = cpuUsOfAll(floor.pids);
         for (let i = 0; i < PLAN.consensusChunk; i++) {
           const result = await floor.round();
           floorRaw[0].push(result.heldUs);
           floorRaw[1].push(result.commitUs);
           floorRaw[2].push(result.ackUs);
         }
+        cpu[1].push((cpuUsOfAll(floor.pids) - floorCpu) / PLAN.consensusChunk);
+        const oursCpu = cpuUsOfAll(agentPids(swarm));
         for (let i = 0; i < PLAN.consensusChunk; i++) {
           const result = await swarm.consensus(PLAN.windowBars + done + i);
           ours[0].push(result.heldUs);
           ours[1].push(result.commitUs);
           ours[2].push(result.heldRttUs);
         }
+        cpu[0].push((cpuUsOfAll(agentPids(swarm)) - oursCpu) / PLAN.consensusChunk);
       }
     }
     await Promise.all([floorMesh.stop(), floorRing.stop()]);
@@ -433,7 +462,21 @@ function consensusAgainstFloors(
         `${x.topology.padEnd(8)}${`p${x.quantile * 100}`.padStart(10)}${x.oursUs.toFixed(0).padStart(10)}${x.floorAUs.toFixed(0).padStart(9)}${`${x.overA.toFixed(2)}x`.padStart(11)}${x.floorFUs.toFixed(0).padStart(9)}${`${x.overF.toFixed(2)}x`.padStart(11)}${`${(x.floorFUs / x.floorAUs).toFixed(2)}x`.padStart(10)}`,
     ),
   ];
-  return { lines: lines.join('\n'), figures };
+  // CPU per round of the ten processes (median over the chunks): the work the round costs the
+  // machine, which on 2 vCPUs sets the held time more steadily than the tail shows it.
+  const cpu = (['mesh', 'ring'] as const).map((kind) => {
+    const key = kind === 'mesh' ? 'Mesh' : 'Ring';
+    const ours = median(r(`consensus${key}CpuUs`));
+    const floor = median(r(`floorConsensus${key}CpuUs`));
+    return { topology: kind, oursCpuUsPerRound: ours, floorFCpuUsPerRound: floor, overF: ours / floor };
+  });
+  lines.push(
+    ...cpu.map(
+      (x) =>
+        `${x.topology} CPU per round, 10 processes (user + sys, /proc, median of chunks): ours ${x.oursCpuUsPerRound.toFixed(0)} us, (f) ${x.floorFCpuUsPerRound.toFixed(0)} us, ours/(f) ${x.overF.toFixed(2)}x`,
+    ),
+  );
+  return { lines: lines.join('\n'), figures: [...figures, ...cpu] };
 }
 
 function progress(step: string): void {
