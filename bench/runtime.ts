@@ -487,6 +487,34 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
   const r = (key: string) => raw[key] ?? [];
   const floorRttP50 = median(r('floorRttUs'));
   const floorRttP99 = quantile(r('floorRttUs'), 0.99);
+  /** Our held time against floor (f), and (f) itself against (a): what of the figure is ours. */
+  const floorFRows = (kind: 'mesh' | 'ring'): Row[] => {
+    const held = r(`consensus${kind === 'mesh' ? 'Mesh' : 'Ring'}HeldUs`);
+    const floorHeld = r(`floorConsensus${kind === 'mesh' ? 'Mesh' : 'Ring'}HeldUs`);
+    return [
+      {
+        figure: `consensus ${kind} p99 heldUs, against floor (f)`,
+        unit: 'us',
+        ours: quantile(held, 0.99),
+        floor: quantile(floorHeld, 0.99),
+        floorName: '(f) p99',
+      },
+      {
+        figure: `consensus ${kind} p50 heldUs, against floor (f)`,
+        unit: 'us',
+        ours: median(held),
+        floor: median(floorHeld),
+        floorName: '(f) 10 bare node+ws processes, same topology, routes and round, held p50',
+      },
+      {
+        figure: `floor (f) ${kind} p99 heldUs`,
+        unit: 'us',
+        ours: quantile(floorHeld, 0.99),
+        floor: floorRttP99,
+        floorName: '(a) p99',
+      },
+    ];
+  };
   const rows: Row[] = [
     {
       figure: 'inter-agent RTT p50 (adjacent, mesh)',
@@ -537,27 +565,7 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
       floor: floorRttP50,
       floorName: '(a) p50',
     },
-    {
-      figure: 'consensus mesh p99 heldUs, against floor (f)',
-      unit: 'us',
-      ours: quantile(r('consensusMeshHeldUs'), 0.99),
-      floor: quantile(r('floorConsensusMeshHeldUs'), 0.99),
-      floorName: '(f) p99',
-    },
-    {
-      figure: 'consensus mesh p50 heldUs, against floor (f)',
-      unit: 'us',
-      ours: median(r('consensusMeshHeldUs')),
-      floor: median(r('floorConsensusMeshHeldUs')),
-      floorName: '(f) 10 bare node+ws processes, same topology, routes and round, held p50',
-    },
-    {
-      figure: 'floor (f) mesh p99 heldUs',
-      unit: 'us',
-      ours: quantile(r('floorConsensusMeshHeldUs'), 0.99),
-      floor: floorRttP99,
-      floorName: '(a) p99',
-    },
+    ...floorFRows('mesh'),
     {
       figure: 'consensus ring p99 heldUs',
       unit: 'us',
@@ -586,27 +594,7 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
       floor: floorRttP50,
       floorName: '(a) p50',
     },
-    {
-      figure: 'consensus ring p99 heldUs, against floor (f)',
-      unit: 'us',
-      ours: quantile(r('consensusRingHeldUs'), 0.99),
-      floor: quantile(r('floorConsensusRingHeldUs'), 0.99),
-      floorName: '(f) p99',
-    },
-    {
-      figure: 'consensus ring p50 heldUs, against floor (f)',
-      unit: 'us',
-      ours: median(r('consensusRingHeldUs')),
-      floor: median(r('floorConsensusRingHeldUs')),
-      floorName: '(f) 10 bare node+ws processes, same topology, routes and round, held p50',
-    },
-    {
-      figure: 'floor (f) ring p99 heldUs',
-      unit: 'us',
-      ours: quantile(r('floorConsensusRingHeldUs'), 0.99),
-      floor: floorRttP99,
-      floorName: '(a) p99',
-    },
+    ...floorFRows('ring'),
     { figure: 'state sync 10 KB p99 (mesh)', unit: 'us', ours: quantile(r('syncUs'), 0.99) },
     { figure: 'state sync 10 KB p50', unit: 'us', ours: median(r('syncUs')) },
     {
