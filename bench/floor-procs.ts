@@ -1,12 +1,15 @@
 /**
  * The raw floors' processes (bench/floors/): a bare node + ws echo server and a bare ws client
- * driven over stdin, each a child of this process, started with its node. Used by the benches that
- * print a figure next to its floor measured in the same run (runtime.ts, breakdown.ts).
+ * driven over stdin, and the ten bare consensus processes of floor (f), each a child of this
+ * process, started with its node. Used by the benches that print a figure next to its floor
+ * measured in the same run (runtime.ts, breakdown.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { broadcastChildren, buildTopology, nextHops, type TopologyKind } from '../lib/swarm/topology.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FLOORS = join(ROOT, 'bench/floors');
@@ -85,4 +88,59 @@ export async function startClient(url: string): Promise<Child> {
   const child = Child.start('client.mjs', [url]);
   await child.next();
   return child;
+}
+
+/** What one round of floor (f) measured, in microseconds (as our propose result names them). */
+export interface FloorRound {
+  heldUs: number;
+  commitUs: number;
+  ackUs: number;
+}
+
+/**
+ * Floor (f): `size` bare consensus processes (consensus-agent.mjs) linked in our swarm's topology,
+ * each with the routes our router takes (votes and acks hop toward agent 0 along `nextHops`, floods
+ * go down agent 0's broadcast tree), driven over a control ws to agent 0, one request a round.
+ */
+export async function startConsensusFloor(
+  kind: TopologyKind,
+  size: number,
+  quorum: number,
+): Promise<{ pids: number[]; round: () => Promise<FloorRound>; stop: () => Promise<void> }> {
+  const topology = buildTopology(kind, size);
+  const root = topology.root;
+  const agents = Array.from({ length: size }, () => Child.start('consensus-agent.mjs'));
+  const ports = await Promise.all(agents.map((a) => a.next<{ port: number }>()));
+  const urls = ports.map(({ port }) => `ws://127.0.0.1:${port}`);
+  await Promise.all(
+    agents.map((agent, self) => {
+      const neighbours = topology.neighbors[self] ?? [];
+      return agent.command({
+        self,
+        quorum,
+        urls,
+        neighbours,
+        dials: neighbours.filter((peer) => peer > self),
+        children: broadcastChildren(topology, root, self),
+        toRoot: nextHops(topology, self)[root],
+      });
+    }),
+  );
+  const control = new WebSocket(`${urls[root]}/control`, { perMessageDeflate: false });
+  await new Promise((resolvePromise, reject) => {
+    control.once('open', resolvePromise);
+    control.once('error', reject);
+  });
+  return {
+    pids: agents.map((a) => a.pid),
+    round: () =>
+      new Promise<FloorRound>((resolvePromise) => {
+        control.once('message', (data) => resolvePromise(JSON.parse(String(data)) as FloorRound));
+        control.send(Buffer.of(1));
+      }),
+    stop: async () => {
+      control.terminate();
+      await Promise.all(agents.map((a) => a.stop()));
+    },
+  };
 }

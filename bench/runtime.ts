@@ -26,7 +26,7 @@ import {
   measureExecuteCosts,
   recordHops,
 } from './exec-costs.ts';
-import { live, startClient, startEcho } from './floor-procs.ts';
+import { live, startClient, startConsensusFloor, startEcho } from './floor-procs.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist/agent.cjs');
@@ -106,6 +106,13 @@ function quantile(samples: readonly number[], p: number): number {
 }
 const median = (samples: readonly number[]) => quantile(samples, 0.5);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** CPU time (user + system) a process has used, in microseconds, from /proc (10 ms ticks). */
+function cpuUsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+const cpuUsOfAll = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuUsOf(pid), 0);
 
 function rssOf(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -251,30 +258,65 @@ async function measure(): Promise<object> {
     }
     progress('rtt');
 
-    // Consensus, mesh and ring alternately in chunks.
-    raw.consensusMeshHeldUs = [];
-    raw.consensusMeshCommitUs = [];
-    raw.consensusRingHeldUs = [];
-    raw.consensusRingCommitUs = [];
-    raw.consensusMeshAckUs = [];
-    raw.consensusRingAckUs = [];
+    // Consensus, mesh and ring alternately in chunks, each chunk of ours after a chunk of floor (f):
+    // ten bare processes in the same topology running the same round (bench/floors/consensus-agent.mjs).
+    const floorMesh = await startConsensusFloor('mesh', AGENTS, mesh.quorum);
+    const floorRing = await startConsensusFloor('ring', AGENTS, ring.quorum);
+    // Raw samples by topology, ours and the floor's: held, commit and ack round trip (held RTT).
+    const series = (prefix: string) => {
+      const keys = ['HeldUs', 'CommitUs', 'AckUs'].map((name) => `${prefix}${name}`);
+      for (const key of keys) raw[key] = [];
+      return keys.map((key) => raw[key] as number[]) as [number[], number[], number[]];
+    };
+    // CPU of the ten processes per round, each chunk on its own: less noisy than a tail latency.
+    raw.consensusMeshCpuUs = [];
+    raw.consensusRingCpuUs = [];
+    raw.floorConsensusMeshCpuUs = [];
+    raw.floorConsensusRingCpuUs = [];
+    const agentPids = (swarm: Swarm) => swarm.agents.map((a) => a.endpoint.pid as number);
+    const consensusRuns = [
+      {
+        swarm: mesh,
+        floor: floorMesh,
+        ours: series('consensusMesh'),
+        raw: series('floorConsensusMesh'),
+        cpu: [raw.consensusMeshCpuUs, raw.floorConsensusMeshCpuUs] as const,
+      },
+      {
+        swarm: ring,
+        floor: floorRing,
+        ours: series('consensusRing'),
+        raw: series('floorConsensusRing'),
+        cpu: [raw.consensusRingCpuUs, raw.floorConsensusRingCpuUs] as const,
+      },
+    ];
     for (let i = 0; i < PLAN.consensusWarmup; i++) {
-      await mesh.consensus(PLAN.windowBars + i);
-      await ring.consensus(PLAN.windowBars + i);
-    }
-    for (let done = 0; done < PLAN.consensusRounds; done += PLAN.consensusChunk) {
-      for (const [swarm, held, commit, acked] of [
-        [mesh, raw.consensusMeshHeldUs, raw.consensusMeshCommitUs, raw.consensusMeshAckUs],
-        [ring, raw.consensusRingHeldUs, raw.consensusRingCommitUs, raw.consensusRingAckUs],
-      ] as const) {
-        for (let i = 0; i < PLAN.consensusChunk; i++) {
-          const result = await swarm.consensus(PLAN.windowBars + done + i);
-          held.push(result.heldUs);
-          commit.push(result.commitUs);
-          acked.push(result.heldRttUs);
-        }
+      for (const { swarm, floor } of consensusRuns) {
+        await floor.round();
+        await swarm.consensus(PLAN.windowBars + i);
       }
     }
+    for (let done = 0; done < PLAN.consensusRounds; done += PLAN.consensusChunk) {
+      for (const { swarm, floor, ours, raw: floorRaw, cpu } of consensusRuns) {
+        const floorCpu = cpuUsOfAll(floor.pids);
+        for (let i = 0; i < PLAN.consensusChunk; i++) {
+          const result = await floor.round();
+          floorRaw[0].push(result.heldUs);
+          floorRaw[1].push(result.commitUs);
+          floorRaw[2].push(result.ackUs);
+        }
+        cpu[1].push((cpuUsOfAll(floor.pids) - floorCpu) / PLAN.consensusChunk);
+        const oursCpu = cpuUsOfAll(agentPids(swarm));
+        for (let i = 0; i < PLAN.consensusChunk; i++) {
+          const result = await swarm.consensus(PLAN.windowBars + done + i);
+          ours[0].push(result.heldUs);
+          ours[1].push(result.commitUs);
+          ours[2].push(result.heldRttUs);
+        }
+        cpu[0].push((cpuUsOfAll(agentPids(swarm)) - oursCpu) / PLAN.consensusChunk);
+      }
+    }
+    await Promise.all([floorMesh.stop(), floorRing.stop()]);
     progress('consensus');
 
     // State sync, 10 KB, mesh.
@@ -386,6 +428,57 @@ function formatConsensusDelays(heldUs: Record<'mesh' | 'ring', number[]>, floorO
   return lines.join('\n');
 }
 
+/**
+ * Each consensus held figure against both floors (informational, no goal): ours / (a), the bare
+ * 2-process ping-pong the goals are set against, and ours / (f), the same round run by ten bare
+ * processes on this machine, which is the part of the figure that is ours.
+ */
+function consensusAgainstFloors(
+  r: (key: string) => number[],
+  floorRtt: readonly number[],
+): { lines: string; figures: object[] } {
+  const figures = (['mesh', 'ring'] as const).flatMap((kind) => {
+    const key = kind === 'mesh' ? 'Mesh' : 'Ring';
+    return ([0.5, 0.99] as const).map((p) => {
+      const ours = quantile(r(`consensus${key}HeldUs`), p);
+      const a = quantile(floorRtt, p);
+      const f = quantile(r(`floorConsensus${key}HeldUs`), p);
+      return {
+        topology: kind,
+        quantile: p,
+        oursUs: ours,
+        floorAUs: a,
+        floorFUs: f,
+        overA: ours / a,
+        overF: ours / f,
+      };
+    });
+  });
+  const lines = [
+    'consensus held, ours against floor (a) (the goals) and floor (f) (what is ours; informational, no goal)',
+    'topology  quantile   ours us   (a) us   ours/(a)   (f) us   ours/(f)   (f)/(a)',
+    ...figures.map(
+      (x) =>
+        `${x.topology.padEnd(8)}${`p${x.quantile * 100}`.padStart(10)}${x.oursUs.toFixed(0).padStart(10)}${x.floorAUs.toFixed(0).padStart(9)}${`${x.overA.toFixed(2)}x`.padStart(11)}${x.floorFUs.toFixed(0).padStart(9)}${`${x.overF.toFixed(2)}x`.padStart(11)}${`${(x.floorFUs / x.floorAUs).toFixed(2)}x`.padStart(10)}`,
+    ),
+  ];
+  // CPU per round of the ten processes (median over the chunks): the work the round costs the
+  // machine, which on 2 vCPUs sets the held time more steadily than the tail shows it.
+  const cpu = (['mesh', 'ring'] as const).map((kind) => {
+    const key = kind === 'mesh' ? 'Mesh' : 'Ring';
+    const ours = median(r(`consensus${key}CpuUs`));
+    const floor = median(r(`floorConsensus${key}CpuUs`));
+    return { topology: kind, oursCpuUsPerRound: ours, floorFCpuUsPerRound: floor, overF: ours / floor };
+  });
+  lines.push(
+    ...cpu.map(
+      (x) =>
+        `${x.topology} CPU per round, 10 processes (user + sys, /proc, median of chunks): ours ${x.oursCpuUsPerRound.toFixed(0)} us, (f) ${x.floorFCpuUsPerRound.toFixed(0)} us, ours/(f) ${x.overF.toFixed(2)}x`,
+    ),
+  );
+  return { lines: lines.join('\n'), figures: [...figures, ...cpu] };
+}
+
 function progress(step: string): void {
   process.stderr.write(`  measured: ${step}\n`);
 }
@@ -394,6 +487,34 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
   const r = (key: string) => raw[key] ?? [];
   const floorRttP50 = median(r('floorRttUs'));
   const floorRttP99 = quantile(r('floorRttUs'), 0.99);
+  /** Our held time against floor (f), and (f) itself against (a): what of the figure is ours. */
+  const floorFRows = (kind: 'mesh' | 'ring'): Row[] => {
+    const held = r(`consensus${kind === 'mesh' ? 'Mesh' : 'Ring'}HeldUs`);
+    const floorHeld = r(`floorConsensus${kind === 'mesh' ? 'Mesh' : 'Ring'}HeldUs`);
+    return [
+      {
+        figure: `consensus ${kind} p99 heldUs, against floor (f)`,
+        unit: 'us',
+        ours: quantile(held, 0.99),
+        floor: quantile(floorHeld, 0.99),
+        floorName: '(f) p99',
+      },
+      {
+        figure: `consensus ${kind} p50 heldUs, against floor (f)`,
+        unit: 'us',
+        ours: median(held),
+        floor: median(floorHeld),
+        floorName: '(f) 10 bare node+ws processes, same topology, routes and round, held p50',
+      },
+      {
+        figure: `floor (f) ${kind} p99 heldUs`,
+        unit: 'us',
+        ours: quantile(floorHeld, 0.99),
+        floor: floorRttP99,
+        floorName: '(a) p99',
+      },
+    ];
+  };
   const rows: Row[] = [
     {
       figure: 'inter-agent RTT p50 (adjacent, mesh)',
@@ -444,6 +565,7 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
       floor: floorRttP50,
       floorName: '(a) p50',
     },
+    ...floorFRows('mesh'),
     {
       figure: 'consensus ring p99 heldUs',
       unit: 'us',
@@ -472,6 +594,7 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
       floor: floorRttP50,
       floorName: '(a) p50',
     },
+    ...floorFRows('ring'),
     { figure: 'state sync 10 KB p99 (mesh)', unit: 'us', ours: quantile(r('syncUs'), 0.99) },
     { figure: 'state sync 10 KB p50', unit: 'us', ours: median(r('syncUs')) },
     {
@@ -637,10 +760,20 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
     { mesh: r('consensusMeshHeldUs'), ring: r('consensusRingHeldUs') },
     floorRttP50 / 2,
   );
+  const againstFloors = consensusAgainstFloors(r, r('floorRttUs'));
   process.stdout.write(
-    `\n${table}\n\n${breakdown}\n\n${hopLines}\n\n${delayLines}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
+    `\n${table}\n\n${breakdown}\n\n${hopLines}\n\n${delayLines}\n\n${againstFloors.lines}\n\n${goals.filter((g) => g.pass).length}/${goals.length} goals met (load at the end ${loadAtEnd.join(' ')})\n`,
   );
-  return { at: new Date().toISOString(), loadAtEnd, rows, goals, execCosts, hops, raw };
+  return {
+    at: new Date().toISOString(),
+    loadAtEnd,
+    rows,
+    goals,
+    consensusAgainstFloors: againstFloors.figures,
+    execCosts,
+    hops,
+    raw,
+  };
 }
 
 await main();
