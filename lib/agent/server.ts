@@ -152,15 +152,29 @@ export class AgentServer {
     this.run(ws, decoded, receivedNs);
   }
 
+  /**
+   * Answer a request: a result at hand (health, metrics, a built-in strategy's signal, a plug-in's
+   * answered while the thread waited) at once, from within the frame's own callback; a later one
+   * when it settles. Answering at once sends the reply before the rest of the event-loop turn (the
+   * socket stream's bookkeeping, other callbacks' promise turns), about 8 us sooner on this
+   * machine's local round trips (bench:plugins, by the agent's own clock).
+   */
   private run(ws: WebSocket, request: Request | WindowRequest, receivedNs: bigint): void {
-    this.handle(request).then(
-      (result) => this.reply(ws, request.id, receivedNs, result),
-      (error: Error) =>
-        this.reply(ws, request.id, receivedNs, undefined, {
-          name: error instanceof RequestError ? 'RequestError' : error.name,
-          message: error.message,
-        }),
-    );
+    const fail = (error: Error) =>
+      this.reply(ws, request.id, receivedNs, undefined, {
+        name: error instanceof RequestError ? 'RequestError' : error.name,
+        message: error.message,
+      });
+    let result: unknown;
+    try {
+      result = this.handle(request);
+    } catch (error) {
+      fail(error as Error);
+      return;
+    }
+    if (result instanceof Promise)
+      result.then((value) => this.reply(ws, request.id, receivedNs, value), fail);
+    else this.reply(ws, request.id, receivedNs, result);
   }
 
   /** Answer request `id`; `receivedNs` is when its frame arrived (the answer's `at`, ReplyClock). */
@@ -181,7 +195,8 @@ export class AgentServer {
     ws.send(JSON.stringify(frame));
   }
 
-  private async handle(request: Request | WindowRequest): Promise<unknown> {
+  /** A request's result, at once or as a promise; a failure is thrown or rejected (RequestError for a bad request). */
+  private handle(request: Request | WindowRequest): unknown {
     switch (request.op) {
       case 'health':
         return {
@@ -198,7 +213,7 @@ export class AgentServer {
           request.strategy ?? this.node.workload.strategyName,
         );
       case 'plugins':
-        return { plugins: await this.plugins.describe() } satisfies OpResults['plugins'];
+        return this.plugins.describe().then((plugins) => ({ plugins }) satisfies OpResults['plugins']);
       case 'ping': {
         const { self, topology } = this.node.requireConfigured();
         if (request.to === self || request.to >= topology.size) {
