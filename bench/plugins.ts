@@ -3,7 +3,7 @@
  * call to one agent, built-in momentum against the same momentum code as a plug-in (in its worker
  * thread, behind the plug-in interface), interleaved call by call on the same agent and windows so
  * machine noise hits both alike. The goal is a plug-in round trip at most 1.1x the built-in's
- * (medians). Its raw floor, in the same run and interleaved with it (bench/floors/hop-server.mjs):
+ * (medians). Its raw floor, in the same run and interleaved with it (bench/floors/hop-server.ts):
  * a bare ws server answering a request of the window frame's size at once, or after a hand-off to
  * a bare worker thread and back; what that hop adds, added to the built-in's round trip, is the
  * lowest ratio any plug-in isolated in a thread can reach here. Then each round trip split by the
@@ -29,7 +29,7 @@ import { LocalSandboxProvider } from '../lib/sandbox/local.ts';
 import { SwarmManager } from '../lib/swarm/manager.ts';
 import { generateBars } from '../lib/trading/market.ts';
 import { createStrategy } from '../lib/trading/strategies.ts';
-import { live, startServer } from './floor-procs.ts';
+import { startServer } from './floor-procs.ts';
 import { WakeFloor, type WakeSample } from './floors/wake.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,10 +73,10 @@ let stepsAfter: PluginStats['steps'] | undefined;
 /** The floor server's own stamps of its hops' two wake-ups, microseconds ('H' blocked, 'S' polled). */
 type HopWakes = { wakeWorker: number[]; wakeBack: number[] };
 let floorSteps: { H: HopWakes; S: HopWakes } | undefined;
-// The raw floor (bench/floors/hop-server.mjs): a bare ws server answering a request of the window
+// The raw floor (bench/floors/hop-server.ts): a bare ws server answering a request of the window
 // frame's size at once, or after a hand-off to a bare worker thread and back, from a bare client in
 // this process, interleaved call by call with ours.
-const floorServer = await startServer('hop-server.mjs');
+const floorServer = await startServer('hop-server.ts');
 const floorSocket = new WebSocket(floorServer.url, { perMessageDeflate: false });
 await new Promise((resolve, reject) => {
   floorSocket.once('open', resolve);
@@ -142,15 +142,7 @@ try {
   floorSteps = await floorServer.child.command<typeof floorSteps>({});
 } finally {
   floorSocket.close();
-  await Promise.all(
-    [...live].map(
-      (child) =>
-        new Promise((resolve) => {
-          child.once('exit', resolve);
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
+  await floorServer.child.stop();
   await manager.destroyAll();
   await provider.killAll();
 }
@@ -160,7 +152,6 @@ function breakdown(): string[] {
   if (stepsBefore === undefined || stepsAfter === undefined) return ['(the agent reported no plug-in steps)'];
   const calls = stepsAfter.calls - stepsBefore.calls;
   if (calls <= 0) return ['(no plug-in call was answered while the agent waited for it)'];
-  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
   const builtinUs = mean(samples.builtin) * 1000;
   const builtinComputeUs = mean(samples.builtinComputeUs);
   const pluginUs = mean(samples.plugin) * 1000;
@@ -288,6 +279,7 @@ async function hopAlone(): Promise<string[]> {
   ];
 }
 
+const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
@@ -313,7 +305,6 @@ function floorLines(): string[] {
       ? []
       : (['H', 'S'] as const).map((kind) => {
           const { wakeWorker, wakeBack } = (floorSteps as { H: HopWakes; S: HopWakes })[kind];
-          const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
           return `  the floor's hop ${kind === 'H' ? 'blocked' : 'polling'}, its own stamps (us): wake the worker p50 ${quantile(wakeWorker, 0.5).toFixed(1)} mean ${mean(wakeWorker).toFixed(1)}, wake back p50 ${quantile(wakeBack, 0.5).toFixed(1)} mean ${mean(wakeBack).toFixed(1)}`;
         })),
   ];

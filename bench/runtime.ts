@@ -428,6 +428,9 @@ function formatConsensusDelays(heldUs: Record<'mesh' | 'ring', number[]>, floorO
   return lines.join('\n');
 }
 
+/** How a topology is spelled inside the raw series' keys (consensusMeshHeldUs, ...). */
+const TOPOLOGY_KEY = { mesh: 'Mesh', ring: 'Ring' } as const;
+
 /**
  * Each consensus held figure against both floors (informational, no goal): ours / (a), the bare
  * 2-process ping-pong the goals are set against, and ours / (f), the same round run by ten bare
@@ -438,7 +441,7 @@ function consensusAgainstFloors(
   floorRtt: readonly number[],
 ): { lines: string; figures: object[] } {
   const figures = (['mesh', 'ring'] as const).flatMap((kind) => {
-    const key = kind === 'mesh' ? 'Mesh' : 'Ring';
+    const key = TOPOLOGY_KEY[kind];
     return ([0.5, 0.99] as const).map((p) => {
       const ours = quantile(r(`consensus${key}HeldUs`), p);
       const a = quantile(floorRtt, p);
@@ -465,7 +468,7 @@ function consensusAgainstFloors(
   // CPU per round of the ten processes (median over the chunks): the work the round costs the
   // machine, which on 2 vCPUs sets the held time more steadily than the tail shows it.
   const cpu = (['mesh', 'ring'] as const).map((kind) => {
-    const key = kind === 'mesh' ? 'Mesh' : 'Ring';
+    const key = TOPOLOGY_KEY[kind];
     const ours = median(r(`consensus${key}CpuUs`));
     const floor = median(r(`floorConsensus${key}CpuUs`));
     return { topology: kind, oursCpuUsPerRound: ours, floorFCpuUsPerRound: floor, overF: ours / floor };
@@ -489,8 +492,8 @@ function report(raw: Record<string, number[]>, execCosts: ExecuteCosts, hops: Ex
   const floorRttP99 = quantile(r('floorRttUs'), 0.99);
   /** Our held time against floor (f), and (f) itself against (a): what of the figure is ours. */
   const floorFRows = (kind: 'mesh' | 'ring'): Row[] => {
-    const held = r(`consensus${kind === 'mesh' ? 'Mesh' : 'Ring'}HeldUs`);
-    const floorHeld = r(`floorConsensus${kind === 'mesh' ? 'Mesh' : 'Ring'}HeldUs`);
+    const held = r(`consensus${TOPOLOGY_KEY[kind]}HeldUs`);
+    const floorHeld = r(`floorConsensus${TOPOLOGY_KEY[kind]}HeldUs`);
     return [
       {
         figure: `consensus ${kind} p99 heldUs, against floor (f)`,

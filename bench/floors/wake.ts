@@ -49,12 +49,17 @@ const clockMs = (): number => {
 /** A parked worker to wake and be answered by, one call at a time. */
 export class WakeFloor {
   private calls = 0;
+  // Plain fields, not constructor parameter properties: bench/floors/hop-server.ts runs this file
+  // with node's own type stripping, which takes only syntax it can erase.
+  private readonly worker: Worker;
+  private readonly control: Int32Array;
+  private readonly woke: Float64Array;
 
-  private constructor(
-    private readonly worker: Worker,
-    private readonly control: Int32Array,
-    private readonly woke: Float64Array,
-  ) {}
+  private constructor(worker: Worker, control: Int32Array, woke: Float64Array) {
+    this.worker = worker;
+    this.control = control;
+    this.woke = woke;
+  }
 
   /** Start the worker and wait until it is about to park. */
   static async start(): Promise<WakeFloor> {

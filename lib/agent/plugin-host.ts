@@ -3,7 +3,7 @@
  * confidence, and the decision rule of the consensus vote. The AgentServer calls these through a
  * few small hooks; the plug-ins themselves run in worker threads (lib/plugins/host.ts).
  */
-import { andThen, type MaybeAsync, PluginError, PluginHost } from '../plugins/host.ts';
+import { andThen, type MaybeAsync, PluginError, PluginHost, type SignalAnswer } from '../plugins/host.ts';
 import type { PluginAction, PluginDescription, PluginVote } from '../plugins/types.ts';
 import { createStrategy, isStrategyName } from '../trading/strategies.ts';
 import type { BarWindow, Strategy } from '../trading/types.ts';
@@ -97,7 +97,7 @@ export class AgentPlugins {
       return { action, confidence };
     }
     const answer = (this.host as PluginHost).signal(name, window);
-    const toVote = ({ signal }: { signal: { action: PluginAction; confidence: number } }): AgentVote => ({
+    const toVote = ({ signal }: SignalAnswer): AgentVote => ({
       action: signal.action,
       confidence: signal.confidence,
     });

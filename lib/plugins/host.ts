@@ -376,6 +376,18 @@ export class PluginHost {
     }
     slot.stats.calls++;
     slot.busy = true;
+    return this.exchangeHeld(slot, fill);
+  }
+
+  /**
+   * `exchange` on a slot this caller holds: a success clears the slot's failure streak, and the
+   * slot goes to the next caller as soon as the call settles, whichever way.
+   */
+  private exchangeHeld(slot: Slot, fill: (channel: Channel) => string | undefined): MaybeAsync<Answer> {
+    const succeeded = (answer: Answer): Answer => {
+      slot.streak = 0;
+      return answer;
+    };
     let answer: MaybeAsync<Answer>;
     try {
       answer = this.exchange(slot, fill);
@@ -383,22 +395,9 @@ export class PluginHost {
       this.release(slot);
       return Promise.reject(error);
     }
-    if (!(answer instanceof Promise)) {
-      slot.streak = 0;
-      this.release(slot);
-      return answer;
-    }
-    return answer.then(
-      (settled) => {
-        slot.streak = 0;
-        this.release(slot);
-        return settled;
-      },
-      (error: unknown) => {
-        this.release(slot);
-        throw error;
-      },
-    );
+    if (answer instanceof Promise) return answer.then(succeeded).finally(() => this.release(slot));
+    this.release(slot);
+    return succeeded(answer);
   }
 
   /** Hand a slot's channel to the next queued caller, or mark it idle. */
@@ -430,12 +429,11 @@ export class PluginHost {
         const description = await this.start(slot);
         if (description.error !== undefined) throw new PluginError(name, 'invalid', description.error);
       }
-      const answer = await this.exchange(slot, fill);
-      slot.streak = 0;
-      return answer;
-    } finally {
+    } catch (error) {
       this.release(slot);
+      throw error;
     }
+    return this.exchangeHeld(slot, fill);
   }
 
   /**
